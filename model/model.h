@@ -1,0 +1,126 @@
+/* model.h - the transformer engine's public interface.
+ *
+ * Qwen2 / Llama decoder-only transformers (GQA, RMSNorm, RoPE, SwiGLU,
+ * optional q/k/v biases, tied or untied embeddings) with a causal-LM head or a
+ * token-classification head (num_labels > 0, the process-reward-model form).
+ * Reads and writes Hugging Face checkpoints (config.json + safetensors).
+ * Backends (model/cpu/, model/cuda/) sit behind model/backend.h; callers only
+ * see this header and never learn which backend runs.
+ *
+ * Batches are right-padded: tokens (B, T) row-major, lengths[b] valid tokens
+ * in row b; positions restart at 0 in every row.
+ */
+#ifndef PURE_MODEL_H
+#define PURE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../util/err.h"
+
+typedef struct ModelConfig {
+    char arch[32];          /* "qwen2" or "llama" (from config.json model_type) */
+    int vocab_size;
+    int hidden_size;        /* C */
+    int intermediate_size;  /* FFN width */
+    int num_layers;         /* L */
+    int num_heads;          /* NH */
+    int num_kv_heads;       /* NKV, divides NH */
+    int head_dim;           /* C / NH */
+    int max_position;
+    double rope_theta;
+    double rms_eps;
+    int tie_embeddings;
+    int qkv_bias;           /* 1 for qwen2 */
+    int num_labels;         /* 0 = causal LM head, > 0 = token classification head */
+    int bos_id, eos_id;     /* -1 if unknown */
+    char dtype[16];         /* storage dtype when saving: "float32" | "bfloat16" | "float16" */
+} ModelConfig;
+
+typedef struct Model Model;
+
+/* Reads config.json (and validates supported fields, naming the bad one). */
+int model_config_load(const char *dir, ModelConfig *cfg, PureErr *err);
+/* Fills defaults for a fresh small model (qwen2, tied, rope 1e4, eps 1e-6). */
+void model_config_default(ModelConfig *cfg);
+
+/* device: "cpu", "cuda" or "auto" (cuda if available, else cpu with one log line). */
+Model *model_create(const ModelConfig *cfg, uint64_t seed, const char *device, PureErr *err);
+Model *model_load(const char *dir, const char *device, PureErr *err);
+/* Writes config.json + model.safetensors (HF names, cfg->dtype) into dir. */
+int model_save(Model *m, const char *dir, PureErr *err);
+void model_free(Model *m);
+const ModelConfig *model_config(const Model *m);
+int64_t model_num_params(const Model *m);
+/* Copies all weights of src into dst (same config); used for reference models. */
+int model_copy_weights(Model *dst, const Model *src, PureErr *err);
+
+typedef struct ModelBatch {
+    int B, T;
+    const int32_t *tokens;   /* (B, T) */
+    const int32_t *lengths;  /* (B) */
+} ModelBatch;
+
+/* ---- forward / backward ----
+ * Causal LM: out (B, T): out[b,t] = log p(tokens[b,t+1] | tokens[b,<=t]) for
+ *   t < lengths[b]-1, 0 elsewhere. Computed in vocabulary chunks; the full
+ *   (B, T, V) logits never exist at once. entropy (B, T) optional (NULL).
+ * Classification: out (B, T, num_labels) = logits at every position.
+ * keep_for_backward = 1 keeps the activations for model_backward(). */
+int model_forward(Model *m, const ModelBatch *b, float *out, float *entropy, int keep_for_backward, PureErr *err);
+/* Backpropagates d loss / d out (same shape as out) through the last forward
+ * with keep_for_backward and ACCUMULATES parameter gradients. */
+int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *err);
+void model_zero_grad(Model *m);
+
+/* ---- optimizer: AdamW with decoupled weight decay and bias correction ---- */
+typedef struct AdamWConfig {
+    double lr, beta1, beta2, eps, weight_decay;
+    double grad_clip;      /* global-norm clip, <= 0 disables */
+    char schedule[16];     /* "constant" | "warmup" | "cosine" */
+    int warmup_steps, total_steps;
+    double min_lr_ratio;   /* cosine floor as a fraction of lr */
+} AdamWConfig;
+void adamw_config_default(AdamWConfig *c);
+/* One optimizer step from the accumulated gradients; returns the
+ * pre-clip global gradient norm in *grad_norm and the lr used in *lr_used. */
+int model_adamw_step(Model *m, const AdamWConfig *c, double *grad_norm, double *lr_used, PureErr *err);
+/* Optimizer state (moments, step count) saved/restored exactly (safetensors, f32). */
+int model_optimizer_save(Model *m, const char *path, PureErr *err);
+int model_optimizer_load(Model *m, const char *path, PureErr *err);
+int64_t model_optimizer_step_count(const Model *m);
+
+/* ---- sampling with a KV cache ---- */
+typedef struct SampleConfig {
+    int max_new_tokens;
+    float temperature;     /* 0 = greedy */
+    float top_p;           /* 1 = off */
+    int top_k;             /* 0 = off */
+    const int32_t *stop_ids; int n_stop_ids;            /* e.g. eos; the stop token is kept in the output */
+    const char *const *stop_strings; int n_stop_strings; /* needs a tokenizer in model_generate */
+    uint64_t seed;
+} SampleConfig;
+
+enum { FINISH_EOS = 0, FINISH_STOP = 1, FINISH_LENGTH = 2 };
+
+typedef struct SampleResult {
+    int32_t *tokens;    /* (n) sampled tokens, malloc'd */
+    float *logprobs;    /* (n) log-prob of each sampled token under the sampling distribution's model (T=1 logits) */
+    int n;
+    int finish;         /* FINISH_* */
+} SampleResult;
+
+struct Tokenizer;
+/* Samples one continuation per prompt. stream_ids[i] selects sequence i's
+ * random stream (util/rng.h), so results do not depend on batch composition
+ * or thread count. tok may be NULL when no stop strings are given. */
+int model_generate(Model *m, const struct Tokenizer *tok, int n_prompts, const int32_t *const *prompts,
+                   const int *prompt_lens, const uint64_t *stream_ids, const SampleConfig *cfg, SampleResult *out,
+                   PureErr *err);
+void sample_result_free(SampleResult *r);
+
+/* Threads for CPU kernels (0 = all cores). */
+void model_set_threads(int n);
+/* One line naming the kernels in use (BLAS library and core type, SIMD path). */
+const char *model_kernel_info(void);
+
+#endif

@@ -1,0 +1,58 @@
+/* main.c - the `pure` command: dispatch to subcommands.
+ *
+ * To add a subcommand: implement `int cmd_<name>(int argc, char **argv)` in
+ * the module it belongs to, declare it in runner/commands.h and add a row to
+ * `commands` below. */
+#include <stdio.h>
+#include <string.h>
+
+#include "runner/commands.h"
+#include "util/err.h"
+
+typedef struct Command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *usage;
+} Command;
+
+static const Command commands[] = {
+    {"run", cmd_run, "run PIPELINE.yaml [--run-dir DIR] [--set k.p=v]... [--force STAGE] [--until STAGE] [--quiet]"},
+    {"status", cmd_status, "status PIPELINE.yaml [--run-dir DIR] [--set k.p=v]..."},
+    {"validate", cmd_validate, "validate PIPELINE.yaml [--set k.p=v]..."},
+    {"dag", cmd_dag, "dag PIPELINE.yaml"},
+    {"stages", cmd_stages, "stages [KIND]"},
+    {"inspect", cmd_inspect, "inspect FILE.h5 [DATASET]"},
+    {"gc", cmd_gc, "gc [--run-dir DIR]"},
+    {"credit", cmd_credit, "credit [--rule min|min-exact|sum|FILE.lua] [options] < batch.json > result.json"},
+    {"tokenize", cmd_tokenize, "tokenize --tokenizer FILE [--decode] [--special] < text"},
+    {"generate", cmd_generate, "generate --model DIR [--prompt TEXT | --prompts FILE.jsonl] [options]"},
+    {"score", cmd_score, "score --model DIR --input FILE.jsonl --output FILE.h5"},
+    {"grade", cmd_grade, "grade < pairs.jsonl"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "pure %s - process-supervised RL pipelines\n\nusage:\n", PURE_VERSION);
+    for (const Command *c = commands; c->name; c++) fprintf(f, "  pure %s\n", c->usage);
+    fprintf(f, "\n`pure COMMAND --help` for details. Exit codes: 0 ok, 1 a stage failed, 2 bad usage or spec.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return PURE_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return PURE_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("pure %s\n", PURE_VERSION);
+        return PURE_EXIT_OK;
+    }
+    for (const Command *c = commands; c->name; c++)
+        if (!strcmp(argv[1], c->name)) return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "pure: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return PURE_EXIT_USAGE;
+}

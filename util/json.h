@@ -1,0 +1,18 @@
+/* json.h - JSON reading on top of cJSON, with positions in error messages.
+ * cJSON gives the byte where parsing stopped; we turn it into line:column. */
+#ifndef PURE_JSON_H
+#define PURE_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include "err.h"
+
+/* Parses text (len bytes; what = file name for messages). On a syntax error:
+ * "what:LINE:COL: invalid JSON near '...'". Caller frees with cJSON_Delete. */
+cJSON *json_parse(const char *text, size_t len, const char *what, PureErr *err);
+/* Reads and parses a file. */
+cJSON *json_parse_file(const char *path, PureErr *err);
+/* 1-based line and column of byte offset `off` in text. */
+void json_line_col(const char *text, size_t off, int *line, int *col);
+
+#endif
