@@ -204,6 +204,8 @@ Sandbox *sandbox_open(const char *script_path, const SandboxLimits *limits, Pure
 
 lua_State *sandbox_state(Sandbox *sb) { return sb->L; }
 
+const char *sandbox_name(Sandbox *sb) { return sb->name; }
+
 int sandbox_has_function(Sandbox *sb, const char *fn) {
     int t = lua_getglobal(sb->L, fn);
     lua_pop(sb->L, 1);

@@ -38,6 +38,7 @@ Sandbox *sandbox_open(const char *script_path, const SandboxLimits *limits, Pure
 Sandbox *sandbox_open_string(const char *code, size_t len, const char *name, const SandboxLimits *limits,
                              PureErr *err);
 lua_State *sandbox_state(Sandbox *sb);
+const char *sandbox_name(Sandbox *sb);  /* the script's name as given at open */
 /* Calls global function fn with nargs already pushed, leaves nres results on
  * the stack; resets the instruction budget. On error the arguments are popped
  * and err holds "script.lua:LINE: message (context)", context being e.g.

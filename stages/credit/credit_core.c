@@ -1,0 +1,360 @@
+/* credit_core.c - validation, returns, baselines, whitening and metrics of
+ * credit assignment (the formulas are in credit.h). */
+#include "credit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GRPO_EPS 1e-6
+#define WHITEN_EPS 1e-8
+
+void credit_config_init(CreditConfig *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->rule = CREDIT_MIN;
+    cfg->temperature = 0.1;
+    cfg->gamma = 1.0;
+    cfg->baseline = CREDIT_BASE_RLOO_TOKEN;
+    cfg->prm_coef = 1.0;
+    cfg->vr_coef = 1.0;
+}
+
+/* Index of s in the '|'-separated list, or -1. */
+static int choice_index(const char *list, const char *s) {
+    size_t n = strlen(s);
+    int idx = 0;
+    for (const char *p = list; *p; idx++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, s, n) == 0) return idx;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return -1;
+}
+
+static int parse_choice(const char *what, const char *list, const char *s, int *out, PureErr *err) {
+    int i = choice_index(list, s);
+    if (i < 0) return err_set(err, "unknown %s '%s' (expected one of %s)", what, s, list);
+    *out = i;
+    return 0;
+}
+
+int credit_rule_parse(const char *s, CreditRule *out, PureErr *err) {
+    int i;
+    if (parse_choice("rule", CREDIT_RULES, s, &i, err) < 0) return -1;
+    *out = (CreditRule)i;
+    return 0;
+}
+
+int credit_baseline_parse(const char *s, CreditBaseline *out, PureErr *err) {
+    int i;
+    if (parse_choice("baseline", CREDIT_BASELINES, s, &i, err) < 0) return -1;
+    *out = (CreditBaseline)i;
+    return 0;
+}
+
+int credit_kl_parse(const char *s, CreditKl *out, PureErr *err) {
+    int i;
+    if (parse_choice("kl estimator", "k1|k3", s, &i, err) < 0) return -1;
+    *out = (CreditKl)i;
+    return 0;
+}
+
+void credit_kl_estimate(CreditKl est, const float *logp, const float *ref_logp, int64_t n, float *out) {
+    for (int64_t t = 0; t < n; t++) {
+        double d = (double)logp[t] - ref_logp[t];
+        if (est == CREDIT_KL_K1) {
+            out[t] = (float)d;
+        } else {
+            double x = -d, k3 = expm1(x) - x;  /* exp(x) - x - 1 without cancellation near 0 */
+            out[t] = (float)(k3 > 10 ? 10 : k3 < -10 ? -10 : k3);
+        }
+    }
+}
+
+/* ---- groups ---- */
+
+typedef struct { int64_t group, index; } GroupKey;
+
+static int cmp_key(const void *a, const void *b) {
+    const GroupKey *x = a, *y = b;
+    if (x->group != y->group) return x->group < y->group ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int64_t credit_group_order(const CreditBatch *b, int64_t **order, int64_t **starts) {
+    GroupKey *k = xmalloc((size_t)b->n * sizeof *k);
+    for (int64_t i = 0; i < b->n; i++) k[i] = (GroupKey){b->group[i], i};
+    qsort(k, (size_t)b->n, sizeof *k, cmp_key);
+    *order = xmalloc((size_t)(b->n ? b->n : 1) * sizeof **order);
+    *starts = xmalloc((size_t)(b->n + 1) * sizeof **starts);
+    int64_t ng = 0;
+    for (int64_t i = 0; i < b->n; i++) {
+        (*order)[i] = k[i].index;
+        if (i == 0 || k[i].group != k[i - 1].group) (*starts)[ng++] = i;
+    }
+    (*starts)[ng] = b->n;
+    free(k);
+    return ng;
+}
+
+/* ---- validation ---- */
+
+static const char *nonfinite_name(double v) { return isnan(v) ? "NaN" : "infinite"; }
+
+static int validate_response(const CreditBatch *b, const CreditConfig *cfg, int64_t i, int64_t tok0, PureErr *err) {
+    int32_t L = b->length[i];
+    if (L < 0) return err_set(err, "response %lld: length %d is negative", (long long)i, L);
+    if (cfg->max_length > 0 && L > cfg->max_length)
+        return err_set(err, "response %lld: length %d exceeds max_length %lld", (long long)i, L,
+                       (long long)cfg->max_length);
+    int64_t s0 = b->step_off[i], s1 = b->step_off[i + 1];
+    if (s1 < s0) return err_set(err, "response %lld: step offsets decrease (%lld then %lld)", (long long)i,
+                                (long long)s0, (long long)s1);
+    for (int64_t k = s0; k < s1; k++) {
+        long long j = (long long)(k - s0);
+        int32_t e = b->step_ends[k];
+        if (e < 0 || e >= L)
+            return err_set(err, "response %lld step %lld: step end %d is outside the response (length %d)",
+                           (long long)i, j, e, L);
+        if (k > s0 && e <= b->step_ends[k - 1])
+            return err_set(err, "response %lld step %lld: step end %d is not after the previous step end %d",
+                           (long long)i, j, e, b->step_ends[k - 1]);
+        if (b->step_rewards && !isfinite(b->step_rewards[k]))
+            return err_set(err, "response %lld step %lld: step reward is %s", (long long)i, j,
+                           nonfinite_name(b->step_rewards[k]));
+    }
+    if (b->verifiable && (!b->has_verifiable || b->has_verifiable[i]) && !isfinite(b->verifiable[i]))
+        return err_set(err, "response %lld: verifiable reward is %s", (long long)i, nonfinite_name(b->verifiable[i]));
+    if (b->kl)
+        for (int32_t t = 0; t < L; t++)
+            if (!isfinite(b->kl[tok0 + t]))
+                return err_set(err, "response %lld token %d: kl is %s", (long long)i, t,
+                               nonfinite_name(b->kl[tok0 + t]));
+    return 0;
+}
+
+static const char *baseline_name(CreditBaseline bl) {
+    static const char *names[] = {"rloo-token", "rloo", "grpo", "none"};
+    return names[bl];
+}
+
+int credit_validate(const CreditBatch *b, const CreditConfig *cfg, PureErr *err) {
+    if (b->n <= 0) return err_set(err, "empty batch: no responses");
+    if (cfg->rule == CREDIT_MIN && !(cfg->temperature > 0))
+        return err_set(err, "temperature %g: the min rule needs a temperature > 0", cfg->temperature);
+    if (!(cfg->gamma >= 0 && cfg->gamma <= 1)) return err_set(err, "gamma %g is outside [0, 1]", cfg->gamma);
+    if (!isfinite(cfg->prm_coef) || !isfinite(cfg->vr_coef) || !isfinite(cfg->kl_coef))
+        return err_set(err, "prm_coef, vr_coef and kl_coef must be finite");
+    if (cfg->rule == CREDIT_LUA && !cfg->lua) return err_set(err, "rule lua needs a script");
+    if (b->step_off[0] != 0) return err_set(err, "step offsets must start at 0");
+    int64_t tok = 0;
+    for (int64_t i = 0; i < b->n; i++) {
+        if (validate_response(b, cfg, i, tok, err) < 0) return -1;
+        tok += b->length[i];
+    }
+    if (cfg->baseline == CREDIT_BASE_NONE) return 0;
+    int64_t *order, *starts;
+    int64_t ng = credit_group_order(b, &order, &starts);
+    int rc = 0;
+    for (int64_t g = 0; g < ng && rc == 0; g++)
+        if (starts[g + 1] - starts[g] < 2) {
+            int64_t i = order[starts[g]];
+            rc = err_set(err, "group %lld has one response (response %lld); baseline %s needs at least 2 "
+                              "responses per group (use baseline none)",
+                         (long long)b->group[i], (long long)i, baseline_name(cfg->baseline));
+        }
+    free(order);
+    free(starts);
+    return rc;
+}
+
+/* ---- returns ---- */
+
+/* Process token rewards of a linear rule (min, sum) added into r[0..L). */
+static void add_step_rewards(const CreditBatch *b, const CreditConfig *cfg, int64_t i, double *r) {
+    int64_t s0 = b->step_off[i], s1 = b->step_off[i + 1];
+    if (!b->step_rewards || s1 == s0) return;
+    const float *rw = b->step_rewards;
+    if (cfg->rule == CREDIT_SUM) {
+        for (int64_t k = s0; k < s1; k++) r[b->step_ends[k]] += cfg->prm_coef * rw[k];
+        return;
+    }
+    /* min: softmax(-r/T) weights, shifted by the smallest reward so exp never overflows */
+    double rmin = rw[s0], z = 0;
+    for (int64_t k = s0; k < s1; k++) rmin = rw[k] < rmin ? rw[k] : rmin;
+    for (int64_t k = s0; k < s1; k++) z += exp(-(rw[k] - rmin) / cfg->temperature);
+    for (int64_t k = s0; k < s1; k++)
+        r[b->step_ends[k]] += cfg->prm_coef * exp(-(rw[k] - rmin) / cfg->temperature) / z * rw[k];
+}
+
+/* Fills the returns of response i; r is scratch of L doubles. Returns the sum over tokens
+ * and stores the first-token return in *first. */
+static double response_returns(const CreditBatch *b, const CreditConfig *cfg, int64_t i, int64_t off,
+                               const double *proc, const uint8_t *is_return, double *r, float *ret,
+                               double *first) {
+    int32_t L = b->length[i];
+    *first = 0;
+    if (L == 0) return 0;
+    memset(r, 0, (size_t)L * sizeof *r);
+    int lua_returns = cfg->rule == CREDIT_LUA && is_return[i];
+    if (cfg->rule == CREDIT_MIN || cfg->rule == CREDIT_SUM) add_step_rewards(b, cfg, i, r);
+    else if (cfg->rule == CREDIT_LUA && !lua_returns)
+        for (int32_t t = 0; t < L; t++) r[t] += cfg->prm_coef * proc[off + t];
+    if (b->verifiable && (!b->has_verifiable || b->has_verifiable[i])) r[L - 1] += cfg->vr_coef * b->verifiable[i];
+    if (b->kl && cfg->kl_coef != 0)
+        for (int32_t t = 0; t < L; t++) r[t] -= cfg->kl_coef * b->kl[off + t];
+
+    /* One backward pass: discounted suffix sum, plus the non-additive process returns. */
+    int exact = cfg->rule == CREDIT_MIN_EXACT && b->step_rewards;
+    int64_t s0 = b->step_off[i], j = b->step_off[i + 1] - 1;
+    double s = 0, m = INFINITY, sum = 0, g = 0;
+    for (int32_t t = L - 1; t >= 0; t--) {
+        s = r[t] + cfg->gamma * s;
+        g = s;
+        if (exact) {
+            while (j >= s0 && b->step_ends[j] >= t) {
+                if (b->step_rewards[j] < m) m = b->step_rewards[j];
+                j--;
+            }
+            if (m != INFINITY) g += cfg->prm_coef * m;
+        } else if (lua_returns) {
+            g += cfg->prm_coef * proc[off + t];
+        }
+        ret[off + t] = (float)g;
+        sum += g;
+    }
+    *first = g;
+    return sum;
+}
+
+/* ---- baselines and whitening ---- */
+
+static void apply_baseline(const CreditBatch *b, const CreditConfig *cfg, CreditResult *res, const double *tot,
+                           const double *first, int32_t max_len) {
+    int64_t *order, *starts;
+    int64_t ng = credit_group_order(b, &order, &starts);
+    double n_norm = cfg->max_length > 0 ? (double)cfg->max_length : (double)max_len;
+    for (int64_t g = 0; g < ng; g++) {
+        int64_t a = starts[g], z = starts[g + 1], K = z - a;
+        double sum_tot = 0, sum_first = 0, sq = 0;
+        for (int64_t k = a; k < z; k++) {
+            sum_tot += tot[order[k]];
+            sum_first += first[order[k]];
+        }
+        double mean = sum_first / K;
+        for (int64_t k = a; k < z; k++) sq += (first[order[k]] - mean) * (first[order[k]] - mean);
+        double sd = K > 1 ? sqrt(sq / (K - 1)) : 0;
+        for (int64_t k = a; k < z; k++) {
+            int64_t i = order[k];
+            double base = 0, scale = 1;
+            switch (cfg->baseline) {
+            case CREDIT_BASE_RLOO_TOKEN: base = n_norm > 0 ? (sum_tot - tot[i]) / ((K - 1) * n_norm) : 0; break;
+            case CREDIT_BASE_RLOO: base = (sum_first - first[i]) / (K - 1); break;
+            case CREDIT_BASE_GRPO: base = mean; scale = 1 / (sd + GRPO_EPS); break;
+            case CREDIT_BASE_NONE: break;
+            }
+            for (int64_t t = res->tok_off[i]; t < res->tok_off[i + 1]; t++)
+                res->advantages[t] = (float)((res->returns[t] - base) * scale);
+        }
+    }
+    free(order);
+    free(starts);
+}
+
+static void mean_std(const float *v, int64_t n, double *mean, double *sd) {
+    double s = 0, q = 0;
+    for (int64_t t = 0; t < n; t++) s += v[t];
+    *mean = n ? s / n : 0;
+    for (int64_t t = 0; t < n; t++) q += (v[t] - *mean) * (v[t] - *mean);
+    *sd = n ? sqrt(q / n) : 0;
+}
+
+static void whiten(float *a, int64_t n) {
+    double mean, sd;
+    mean_std(a, n, &mean, &sd);
+    double var = n > 1 ? sd * sd * n / (n - 1) : 0;  /* Bessel's correction */
+    double inv = 1 / sqrt(var + WHITEN_EPS);
+    for (int64_t t = 0; t < n; t++) a[t] = (float)((a[t] - mean) * inv);
+}
+
+static void add_metric(CreditResult *res, const char *name, double v) {
+    if (res->n_metrics < CREDIT_MAX_METRICS) res->metrics[res->n_metrics++] = (CreditMetric){name, v};
+}
+
+static void fill_metrics(const CreditBatch *b, CreditResult *res, const double *first) {
+    double m, sd;
+    mean_std(res->returns, res->n_tokens, &m, &sd);
+    add_metric(res, "returns_mean", m);
+    add_metric(res, "returns_std", sd);
+    mean_std(res->advantages, res->n_tokens, &m, &sd);
+    add_metric(res, "advantages_mean", m);
+    add_metric(res, "advantages_std", sd);
+    double f = 0, steps = 0, zero = 0, trunc = 0, ver = 0;
+    for (int64_t i = 0; i < b->n; i++) {
+        int64_t s = b->step_off[i + 1] - b->step_off[i];
+        f += first[i];
+        steps += (double)s;
+        zero += s == 0;
+        trunc += b->truncated && b->truncated[i];
+        ver += b->verifiable && (!b->has_verifiable || b->has_verifiable[i]);
+    }
+    add_metric(res, "first_return_mean", f / b->n);
+    add_metric(res, "steps_per_response", steps / b->n);
+    add_metric(res, "zero_step_fraction", zero / b->n);
+    add_metric(res, "truncated_fraction", trunc / b->n);
+    add_metric(res, "verifiable_fraction", ver / b->n);
+    add_metric(res, "responses", (double)b->n);
+    add_metric(res, "tokens", (double)res->n_tokens);
+}
+
+int credit_compute(const CreditBatch *b, const CreditConfig *cfg, CreditResult *res, PureErr *err) {
+    memset(res, 0, sizeof *res);
+    if (credit_validate(b, cfg, err) < 0) return -1;
+    res->n = b->n;
+    res->tok_off = xmalloc((size_t)(b->n + 1) * sizeof *res->tok_off);
+    res->tok_off[0] = 0;
+    int32_t max_len = 0;
+    for (int64_t i = 0; i < b->n; i++) {
+        res->tok_off[i + 1] = res->tok_off[i] + b->length[i];
+        if (b->length[i] > max_len) max_len = b->length[i];
+    }
+    res->n_tokens = res->tok_off[b->n];
+    size_t tbytes = (size_t)(res->n_tokens ? res->n_tokens : 1) * sizeof(float);
+    res->returns = xmalloc(tbytes);
+    res->advantages = xmalloc(tbytes);
+
+    double *proc = NULL;
+    uint8_t *is_return = NULL;
+    if (cfg->rule == CREDIT_LUA) {
+        proc = xcalloc((size_t)(res->n_tokens ? res->n_tokens : 1), sizeof *proc);
+        is_return = xcalloc((size_t)b->n, 1);
+        if (credit_lua_run(b, cfg, res->tok_off, proc, is_return, err) < 0) {
+            free(proc);
+            free(is_return);
+            credit_result_free(res);
+            return -1;
+        }
+    }
+    double *scratch = xmalloc((size_t)(max_len ? max_len : 1) * sizeof *scratch);
+    double *tot = xmalloc((size_t)b->n * sizeof *tot), *first = xmalloc((size_t)b->n * sizeof *first);
+    for (int64_t i = 0; i < b->n; i++)
+        tot[i] = response_returns(b, cfg, i, res->tok_off[i], proc, is_return, scratch, res->returns, &first[i]);
+    apply_baseline(b, cfg, res, tot, first, max_len);
+    if (cfg->whiten) whiten(res->advantages, res->n_tokens);
+    fill_metrics(b, res, first);
+    free(scratch);
+    free(tot);
+    free(first);
+    free(proc);
+    free(is_return);
+    return 0;
+}
+
+void credit_result_free(CreditResult *res) {
+    free(res->tok_off);
+    free(res->returns);
+    free(res->advantages);
+    memset(res, 0, sizeof *res);
+}

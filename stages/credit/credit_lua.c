@@ -1,0 +1,129 @@
+/* credit_lua.c - the `lua` credit rule: calls the script's credit(responses, params)
+ * once per group and turns what it returns into per-token process values.
+ * The Lua side of the contract is documented in docs/lua-api.md. */
+#include "credit.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Pushes the table a rule sees for response i. */
+static void push_response(lua_State *L, const CreditBatch *b, int64_t i) {
+    int64_t s0 = b->step_off[i], ns = b->step_off[i + 1] - s0;
+    lua_createtable(L, 0, 7);
+    lua_pushinteger(L, i);
+    lua_setfield(L, -2, "index");
+    lua_pushinteger(L, b->group[i]);
+    lua_setfield(L, -2, "group");
+    lua_pushinteger(L, b->length[i]);
+    lua_setfield(L, -2, "length");
+    lua_pushboolean(L, b->truncated && b->truncated[i]);
+    lua_setfield(L, -2, "truncated");
+    sandbox_push_ints(L, b->step_ends + s0, ns);
+    lua_setfield(L, -2, "step_ends");
+    if (b->step_rewards) {
+        sandbox_push_floats(L, b->step_rewards + s0, ns);
+        lua_setfield(L, -2, "step_rewards");
+    }
+    if (b->verifiable && (!b->has_verifiable || b->has_verifiable[i])) {
+        lua_pushnumber(L, b->verifiable[i]);
+        lua_setfield(L, -2, "verifiable");
+    }
+}
+
+static void push_params(lua_State *L, const CreditConfig *cfg, int64_t group) {
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, group);
+    lua_setfield(L, -2, "group");
+    lua_pushnumber(L, cfg->temperature);
+    lua_setfield(L, -2, "temperature");
+    lua_pushnumber(L, cfg->gamma);
+    lua_setfield(L, -2, "gamma");
+    lua_pushinteger(L, cfg->max_length);
+    lua_setfield(L, -2, "max_length");
+}
+
+/* Reads the entry on top of the stack (the rule's value for response i) into
+ * proc[0..L). Kinds: {returns = ...} and {tokens = ...} hold L values,
+ * {steps = ...} or a plain sequence hold one value per step. */
+static int read_entry(lua_State *L, const CreditBatch *b, int64_t i, double *proc, uint8_t *is_return,
+                      double *steps, PureErr *err) {
+    static const char *const kinds[] = {"returns", "tokens", "steps"};
+    int32_t len = b->length[i];
+    int64_t s0 = b->step_off[i], ns = b->step_off[i + 1] - s0;
+    if (lua_type(L, -1) != LUA_TTABLE)
+        return err_set(err, "the value is a %s, expected a table (see docs/lua-api.md)", luaL_typename(L, -1));
+    int kind = -1;
+    for (int k = 0; k < 3; k++) {
+        if (lua_getfield(L, -1, kinds[k]) != LUA_TNIL) {
+            if (kind >= 0) return err_set(err, "the value has both '%s' and '%s'; give one", kinds[kind], kinds[k]);
+            kind = k;
+        }
+        lua_pop(L, 1);
+    }
+    int plain = kind < 0;
+    if (plain) kind = 2;
+    if (!plain) lua_getfield(L, -1, kinds[kind]);
+    int rc = kind == 2 ? sandbox_read_numbers(L, -1, steps, ns, kinds[kind], err)
+                       : sandbox_read_numbers(L, -1, proc, len, kinds[kind], err);
+    if (!plain) lua_pop(L, 1);
+    if (rc < 0) return -1;
+    is_return[i] = kind == 0;
+    if (kind == 2)
+        for (int64_t k = 0; k < ns; k++) proc[b->step_ends[s0 + k]] += steps[k];
+    return 0;
+}
+
+int credit_lua_run(const CreditBatch *b, const CreditConfig *cfg, const int64_t *tok_off, double *proc,
+                   uint8_t *is_return, PureErr *err) {
+    Sandbox *sb = cfg->lua;
+    lua_State *L = sandbox_state(sb);
+    int64_t *order, *starts, max_steps = 1;
+    int64_t ng = credit_group_order(b, &order, &starts);
+    for (int64_t i = 0; i < b->n; i++)
+        if (b->step_off[i + 1] - b->step_off[i] > max_steps) max_steps = b->step_off[i + 1] - b->step_off[i];
+    double *steps = xmalloc((size_t)max_steps * sizeof *steps);
+    int rc = 0;
+    for (int64_t g = 0; g < ng && rc == 0; g++) {
+        int64_t a = starts[g], K = starts[g + 1] - a, gid = b->group[order[a]];
+        if (!lua_checkstack(L, 8)) {
+            rc = err_set(err, "%s: Lua stack exhausted", sandbox_name(sb));
+            break;
+        }
+        lua_createtable(L, (int)K, 0);
+        for (int64_t k = 0; k < K; k++) {
+            push_response(L, b, order[a + k]);
+            lua_rawseti(L, -2, k + 1);
+        }
+        push_params(L, cfg, gid);
+        char ctx[64];
+        snprintf(ctx, sizeof ctx, "group %lld", (long long)gid);
+        if (sandbox_call(sb, CREDIT_LUA_FUNCTION, 2, 1, ctx, err) < 0) {
+            rc = -1;
+            break;
+        }
+        if (lua_type(L, -1) != LUA_TTABLE || (int64_t)lua_rawlen(L, -1) != K) {
+            rc = err_set(err, "%s: " CREDIT_LUA_FUNCTION "() returned %s %lld for group %lld with %lld responses; "
+                              "expected one entry per response",
+                         sandbox_name(sb), luaL_typename(L, -1),
+                         (long long)(lua_type(L, -1) == LUA_TTABLE ? (int64_t)lua_rawlen(L, -1) : 0),
+                         (long long)gid, (long long)K);
+            lua_pop(L, 1);
+            break;
+        }
+        for (int64_t k = 0; k < K && rc == 0; k++) {
+            int64_t i = order[a + k];
+            lua_rawgeti(L, -1, k + 1);
+            if (read_entry(L, b, i, proc + tok_off[i], is_return, steps, err) < 0)
+                rc = err_prefix(err, "%s: " CREDIT_LUA_FUNCTION "() result[%lld] for response %lld (group %lld)",
+                                sandbox_name(sb), (long long)(k + 1), (long long)i, (long long)gid);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    free(steps);
+    free(order);
+    free(starts);
+    return rc;
+}
