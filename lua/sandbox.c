@@ -263,7 +263,9 @@ int sandbox_read_numbers(lua_State *L, int idx, double *out, int64_t n, const ch
         lua_pop(L, 1);
         if (t != LUA_TNUMBER)
             return err_set(err, "%s[%lld] is a %s, expected a number", what, (long long)(i + 1), lua_typename(L, t));
-        if (!isfinite(v)) return err_set(err, "%s[%lld] = %g is not finite", what, (long long)(i + 1), v);
+        if (!isfinite(v))
+            return err_set(err, "%s[%lld] is %s, expected a finite number", what, (long long)(i + 1),
+                           isnan(v) ? "NaN" : "infinite");
         out[i] = v;
     }
     return 0;

@@ -56,11 +56,11 @@ static int read_entry(lua_State *L, const CreditBatch *b, int64_t i, double *pro
         return err_set(err, "the value is a %s, expected a table (see docs/lua-api.md)", luaL_typename(L, -1));
     int kind = -1;
     for (int k = 0; k < 3; k++) {
-        if (lua_getfield(L, -1, kinds[k]) != LUA_TNIL) {
-            if (kind >= 0) return err_set(err, "the value has both '%s' and '%s'; give one", kinds[kind], kinds[k]);
-            kind = k;
-        }
+        int present = lua_getfield(L, -1, kinds[k]) != LUA_TNIL;
         lua_pop(L, 1);
+        if (present && kind >= 0)
+            return err_set(err, "the value has both '%s' and '%s'; give one", kinds[kind], kinds[k]);
+        if (present) kind = k;
     }
     int plain = kind < 0;
     if (plain) kind = 2;
@@ -103,12 +103,14 @@ int credit_lua_run(const CreditBatch *b, const CreditConfig *cfg, const int64_t 
             rc = -1;
             break;
         }
-        if (lua_type(L, -1) != LUA_TTABLE || (int64_t)lua_rawlen(L, -1) != K) {
-            rc = err_set(err, "%s: " CREDIT_LUA_FUNCTION "() returned %s %lld for group %lld with %lld responses; "
-                              "expected one entry per response",
-                         sandbox_name(sb), luaL_typename(L, -1),
-                         (long long)(lua_type(L, -1) == LUA_TTABLE ? (int64_t)lua_rawlen(L, -1) : 0),
+        if (lua_type(L, -1) != LUA_TTABLE)
+            rc = err_set(err, "%s: " CREDIT_LUA_FUNCTION "() returned a %s for group %lld; expected a table with one "
+                              "entry per response", sandbox_name(sb), luaL_typename(L, -1), (long long)gid);
+        else if ((int64_t)lua_rawlen(L, -1) != K)
+            rc = err_set(err, "%s: " CREDIT_LUA_FUNCTION "() returned %lld entries for group %lld of %lld responses; "
+                              "expected one per response", sandbox_name(sb), (long long)lua_rawlen(L, -1),
                          (long long)gid, (long long)K);
+        if (rc < 0) {
             lua_pop(L, 1);
             break;
         }
