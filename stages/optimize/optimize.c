@@ -1,6 +1,195 @@
-/* STUB: replaced by the module owner. */
+/* optimize.c - the `optimize` stage kind: PPO-clip updates of the policy.
+ *
+ * Reads the rollouts (tokens, sampling log-probs, optional reference
+ * log-probs) and the per-token advantages from `credit`, then for each PPO
+ * epoch walks a seeded permutation of the responses in mini-batches; each
+ * mini-batch is one AdamW step over gradients accumulated from micro-batches
+ * (token-mean loss, stages/optimize/ppo.h). A mini-batch whose mean
+ * importance ratio leaves [1/max_ratio, max_ratio] (or whose loss is not
+ * finite) is skipped with a warning instead of applied. The AdamW moments and
+ * step count come in through the optional `optimizer` input (the loop state)
+ * and go out with the new policy, so the optimizer survives across iterations.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stages/common/io.h"
+#include "stages/common/lm.h"
+#include "stages/optimize/ppo.h"
 #include "stages/stage.h"
-static const PortDef no_ports[] = {{0}};
-static const ParamDef no_params[] = {{0}};
-static int run_stub(StageCtx *ctx, PureErr *err) { (void)ctx; return err_set(err, "stage kind 'optimize' is not implemented yet"); }
-const StageKind stage_kind_optimize = {"optimize", 0, "not implemented yet", no_ports, no_ports, no_params, run_stub, 0};
+#include "util/fs.h"
+
+static const PortDef opt_inputs[] = {
+    {"policy", ART_DIR, 0, "the policy that sampled the rollouts"},
+    {"optimizer", ART_DIR, 1, "AdamW state from the previous iteration (optimizer.safetensors + state.json)"},
+    {"rollouts", ART_H5, 0, "rollout stage output"},
+    {"advantages", ART_H5, 0, "credit stage output: per-token advantages"},
+    {0},
+};
+static const PortDef opt_outputs[] = {
+    {"policy", ART_DIR, 0, "the updated policy (Hugging Face folder)"},
+    {"optimizer", ART_DIR, 0, "AdamW state: optimizer.safetensors + state.json"},
+    {0},
+};
+static const ParamDef opt_params[] = {
+    COMMON_ADAMW_PARAMS("1.0e-4"),
+    {"total_steps", PT_INT, "0", 0, 1e12, NULL, "optimizer steps of the whole run, for warmup/cosine schedules"},
+    {"epochs", PT_INT, "1", 1, 1000, NULL, "PPO epochs over the rollouts"},
+    {"minibatches", PT_INT, "1", 1, 1e6, NULL, "optimizer steps per epoch"},
+    {"micro_batch", PT_INT, "8", 1, 1e6, NULL, "responses per forward/backward (gradient accumulation)"},
+    {"clip_eps", PT_FLOAT, "0.2", 0, 10, NULL, "PPO clip range"},
+    {"kl_coef", PT_FLOAT, "0.0", 0, 1e6, NULL, "KL penalty to the reference (needs ref_logprobs in the rollouts)"},
+    {"max_ratio", PT_FLOAT, "5.0", 1, 1e12, NULL, "skip a mini-batch whose mean importance ratio leaves [1/x, x]"},
+    {"device", PT_ENUM, "auto", 1, 0, "auto|cpu|cuda", "where the model runs"},
+    {0},
+};
+
+typedef struct Stats {
+    double loss, kl, ratio_sum, ratio_max, clipped, tokens, grad_norm, lr;
+    int updates, skipped;
+} Stats;
+
+static int minibatch(StageCtx *ctx, Model *m, const Rollouts *ro, const float *adv, const int64_t *idx, int n,
+                     const AdamWConfig *ac, Stats *st, PureErr *err) {
+    int micro = (int)stage_param_int(ctx, "micro_batch");
+    double eps = stage_param_float(ctx, "clip_eps"), klc = stage_param_float(ctx, "kl_coef");
+    double maxr = stage_param_float(ctx, "max_ratio");
+    int has_ref = ro->ref_logprobs.n > 0;
+    int64_t ntok = 0;
+    for (int i = 0; i < n; i++) ntok += ro->length[idx[i]];
+    if (ntok == 0) return 0;
+    SeqRow *rows = xmalloc((size_t)micro * sizeof *rows);
+    float *lp = xmalloc((size_t)ntok * sizeof(float)), *dlp = xmalloc((size_t)ntok * sizeof(float));
+    double loss = 0, kl = 0, rsum = 0, rmax = 0, clipped = 0;
+    int rc = 0;
+    model_zero_grad(m);
+    for (int s = 0; s < n && !rc; s += micro) {
+        int c = n - s < micro ? n - s : micro, k = 0;
+        for (int i = 0; i < c; i++) {
+            int64_t r = idx[s + i];
+            rows[i] = (SeqRow){(const int32_t *)ro->prompt_tokens.v + ro->prompt_tokens.off[r],
+                               (int)ragged_len(&ro->prompt_tokens, r),
+                               (const int32_t *)ro->tokens.v + ro->tokens.off[r], ro->length[r]};
+        }
+        if (lm_rows_forward(m, rows, c, 1, lp, err)) {
+            rc = -1;
+            break;
+        }
+        for (int i = 0; i < c; i++) {
+            int64_t r = idx[s + i], o = ro->tokens.off[r];
+            for (int j = 0; j < ro->length[r]; j++, k++) {
+                double ref = has_ref ? ((const float *)ro->ref_logprobs.v)[o + j] : 0;
+                PpoToken t = ppo_token(lp[k], ((const float *)ro->logprobs.v)[o + j], adv[o + j], ref, has_ref,
+                                       eps, klc);
+                dlp[k] = (float)(t.dlp / (double)ntok);
+                loss += t.loss;
+                kl += t.kl;
+                rsum += t.ratio;
+                rmax = t.ratio > rmax ? t.ratio : rmax;
+                clipped += t.clipped;
+            }
+        }
+        rc = lm_rows_backward(m, rows, c, dlp, err);
+    }
+    free(rows), free(lp), free(dlp);
+    if (rc) return -1;
+    double rmean = rsum / ntok;
+    if (!isfinite(loss) || !isfinite(rmean) || rmean > maxr || rmean < 1 / maxr) {
+        stage_warn(ctx, "skipping an update: mean importance ratio %.3g (max %.3g, limit %g), loss %.3g", rmean, rmax,
+                   maxr, loss / ntok);
+        model_zero_grad(m);
+        st->skipped++;
+        return 0;
+    }
+    double gn = 0, lr = 0;
+    if (model_adamw_step(m, ac, &gn, &lr, err)) return -1;
+    st->loss += loss, st->kl += kl, st->ratio_sum += rsum, st->clipped += clipped, st->tokens += ntok;
+    st->ratio_max = rmax > st->ratio_max ? rmax : st->ratio_max;
+    st->grad_norm += gn, st->lr = lr, st->updates++;
+    return 0;
+}
+
+static int optimize_run(StageCtx *ctx, PureErr *err) {
+    Rollouts ro;
+    Ragged adv = {0};
+    Artifact *a = stage_input_open(ctx, "rollouts", err);
+    if (!a) return -1;
+    int rc = rollouts_read(a, &ro, err);
+    artifact_close(a, NULL);
+    if (rc) return err_prefix(err, "input 'rollouts'");
+    if (!(a = stage_input_open(ctx, "advantages", err))) {
+        rollouts_free(&ro);
+        return -1;
+    }
+    if (!artifact_has(a, "advantages"))
+        rc = err_set(err, "input 'advantages': %s has no dataset 'advantages' (expected the output of a credit stage)",
+                     artifact_path(a));
+    else if (ragged_read_aligned(a, "advantages", &ro.tokens, "tokens (rollouts)", &adv, err))
+        rc = err_prefix(err, "input 'advantages'");
+    artifact_close(a, NULL);
+    if (!rc && stage_param_float(ctx, "kl_coef") > 0 && ro.ref_logprobs.n == 0)
+        rc = err_set(err, "kl_coef %g needs ref_logprobs in the rollouts: connect a `reference` model to the rollout "
+                      "stage", stage_param_float(ctx, "kl_coef"));
+    Policy p = {0};
+    const char *pol_dir = stage_input_path(ctx, "policy"), *opt_dir = stage_input_path(ctx, "optimizer");
+    if (!rc) rc = policy_load(pol_dir, "policy", 0, stage_param_str(ctx, "device"), &p, err);
+    if (!rc && opt_dir) {
+        char *f = fs_join(opt_dir, "optimizer.safetensors");
+        if (model_optimizer_load(p.m, f, err)) rc = err_prefix(err, "input 'optimizer'");
+        free(f);
+    }
+    Stats st = {0};
+    if (!rc) {
+        AdamWConfig ac;
+        common_adamw_config(ctx, (int)stage_param_int(ctx, "total_steps"), &ac);
+        int epochs = (int)stage_param_int(ctx, "epochs"), nmb = (int)stage_param_int(ctx, "minibatches");
+        int64_t *perm = xmalloc(((size_t)ro.n + 1) * sizeof(int64_t));
+        for (int e = 0; e < epochs && !rc; e++) {
+            common_permutation(perm, ro.n, stage_seed(ctx), (uint64_t)e);
+            for (int b = 0; b < nmb && !rc; b++) {
+                int64_t lo = ro.n * b / nmb, hi = ro.n * (b + 1) / nmb;
+                rc = minibatch(ctx, p.m, &ro, adv.v, perm + lo, (int)(hi - lo), &ac, &st, err);
+                stage_progress(ctx, (int64_t)e * nmb + b + 1, (int64_t)epochs * nmb, "updates");
+            }
+        }
+        free(perm);
+    }
+    if (!rc) {
+        double t = st.tokens > 0 ? st.tokens : 1, u = st.updates > 0 ? st.updates : 1, asum = 0;
+        for (int64_t i = 0; i < ro.tokens.off[ro.n]; i++) asum += ((float *)adv.v)[i];
+        stage_metric(ctx, "loss", st.loss / t);
+        stage_metric(ctx, "kl", st.kl / t);
+        stage_metric(ctx, "ratio_mean", st.ratio_sum / t);
+        stage_metric(ctx, "ratio_max", st.ratio_max);
+        stage_metric(ctx, "clip_fraction", st.clipped / t);
+        stage_metric(ctx, "grad_norm", st.grad_norm / u);
+        stage_metric(ctx, "lr", st.lr);
+        stage_metric(ctx, "updates", st.updates);
+        stage_metric(ctx, "skipped_updates", st.skipped);
+        stage_metric(ctx, "advantage_mean", ro.tokens.off[ro.n] ? asum / ro.tokens.off[ro.n] : 0);
+        stage_log(ctx, "optimize: %d updates (%d skipped), loss %.4f, clip %.3f, grad %.3f, optimizer step %lld",
+                  st.updates, st.skipped, st.loss / t, st.clipped / t, st.grad_norm / u,
+                  (long long)model_optimizer_step_count(p.m));
+        const char *od = stage_output_path(ctx, "optimizer");
+        char *f = fs_join(od, "optimizer.safetensors"), *sj = fs_join(od, "state.json"), json[256];
+        int len = snprintf(json, sizeof json, "{\"format\": 1, \"step\": %lld, \"skipped_updates\": %d}\n",
+                           (long long)model_optimizer_step_count(p.m), st.skipped);
+        rc = policy_save(&p, pol_dir, stage_output_path(ctx, "policy"), err) ||
+             model_optimizer_save(p.m, f, err) || fs_write_atomic(sj, json, (size_t)len, err);
+        free(f), free(sj);
+    }
+    policy_free(&p);
+    ragged_free(&adv);
+    rollouts_free(&ro);
+    return rc;
+}
+
+const StageKind stage_kind_optimize = {
+    "optimize", 1,
+    "PPO-clip updates from the rollouts' sampling log-probs and the credit stage's per-token advantages: "
+    "mini-batches with gradient accumulation, AdamW with clipping and a schedule, an optional KL penalty, and "
+    "skipped updates when the importance ratio explodes. Writes the new policy and the optimizer state.",
+    opt_inputs, opt_outputs, opt_params, optimize_run, NULL,
+};

@@ -1,6 +1,279 @@
-/* STUB: replaced by the module owner. */
+/* prm_train.c - the `prm_train` stage kind: trains a token-classification PRM.
+ *
+ * Step-labelled examples come from one of two sources:
+ *   toy:   the toy task's demonstrations (and, when a `policy` is connected,
+ *          responses sampled from it, which is the distribution the PRM will
+ *          score during RL), labelled by the exact step checker: a step is
+ *          correct (1) when the checker gives it a positive reward;
+ *   jsonl: PRM800K-style lines {"problem", "steps": [...], "labels": [1,0,-1]}
+ *          (format in stages/common/prmfmt.h and docs/stages.md).
+ * The model is a fresh tiny Qwen2-shaped classifier with 2 labels (or `init`),
+ * trained with the cross-entropy at the step markers of the method's input
+ * format. A learned PRM is imperfect by construction, as real ones are.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stages/common/io.h"
+#include "stages/common/lm.h"
+#include "stages/common/prmfmt.h"
+#include "stages/data/steps.h"
+#include "stages/data/toy.h"
 #include "stages/stage.h"
-static const PortDef no_ports[] = {{0}};
-static const ParamDef no_params[] = {{0}};
-static int run_stub(StageCtx *ctx, PureErr *err) { (void)ctx; return err_set(err, "stage kind 'prm_train' is not implemented yet"); }
-const StageKind stage_kind_prm_train = {"prm_train", 0, "not implemented yet", no_ports, no_ports, no_params, run_stub, 0};
+#include "util/fs.h"
+#include "util/json.h"
+
+static const PortDef pt_inputs[] = {
+    {"train", ART_H5, 0, "toy prompts with solutions (data stage, source toy)"},
+    {"policy", ART_DIR, 1, "toy: also label responses sampled from this policy"},
+    {0},
+};
+static const PortDef pt_outputs[] = {
+    {"prm", ART_DIR, 0, "token-classification PRM folder (num_labels 2)"},
+    {0},
+};
+static const ParamDef pt_params[] = {
+    COMMON_MODEL_PARAMS,
+    COMMON_ADAMW_PARAMS("1.0e-3"),
+    {"source", PT_ENUM, "toy", 1, 0, "toy|jsonl", "where step labels come from"},
+    {"data", PT_PATH, "", 1, 0, NULL, "jsonl: PRM800K-style file {problem, steps, labels} per line"},
+    {"require_progress", PT_BOOL, "true", 1, 0, NULL, "toy: the labelling checker demands progress"},
+    {"filler_correct", PT_BOOL, "true", 1, 0, NULL, "toy: filler steps (v+0=v) are labelled correct"},
+    {"samples", PT_INT, "2", 0, 1024, NULL, "toy with a policy: responses sampled per prompt"},
+    {"sample_prompts", PT_INT, "256", 0, 1e9, NULL, "toy with a policy: prompts to sample from (0 = all)"},
+    {"max_new_tokens", PT_INT, "128", 1, 1e6, NULL, "toy with a policy: longest sampled response"},
+    {"temperature", PT_FLOAT, "1.0", 0, 100, NULL, "toy with a policy: sampling temperature"},
+    {"steps", PT_INT, "0", 0, 1e9, NULL, "optimizer steps (0 = epochs x examples / batch_size)"},
+    {"epochs", PT_INT, "1", 1, 100000, NULL, "passes over the examples (when steps = 0)"},
+    {"batch_size", PT_INT, "16", 1, 1e6, NULL, "examples per optimizer step"},
+    {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "examples per forward/backward"},
+    {"max_len", PT_INT, "512", 8, 1e7, NULL, "longest PRM input in tokens"},
+    {"log_every", PT_INT, "50", 1, 1e9, NULL, "log the loss every N steps"},
+    {0},
+};
+
+static int pt_check(StageCtx *ctx, PureErr *err) {
+    if (!strcmp(stage_param_str(ctx, "source"), "jsonl") && !stage_param_str(ctx, "data")[0])
+        return err_set(err, "source jsonl needs the parameter 'data' (a PRM800K-style .jsonl file)");
+    return 0;
+}
+
+typedef struct Examples {
+    PrmInput *in;
+    int8_t **labels;
+    int n, cap;
+    int64_t pos, total;
+} Examples;
+
+static int ex_add(Examples *ex, const Tokenizer *tok, int max_len, const char *problem, const char *const *steps,
+                  const size_t *lens, const int8_t *labels, int ns, PureErr *err) {
+    if (ns == 0) return 0;
+    if (ex->n == ex->cap) {
+        ex->cap = ex->cap ? 2 * ex->cap : 256;
+        ex->in = xrealloc(ex->in, (size_t)ex->cap * sizeof *ex->in);
+        ex->labels = xrealloc(ex->labels, (size_t)ex->cap * sizeof *ex->labels);
+    }
+    if (prm_format(tok, problem, steps, lens, ns, max_len, &ex->in[ex->n], err)) return -1;
+    ex->labels[ex->n] = xmalloc((size_t)ns);
+    memcpy(ex->labels[ex->n], labels, (size_t)ns);
+    for (int s = 0; s < ns; s++) ex->pos += labels[s] == 1, ex->total += labels[s] >= 0;
+    ex->n++;
+    return 0;
+}
+
+/* Labels one toy response by the checker and adds it. */
+static int add_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, const char *problem, const char *text,
+                   PureErr *err) {
+    size_t *ends = NULL, *starts = NULL;
+    int ns = steps_split(text, strlen(text), &ends, &starts);
+    if (ns <= 0) return 0;
+    ToyCheckOptions o;
+    toy_check_options_default(&o);
+    o.require_progress = stage_param_bool(ctx, "require_progress");
+    o.filler_correct = stage_param_bool(ctx, "filler_correct");
+    float *r = xmalloc((size_t)ns * sizeof(float));
+    int8_t *lab = xmalloc((size_t)ns);
+    const char **steps = xmalloc((size_t)ns * sizeof(char *));
+    size_t *lens = xmalloc((size_t)ns * sizeof(size_t));
+    int rc = 0;
+    if (toy_check_steps(problem, text, &o, r, ns) != ns)
+        rc = err_set(err, "input 'train': '%.60s' is not a toy problem (source toy labels toy-task steps only)",
+                     problem);
+    for (int s = 0; s < ns && !rc; s++) {
+        lab[s] = r[s] > 0;
+        steps[s] = text + starts[s];
+        lens[s] = ends[s] - starts[s];
+    }
+    if (!rc) rc = ex_add(ex, tok, (int)stage_param_int(ctx, "max_len"), problem, steps, lens, lab, ns, err);
+    free(r), free(lab), free(steps), free(lens), free(ends), free(starts);
+    return rc;
+}
+
+static int load_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, PureErr *err) {
+    Prompts pr;
+    Artifact *a = stage_input_open(ctx, "train", err);
+    if (!a) return -1;
+    int rc = prompts_read(a, &pr, err);
+    artifact_close(a, NULL);
+    if (rc) return err_prefix(err, "input 'train'");
+    for (int64_t i = 0; i < pr.n && !rc; i++)
+        if (pr.solution[i][0]) rc = add_toy(ctx, ex, tok, pr.problem[i], pr.solution[i], err);
+    const char *pol = stage_input_path(ctx, "policy");
+    int K = (int)stage_param_int(ctx, "samples");
+    if (!rc && pol && K > 0) {
+        Policy p;
+        if (policy_load(pol, "policy", 0, stage_param_str(ctx, "device"), &p, err)) {
+            prompts_free(&pr);
+            return -1;
+        }
+        int64_t np = stage_param_int(ctx, "sample_prompts");
+        if (np == 0 || np > pr.n) np = pr.n;
+        int32_t eos = tokenizer_eos_id(p.tok);
+        SampleConfig sc = {0};
+        sc.max_new_tokens = (int)stage_param_int(ctx, "max_new_tokens");
+        sc.temperature = (float)stage_param_float(ctx, "temperature");
+        sc.top_p = 1;
+        sc.stop_ids = eos >= 0 ? &eos : NULL;
+        sc.n_stop_ids = eos >= 0;
+        sc.seed = stage_seed(ctx);
+        for (int64_t i = 0; i < np && !rc; i++) {
+            int32_t *ids = NULL;
+            int n = 0;
+            if (policy_encode_prompt(p.tok, pr.prompt[i], 0, &ids, &n, err)) {
+                rc = -1;
+                break;
+            }
+            const int32_t **pp = xmalloc((size_t)K * sizeof *pp);
+            int *pl = xmalloc((size_t)K * sizeof(int));
+            uint64_t *st = xmalloc((size_t)K * sizeof(uint64_t));
+            SampleResult *res = xcalloc((size_t)K, sizeof *res);
+            for (int k = 0; k < K; k++) pp[k] = ids, pl[k] = n, st[k] = (uint64_t)i * K + k;
+            rc = model_generate(p.m, p.tok, K, pp, pl, st, &sc, res, err);
+            for (int k = 0; k < K && !rc; k++) {
+                char *text = tokenizer_decode(p.tok, res[k].tokens, res[k].n, 1, NULL);
+                rc = add_toy(ctx, ex, tok, pr.problem[i], text, err);
+                free(text);
+            }
+            for (int k = 0; k < K; k++) sample_result_free(&res[k]);
+            free(res), free(st), free(pl), free(pp), free(ids);
+            stage_progress(ctx, i + 1, np, "prompts sampled");
+        }
+        policy_free(&p);
+    }
+    prompts_free(&pr);
+    return rc;
+}
+
+static int load_jsonl(StageCtx *ctx, Examples *ex, const Tokenizer *tok, PureErr *err) {
+    const char *path = stage_param_str(ctx, "data");
+    size_t len = 0;
+    char *buf = fs_read_file(path, &len, err);
+    if (!buf) return err_prefix(err, "parameter 'data'");
+    int rc = 0, line = 0, max_len = (int)stage_param_int(ctx, "max_len");
+    for (char *s = buf, *e; s < buf + len && !rc; s = e + 1) {
+        e = strchr(s, '\n');
+        if (!e) e = buf + len;
+        line++;
+        if (e == s) continue;
+        char what[512];
+        snprintf(what, sizeof what, "%s:%d", path, line);
+        cJSON *j = json_parse(s, (size_t)(e - s), what, err);
+        if (!j) {
+            rc = -1;
+            break;
+        }
+        cJSON *pb = cJSON_GetObjectItem(j, "problem"), *st = cJSON_GetObjectItem(j, "steps"),
+              *lb = cJSON_GetObjectItem(j, "labels");
+        int ns = cJSON_GetArraySize(st);
+        if (!cJSON_IsString(pb) || !cJSON_IsArray(st) || !cJSON_IsArray(lb) || cJSON_GetArraySize(lb) != ns) {
+            rc = err_set(err, "%s: expected {\"problem\": string, \"steps\": [strings], \"labels\": [1|0|-1, one per "
+                         "step]}", what);
+        } else {
+            const char **steps = xmalloc(((size_t)ns + 1) * sizeof(char *));
+            size_t *lens = xmalloc(((size_t)ns + 1) * sizeof(size_t));
+            int8_t *lab = xmalloc((size_t)ns + 1);
+            for (int k = 0; k < ns && !rc; k++) {
+                cJSON *sk = cJSON_GetArrayItem(st, k), *lk = cJSON_GetArrayItem(lb, k);
+                if (!cJSON_IsString(sk) || !cJSON_IsNumber(lk) || lk->valueint < -1 || lk->valueint > 1)
+                    rc = err_set(err, "%s: step %d: expected a string step and a label 1, 0 or -1", what, k);
+                else
+                    steps[k] = sk->valuestring, lens[k] = strlen(sk->valuestring), lab[k] = (int8_t)lk->valueint;
+            }
+            if (!rc) rc = ex_add(ex, tok, max_len, pb->valuestring, steps, lens, lab, ns, err);
+            free(steps), free(lens), free(lab);
+        }
+        cJSON_Delete(j);
+    }
+    free(buf);
+    return rc;
+}
+
+static int pt_run(StageCtx *ctx, PureErr *err) {
+    if (pt_check(ctx, err)) return -1;
+    const char *out = stage_output_path(ctx, "prm");
+    Policy p;
+    if (common_model_create(ctx, out, 2, &p, err)) return -1;
+    Examples ex = {0};
+    int rc = !strcmp(stage_param_str(ctx, "source"), "jsonl") ? load_jsonl(ctx, &ex, p.tok, err)
+                                                              : load_toy(ctx, &ex, p.tok, err);
+    if (!rc && ex.total == 0) rc = err_set(err, "no labelled steps to train the PRM on");
+    if (!rc) {
+        int bs = (int)stage_param_int(ctx, "batch_size"), micro = (int)stage_param_int(ctx, "micro_batch");
+        int steps = (int)stage_param_int(ctx, "steps"), log_every = (int)stage_param_int(ctx, "log_every");
+        if (steps == 0) steps = (int)((stage_param_int(ctx, "epochs") * ex.n + bs - 1) / bs);
+        AdamWConfig ac;
+        common_adamw_config(ctx, steps, &ac);
+        stage_log(ctx, "prm_train: %d examples, %lld labelled steps (%.0f%% correct), %d steps", ex.n,
+                  (long long)ex.total, 100.0 * ex.pos / ex.total, steps);
+        int64_t *order = xmalloc((size_t)ex.n * sizeof(int64_t)), pos = ex.n;
+        PrmInput *bin = xmalloc((size_t)bs * sizeof *bin);
+        const int8_t **blab = xmalloc((size_t)bs * sizeof *blab);
+        double acc_sum = 0, loss_sum = 0;
+        int64_t acc_n = 0;
+        for (int step = 0, epoch = 0; step < steps && !rc; step++) {
+            int nlab = 0;
+            for (int i = 0; i < bs; i++) {
+                if (pos == ex.n) common_permutation(order, ex.n, stage_seed(ctx), (uint64_t)epoch++), pos = 0;
+                int64_t e = order[pos++];
+                bin[i] = ex.in[e];
+                blab[i] = ex.labels[e];
+                for (int s = 0; s < bin[i].n_steps; s++) nlab += blab[i][s] >= 0 && bin[i].marker[s] >= 0;
+            }
+            double loss = 0;
+            int right = 0;
+            model_zero_grad(p.m);
+            for (int s = 0; s < bs && !rc; s += micro) {
+                int c = bs - s < micro ? bs - s : micro;
+                rc = prm_train_micro(p.m, bin + s, blab + s, c, nlab > 0 ? nlab : 1, &loss, &right, err);
+            }
+            double gn, lr;
+            if (!rc && model_adamw_step(p.m, &ac, &gn, &lr, err)) rc = -1;
+            if (rc) break;
+            if (step >= steps - 20) acc_sum += right, loss_sum += loss, acc_n += nlab;
+            if ((step + 1) % log_every == 0 || step == 0)
+                stage_log(ctx, "prm_train step %d/%d loss %.4f step accuracy %.3f", step + 1, steps,
+                          nlab ? loss / nlab : 0, nlab ? (double)right / nlab : 0);
+            stage_progress(ctx, step + 1, steps, "steps");
+        }
+        if (!rc) {
+            stage_metric(ctx, "loss", acc_n ? loss_sum / acc_n : 0);
+            stage_metric(ctx, "step_accuracy", acc_n ? acc_sum / acc_n : 0);
+            stage_metric(ctx, "examples", ex.n);
+            stage_metric(ctx, "correct_fraction", (double)ex.pos / ex.total);
+            rc = policy_save(&p, NULL, out, err);
+        }
+        free(order), free(bin), free(blab);
+    }
+    for (int i = 0; i < ex.n; i++) prm_input_free(&ex.in[i]), free(ex.labels[i]);
+    free(ex.in), free(ex.labels);
+    policy_free(&p);
+    return rc;
+}
+
+const StageKind stage_kind_prm_train = {
+    "prm_train", 1,
+    "Trains a token-classification process reward model (2 labels) on step-labelled data: toy-task "
+    "demonstrations and policy samples labelled by the exact step checker, or PRM800K-style JSONL.",
+    pt_inputs, pt_outputs, pt_params, pt_run, pt_check,
+};

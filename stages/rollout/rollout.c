@@ -1,6 +1,263 @@
-/* STUB: replaced by the module owner. */
+/* rollout.c - the `rollout` stage kind: K samples per prompt from the current policy.
+ *
+ * Picks prompts_per_iteration prompts deterministically from the loop
+ * iteration (walking seeded per-epoch permutations of the prompt set), samples
+ * K continuations each (random stream = prompt row * K + sample, seed = the
+ * stage seed, so samples do not depend on batching), and stores tokens,
+ * sampling log-probs, finish reasons, text and where each "\n\n" step ends
+ * (stages/rollout/step_map.h). With a `reference` model connected it also
+ * stores the reference log-probs for the KL term.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stages/common/io.h"
+#include "stages/common/lm.h"
+#include "stages/data/steps.h"
+#include "stages/rollout/step_map.h"
 #include "stages/stage.h"
-static const PortDef no_ports[] = {{0}};
-static const ParamDef no_params[] = {{0}};
-static int run_stub(StageCtx *ctx, PureErr *err) { (void)ctx; return err_set(err, "stage kind 'rollout' is not implemented yet"); }
-const StageKind stage_kind_rollout = {"rollout", 0, "not implemented yet", no_ports, no_ports, no_params, run_stub, 0};
+
+static const PortDef rollout_inputs[] = {
+    {"policy", ART_DIR, 0, "the policy to sample from"},
+    {"prompts", ART_H5, 0, "prompts artifact (data stage)"},
+    {"reference", ART_DIR, 1, "reference model: when connected, ref_logprobs are stored for the KL term"},
+    {0},
+};
+static const PortDef rollout_outputs[] = {
+    {"rollouts", ART_H5, 0, "responses: tokens, logprobs, text, step_ends, ... (docs/architecture.md)"},
+    {0},
+};
+static const ParamDef rollout_params[] = {
+    {"samples", PT_INT, "4", 1, 4096, NULL, "K responses per prompt"},
+    {"prompts_per_iteration", PT_INT, "8", 0, 1e9, NULL, "prompts per iteration (0 = all)"},
+    {"shuffle_seed", PT_INT, "0", 0, 1e18, NULL, "seed of the prompt order (shared by all iterations)"},
+    {"max_new_tokens", PT_INT, "128", 1, 1e6, NULL, "longest response"},
+    {"temperature", PT_FLOAT, "1.0", 0, 100, NULL, "sampling temperature (0 = greedy)"},
+    {"top_p", PT_FLOAT, "1.0", 0, 1, NULL, "nucleus sampling (1 = off)"},
+    {"top_k", PT_INT, "0", 0, 1e9, NULL, "top-k sampling (0 = off)"},
+    {"stop", PT_LIST, "[]", 1, 0, NULL, "extra stop strings"},
+    {"chat_template", PT_BOOL, "false", 1, 0, NULL, "wrap prompts in the tokenizer's ChatML template"},
+    {"recompute_logprobs", PT_BOOL, "false", 1, 0, NULL,
+     "store log-probs from a batched forward pass (as optimize computes them) instead of the sampler's"},
+    {"batch_size", PT_INT, "64", 1, 1e6, NULL, "sequences per generation call"},
+    {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "sequences per forward pass for log-probs"},
+    {"device", PT_ENUM, "auto", 1, 0, "auto|cpu|cuda", "where the model runs"},
+    {0},
+};
+
+/* Rows of the prompts artifact used by `iteration`: positions iteration*n ..
+ * iteration*n+n-1 in a stream of seeded permutations, one per epoch. */
+static void pick_prompts(int64_t P, int64_t n, int64_t iteration, uint64_t seed, int64_t *out) {
+    int64_t *perm = xmalloc((size_t)P * sizeof(int64_t)), epoch = -1;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t g = iteration * n + j, e = g / P;
+        if (e != epoch) common_permutation(perm, P, seed, (uint64_t)(epoch = e));
+        out[j] = perm[g % P];
+    }
+    free(perm);
+}
+
+/* Text (non-special token bytes) and step ends of one response. */
+static int fill_steps(const Tokenizer *tok, const int32_t *ids, int n, char **text, int32_t *step_tok,
+                      int32_t *step_byte, int *n_steps, PureErr *err) {
+    size_t *tok_end = xmalloc((size_t)(n + 1) * sizeof(size_t)), len = 0, cap = 64;
+    char *buf = xmalloc(cap);
+    for (int j = 0; j < n; j++) {
+        size_t bl = 0;
+        const char *b = tokenizer_is_special(tok, ids[j]) ? NULL : tokenizer_token_bytes(tok, ids[j], &bl);
+        if (b) {
+            while (len + bl + 1 > cap) buf = xrealloc(buf, cap *= 2);
+            memcpy(buf + len, b, bl);
+            len += bl;
+        }
+        tok_end[j] = len;
+    }
+    buf[len] = 0;
+    size_t *ends = NULL, *starts = NULL;
+    int ns = steps_split(buf, len, &ends, &starts);
+    if (ns < 0) {
+        free(tok_end), free(buf);
+        return err_set(err, "could not split a response into steps");
+    }
+    *n_steps = step_map_tokens(tok_end, n, ends, ns, step_tok, step_byte);
+    free(ends), free(starts), free(tok_end);
+    *text = buf;
+    return 0;
+}
+
+static int rollout_run(StageCtx *ctx, PureErr *err) {
+    const char *device = stage_param_str(ctx, "device");
+    int K = (int)stage_param_int(ctx, "samples");
+    Prompts pr;
+    Artifact *a = stage_input_open(ctx, "prompts", err);
+    if (!a) return -1;
+    int rc = prompts_read(a, &pr, err);
+    artifact_close(a, NULL);
+    if (rc) return err_prefix(err, "input 'prompts'");
+    if (pr.n == 0) {
+        prompts_free(&pr);
+        return err_set(err, "input 'prompts': the prompts artifact is empty");
+    }
+    Policy p = {0}, ref = {0};
+    if (policy_load(stage_input_path(ctx, "policy"), "policy", 0, device, &p, err)) {
+        prompts_free(&pr);
+        return -1;
+    }
+    const char *ref_dir = stage_input_path(ctx, "reference");
+    if (ref_dir && policy_load(ref_dir, "reference", 0, device, &ref, err)) rc = -1;
+    if (!rc && ref.m && model_config(ref.m)->vocab_size != model_config(p.m)->vocab_size)
+        rc = err_set(err, "input 'reference': vocab_size %d differs from the policy's %d",
+                     model_config(ref.m)->vocab_size, model_config(p.m)->vocab_size);
+
+    int64_t np = stage_param_int(ctx, "prompts_per_iteration");
+    if (np == 0 || np > pr.n) np = pr.n;
+    int it = stage_iteration(ctx) < 0 ? 0 : stage_iteration(ctx);
+    int64_t *chosen = xmalloc((size_t)np * sizeof(int64_t));
+    pick_prompts(pr.n, np, it, (uint64_t)stage_param_int(ctx, "shuffle_seed"), chosen);
+
+    int64_t N = np * K;
+    int32_t **pids = xcalloc((size_t)np, sizeof(int32_t *));
+    int *plens = xcalloc((size_t)np, sizeof(int));
+    int chat = stage_param_bool(ctx, "chat_template");
+    for (int64_t i = 0; i < np && !rc; i++)
+        if (policy_encode_prompt(p.tok, pr.prompt[chosen[i]], chat, &pids[i], &plens[i], err))
+            rc = err_prefix(err, "prompt %lld", (long long)chosen[i]);
+    int maxnew = (int)stage_param_int(ctx, "max_new_tokens");
+    for (int64_t i = 0; i < np && !rc; i++)
+        if (plens[i] + maxnew > model_config(p.m)->max_position)
+            rc = err_set(err, "prompt %lld has %d tokens; with max_new_tokens %d it exceeds the model's max_position %d",
+                         (long long)chosen[i], plens[i], maxnew, model_config(p.m)->max_position);
+
+    const char *const *stops = NULL;
+    int nstop = stage_param_list(ctx, "stop", &stops);
+    int32_t eos = tokenizer_eos_id(p.tok);
+    SampleConfig sc = {0};
+    sc.max_new_tokens = maxnew;
+    sc.temperature = (float)stage_param_float(ctx, "temperature");
+    sc.top_p = (float)stage_param_float(ctx, "top_p");
+    sc.top_k = (int)stage_param_int(ctx, "top_k");
+    sc.stop_ids = eos >= 0 ? &eos : NULL;
+    sc.n_stop_ids = eos >= 0 ? 1 : 0;
+    sc.stop_strings = stops;
+    sc.n_stop_strings = nstop;
+    sc.seed = stage_seed(ctx);
+
+    SampleResult *res = xcalloc((size_t)N, sizeof *res);
+    int bs = (int)stage_param_int(ctx, "batch_size");
+    const int32_t **bp = xmalloc((size_t)bs * sizeof *bp);
+    int *bl = xmalloc((size_t)bs * sizeof(int));
+    uint64_t *bstream = xmalloc((size_t)bs * sizeof(uint64_t));
+    for (int64_t s = 0; s < N && !rc; s += bs) {
+        int c = (int)(N - s < bs ? N - s : bs);
+        for (int i = 0; i < c; i++) {
+            int64_t r = s + i, pi = r / K;
+            bp[i] = pids[pi];
+            bl[i] = plens[pi];
+            bstream[i] = (uint64_t)chosen[pi] * (uint64_t)K + (uint64_t)(r % K);
+        }
+        rc = model_generate(p.m, p.tok, c, bp, bl, bstream, &sc, res + s, err);
+        stage_progress(ctx, s + c, N, "responses");
+    }
+    free(bp), free(bl), free(bstream);
+
+    Rollouts ro = {0};
+    if (!rc) {
+        ro.n = N;
+        ro.prompt_index = xmalloc((size_t)N * sizeof(int64_t));
+        ro.group = xmalloc((size_t)N * sizeof(int64_t));
+        ro.length = xmalloc((size_t)N * sizeof(int32_t));
+        ro.finish = xmalloc((size_t)N * sizeof(int32_t));
+        ro.text = xcalloc((size_t)N, sizeof(char *));
+        Ragged *rg[] = {&ro.prompt_tokens, &ro.tokens, &ro.logprobs, &ro.step_ends, &ro.step_bytes};
+        for (int k = 0; k < 5; k++) rg[k]->n = N, rg[k]->off = xcalloc((size_t)N + 1, sizeof(int64_t));
+        int64_t ptot = 0, ttot = 0;
+        for (int64_t r = 0; r < N; r++) {
+            ptot += plens[r / K];
+            ttot += res[r].n;
+            ro.prompt_tokens.off[r + 1] = ptot;
+            ro.tokens.off[r + 1] = ro.logprobs.off[r + 1] = ttot;
+        }
+        ro.prompt_tokens.v = xmalloc((size_t)(ptot + 1) * sizeof(int32_t));
+        ro.tokens.v = xmalloc((size_t)(ttot + 1) * sizeof(int32_t));
+        ro.logprobs.v = xmalloc((size_t)(ttot + 1) * sizeof(float));
+        /* at most one step per token */
+        int32_t *se = xmalloc((size_t)(ttot + 1) * sizeof(int32_t)), *sb = xmalloc((size_t)(ttot + 1) * sizeof(int32_t));
+        int64_t stot = 0;
+        double mean_len = 0, mean_steps = 0, eos_frac = 0, trunc_frac = 0;
+        for (int64_t r = 0; r < N && !rc; r++) {
+            int64_t pi = r / K;
+            ro.prompt_index[r] = chosen[pi];
+            ro.group[r] = pi;
+            ro.length[r] = res[r].n;
+            ro.finish[r] = res[r].finish;
+            memcpy((int32_t *)ro.prompt_tokens.v + ro.prompt_tokens.off[r], pids[pi], plens[pi] * sizeof(int32_t));
+            memcpy((int32_t *)ro.tokens.v + ro.tokens.off[r], res[r].tokens, res[r].n * sizeof(int32_t));
+            memcpy((float *)ro.logprobs.v + ro.logprobs.off[r], res[r].logprobs, res[r].n * sizeof(float));
+            int ns = 0;
+            rc = fill_steps(p.tok, res[r].tokens, res[r].n, &ro.text[r], se + stot, sb + stot, &ns, err);
+            stot += ns;
+            ro.step_ends.off[r + 1] = ro.step_bytes.off[r + 1] = stot;
+            mean_len += res[r].n;
+            mean_steps += ns;
+            eos_frac += res[r].finish == FINISH_EOS;
+            trunc_frac += res[r].finish == FINISH_LENGTH;
+        }
+        ro.step_ends.v = se;
+        ro.step_bytes.v = sb;
+        if (!rc) {
+            stage_metric(ctx, "responses", (double)N);
+            stage_metric(ctx, "length", mean_len / N);
+            stage_metric(ctx, "steps", mean_steps / N);
+            stage_metric(ctx, "eos_fraction", eos_frac / N);
+            stage_metric(ctx, "truncated_fraction", trunc_frac / N);
+            stage_log(ctx, "rollout: %lld prompts x %d samples, mean length %.1f, %.2f steps, %.0f%% truncated",
+                      (long long)np, K, mean_len / N, mean_steps / N, 100 * trunc_frac / N);
+        }
+    }
+    /* log-probs under a batched forward (policy) and the reference model */
+    SeqRow *rows = NULL;
+    if (!rc && (ref.m || stage_param_bool(ctx, "recompute_logprobs"))) {
+        rows = xmalloc((size_t)N * sizeof *rows);
+        for (int64_t r = 0; r < N; r++)
+            rows[r] = (SeqRow){pids[r / K], plens[r / K], (int32_t *)ro.tokens.v + ro.tokens.off[r], ro.length[r]};
+        int micro = (int)stage_param_int(ctx, "micro_batch");
+        if (stage_param_bool(ctx, "recompute_logprobs"))
+            rc = lm_rows_logprobs(p.m, rows, (int)N, micro, ro.logprobs.v, err);
+        if (!rc && ref.m) {
+            ro.ref_logprobs.n = N;
+            ro.ref_logprobs.off = xmalloc(((size_t)N + 1) * sizeof(int64_t));
+            memcpy(ro.ref_logprobs.off, ro.tokens.off, ((size_t)N + 1) * sizeof(int64_t));
+            ro.ref_logprobs.v = xmalloc((size_t)(ro.tokens.off[N] + 1) * sizeof(float));
+            rc = lm_rows_logprobs(ref.m, rows, (int)N, micro, ro.ref_logprobs.v, err);
+            if (rc) err_prefix(err, "reference log-probs");
+        }
+    }
+    if (!rc) {
+        Artifact *o = stage_output_create(ctx, "rollouts", err);
+        if (!o) rc = -1;
+        else {
+            rc = rollouts_write(o, &ro, err) || artifact_set_attr_i64(o, "/", "samples", K, err) ||
+                 artifact_set_attr_i64(o, "/", "iteration", it, err);
+            if (artifact_close(o, rc ? NULL : err)) rc = -1;
+        }
+    }
+    free(rows);
+    rollouts_free(&ro);
+    for (int64_t r = 0; r < N; r++) sample_result_free(&res[r]);
+    free(res);
+    for (int64_t i = 0; i < np; i++) free(pids[i]);
+    free(pids), free(plens), free(chosen);
+    policy_free(&p);
+    policy_free(&ref);
+    prompts_free(&pr);
+    return rc;
+}
+
+const StageKind stage_kind_rollout = {
+    "rollout", 1,
+    "Samples K responses per prompt from the policy for prompts chosen deterministically from the iteration; stores "
+    "tokens, sampling log-probs, finish reason, text and the token ending each \"\\n\\n\" step; with a `reference` "
+    "model, also its log-probs for the KL term.",
+    rollout_inputs, rollout_outputs, rollout_params, rollout_run, NULL,
+};

@@ -1,6 +1,173 @@
-/* STUB: replaced by the module owner. */
+/* sft.c - the `sft` stage kind: supervised warm start on (prompt, solution) pairs.
+ *
+ * Builds a fresh tiny Qwen2-shaped causal LM (byte-level tokenizer unless one
+ * is given) or starts from a Hugging Face folder, then trains next-token
+ * prediction on prompt + solution + eos with the loss on the solution tokens
+ * only (token mean over each batch). Batches are drawn from a seeded
+ * permutation per epoch, so the result depends only on the seed and inputs.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stages/common/io.h"
+#include "stages/common/lm.h"
 #include "stages/stage.h"
-static const PortDef no_ports[] = {{0}};
-static const ParamDef no_params[] = {{0}};
-static int run_stub(StageCtx *ctx, PureErr *err) { (void)ctx; return err_set(err, "stage kind 'sft' is not implemented yet"); }
-const StageKind stage_kind_sft = {"sft", 0, "not implemented yet", no_ports, no_ports, no_params, run_stub, 0};
+
+static const PortDef sft_inputs[] = {
+    {"train", ART_H5, 0, "prompts with a non-empty `solution` column (data stage)"},
+    {0},
+};
+static const PortDef sft_outputs[] = {
+    {"policy", ART_DIR, 0, "Hugging Face folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json"},
+    {0},
+};
+static const ParamDef sft_params[] = {
+    COMMON_MODEL_PARAMS,
+    COMMON_ADAMW_PARAMS("1.0e-3"),
+    {"epochs", PT_INT, "1", 1, 100000, NULL, "passes over the examples (ignored when steps > 0)"},
+    {"steps", PT_INT, "0", 0, 1e9, NULL, "optimizer steps (0 = epochs x examples / batch_size)"},
+    {"batch_size", PT_INT, "16", 1, 1e6, NULL, "examples per optimizer step"},
+    {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "examples per forward/backward (gradient accumulation)"},
+    {"chat_template", PT_BOOL, "false", 1, 0, NULL, "wrap prompts in the tokenizer's ChatML template"},
+    {"log_every", PT_INT, "50", 1, 1e9, NULL, "log the loss every N steps"},
+    {0},
+};
+
+typedef struct Example {
+    int32_t *prompt, *target;
+    int plen, tlen;
+} Example;
+
+static int encode_examples(StageCtx *ctx, const Policy *p, const Prompts *pr, Example **out, int *n_out,
+                           PureErr *err) {
+    int chat = stage_param_bool(ctx, "chat_template"), maxp = model_config(p->m)->max_position, n = 0, cut = 0;
+    Example *ex = xcalloc((size_t)pr->n + 1, sizeof *ex);
+    for (int64_t i = 0; i < pr->n; i++) {
+        if (!pr->solution[i][0]) continue;
+        Example *e = &ex[n];
+        if (policy_encode_prompt(p->tok, pr->prompt[i], chat, &e->prompt, &e->plen, err) ||
+            policy_encode_text(p->tok, pr->solution[i], 1, &e->target, &e->tlen, err)) {
+            free(e->prompt);
+            for (int k = 0; k < n; k++) free(ex[k].prompt), free(ex[k].target);
+            free(ex);
+            return err_prefix(err, "example %lld", (long long)i);
+        }
+        if (e->plen + e->tlen > maxp) {
+            cut++;
+            if (e->plen >= maxp) {
+                free(e->prompt), free(e->target);
+                continue;
+            }
+            e->tlen = maxp - e->plen;
+        }
+        n++;
+    }
+    if (cut) stage_warn(ctx, "%d examples longer than max_position %d were truncated or dropped", cut, maxp);
+    *out = ex;
+    *n_out = n;
+    return 0;
+}
+
+static int sft_run(StageCtx *ctx, PureErr *err) {
+    Artifact *a = stage_input_open(ctx, "train", err);
+    if (!a) return -1;
+    Prompts pr;
+    int rc = prompts_read(a, &pr, err);
+    artifact_close(a, NULL);
+    if (rc) return err_prefix(err, "input 'train'");
+    const char *out = stage_output_path(ctx, "policy");
+    Policy p;
+    Example *ex = NULL;
+    int n = 0;
+    if (common_model_create(ctx, out, 0, &p, err)) {
+        prompts_free(&pr);
+        return -1;
+    }
+    rc = encode_examples(ctx, &p, &pr, &ex, &n, err);
+    prompts_free(&pr);
+    if (!rc && n == 0)
+        rc = err_set(err, "input 'train': no row has a non-empty 'solution' (sft needs demonstrations)");
+    if (rc) goto done;
+
+    int bs = (int)stage_param_int(ctx, "batch_size"), micro = (int)stage_param_int(ctx, "micro_batch");
+    int steps = (int)stage_param_int(ctx, "steps");
+    if (steps == 0) steps = (int)((stage_param_int(ctx, "epochs") * n + bs - 1) / bs);
+    int log_every = (int)stage_param_int(ctx, "log_every");
+    AdamWConfig ac;
+    common_adamw_config(ctx, steps, &ac);
+    stage_log(ctx, "sft: %d examples, %lld parameters, %d steps of %d", n, (long long)model_num_params(p.m), steps,
+              bs);
+
+    int64_t *order = xmalloc((size_t)n * sizeof(int64_t));
+    int64_t pos = n; /* position in the current epoch's permutation; n = draw a new one */
+    int epoch = 0;
+    SeqRow *rows = xmalloc((size_t)bs * sizeof *rows);
+    float *lp = NULL, *dlp = NULL;
+    double loss_sum = 0, last_loss = 0;
+    int loss_n = 0;
+    for (int step = 0; step < steps && !rc; step++) {
+        int ntok = 0;
+        for (int i = 0; i < bs; i++) {
+            if (pos == n) {
+                common_permutation(order, n, stage_seed(ctx), (uint64_t)epoch++);
+                pos = 0;
+            }
+            Example *e = &ex[order[pos++]];
+            rows[i] = (SeqRow){e->prompt, e->plen, e->target, e->tlen};
+            ntok += e->tlen;
+        }
+        lp = xrealloc(lp, (size_t)(ntok + 1) * sizeof(float));
+        dlp = xrealloc(dlp, (size_t)(ntok + 1) * sizeof(float));
+        for (int i = 0; i < ntok; i++) dlp[i] = -1.0f / (float)ntok; /* loss = mean NLL over target tokens */
+        double loss = 0;
+        model_zero_grad(p.m);
+        for (int s = 0, k = 0; s < bs && !rc; s += micro) {
+            int c = bs - s < micro ? bs - s : micro, mt = 0;
+            for (int i = 0; i < c; i++) mt += rows[s + i].rlen;
+            rc = lm_rows_forward(p.m, rows + s, c, 1, lp + k, err) ||
+                 lm_rows_backward(p.m, rows + s, c, dlp + k, err);
+            for (int i = 0; i < mt; i++) loss -= lp[k + i];
+            k += mt;
+        }
+        if (rc) break;
+        double gnorm, lr;
+        if (model_adamw_step(p.m, &ac, &gnorm, &lr, err)) {
+            rc = -1;
+            break;
+        }
+        loss /= ntok;
+        if (!isfinite(loss)) {
+            rc = err_set(err, "sft: loss became %g at step %d (lr %g too high?)", loss, step, lr);
+            break;
+        }
+        last_loss = loss;
+        if (step >= steps - 10) loss_sum += loss, loss_n++;
+        if ((step + 1) % log_every == 0 || step == 0) stage_log(ctx, "sft step %d/%d loss %.4f grad %.3f lr %.2e",
+                                                                step + 1, steps, loss, gnorm, lr);
+        stage_progress(ctx, step + 1, steps, "steps");
+    }
+    if (!rc) {
+        stage_metric(ctx, "loss", loss_n ? loss_sum / loss_n : last_loss);
+        stage_metric(ctx, "examples", n);
+        stage_metric(ctx, "steps", steps);
+        rc = policy_save(&p, NULL, out, err);
+    }
+    free(order);
+    free(rows);
+    free(lp);
+    free(dlp);
+done:
+    for (int i = 0; i < n; i++) free(ex[i].prompt), free(ex[i].target);
+    free(ex);
+    policy_free(&p);
+    return rc;
+}
+
+const StageKind stage_kind_sft = {
+    "sft", 1,
+    "Supervised warm start: next-token loss on the solution tokens of (prompt, solution) pairs, from a fresh tiny "
+    "Qwen2-shaped model or an existing Hugging Face folder (`init`).",
+    sft_inputs, sft_outputs, sft_params, sft_run, NULL,
+};

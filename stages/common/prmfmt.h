@@ -1,0 +1,44 @@
+/* prmfmt.h - the process-reward-model input format and its classification head.
+ *
+ * Input (the method's format): the problem, "\n", then each step with its
+ * surrounding whitespace stripped and inner newlines turned into spaces,
+ * followed by a "\n" marker. The PRM is a token classifier with 2 labels
+ * (0 = incorrect, 1 = correct) read at the token holding each marker; the
+ * process reward of a step is P(correct) - P(incorrect).
+ * PRM800K-style training data (prm_train `jsonl`) is one object per line:
+ *   {"problem": "...", "steps": ["...", ...], "labels": [1, 0, ...]}
+ * with labels 1 (correct), 0 (incorrect) or -1 (unlabelled, skipped).
+ */
+#ifndef PURE_COMMON_PRMFMT_H
+#define PURE_COMMON_PRMFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+typedef struct PrmInput {
+    int32_t *ids;     /* (n) */
+    int n;
+    int32_t *marker;  /* (n_steps) token index of each step's marker, -1 if truncated away */
+    int n_steps;
+} PrmInput;
+
+/* steps[s] has step_len[s] bytes. Inputs longer than max_len tokens are cut;
+ * markers past the cut are -1. */
+int prm_format(const Tokenizer *tok, const char *problem, const char *const *steps, const size_t *step_len,
+               int n_steps, int max_len, PrmInput *in, PureErr *err);
+void prm_input_free(PrmInput *in);
+
+/* Rewards P(correct) - P(incorrect) at each marker of inputs[0..n) (one
+ * forward, micro-batch = n). rewards gets sum(n_steps) values; a truncated
+ * step repeats the previous reward (0 if none). */
+int prm_score(Model *m, const PrmInput *inputs, int n, float *rewards, PureErr *err);
+/* One forward + backward of the cross-entropy at the markers; labels aligned
+ * with the markers (-1 = skip). Gradients are scaled by 1/denom (the number
+ * of labelled markers in the whole optimizer batch). Adds the summed loss to
+ * *loss_sum and the correct predictions to *n_right. */
+int prm_train_micro(Model *m, const PrmInput *inputs, const int8_t *const *labels, int n, double denom,
+                    double *loss_sum, int *n_right, PureErr *err);
+
+#endif
