@@ -13,3 +13,5 @@ add_test(NAME test_credit_numpy COMMAND ${PURE_PYTHON} ${PURE_TEST_DIR}/credit/t
          $<TARGET_FILE:credit_cli> ${CMAKE_SOURCE_DIR})
 add_test(NAME test_credit_cli COMMAND ${PURE_PYTHON} ${PURE_TEST_DIR}/credit/test_credit_cli.py
          $<TARGET_FILE:credit_cli> ${CMAKE_SOURCE_DIR})
+pure_test(test_credit_stage SOURCES ${PURE_TEST_DIR}/credit/test_credit_stage.c
+          ${CMAKE_SOURCE_DIR}/stages/credit/credit.c ${CREDIT_CORE_SRCS} LIBS pure_storage pure_lua pure_util)
