@@ -4,7 +4,11 @@
  * `const StageKind stage_kind_<kind>` (see stages/stage.h), declare it below
  * and add it to `builtin`. Validation, `pure stages` and the generated YAML
  * reference (docs/pipeline-spec.md) pick it up from this table.
+ *
+ * With PURE_TEST_KINDS=1 in the environment the runner's test-only kinds
+ * (runner/test_kinds.c, names starting with test_) are registered too.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "stage.h"
 
@@ -27,11 +31,15 @@ static const StageKind *builtin[] = {
 static const StageKind *all_kinds[MAX_KINDS + 1];
 static int n_kinds = -1;
 
+void runner_test_kinds_register(void);
+
 static void ensure_init(void) {
     if (n_kinds >= 0) return;
     n_kinds = 0;
     for (int i = 0; builtin[i]; i++) all_kinds[n_kinds++] = builtin[i];
     all_kinds[n_kinds] = NULL;
+    const char *t = getenv("PURE_TEST_KINDS");
+    if (t && t[0] == '1') runner_test_kinds_register();
 }
 
 void stage_kind_register(const StageKind *k) {

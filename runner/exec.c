@@ -1,0 +1,379 @@
+/* exec.c - the run loop: states, input verification, stage execution, the
+ * commit protocol, keep_last pruning and metrics.
+ *
+ * Commit protocol of one instance (RUN/stages/NAME[/ITER]/FP16*):
+ *   1. outputs are written into FP16.tmp/ (removed first if a crash left one);
+ *   2. after run() returns 0, every output file is hashed and fsynced;
+ *   3. FP16.tmp/ is renamed to FP16/ and the parent directory fsynced;
+ *   4. FP16/done.json (identity, file sizes/mtimes/SHA-256, metrics) is
+ *      written atomically - the completion record, last;
+ *   5. latest.json, scratch removal and the metrics.jsonl line follow; each
+ *      is redone or repaired on the next run if a crash cuts it short.
+ * A FP16/ without done.json is an interrupted commit: removed and redone.
+ */
+#include "runner/exec.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runner/rundir.h"
+#include "runner/stage_ctx.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+enum { S_PENDING, S_DONE, S_VERIFIED, S_PRUNED, S_BAD };
+
+typedef struct Runner {
+    const Plan *p;
+    const RunOpts *o;
+    char *state;      /* per instance */
+    char *target;     /* per instance: wanted by this run */
+    char *force;      /* per instance: recompute even if done */
+    cJSON **done;     /* per instance: its done record (NULL when none) */
+    int *pruned_upto; /* per stage: iterations below this were considered for keep_last */
+    int ran, skipped;
+} Runner;
+
+/* Test hook: PURE_CRASH_AT=POINT:N kills the process with SIGKILL the N-th
+ * time POINT is reached (points: run, commit, rename, done, metrics). Used by
+ * tests/runner/resume.sh to cut commits at every step. */
+static void crash_point(const char *point) {
+    static int count;
+    const char *env = getenv("PURE_CRASH_AT");
+    if (!env) return;
+    size_t n = strlen(point);
+    if (strncmp(env, point, n) || env[n] != ':') return;
+    if (++count == atoi(env + n + 1)) raise(SIGKILL);
+}
+
+static const char *label(const Runner *r, int i, char *buf, size_t cap) { return plan_label(r->p, i, buf, cap); }
+
+/* ---------------------------------------------------------------- selection */
+
+static void mark_ancestors(const Plan *p, int i, char *mask) {
+    if (mask[i]) return;
+    mask[i] = 1;
+    const SpecStage *st = &p->spec->stages[p->insts[i].stage];
+    for (int k = 0; k < st->ninputs; k++)
+        if (p->insts[i].in[k] >= 0) mark_ancestors(p, p->insts[i].in[k], mask);
+}
+
+int exec_select(const Plan *p, const char *target, int with_ancestors, char *mask, PureErr *err) {
+    char name[128];
+    int iter = -2;
+    const char *at = strchr(target, '@');
+    snprintf(name, sizeof name, "%.*s", at ? (int)(at - target) : (int)strlen(target), target);
+    if (at) {
+        char *end;
+        iter = (int)strtol(at + 1, &end, 10);
+        if (*end || end == at + 1) return err_set(err, "'%s': expected STAGE or STAGE@ITERATION", target);
+    }
+    int si = spec_stage_index(p->spec, name);
+    if (si < 0) {
+        const char **names = xcalloc((size_t)p->spec->nstages + 1, sizeof *names);
+        for (int i = 0; i < p->spec->nstages; i++) names[i] = p->spec->stages[i].name;
+        char hint[128];
+        suggest_hint(name, names, hint, sizeof hint);
+        free(names);
+        return err_set(err, "no stage named '%s' in %s%s", name, p->spec->path, hint);
+    }
+    int found = 0;
+    for (int i = 0; i < p->n; i++) {
+        if (p->insts[i].stage != si || (iter != -2 && p->insts[i].iter != iter)) continue;
+        found = 1;
+        if (with_ancestors) mark_ancestors(p, i, mask);
+        else mask[i] = 1;
+    }
+    if (!found) return err_set(err, "stage '%s' has no run in iteration %d", name, iter);
+    return 0;
+}
+
+static void mark_dependants(const Plan *p, int i, char *mask) {
+    mask[i] = 1;
+    for (int k = 0; k < p->insts[i].ncons; k++)
+        if (!mask[p->insts[i].cons[k]]) mark_dependants(p, p->insts[i].cons[k], mask);
+}
+
+/* ---------------------------------------------------------------- states */
+
+static void load_states(Runner *r) {
+    const Plan *p = r->p;
+    for (int i = 0; i < p->n; i++) {
+        r->done[i] = rundir_read_done(r->o->root, &p->insts[i]);
+        if (!r->done[i]) {
+            r->state[i] = S_PENDING;
+            continue;
+        }
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->done[i], "pruned"))) {
+            r->state[i] = S_PRUNED;
+            continue;
+        }
+        char *dir = rundir_inst_path(r->o->root, &p->insts[i], NULL), why[512], lb[160];
+        if (rundir_check(dir, r->done[i], 1, why, sizeof why) == 0) {
+            r->state[i] = S_DONE;
+        } else {
+            log_warn("%s: committed artifact is damaged (%s); it will be recomputed", label(r, i, lb, sizeof lb), why);
+            r->state[i] = S_BAD;
+        }
+        free(dir);
+    }
+}
+
+/* Appends metrics lines that a crash kept out of metrics.jsonl. */
+static int repair_metrics(Runner *r, PureErr *err) {
+    cJSON *have = rundir_metrics_load(r->o->root);
+    int rc = 0;
+    for (int i = 0; i < r->p->n && !rc; i++) {
+        const cJSON *line = cJSON_GetObjectItemCaseSensitive(r->done[i], "metrics_line");
+        if (line && !cJSON_GetObjectItemCaseSensitive(have, r->p->insts[i].fp))
+            rc = rundir_metrics_append(r->o->root, line, err);
+    }
+    cJSON_Delete(have);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- one instance */
+
+static cJSON *metrics_line(const Runner *r, int i, const cJSON *metrics) {
+    const Inst *in = &r->p->insts[i];
+    cJSON *line = cJSON_CreateObject();
+    cJSON_AddStringToObject(line, "stage", r->p->spec->stages[in->stage].name);
+    if (in->iter >= 0) cJSON_AddNumberToObject(line, "iteration", in->iter);
+    else cJSON_AddNullToObject(line, "iteration");
+    const cJSON *m;
+    cJSON_ArrayForEach(m, metrics) cJSON_AddItemToObject(line, m->string, cJSON_Duplicate(m, 1));
+    cJSON_AddStringToObject(line, "fingerprint", in->fp);
+    return line;
+}
+
+static cJSON *done_record(const Runner *r, int i, cJSON *outputs, const StageCtx *c, double wall) {
+    const Inst *in = &r->p->insts[i];
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "fingerprint", in->fp);
+    cJSON_AddStringToObject(d, "stage", r->p->spec->stages[in->stage].name);
+    cJSON_AddNumberToObject(d, "iteration", in->iter);
+    cJSON_AddItemToObject(d, "identity", cJSON_Duplicate(in->identity, 1));
+    cJSON_AddItemToObject(d, "outputs", outputs);
+    cJSON_AddItemToObject(d, "metrics", cJSON_Duplicate(c->metrics, 1));
+    if (cJSON_GetArraySize(c->metrics) > 0) cJSON_AddItemToObject(d, "metrics_line", metrics_line(r, i, c->metrics));
+    cJSON_AddStringToObject(d, "started", c->wall_time);
+    cJSON_AddNumberToObject(d, "wall_s", wall);
+    return d;
+}
+
+static int write_json(const char *path, const cJSON *j, PureErr *err) {
+    char *text = cJSON_Print(j);
+    int rc = fs_write_atomic(path, text, strlen(text), err);
+    cJSON_free(text);
+    return rc;
+}
+
+static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *dest, PureErr *err) {
+    const Inst *in = &r->p->insts[i];
+    const StageKind *k = r->p->spec->stages[in->stage].kind;
+    cJSON *outs = rundir_describe_outputs(tmp, k, err);
+    if (!outs) return -1;
+    crash_point("commit");
+    if (fs_remove_all(dest, err) || fs_rename_durable(tmp, dest, err)) {
+        cJSON_Delete(outs);
+        return -1;
+    }
+    crash_point("rename");
+    cJSON *d = done_record(r, i, outs, c, now_seconds() - c->t_start);
+    char *done_path = fs_join(dest, "done.json");
+    int rc = write_json(done_path, d, err);
+    free(done_path);
+    if (rc) {
+        cJSON_Delete(d);
+        return -1;
+    }
+    crash_point("done");
+    char *inst_dir = fs_join(r->o->root, in->dir), *latest = fs_join(inst_dir, "latest.json");
+    rc = write_json(latest, d, err);
+    free(latest);
+    free(inst_dir);
+    const cJSON *line = cJSON_GetObjectItemCaseSensitive(d, "metrics_line");
+    if (!rc && line) rc = rundir_metrics_append(r->o->root, line, err);
+    crash_point("metrics");
+    cJSON_Delete(r->done[i]);
+    r->done[i] = d;
+    return rc;
+}
+
+static int run_inst(Runner *r, int i, PureErr *err) {
+    const Plan *p = r->p;
+    const Inst *in = &p->insts[i];
+    const SpecStage *st = &p->spec->stages[in->stage];
+    char lb[160];
+    label(r, i, lb, sizeof lb);
+    char *inst_dir = fs_join(r->o->root, in->dir);
+    char *dest = rundir_inst_path(r->o->root, in, NULL);
+    char *tmp = rundir_inst_path(r->o->root, in, ".tmp");
+    char *scratch = rundir_inst_path(r->o->root, in, ".scratch");
+    int rc = fs_mkdir_p(inst_dir, err) || fs_remove_all(tmp, err) || fs_mkdir_p(tmp, err) ||
+             fs_mkdir_p(scratch, err);
+    for (int k = 0; !rc && st->kind->outputs[k].name; k++) {
+        if (st->kind->outputs[k].kind != ART_DIR) continue;
+        char *d = fs_join(tmp, st->kind->outputs[k].name);
+        rc = fs_mkdir_p(d, err);
+        free(d);
+    }
+    StageCtx c;
+    int have_ctx = 0;
+    if (!rc) {
+        stage_ctx_init(&c, p, i, r->o->root, tmp, scratch, r->o->quiet);
+        have_ctx = 1;
+        if (!r->o->quiet) log_info("%s (%s) running", lb, st->kind->kind);
+        crash_point("run");
+        rc = st->kind->run(&c, err);
+        stage_ctx_end_progress(&c);
+        if (rc && !err->set) err_set(err, "failed without a message");
+        if (rc) err_prefix(err, "stage %s failed", lb);
+    }
+    if (!rc) rc = commit(r, i, &c, tmp, dest, err);
+    if (rc) {
+        fs_remove_all(tmp, NULL); /* earlier artifacts and the scratch stay */
+        if (!strstr(err->msg, lb)) err_prefix(err, "%s", lb);
+    } else {
+        fs_remove_all(scratch, NULL);
+        r->state[i] = S_VERIFIED;
+        r->ran++;
+        if (!r->o->quiet) log_info("%s done in %.2fs", lb, now_seconds() - c.t_start);
+    }
+    if (have_ctx) stage_ctx_free(&c);
+    free(inst_dir);
+    free(dest);
+    free(tmp);
+    free(scratch);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- keep_last */
+
+static int all_consumers_done(const Runner *r, int i) {
+    const Inst *in = &r->p->insts[i];
+    for (int k = 0; k < in->ncons; k++) {
+        int s = r->state[in->cons[k]];
+        if (s != S_DONE && s != S_VERIFIED && s != S_PRUNED) return 0;
+    }
+    return 1;
+}
+
+/* Deletes the outputs of old iterations of a keep_last stage once everything
+ * that reads them is committed; the done record stays, marked pruned. */
+static void prune(Runner *r, int stage, int iter) {
+    const SpecStage *st = &r->p->spec->stages[stage];
+    if (st->sec != SEC_LOOP || st->keep_last <= 0) return;
+    int upto = iter - st->keep_last; /* iterations <= upto may go */
+    for (int it = r->pruned_upto[stage]; it <= upto; it++) {
+        int i = r->p->loop_idx[stage][it];
+        if (i < 0) {
+            r->pruned_upto[stage] = it + 1;
+            continue;
+        }
+        if (r->state[i] == S_PRUNED) {
+            r->pruned_upto[stage] = it + 1;
+            continue;
+        }
+        if ((r->state[i] != S_DONE && r->state[i] != S_VERIFIED) || !all_consumers_done(r, i)) break;
+        char *dir = rundir_inst_path(r->o->root, &r->p->insts[i], NULL);
+        const cJSON *o;
+        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r->done[i], "outputs")) {
+            char rel[512];
+            snprintf(rel, sizeof rel, "%s%s", o->string,
+                     !strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "kind")), "h5") ? ".h5" : "");
+            char *path = fs_join(dir, rel);
+            fs_remove_all(path, NULL);
+            free(path);
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(r->done[i], "pruned");
+        cJSON_AddTrueToObject(r->done[i], "pruned");
+        char *dp = fs_join(dir, "done.json");
+        write_json(dp, r->done[i], NULL);
+        free(dp);
+        free(dir);
+        r->state[i] = S_PRUNED;
+        r->pruned_upto[stage] = it + 1;
+    }
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+static int ensure(Runner *r, int i, PureErr *err);
+
+/* Makes instance i's committed outputs available and verified (SHA-256). */
+static int available(Runner *r, int i, PureErr *err) {
+    char lb[160], why[512];
+    if (r->state[i] == S_VERIFIED && !r->force[i]) return 0;
+    if (r->state[i] == S_DONE && !r->force[i]) {
+        char *dir = rundir_inst_path(r->o->root, &r->p->insts[i], NULL);
+        int ok = rundir_check(dir, r->done[i], 0, why, sizeof why) == 0;
+        free(dir);
+        if (ok) {
+            r->state[i] = S_VERIFIED;
+            return 0;
+        }
+        log_warn("%s: committed artifact is damaged (%s); recomputing it", label(r, i, lb, sizeof lb), why);
+        r->state[i] = S_BAD;
+    } else if (r->state[i] == S_PRUNED && !r->o->quiet) {
+        log_info("%s: outputs were pruned by keep_last; recomputing them", label(r, i, lb, sizeof lb));
+    }
+    return ensure(r, i, err);
+}
+
+/* Runs instance i after making its inputs available. */
+static int ensure(Runner *r, int i, PureErr *err) {
+    const Inst *in = &r->p->insts[i];
+    const SpecStage *st = &r->p->spec->stages[in->stage];
+    for (int k = 0; k < st->ninputs; k++)
+        if (in->in[k] >= 0 && available(r, in->in[k], err)) return -1;
+    if (run_inst(r, i, err)) return -1;
+    r->force[i] = 0;
+    prune(r, in->stage, in->iter);
+    return 0;
+}
+
+int exec_run(const Plan *p, const RunOpts *o, PureErr *err) {
+    Runner r = {.p = p, .o = o};
+    int n = p->n;
+    r.state = xcalloc((size_t)n + 1, 1);
+    r.target = xcalloc((size_t)n + 1, 1);
+    r.force = xcalloc((size_t)n + 1, 1);
+    r.done = xcalloc((size_t)n + 1, sizeof *r.done);
+    r.pruned_upto = xcalloc((size_t)p->spec->nstages + 1, sizeof *r.pruned_upto);
+    int rc = 0;
+    if (o->until) rc = exec_select(p, o->until, 1, r.target, err);
+    else memset(r.target, 1, (size_t)n);
+    for (int f = 0; f < o->nforce && !rc; f++) {
+        char *mask = xcalloc((size_t)n + 1, 1);
+        rc = exec_select(p, o->force[f], 0, mask, err);
+        for (int i = 0; i < n && !rc; i++)
+            if (mask[i]) mark_dependants(p, i, r.force);
+        free(mask);
+    }
+    if (!rc) {
+        load_states(&r);
+        rc = repair_metrics(&r, err);
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        if (!r.target[i]) continue;
+        int done = r.state[i] == S_DONE || r.state[i] == S_VERIFIED || r.state[i] == S_PRUNED;
+        if (done && !r.force[i]) {
+            r.skipped++;
+            prune(&r, p->insts[i].stage, p->insts[i].iter);
+            continue;
+        }
+        rc = ensure(&r, i, err);
+    }
+    if (!o->quiet && !rc) log_info("%d stage run(s) done, %d already up to date", r.ran, r.skipped);
+    for (int i = 0; i < n; i++) cJSON_Delete(r.done[i]);
+    free(r.done);
+    free(r.state);
+    free(r.target);
+    free(r.force);
+    free(r.pruned_upto);
+    return rc;
+}
