@@ -38,6 +38,12 @@ int tokenizer_encode(const Tokenizer *t, const char *text, size_t len, int allow
 char *tokenizer_decode(const Tokenizer *t, const int32_t *ids, size_t n, int skip_special, size_t *len);
 /* Raw bytes of one token (after byte-level decoding); NULL if id is out of range. */
 const char *tokenizer_token_bytes(const Tokenizer *t, int32_t id, size_t *len);
+/* tokenizer_decode replaces ill-formed UTF-8 with U+FFFD as Hugging Face does;
+ * this returns the raw bytes instead, so decode_raw(encode(x)) == x for any
+ * bytes x that the normalizer leaves unchanged (valid or not). */
+char *tokenizer_decode_raw(const Tokenizer *t, const int32_t *ids, size_t n, int skip_special, size_t *len);
+/* Longest token in bytes: 3 * this + 16 is always enough for tokenizer_stream_push's out. */
+size_t tokenizer_max_token_bytes(const Tokenizer *t);
 
 /* Incremental decoding during sampling: feed ids one at a time, get the text
  * that is complete so far (incomplete UTF-8 is held back). */
@@ -50,6 +56,10 @@ typedef struct TokenizerStream {
 void tokenizer_stream_init(TokenizerStream *s, const Tokenizer *t, int skip_special);
 /* Appends the newly completed text for `id` to out (up to cap bytes, NUL-terminated); returns bytes written. */
 size_t tokenizer_stream_push(TokenizerStream *s, int32_t id, char *out, size_t cap);
+/* At the end of a sequence: writes what is still held back (an unfinished
+ * character becomes U+FFFD, as in tokenizer_decode). The pushes plus the flush
+ * concatenate to exactly tokenizer_decode of the same ids. */
+size_t tokenizer_stream_flush(TokenizerStream *s, char *out, size_t cap);
 
 /* ChatML-style prompt for one user message: "<|im_start|>user\n...<|im_end|>\n<|im_start|>assistant\n"
  * (from tokenizer_config.json's template when it is ChatML; malloc'd). */
