@@ -67,7 +67,8 @@ void lm_pack(const SeqRow *rows, int n, int32_t pad, int *T, int32_t **tokens, i
     {"min_lr_ratio", PT_FLOAT, "0.1", 0, 1, NULL, "cosine floor as a fraction of lr"}
 
 #define COMMON_MODEL_PARAMS                                                                              \
-    {"init", PT_PATH, "", 1, 0, NULL, "start from this Hugging Face model folder instead of a fresh model"}, \
+    {"init", PT_STRING, "", 1, 0, NULL,                                                                 \
+     "start from this Hugging Face model folder (not fingerprinted: weights too large to hash)"}, \
     {"tokenizer", PT_PATH, "", 1, 0, NULL, "tokenizer.json for a fresh model (default: a byte-level toy tokenizer)"}, \
     {"hidden_size", PT_INT, "64", 8, 65536, NULL, "fresh model: width"},                                \
     {"layers", PT_INT, "2", 1, 256, NULL, "fresh model: decoder layers"},                               \

@@ -45,7 +45,7 @@ static const ParamDef pt_params[] = {
     {"max_new_tokens", PT_INT, "128", 1, 1e6, NULL, "toy with a policy: longest sampled response"},
     {"temperature", PT_FLOAT, "1.0", 0, 100, NULL, "toy with a policy: sampling temperature"},
     {"steps", PT_INT, "0", 0, 1e9, NULL, "optimizer steps (0 = epochs x examples / batch_size)"},
-    {"epochs", PT_INT, "1", 1, 100000, NULL, "passes over the examples (when steps = 0)"},
+    {"epochs", PT_INT, "1", 0, 100000, NULL, "passes over the examples (when steps = 0)"},
     {"batch_size", PT_INT, "16", 1, 1e6, NULL, "examples per optimizer step"},
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "examples per forward/backward"},
     {"max_len", PT_INT, "512", 8, 1e7, NULL, "longest PRM input in tokens"},
@@ -215,6 +215,13 @@ static int pt_run(StageCtx *ctx, PureErr *err) {
     Policy p;
     if (common_model_create(ctx, out, 2, &p, err)) return -1;
     Examples ex = {0};
+    if (stage_param_int(ctx, "steps") == 0 && stage_param_int(ctx, "epochs") == 0) {
+        /* no training: import `init` (or a fresh classifier) as the PRM */
+        stage_log(ctx, "prm_train: 0 steps, writing the initial model as the PRM");
+        int rc = policy_save(&p, NULL, out, err);
+        policy_free(&p);
+        return rc;
+    }
     int rc = !strcmp(stage_param_str(ctx, "source"), "jsonl") ? load_jsonl(ctx, &ex, p.tok, err)
                                                               : load_toy(ctx, &ex, p.tok, err);
     if (!rc && ex.total == 0) rc = err_set(err, "no labelled steps to train the PRM on");

@@ -26,7 +26,7 @@ static const PortDef sft_outputs[] = {
 static const ParamDef sft_params[] = {
     COMMON_MODEL_PARAMS,
     COMMON_ADAMW_PARAMS("1.0e-3"),
-    {"epochs", PT_INT, "1", 1, 100000, NULL, "passes over the examples (ignored when steps > 0)"},
+    {"epochs", PT_INT, "1", 0, 100000, NULL, "passes over the examples (ignored when steps > 0)"},
     {"steps", PT_INT, "0", 0, 1e9, NULL, "optimizer steps (0 = epochs x examples / batch_size)"},
     {"batch_size", PT_INT, "16", 1, 1e6, NULL, "examples per optimizer step"},
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "examples per forward/backward (gradient accumulation)"},
@@ -84,6 +84,14 @@ static int sft_run(StageCtx *ctx, PureErr *err) {
     if (common_model_create(ctx, out, 0, &p, err)) {
         prompts_free(&pr);
         return -1;
+    }
+    if (stage_param_int(ctx, "steps") == 0 && stage_param_int(ctx, "epochs") == 0) {
+        /* no training: import `init` (or a fresh model) as the policy */
+        stage_log(ctx, "sft: 0 steps, writing the initial model as the policy");
+        prompts_free(&pr);
+        rc = policy_save(&p, NULL, out, err);
+        policy_free(&p);
+        return rc;
     }
     rc = encode_examples(ctx, &p, &pr, &ex, &n, err);
     prompts_free(&pr);

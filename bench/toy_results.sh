@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# toy_results.sh - the toy-task evidence: every quickstart variant over several seeds, same budget,
+# evaluated on the held-out test set (500 problems), summarized into docs/results.md.
+#
+# Usage: bench/toy_results.sh [options]
+#   --seeds "1 2 3"        seeds (each seed = a different toy data draw, model init and sampling)
+#   --variants "quickstart quickstart_sum ..."   pipelines/<name>.yaml to run
+#   --iterations N         RL iterations (default: the pipeline's)
+#   --set k.p=v            extra --set passed to every run (repeatable), e.g. a learning rate
+#   --runs DIR             where run directories go (default runs/toy_results)
+#   --out FILE             the report (default docs/results.md)
+#   --reduced              a configuration that fits a busy 2-core machine: 3 variants, 12 iterations
+# Runs already complete are not recomputed (pure resumes), so the script can be re-run after a kill.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEEDS="1 2 3"
+VARIANTS="quickstart quickstart_sum quickstart_verifiable quickstart_min_verifiable quickstart_min_verifiable10"
+ITER="" RUNS=runs/toy_results OUT=docs/results.md
+SETS=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --seeds) SEEDS=$2; shift 2 ;;
+    --variants) VARIANTS=$2; shift 2 ;;
+    --iterations) ITER=$2; shift 2 ;;
+    --set) SETS+=(--set "$2"); shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --reduced) VARIANTS="quickstart quickstart_sum quickstart_min_verifiable"; ITER=${ITER:-12}; shift ;;
+    *) echo "toy_results.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+PURE=${PURE:-build/pure}
+[ -x "$PURE" ] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null && cmake --build build -j2 --target pure; }
+PY=${PYTHON:-/usr/bin/python3}
+mkdir -p "$RUNS"
+LIST="$RUNS/runs.tsv"
+: > "$LIST"
+for seed in $SEEDS; do
+  for v in $VARIANTS; do
+    dir="$RUNS/$v-seed$seed"
+    args=(--set "seed=$seed" --run-dir "$dir" --quiet)
+    [ -n "$ITER" ] && args+=(--set "vars.iterations=$ITER")
+    start=$(date +%s)
+    echo "== $v seed $seed" >&2
+    if nice -n 10 "$PURE" run "pipelines/$v.yaml" "${args[@]}" "${SETS[@]}" > "$dir.log" 2>&1; then
+      printf '%s\t%s\t%s\t%s\n' "$v" "$seed" "$dir" "$(( $(date +%s) - start ))" >> "$LIST"
+    else
+      echo "toy_results.sh: $v seed $seed failed (see $dir.log)" >&2
+    fi
+  done
+done
+"$PY" bench/toy_results.py "$LIST" "$OUT" "${SETS[*]:-} iterations=${ITER:-pipeline default}"
