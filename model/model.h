@@ -118,6 +118,20 @@ int model_generate(Model *m, const struct Tokenizer *tok, int n_prompts, const i
                    PureErr *err);
 void sample_result_free(SampleResult *r);
 
+/* ---- tensors by Hugging Face name (host copies; tests, tools, stages) ---- */
+int model_tensor_count(const Model *m);
+/* Name of tensor i (table order), its rank and shape. */
+const char *model_tensor_info(const Model *m, int i, int *ndim, int64_t shape[2]);
+int model_get_tensor(const Model *m, const char *name, float *out, PureErr *err);
+int model_set_tensor(Model *m, const char *name, const float *in, PureErr *err);
+/* Accumulated gradient of a tensor (zeros before the first backward). */
+int model_get_grad(const Model *m, const char *name, float *out, PureErr *err);
+
+/* Call first thing in main(): on AVX-512 CPUs where OPENBLAS_CORETYPE is not
+ * set, sets it and re-executes the program so OpenBLAS loads its fast
+ * kernels (the variable is only read when the library loads). */
+void model_runtime_init(int argc, char **argv);
+
 /* Threads for CPU kernels (0 = all cores). */
 void model_set_threads(int n);
 /* One line naming the kernels in use (BLAS library and core type, SIMD path). */

@@ -1,0 +1,129 @@
+/* adamw.c - AdamW (PyTorch semantics: decoupled weight decay, bias
+ * correction), global-norm clipping, learning-rate schedules, and the
+ * optimizer state file.
+ *
+ * Weight decay applies to matrices (embedding included) and not to biases or
+ * RMSNorm weights. The state file is safetensors, f32: exp_avg.<name>,
+ * exp_avg_sq.<name> per parameter and `step` = [step / 2^24, step % 2^24]
+ * (two floats, exact up to 2^48 steps).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+void adamw_config_default(AdamWConfig *c) {
+    memset(c, 0, sizeof *c);
+    c->lr = 1e-5;
+    c->beta1 = 0.9;
+    c->beta2 = 0.999;
+    c->eps = 1e-8;
+    c->weight_decay = 0.0;
+    c->grad_clip = 1.0;
+    snprintf(c->schedule, sizeof c->schedule, "constant");
+    c->warmup_steps = 0;
+    c->total_steps = 0;
+    c->min_lr_ratio = 0.0;
+}
+
+/* lr for 0-based step t */
+static int schedule_lr(const AdamWConfig *c, int64_t t, double *lr, PureErr *err) {
+    double warm = c->warmup_steps > 0 && t < c->warmup_steps ? (double)(t + 1) / c->warmup_steps : 1.0;
+    if (!strcmp(c->schedule, "constant")) *lr = c->lr;
+    else if (!strcmp(c->schedule, "warmup")) *lr = c->lr * warm;
+    else if (!strcmp(c->schedule, "cosine")) {
+        if (t < c->warmup_steps) *lr = c->lr * warm;
+        else {
+            int64_t span = c->total_steps - c->warmup_steps;
+            double prog = span > 0 ? (double)(t - c->warmup_steps) / span : 1.0;
+            if (prog > 1) prog = 1;
+            *lr = c->lr * (c->min_lr_ratio + (1 - c->min_lr_ratio) * 0.5 * (1 + cos(M_PI * prog)));
+        }
+    } else return err_set(err, "adamw: schedule '%s' is not one of constant, warmup, cosine", c->schedule);
+    return 0;
+}
+
+static void ensure_moments(Model *m) {
+    if (m->adam_m) return;
+    m->adam_m = m->be->alloc(m->n_params * sizeof(float));
+    m->adam_v = m->be->alloc(m->n_params * sizeof(float));
+}
+
+int model_adamw_step(Model *m, const AdamWConfig *c, double *grad_norm, double *lr_used, PureErr *err) {
+    if (!m->grads) return err_set(err, "adamw: no gradients (run model_backward first)");
+    double lr = 0;
+    if (schedule_lr(c, m->step, &lr, err)) return -1;
+    double norm = sqrt(m->be->sumsq(m->grads, m->n_params));
+    if (grad_norm) *grad_norm = norm;
+    if (lr_used) *lr_used = lr;
+    if (!isfinite(norm)) return err_set(err, "adamw: gradient norm is %g; step skipped", norm);
+    float gscale = 1.0f;
+    if (c->grad_clip > 0 && norm > c->grad_clip) gscale = (float)(c->grad_clip / (norm + 1e-6));
+    ensure_moments(m);
+    m->step++;
+    float bc1 = (float)(1.0 - pow(c->beta1, (double)m->step)), bc2 = (float)(1.0 - pow(c->beta2, (double)m->step));
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        m->be->adamw(m->params + t->offset, m->grads + t->offset, m->adam_m + t->offset, m->adam_v + t->offset,
+                     t->numel, (float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps,
+                     t->decay ? (float)c->weight_decay : 0.0f, bc1, bc2, gscale);
+    }
+    return 0;
+}
+
+int64_t model_optimizer_step_count(const Model *m) { return m->step; }
+
+#ifndef PURE_NO_SAFETENSORS
+int model_optimizer_save(Model *m, const char *path, PureErr *err) {
+    ensure_moments(m);
+    float step[2] = {(float)(m->step >> 24), (float)(m->step & 0xffffff)};
+    StWrite extra = {.name = "step", .dtype = ST_F32, .ndim = 1, .shape = {2}, .data = step};
+    float *hm = model_host_view(m, m->adam_m), *hv = model_host_view(m, m->adam_v);
+    const char *prefixes[2] = {"exp_avg.", "exp_avg_sq."};
+    const float *blocks[2] = {hm, hv};
+    int rc = model_write_tensors(m, path, 2, prefixes, blocks, ST_F32, &extra, 1, err);
+    model_host_view_free(m, hm), model_host_view_free(m, hv);
+    if (rc) err_prefix(err, "saving optimizer state");
+    return rc;
+}
+
+int model_optimizer_load(Model *m, const char *path, PureErr *err) {
+    SafeTensors *st = safetensors_open(path, err);
+    if (!st) return -1;
+    ensure_moments(m);
+    float *hm = m->be->host_memory ? m->adam_m : xmalloc(m->n_params * sizeof(float));
+    float *hv = m->be->host_memory ? m->adam_v : xmalloc(m->n_params * sizeof(float));
+    int rc = 0;
+    char name[160];
+    for (int i = 0; i < m->n_tensors && !rc; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        snprintf(name, sizeof name, "exp_avg.%s", t->name);
+        rc = safetensors_read_f32(st, name, t->ndim, t->shape, hm + t->offset, err);
+        snprintf(name, sizeof name, "exp_avg_sq.%s", t->name);
+        if (!rc) rc = safetensors_read_f32(st, name, t->ndim, t->shape, hv + t->offset, err);
+    }
+    float step[2];
+    int64_t shape[1] = {2};
+    if (!rc) rc = safetensors_read_f32(st, "step", 1, shape, step, err);
+    if (!rc) m->step = ((int64_t)step[0] << 24) + (int64_t)step[1];
+    if (!m->be->host_memory) {
+        if (!rc) m->be->upload(m->adam_m, hm, m->n_params * sizeof(float));
+        if (!rc) m->be->upload(m->adam_v, hv, m->n_params * sizeof(float));
+        free(hm), free(hv);
+    }
+    safetensors_close(st);
+    if (rc) err_prefix(err, "%s", path);
+    return rc;
+}
+#else
+int model_optimizer_save(Model *m, const char *path, PureErr *err) {
+    (void)m;
+    return err_set(err, "%s: this build has no safetensors support yet", path);
+}
+int model_optimizer_load(Model *m, const char *path, PureErr *err) {
+    (void)m;
+    return err_set(err, "%s: this build has no safetensors support yet", path);
+}
+#endif

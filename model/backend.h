@@ -1,0 +1,120 @@
+/* backend.h - the compute interface between the model core and a device.
+ *
+ * The core (the .c files in model/) owns the graph: which op runs on which buffer, in
+ * which order, and what is kept for backward. A backend owns memory and
+ * kernels. Every tensor the core hands to an op lives in backend memory
+ * (alloc/upload/download), so a CUDA backend in model/cuda/ slots in by
+ * filling this struct; CPU and CUDA code never share a file (ggml style).
+ *
+ * Layout conventions: row-major, activations packed over the valid tokens of
+ * a batch (N rows, no padding), weights in Hugging Face (out, in) order.
+ * Ops that produce gradients ACCUMULATE into parameter gradients (dw += ...)
+ * and OVERWRITE activation gradients unless their comment says otherwise.
+ * Every op must give the same result for any thread count: fixed partitions,
+ * reductions in a fixed order.
+ * Memory: float tensors and token data (ids, positions, targets) are backend
+ * buffers; arrays that describe structure (AttnSeqs, decode slots and
+ * lengths) are small host arrays the backend copies if it needs to.
+ */
+#ifndef PURE_MODEL_BACKEND_H
+#define PURE_MODEL_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Packed sequences for causal attention: sequence s occupies rows
+ * [start[s], start[s] + len[s]) of q/k/v. */
+typedef struct AttnSeqs {
+    int n;
+    const int32_t *start; /* (n) */
+    const int32_t *len;   /* (n) */
+} AttnSeqs;
+
+/* Shapes shared by the attention ops. */
+typedef struct AttnDims {
+    int n_heads, n_kv_heads, head_dim;
+    float scale; /* 1 / sqrt(head_dim) */
+} AttnDims;
+
+typedef struct Backend {
+    const char *name;
+    int host_memory; /* 1: buffers are plain host pointers (the core may read them directly) */
+
+    /* ---- memory ---- */
+    void *(*alloc)(size_t bytes); /* zero-filled; aborts on failure */
+    void (*free)(void *p);
+    void (*upload)(void *dst, const void *host_src, size_t bytes);
+    void (*download)(void *host_dst, const void *src, size_t bytes);
+    void (*copy)(void *dst, const void *src, size_t bytes);
+    void (*zero)(void *p, size_t bytes);
+
+    /* ---- dense ---- */
+    /* C (M, N) = alpha * op(A) @ op(B) + beta * C; op = transpose when trans_* = 1.
+     * A is (M, K) or (K, M) when transposed; B is (K, N) or (N, K). */
+    void (*matmul)(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc);
+    void (*add)(float *y, const float *x, size_t n);                   /* y += x */
+    void (*add_bias)(float *y, const float *bias, int rows, int cols); /* y (rows, cols) += bias */
+    void (*bias_grad)(float *dbias, const float *dy, int rows, int cols); /* dbias += sum over rows */
+
+    /* ---- transformer ops ---- */
+    void (*embedding)(float *out, const float *wte, const int32_t *ids, int n, int C);
+    void (*embedding_bwd)(float *dwte, const float *dout, const int32_t *ids, int n, int C); /* accumulates */
+    /* out = x * rstd * w, rstd (n) kept for backward */
+    void (*rmsnorm)(float *out, float *rstd, const float *x, const float *w, int n, int C, float eps);
+    /* dx += d/dx, dw += d/dw */
+    void (*rmsnorm_bwd)(float *dx, float *dw, const float *dout, const float *x, const float *w, const float *rstd,
+                        int n, int C);
+    /* Rotates x (n, heads, head_dim) in place by pos[i] * theta^(-2d/hd) (rotate-half
+     * convention); inverse = 1 rotates by the negative angle (the backward). */
+    void (*rope)(float *x, const int32_t *pos, int n, int heads, int head_dim, double theta, int inverse);
+    /* Causal attention over packed sequences. q (N, NH*hd), k/v (N, NKV*hd),
+     * out (N, NH*hd), lse (N, NH) = log-sum-exp of the scaled scores (kept for backward). */
+    void (*attention)(float *out, float *lse, const float *q, const float *k, const float *v, const AttnSeqs *s,
+                      const AttnDims *d);
+    /* Gradients of attention; dq, dk, dv overwritten. */
+    void (*attention_bwd)(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                          const float *q, const float *k, const float *v, const AttnSeqs *s, const AttnDims *d);
+    /* One query row per sequence against a KV cache: row i attends to
+     * kcache/vcache rows slot[i]*max_t + [0, kv_len[i]); caches (slots, max_t, NKV*hd);
+     * slot and kv_len are host arrays. */
+    void (*attention_decode)(float *out, const float *q, const float *kcache, const float *vcache,
+                             const int32_t *slot, const int32_t *kv_len, int n, int max_t, const AttnDims *d);
+    /* h = silu(g) * u */
+    void (*swiglu)(float *h, const float *g, const float *u, size_t n);
+    void (*swiglu_bwd)(float *dg, float *du, const float *dh, const float *g, const float *u, size_t n);
+
+    /* ---- heads ---- */
+    /* Causal-LM head in vocabulary chunks: for rows with target[i] >= 0,
+     * logp[i] = log softmax(h[i] @ W^T)[target[i]], lse[i] kept; entropy (optional)
+     * = entropy of that softmax. Rows with target < 0 get 0. W (V, C). */
+    void (*lm_logprob)(float *logp, float *lse, float *entropy, const float *h, const float *W, const int32_t *target,
+                       int n, int V, int C);
+    /* dh (n, C) overwritten, dW (V, C) accumulated, for d loss / d logp = dlogp. */
+    void (*lm_logprob_bwd)(float *dh, float *dW, const float *dlogp, const float *lse, const float *h, const float *W,
+                           const int32_t *target, int n, int V, int C);
+
+    /* ---- optimizer ---- */
+    double (*sumsq)(const float *x, size_t n); /* in double, fixed order */
+    /* PyTorch AdamW on n elements, gradient scaled by gscale first (clipping). */
+    void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
+                  float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale);
+
+    /* ---- sampling ---- */
+    /* For each row of logits (n, V): logz[i] = logsumexp(logits[i]), the T=1 normaliser
+     * used for the log-prob of a sampled token. */
+    void (*logsumexp_rows)(float *logz, const float *logits, int n, int V);
+
+    /* Threads for the backend's kernels (0 = all cores). */
+    void (*set_threads)(int n);
+    const char *(*kernel_info)(void);
+} Backend;
+
+/* The CPU backend (model/cpu/); always available. */
+const Backend *backend_cpu(void);
+#ifdef PURE_HAVE_CUDA
+/* The CUDA backend (model/cuda/); NULL when no device is usable. */
+const Backend *backend_cuda(void);
+#endif
+
+#endif

@@ -1,0 +1,58 @@
+/* cpu.h - internals shared by the CPU backend's files (not for the core).
+ *
+ * Threading: cpu_parallel_for runs n independent tasks on a fixed pool of
+ * pthreads. Tasks never share outputs, and every reduction is done inside one
+ * task in a fixed order, so results do not depend on the thread count.
+ */
+#ifndef PURE_MODEL_CPU_H
+#define PURE_MODEL_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "model/backend.h"
+
+typedef void (*CpuTaskFn)(void *ctx, int task);
+/* Runs fn(ctx, 0..n_tasks-1) across the pool; returns when all are done.
+ * Called from inside a task it runs serially. */
+void cpu_parallel_for(int n_tasks, CpuTaskFn fn, void *ctx);
+void cpu_set_threads(int n); /* 0 = all cores; also sets OpenBLAS's count */
+int cpu_threads(void);
+
+/* Split [0, n) into blocks of `block` (the last may be shorter). */
+static inline int cpu_nblocks(int n, int block) { return (n + block - 1) / block; }
+
+void cpu_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                int ldb, float beta, float *C, int ldc);
+/* The plain triple loop (double accumulation): the reference the BLAS path is checked against. */
+void cpu_matmul_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc);
+const char *cpu_kernel_info(void);
+
+void cpu_attention(float *out, float *lse, const float *q, const float *k, const float *v, const AttnSeqs *s,
+                   const AttnDims *d);
+void cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                       const float *q, const float *k, const float *v, const AttnSeqs *s, const AttnDims *d);
+void cpu_attention_decode(float *out, const float *q, const float *kcache, const float *vcache, const int32_t *slot,
+                          const int32_t *kv_len, int n, int max_t, const AttnDims *d);
+
+void cpu_lm_logprob(float *logp, float *lse, float *entropy, const float *h, const float *W, const int32_t *target,
+                    int n, int V, int C);
+void cpu_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *lse, const float *h, const float *W,
+                        const int32_t *target, int n, int V, int C);
+
+/* dot product in float with 8 partial sums (fixed order) */
+static inline float cpu_dot(const float *a, const float *b, int n) {
+    float s[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int u = 0; u < 8; u++) s[u] += a[i + u] * b[i + u];
+    float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < n; i++) t += a[i] * b[i];
+    return t;
+}
+/* y += a * x */
+static inline void cpu_axpy(float *y, float a, const float *x, int n) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+#endif

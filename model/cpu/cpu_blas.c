@@ -1,0 +1,104 @@
+/* cpu_blas.c - matrix products through OpenBLAS, a plain reference loop, and
+ * the start-up check that the BLAS kernels in use compute correct results.
+ *
+ * Debian's OpenBLAS may pick slow "Prescott" kernels on AVX-512 cores; the
+ * fix (OPENBLAS_CORETYPE chosen before the library loads) lives in
+ * model/runtime.c. Here we only report what was chosen and verify it.
+ */
+#include "cpu.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+char *openblas_get_corename(void);
+char *openblas_get_config(void);
+
+static int g_use_ref;
+void cpu_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* C = beta * C */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
+        return;
+    }
+    if (g_use_ref) {
+        cpu_matmul_ref(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
+                alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void cpu_matmul_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int k = 0; k < K; k++) {
+                float a = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                float b = trans_b ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                s += (double)a * b;
+            }
+            float *c = &C[(size_t)i * ldc + j];
+            *c = (float)(alpha * s + (beta == 0 ? 0.0 : (double)beta * *c));
+        }
+}
+
+/* ---- start-up verification ---- */
+
+static char g_info[512];
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+/* Compares BLAS with the reference on shapes that exercise every transpose
+ * combination and edge tiles; returns the largest error relative to the
+ * largest reference value. */
+static double verify_sgemm(void) {
+    enum { M = 67, N = 45, K = 91 };
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+    uint32_t x = 12345;
+    for (int i = 0; i < M * K; i++) A[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+    for (int i = 0; i < K * N; i++) B[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+    double worst = 0;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            int lda = ta ? M : K, ldb = tb ? K : N;
+            for (int i = 0; i < M * N; i++) C1[i] = C2[i] = (float)(i % 7) - 3.0f;
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 0.5f,
+                        A, lda, B, ldb, 1.0f, C1, N);
+            cpu_matmul_ref(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 1.0f, C2, N);
+            double mx = 0, err = 0;
+            for (int i = 0; i < M * N; i++) {
+                mx = fmax(mx, fabs(C2[i]));
+                err = fmax(err, fabs(C1[i] - C2[i]));
+                if (C1[i] != C1[i]) err = INFINITY;
+            }
+            worst = fmax(worst, err / (mx > 0 ? mx : 1));
+        }
+    free(A), free(B), free(C1), free(C2);
+    return worst;
+}
+
+static void info_init(void) {
+    double err = verify_sgemm();
+    const char *core = openblas_get_corename();
+    const char *env = getenv("OPENBLAS_CORETYPE");
+    snprintf(g_info, sizeof g_info, "OpenBLAS sgemm (core %s%s%s, %s), %d threads, sgemm check %s (rel err %.1e)",
+             core ? core : "?", env ? ", OPENBLAS_CORETYPE=" : "", env ? env : "", openblas_get_config(),
+             cpu_threads(), err < 1e-5 ? "ok" : "FAILED", err);
+    if (!(err < 1e-5)) {
+        /* wrong kernels must never train a model: fall back to the plain loop */
+        g_use_ref = 1;
+        fprintf(stderr, "[pure] warning: OpenBLAS sgemm gives wrong results (rel err %.3g); using the plain loop\n",
+                err);
+    }
+}
+
+const char *cpu_kernel_info(void) {
+    pthread_once(&g_once, info_init);
+    return g_info;
+}

@@ -1,0 +1,304 @@
+/* cpu_ops.c - the CPU backend's element-wise and row-wise kernels:
+ * embedding, RMSNorm, RoPE, SwiGLU, bias, residual add, AdamW, reductions.
+ *
+ * Parallel over rows (or over column blocks for reductions across rows, so
+ * each output element is summed by one task in row order).
+ */
+#include "cpu.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+
+#define ROW_BLOCK 16
+#define COL_BLOCK 64
+#define ELEM_BLOCK 16384
+
+/* ---- residual and bias ---- */
+
+typedef struct {
+    float *y;
+    const float *x;
+    size_t n;
+} AddCtx;
+static void add_task(void *c, int t) {
+    AddCtx *a = c;
+    size_t lo = (size_t)t * ELEM_BLOCK, hi = lo + ELEM_BLOCK < a->n ? lo + ELEM_BLOCK : a->n;
+    for (size_t i = lo; i < hi; i++) a->y[i] += a->x[i];
+}
+static void op_add(float *y, const float *x, size_t n) {
+    AddCtx c = {y, x, n};
+    cpu_parallel_for((int)((n + ELEM_BLOCK - 1) / ELEM_BLOCK), add_task, &c);
+}
+
+static void op_add_bias(float *y, const float *bias, int rows, int cols) {
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) y[(size_t)i * cols + j] += bias[j];
+}
+
+typedef struct {
+    float *dst;
+    const float *src;
+    const int32_t *ids; /* NULL: row i of src goes to row i of dst's sum (bias grad) */
+    int rows, cols;
+} ColSumCtx;
+/* dst[ids[i] or 0, j] += src[i, j] for the task's column block, rows in order */
+static void colsum_task(void *c, int t) {
+    ColSumCtx *a = c;
+    int j0 = t * COL_BLOCK, j1 = j0 + COL_BLOCK < a->cols ? j0 + COL_BLOCK : a->cols;
+    for (int i = 0; i < a->rows; i++) {
+        float *d = a->dst + (a->ids ? (size_t)a->ids[i] * a->cols : 0);
+        const float *s = a->src + (size_t)i * a->cols;
+        for (int j = j0; j < j1; j++) d[j] += s[j];
+    }
+}
+static void op_bias_grad(float *dbias, const float *dy, int rows, int cols) {
+    ColSumCtx c = {dbias, dy, NULL, rows, cols};
+    cpu_parallel_for(cpu_nblocks(cols, COL_BLOCK), colsum_task, &c);
+}
+
+/* ---- embedding ---- */
+
+static void op_embedding(float *out, const float *wte, const int32_t *ids, int n, int C) {
+    for (int i = 0; i < n; i++) memcpy(out + (size_t)i * C, wte + (size_t)ids[i] * C, sizeof(float) * C);
+}
+static void op_embedding_bwd(float *dwte, const float *dout, const int32_t *ids, int n, int C) {
+    ColSumCtx c = {dwte, dout, ids, n, C};
+    cpu_parallel_for(cpu_nblocks(C, COL_BLOCK), colsum_task, &c);
+}
+
+/* ---- RMSNorm ---- */
+
+typedef struct {
+    float *out, *rstd, *dx, *dw;
+    const float *x, *w, *dout, *rstd_in;
+    int n, C;
+    float eps;
+} NormCtx;
+
+static void rmsnorm_task(void *c, int t) {
+    NormCtx *a = c;
+    int r1 = (t + 1) * ROW_BLOCK < a->n ? (t + 1) * ROW_BLOCK : a->n;
+    for (int i = t * ROW_BLOCK; i < r1; i++) {
+        const float *x = a->x + (size_t)i * a->C;
+        float *o = a->out + (size_t)i * a->C;
+        double ss = 0;
+        for (int j = 0; j < a->C; j++) ss += (double)x[j] * x[j];
+        float r = (float)(1.0 / sqrt(ss / a->C + a->eps));
+        a->rstd[i] = r;
+        for (int j = 0; j < a->C; j++) o[j] = x[j] * r * a->w[j];
+    }
+}
+static void op_rmsnorm(float *out, float *rstd, const float *x, const float *w, int n, int C, float eps) {
+    NormCtx c = {.out = out, .rstd = rstd, .x = x, .w = w, .n = n, .C = C, .eps = eps};
+    cpu_parallel_for(cpu_nblocks(n, ROW_BLOCK), rmsnorm_task, &c);
+}
+
+/* dx_j += r w_j g_j - r^3/C x_j sum_k g_k w_k x_k */
+static void rmsnorm_dx_task(void *c, int t) {
+    NormCtx *a = c;
+    int r1 = (t + 1) * ROW_BLOCK < a->n ? (t + 1) * ROW_BLOCK : a->n;
+    for (int i = t * ROW_BLOCK; i < r1; i++) {
+        const float *x = a->x + (size_t)i * a->C, *g = a->dout + (size_t)i * a->C;
+        float *dx = a->dx + (size_t)i * a->C;
+        float r = a->rstd_in[i];
+        double dot = 0;
+        for (int j = 0; j < a->C; j++) dot += (double)g[j] * a->w[j] * x[j];
+        float coef = (float)(dot * r * r * r / a->C);
+        for (int j = 0; j < a->C; j++) dx[j] += r * a->w[j] * g[j] - coef * x[j];
+    }
+}
+static void rmsnorm_dw_task(void *c, int t) {
+    NormCtx *a = c;
+    int j0 = t * COL_BLOCK, j1 = j0 + COL_BLOCK < a->C ? j0 + COL_BLOCK : a->C;
+    for (int i = 0; i < a->n; i++) {
+        const float *x = a->x + (size_t)i * a->C, *g = a->dout + (size_t)i * a->C;
+        float r = a->rstd_in[i];
+        for (int j = j0; j < j1; j++) a->dw[j] += g[j] * x[j] * r;
+    }
+}
+static void op_rmsnorm_bwd(float *dx, float *dw, const float *dout, const float *x, const float *w, const float *rstd,
+                           int n, int C) {
+    NormCtx c = {.dx = dx, .dw = dw, .x = x, .w = w, .dout = dout, .rstd_in = rstd, .n = n, .C = C};
+    cpu_parallel_for(cpu_nblocks(n, ROW_BLOCK), rmsnorm_dx_task, &c);
+    cpu_parallel_for(cpu_nblocks(C, COL_BLOCK), rmsnorm_dw_task, &c);
+}
+
+/* ---- RoPE (rotate-half: pairs (d, d + hd/2)) ---- */
+
+typedef struct {
+    float *x;
+    const int32_t *pos;
+    int n, heads, hd, inverse;
+    double theta;
+} RopeCtx;
+static void rope_task(void *c, int t) {
+    RopeCtx *a = c;
+    int half = a->hd / 2;
+    float cs[512], sn[512]; /* head_dim <= 1024 */
+    int r1 = (t + 1) * ROW_BLOCK < a->n ? (t + 1) * ROW_BLOCK : a->n;
+    for (int i = t * ROW_BLOCK; i < r1; i++) {
+        for (int d = 0; d < half; d++) {
+            double ang = a->pos[i] * pow(a->theta, -2.0 * d / a->hd);
+            cs[d] = (float)cos(ang);
+            sn[d] = (float)(a->inverse ? -sin(ang) : sin(ang));
+        }
+        for (int h = 0; h < a->heads; h++) {
+            float *v = a->x + ((size_t)i * a->heads + h) * a->hd;
+            for (int d = 0; d < half; d++) {
+                float x1 = v[d], x2 = v[d + half];
+                v[d] = x1 * cs[d] - x2 * sn[d];
+                v[d + half] = x2 * cs[d] + x1 * sn[d];
+            }
+        }
+    }
+}
+static void op_rope(float *x, const int32_t *pos, int n, int heads, int head_dim, double theta, int inverse) {
+    RopeCtx c = {x, pos, n, heads, head_dim, inverse, theta};
+    cpu_parallel_for(cpu_nblocks(n, ROW_BLOCK), rope_task, &c);
+}
+
+/* ---- SwiGLU ---- */
+
+typedef struct {
+    float *h, *dg, *du;
+    const float *g, *u, *dh;
+    size_t n;
+} GluCtx;
+static void swiglu_task(void *c, int t) {
+    GluCtx *a = c;
+    size_t lo = (size_t)t * ELEM_BLOCK, hi = lo + ELEM_BLOCK < a->n ? lo + ELEM_BLOCK : a->n;
+    for (size_t i = lo; i < hi; i++) a->h[i] = a->g[i] / (1.0f + expf(-a->g[i])) * a->u[i];
+}
+static void swiglu_bwd_task(void *c, int t) {
+    GluCtx *a = c;
+    size_t lo = (size_t)t * ELEM_BLOCK, hi = lo + ELEM_BLOCK < a->n ? lo + ELEM_BLOCK : a->n;
+    for (size_t i = lo; i < hi; i++) {
+        float g = a->g[i], s = 1.0f / (1.0f + expf(-g)), dh = a->dh[i];
+        a->dg[i] = dh * a->u[i] * s * (1.0f + g * (1.0f - s));
+        a->du[i] = dh * g * s;
+    }
+}
+static void op_swiglu(float *h, const float *g, const float *u, size_t n) {
+    GluCtx c = {.h = h, .g = g, .u = u, .n = n};
+    cpu_parallel_for((int)((n + ELEM_BLOCK - 1) / ELEM_BLOCK), swiglu_task, &c);
+}
+static void op_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u, size_t n) {
+    GluCtx c = {.dg = dg, .du = du, .dh = dh, .g = g, .u = u, .n = n};
+    cpu_parallel_for((int)((n + ELEM_BLOCK - 1) / ELEM_BLOCK), swiglu_bwd_task, &c);
+}
+
+/* ---- optimizer ---- */
+
+/* Block sums then a sum of blocks in order: the same partition for any thread count. */
+typedef struct {
+    const float *x;
+    size_t n;
+    double *part;
+} SumsqCtx;
+static void sumsq_task(void *c, int t) {
+    SumsqCtx *a = c;
+    size_t lo = (size_t)t * ELEM_BLOCK, hi = lo + ELEM_BLOCK < a->n ? lo + ELEM_BLOCK : a->n;
+    double s = 0;
+    for (size_t i = lo; i < hi; i++) s += (double)a->x[i] * a->x[i];
+    a->part[t] = s;
+}
+static double op_sumsq(const float *x, size_t n) {
+    int nb = (int)((n + ELEM_BLOCK - 1) / ELEM_BLOCK);
+    double stack[64], *part = nb <= 64 ? stack : malloc(sizeof(double) * nb);
+    SumsqCtx c = {x, n, part};
+    cpu_parallel_for(nb, sumsq_task, &c);
+    double s = 0;
+    for (int i = 0; i < nb; i++) s += part[i];
+    if (part != stack) free(part);
+    return s;
+}
+
+typedef struct {
+    float *p, *m, *v;
+    const float *g;
+    size_t n;
+    float lr, b1, b2, eps, wd, bc1, bc2, gscale;
+} AdamCtx;
+/* torch.optim.AdamW: p *= 1 - lr wd; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
+static void adamw_task(void *c, int t) {
+    AdamCtx *a = c;
+    size_t lo = (size_t)t * ELEM_BLOCK, hi = lo + ELEM_BLOCK < a->n ? lo + ELEM_BLOCK : a->n;
+    float step = a->lr / a->bc1, sbc2 = sqrtf(a->bc2), decay = 1.0f - a->lr * a->wd;
+    for (size_t i = lo; i < hi; i++) {
+        float g = a->g[i] * a->gscale;
+        a->m[i] = a->b1 * a->m[i] + (1.0f - a->b1) * g;
+        a->v[i] = a->b2 * a->v[i] + (1.0f - a->b2) * g * g;
+        a->p[i] = a->p[i] * decay - step * a->m[i] / (sqrtf(a->v[i]) / sbc2 + a->eps);
+    }
+}
+static void op_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
+                     float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale) {
+    AdamCtx c = {p, m, v, g, n, lr, beta1, beta2, eps, weight_decay, bias_corr1, bias_corr2, gscale};
+    cpu_parallel_for((int)((n + ELEM_BLOCK - 1) / ELEM_BLOCK), adamw_task, &c);
+}
+
+/* ---- sampling support ---- */
+
+static void op_logsumexp_rows(float *logz, const float *logits, int n, int V) {
+    for (int i = 0; i < n; i++) {
+        const float *l = logits + (size_t)i * V;
+        float mx = l[0];
+        for (int j = 1; j < V; j++) mx = l[j] > mx ? l[j] : mx;
+        double s = 0;
+        for (int j = 0; j < V; j++) s += expf(l[j] - mx);
+        logz[i] = mx + (float)log(s);
+    }
+}
+
+/* ---- memory ---- */
+
+static void *mem_alloc(size_t bytes) { return xcalloc(bytes ? bytes : 1, 1); }
+static void mem_free(void *p) { free(p); }
+static void mem_copy(void *dst, const void *src, size_t bytes) {
+    if (bytes) memmove(dst, src, bytes);
+}
+static void mem_zero(void *p, size_t bytes) {
+    if (bytes) memset(p, 0, bytes);
+}
+
+static void cpu_set_threads_op(int n) { cpu_set_threads(n); }
+
+static const Backend cpu_backend = {
+    .name = "cpu",
+    .host_memory = 1,
+    .alloc = mem_alloc,
+    .free = mem_free,
+    .upload = mem_copy,
+    .download = mem_copy,
+    .copy = mem_copy,
+    .zero = mem_zero,
+    .matmul = cpu_matmul,
+    .add = op_add,
+    .add_bias = op_add_bias,
+    .bias_grad = op_bias_grad,
+    .embedding = op_embedding,
+    .embedding_bwd = op_embedding_bwd,
+    .rmsnorm = op_rmsnorm,
+    .rmsnorm_bwd = op_rmsnorm_bwd,
+    .rope = op_rope,
+    .attention = cpu_attention,
+    .attention_bwd = cpu_attention_bwd,
+    .attention_decode = cpu_attention_decode,
+    .swiglu = op_swiglu,
+    .swiglu_bwd = op_swiglu_bwd,
+    .lm_logprob = cpu_lm_logprob,
+    .lm_logprob_bwd = cpu_lm_logprob_bwd,
+    .sumsq = op_sumsq,
+    .adamw = op_adamw,
+    .logsumexp_rows = op_logsumexp_rows,
+    .set_threads = cpu_set_threads_op,
+    .kernel_info = cpu_kernel_info,
+};
+
+const Backend *backend_cpu(void) {
+    cpu_kernel_info(); /* verifies the BLAS kernels once before any use */
+    return &cpu_backend;
+}

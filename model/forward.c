@@ -1,0 +1,297 @@
+/* forward.c - forward and backward passes of the transformer over packed
+ * tokens, the causal-LM and classification heads, written once against
+ * model/backend.h.
+ *
+ * A right-padded batch (B, T) is packed to its N valid tokens; positions
+ * restart at 0 in every row, attention is causal within a row. Per layer:
+ *   ln1 = rmsnorm(x); q,k,v = ln1 W^T + b; rope(q,k); a = attn(q,k,v)
+ *   mid = x + a Wo^T; ln2 = rmsnorm(mid); x' = mid + (silu(ln2 Wg^T) * ln2 Wu^T) Wd^T
+ * then the final rmsnorm and the head.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+/* ---- activations ---- */
+
+void acts_free(const Backend *be, Acts *a) {
+    if (a->block) be->free(a->block);
+    free(a->res);
+    memset(a, 0, sizeof *a);
+}
+
+/* Carves the activation arrays out of one allocation for N tokens. Without
+ * keep, every layer reuses one set and the residual is updated in place. */
+static void acts_reserve(Model *m, int N, int keep) {
+    Acts *a = &m->acts;
+    const ModelConfig *c = &m->cfg;
+    int Ls = keep ? c->num_layers : 1;
+    if (a->block && a->cap_N >= N && a->kept == Ls) return;
+    acts_free(m->be, a);
+    size_t n = (size_t)N, C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads;
+    size_t QD = NH * c->head_dim, KD = (size_t)c->num_kv_heads * c->head_dim;
+    size_t per_layer = n * (C + 1 + QD + 2 * KD + QD + NH + C + 1 + 2 * F) + (keep ? 2 * n * C : 0);
+    size_t total = per_layer * Ls + n * (C + F + C + 1 + 1 + C) + (keep ? n * C : 0);
+    a->block = m->be->alloc(total * sizeof(float));
+    a->cap_N = N;
+    a->kept = Ls;
+    int L = c->num_layers;
+    a->res = xcalloc((size_t)(L + 1) * 14, sizeof(float *));
+    float ***arrays[] = {&a->ln1, &a->rstd1, &a->q, &a->k, &a->v, &a->att, &a->lse, &a->mid, &a->ln2, &a->rstd2,
+                         &a->g, &a->u};
+    const size_t widths[] = {C, 1, QD, KD, KD, QD, NH, C, C, 1, F, F};
+    for (int i = 0; i < 12; i++) *arrays[i] = a->res + (size_t)(L + 1) * (i + 1);
+    float *p = a->block;
+    if (keep) {
+        for (int l = 0; l <= L; l++) a->res[l] = p, p += n * C;
+        for (int l = 0; l < L; l++) a->mid[l] = p, p += n * C;
+    } else {
+        for (int l = 0; l <= L; l++) a->res[l] = p;
+        for (int l = 0; l < L; l++) a->mid[l] = p;
+        p += n * C;
+    }
+    for (int l = 0; l < L; l++)
+        for (int i = 0; i < 12; i++) {
+            if (arrays[i] == &a->mid) continue;
+            if (l < Ls) (*arrays[i])[l] = p, p += n * widths[i];
+            else (*arrays[i])[l] = (*arrays[i])[0];
+        }
+    a->h = p, p += n * F;
+    a->lnf = p, p += n * C;
+    a->rstdf = p, p += n;
+    a->head_lse = p, p += n;
+    a->tmp = p, p += n * C;
+}
+
+/* y (N, out) = x (N, in) @ W^T (+ b) */
+static void linear(const Backend *be, float *y, const float *x, const float *W, const float *b, int N, int out,
+                   int in) {
+    be->matmul(0, 1, N, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
+    if (b) be->add_bias(y, b, N, out);
+}
+
+int model_trunk(Model *m, int N, const int32_t *ids, const int32_t *pos, const TrunkPlan *plan, int keep,
+                PureErr *err) {
+    const ModelConfig *c = &m->cfg;
+    const Backend *be = m->be;
+    acts_reserve(m, N, keep);
+    Acts *a = &m->acts;
+    int C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads, NKV = c->num_kv_heads, hd = c->head_dim;
+    int QD = NH * hd, KD = NKV * hd;
+    float eps = (float)c->rms_eps;
+    AttnDims dims = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
+    be->embedding(a->res[0], m->w.wte, ids, N, C);
+    for (int l = 0; l < c->num_layers; l++) {
+        const LayerW *L = &m->w.layers[l];
+        int s = keep ? l : 0;
+        be->rmsnorm(a->ln1[s], a->rstd1[s], a->res[l], L->ln1, N, C, eps);
+        linear(be, a->q[s], a->ln1[s], L->wq, L->bq, N, QD, C);
+        linear(be, a->k[s], a->ln1[s], L->wk, L->bk, N, KD, C);
+        linear(be, a->v[s], a->ln1[s], L->wv, L->bv, N, KD, C);
+        be->rope(a->q[s], pos, N, NH, hd, c->rope_theta, 0);
+        be->rope(a->k[s], pos, N, NKV, hd, c->rope_theta, 0);
+        KvCache *kc = plan->cache;
+        if (kc && !plan->decode) {
+            for (int q = 0; q < plan->seqs->n; q++) {
+                size_t dst = (size_t)plan->slot[q] * kc->max_t * KD, src = (size_t)plan->seqs->start[q] * KD;
+                size_t bytes = (size_t)plan->seqs->len[q] * KD * sizeof(float);
+                be->copy(kc->k[l] + dst, a->k[s] + src, bytes);
+                be->copy(kc->v[l] + dst, a->v[s] + src, bytes);
+            }
+        }
+        if (kc && plan->decode) {
+            for (int i = 0; i < N; i++) {
+                size_t dst = ((size_t)plan->slot[i] * kc->max_t + plan->kv_len[i] - 1) * KD;
+                be->copy(kc->k[l] + dst, a->k[s] + (size_t)i * KD, KD * sizeof(float));
+                be->copy(kc->v[l] + dst, a->v[s] + (size_t)i * KD, KD * sizeof(float));
+            }
+            be->attention_decode(a->att[s], a->q[s], kc->k[l], kc->v[l], plan->slot, plan->kv_len, N, kc->max_t,
+                                 &dims);
+        } else {
+            be->attention(a->att[s], a->lse[s], a->q[s], a->k[s], a->v[s], plan->seqs, &dims);
+        }
+        if (a->mid[l] != a->res[l]) be->copy(a->mid[l], a->res[l], (size_t)N * C * sizeof(float));
+        be->matmul(0, 1, N, C, QD, 1.0f, a->att[s], QD, L->wo, QD, 1.0f, a->mid[l], C);
+        be->rmsnorm(a->ln2[s], a->rstd2[s], a->mid[l], L->ln2, N, C, eps);
+        linear(be, a->g[s], a->ln2[s], L->wg, NULL, N, F, C);
+        linear(be, a->u[s], a->ln2[s], L->wu, NULL, N, F, C);
+        be->swiglu(a->h, a->g[s], a->u[s], (size_t)N * F);
+        if (a->res[l + 1] != a->mid[l]) be->copy(a->res[l + 1], a->mid[l], (size_t)N * C * sizeof(float));
+        be->matmul(0, 1, N, C, F, 1.0f, a->h, F, L->wd, F, 1.0f, a->res[l + 1], C);
+    }
+    be->rmsnorm(a->lnf, a->rstdf, a->res[c->num_layers], m->w.norm, N, C, eps);
+    (void)err;
+    return 0;
+}
+
+/* ---- packing a right-padded batch ---- */
+
+static int pack_batch(Model *m, const ModelBatch *b, PureErr *err) {
+    PackInfo *p = &m->pack;
+    const Backend *be = m->be;
+    if (b->B <= 0 || b->T <= 0) return err_set(err, "batch: B and T must be > 0 (got %d, %d)", b->B, b->T);
+    int N = 0;
+    for (int r = 0; r < b->B; r++) {
+        if (b->lengths[r] < 0 || b->lengths[r] > b->T)
+            return err_set(err, "batch: lengths[%d] = %d is outside [0, T=%d]", r, b->lengths[r], b->T);
+        if (b->lengths[r] > m->cfg.max_position)
+            return err_set(err, "batch: row %d has %d tokens, more than max_position_embeddings %d", r, b->lengths[r],
+                           m->cfg.max_position);
+        for (int t = 0; t < b->lengths[r]; t++) {
+            int32_t id = b->tokens[(size_t)r * b->T + t];
+            if (id < 0 || id >= m->cfg.vocab_size)
+                return err_set(err, "batch: token %d at row %d position %d is outside the vocabulary [0, %d)", id, r,
+                               t, m->cfg.vocab_size);
+        }
+        N += b->lengths[r];
+    }
+    if (N > p->cap || !p->ids) {
+        if (p->ids) be->free(p->ids), be->free(p->pos), be->free(p->target);
+        int cap = N > 0 ? N : 1;
+        p->ids = be->alloc(sizeof(int32_t) * cap);
+        p->pos = be->alloc(sizeof(int32_t) * cap);
+        p->target = be->alloc(sizeof(int32_t) * cap);
+        p->h_ids = xrealloc(p->h_ids, sizeof(int32_t) * cap * 5);
+        p->h_target = p->h_ids + cap, p->row_of = p->h_ids + 2 * cap, p->t_of = p->h_ids + 3 * cap;
+        p->cap = cap;
+    }
+    p->start = xrealloc(p->start, sizeof(int32_t) * b->B);
+    p->len = xrealloc(p->len, sizeof(int32_t) * b->B);
+    int32_t *h_pos = p->h_ids + 4 * p->cap;
+    int i = 0;
+    for (int r = 0; r < b->B; r++) {
+        p->start[r] = i;
+        p->len[r] = b->lengths[r];
+        for (int t = 0; t < b->lengths[r]; t++, i++) {
+            p->h_ids[i] = b->tokens[(size_t)r * b->T + t];
+            h_pos[i] = t;
+            p->h_target[i] = t + 1 < b->lengths[r] ? b->tokens[(size_t)r * b->T + t + 1] : -1;
+            p->row_of[i] = r, p->t_of[i] = t;
+        }
+    }
+    p->B = b->B, p->T = b->T, p->N = N;
+    be->upload(p->ids, p->h_ids, sizeof(int32_t) * N);
+    be->upload(p->pos, h_pos, sizeof(int32_t) * N);
+    be->upload(p->target, p->h_target, sizeof(int32_t) * N);
+    return 0;
+}
+
+/* ---- forward ---- */
+
+int model_forward(Model *m, const ModelBatch *b, float *out, float *entropy, int keep_for_backward, PureErr *err) {
+    const ModelConfig *c = &m->cfg;
+    const Backend *be = m->be;
+    m->have_fwd = 0;
+    if (pack_batch(m, b, err)) return -1;
+    PackInfo *p = &m->pack;
+    int N = p->N, width = c->num_labels > 0 ? c->num_labels : 1;
+    memset(out, 0, sizeof(float) * (size_t)b->B * b->T * width);
+    if (entropy) memset(entropy, 0, sizeof(float) * (size_t)b->B * b->T);
+    if (N == 0) return 0;
+    AttnSeqs seqs = {b->B, p->start, p->len};
+    TrunkPlan plan = {.seqs = &seqs};
+    if (model_trunk(m, N, p->ids, p->pos, &plan, keep_for_backward, err)) return -1;
+    Acts *a = &m->acts;
+    int C = c->hidden_size;
+    float *d_out = be->alloc(sizeof(float) * (size_t)N * (width + 1));
+    float *h_out = xmalloc(sizeof(float) * (size_t)N * (width + 1));
+    if (c->num_labels > 0) {
+        linear(be, d_out, a->lnf, m->w.score_w, m->w.score_b, N, width, C);
+    } else {
+        be->lm_logprob(d_out, a->head_lse, entropy ? d_out + N : NULL, a->lnf, m->w.lm_head, p->target, N,
+                       c->vocab_size, C);
+    }
+    be->download(h_out, d_out, sizeof(float) * (size_t)N * (width + 1));
+    for (int i = 0; i < N; i++) {
+        size_t at = (size_t)p->row_of[i] * b->T + p->t_of[i];
+        memcpy(out + at * width, h_out + (size_t)i * width, sizeof(float) * width);
+        if (entropy && c->num_labels == 0) entropy[at] = h_out[N + i];
+    }
+    be->free(d_out);
+    free(h_out);
+    m->have_fwd = keep_for_backward;
+    return 0;
+}
+
+/* ---- backward ---- */
+
+int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *err) {
+    const ModelConfig *c = &m->cfg;
+    const Backend *be = m->be;
+    PackInfo *p = &m->pack;
+    if (!m->have_fwd) return err_set(err, "model_backward: no forward with keep_for_backward=1 precedes it");
+    if (b->B != p->B || b->T != p->T)
+        return err_set(err, "model_backward: batch (%d, %d) differs from the forward's (%d, %d)", b->B, b->T, p->B,
+                       p->T);
+    model_ensure_grads(m);
+    int N = p->N;
+    if (N == 0) return 0;
+    Acts *a = &m->acts;
+    const ModelW *w = &m->w, *gw = &m->gw;
+    int C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads, NKV = c->num_kv_heads, hd = c->head_dim;
+    int QD = NH * hd, KD = NKV * hd, width = c->num_labels > 0 ? c->num_labels : 1;
+    size_t n = (size_t)N;
+    /* scratch: dres, dmid, dln (N,C); dh, dg, du (N,F); datt, dq (N,QD); dk, dv (N,KD); dhead (N,width) */
+    float *blk = be->alloc(sizeof(float) * n * (3 * C + 3 * F + 2 * QD + 2 * KD + width));
+    float *dres = blk, *dmid = dres + n * C, *dln = dmid + n * C, *dh = dln + n * C, *dg = dh + n * F,
+          *du = dg + n * F, *datt = du + n * F, *dq = datt + n * QD, *dk = dq + n * QD, *dv = dk + n * KD,
+          *dhead = dv + n * KD;
+    float *h_dhead = xmalloc(sizeof(float) * n * width);
+    for (int i = 0; i < N; i++)
+        memcpy(h_dhead + (size_t)i * width, dout + ((size_t)p->row_of[i] * b->T + p->t_of[i]) * width,
+               sizeof(float) * width);
+    be->upload(dhead, h_dhead, sizeof(float) * n * width);
+    free(h_dhead);
+
+    /* head -> d lnf (in dln) */
+    if (c->num_labels > 0) {
+        be->matmul(1, 0, width, C, N, 1.0f, dhead, width, a->lnf, C, 1.0f, gw->score_w, C);
+        be->bias_grad(gw->score_b, dhead, N, width);
+        be->matmul(0, 0, N, C, width, 1.0f, dhead, width, w->score_w, C, 0.0f, dln, C);
+    } else {
+        be->lm_logprob_bwd(dln, gw->lm_head, dhead, a->head_lse, a->lnf, w->lm_head, p->target, N, c->vocab_size, C);
+    }
+    be->zero(dres, sizeof(float) * n * C);
+    be->rmsnorm_bwd(dres, gw->norm, dln, a->res[c->num_layers], w->norm, a->rstdf, N, C);
+
+    AttnSeqs seqs = {p->B, p->start, p->len};
+    AttnDims dims = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
+    for (int l = c->num_layers - 1; l >= 0; l--) {
+        const LayerW *L = &w->layers[l], *G = &gw->layers[l];
+        /* MLP: res[l+1] = mid + h Wd^T */
+        be->swiglu(a->h, a->g[l], a->u[l], n * F);
+        be->matmul(1, 0, C, F, N, 1.0f, dres, C, a->h, F, 1.0f, G->wd, F);
+        be->matmul(0, 0, N, F, C, 1.0f, dres, C, L->wd, F, 0.0f, dh, F);
+        be->swiglu_bwd(dg, du, dh, a->g[l], a->u[l], n * F);
+        be->matmul(1, 0, F, C, N, 1.0f, dg, F, a->ln2[l], C, 1.0f, G->wg, C);
+        be->matmul(1, 0, F, C, N, 1.0f, du, F, a->ln2[l], C, 1.0f, G->wu, C);
+        be->matmul(0, 0, N, C, F, 1.0f, dg, F, L->wg, C, 0.0f, dln, C);
+        be->matmul(0, 0, N, C, F, 1.0f, du, F, L->wu, C, 1.0f, dln, C);
+        be->copy(dmid, dres, sizeof(float) * n * C);
+        be->rmsnorm_bwd(dmid, G->ln2, dln, a->mid[l], L->ln2, a->rstd2[l], N, C);
+        /* attention: mid = res[l] + att Wo^T */
+        be->matmul(1, 0, C, QD, N, 1.0f, dmid, C, a->att[l], QD, 1.0f, G->wo, QD);
+        be->matmul(0, 0, N, QD, C, 1.0f, dmid, C, L->wo, QD, 0.0f, datt, QD);
+        be->attention_bwd(dq, dk, dv, datt, a->att[l], a->lse[l], a->q[l], a->k[l], a->v[l], &seqs, &dims);
+        be->rope(dq, p->pos, N, NH, hd, c->rope_theta, 1);
+        be->rope(dk, p->pos, N, NKV, hd, c->rope_theta, 1);
+        if (c->qkv_bias) {
+            be->bias_grad(G->bq, dq, N, QD);
+            be->bias_grad(G->bk, dk, N, KD);
+            be->bias_grad(G->bv, dv, N, KD);
+        }
+        be->matmul(1, 0, QD, C, N, 1.0f, dq, QD, a->ln1[l], C, 1.0f, G->wq, C);
+        be->matmul(1, 0, KD, C, N, 1.0f, dk, KD, a->ln1[l], C, 1.0f, G->wk, C);
+        be->matmul(1, 0, KD, C, N, 1.0f, dv, KD, a->ln1[l], C, 1.0f, G->wv, C);
+        be->matmul(0, 0, N, C, QD, 1.0f, dq, QD, L->wq, C, 0.0f, dln, C);
+        be->matmul(0, 0, N, C, KD, 1.0f, dk, KD, L->wk, C, 1.0f, dln, C);
+        be->matmul(0, 0, N, C, KD, 1.0f, dv, KD, L->wv, C, 1.0f, dln, C);
+        be->copy(dres, dmid, sizeof(float) * n * C);
+        be->rmsnorm_bwd(dres, G->ln1, dln, a->res[l], L->ln1, a->rstd1[l], N, C);
+    }
+    be->embedding_bwd(gw->wte, dres, p->ids, N, C);
+    be->free(blk);
+    return 0;
+}

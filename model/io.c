@@ -1,0 +1,130 @@
+/* io.c - Hugging Face checkpoints: config.json + model.safetensors (single or
+ * sharded, bf16/f16/f32, memory-mapped by model/safetensors.c) into the f32
+ * parameter block, and back out in cfg->dtype.
+ *
+ * Tensors that Hugging Face stores but this engine derives or ignores
+ * (lm_head.weight of a tied model, rotary inv_freq buffers) are skipped; a
+ * missing tensor or a wrong shape is an error naming the tensor and file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+#ifndef PURE_NO_SAFETENSORS
+Model *model_load(const char *dir, const char *device, PureErr *err) {
+    ModelConfig cfg;
+    if (model_config_load(dir, &cfg, err)) return NULL;
+    SafeTensors *st = safetensors_open(dir, err);
+    if (!st) return NULL;
+    Model *m = model_new_empty(&cfg, device, err);
+    if (!m) {
+        err_prefix(err, "%s", dir);
+        safetensors_close(st);
+        return NULL;
+    }
+    const Backend *be = m->be;
+    float *host = be->host_memory ? m->params : xmalloc(m->n_params * sizeof(float));
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        float *dst = host + t->offset;
+        if (!strcmp(t->name, "score.bias") && !safetensors_find(st, t->name)) continue; /* zero bias */
+        if (safetensors_read_f32(st, t->name, t->ndim, t->shape, dst, err)) {
+            err_prefix(err, "%s", dir);
+            goto fail;
+        }
+    }
+    int unused = 0;
+    for (int i = 0; i < safetensors_count(st); i++) {
+        const StTensor *t = safetensors_get(st, i);
+        if (model_tensor_index(m, t->name) < 0 && !strstr(t->name, "rotary_emb.inv_freq") &&
+            strcmp(t->name, "lm_head.weight"))
+            unused++;
+    }
+    if (unused) log_warn("%s: %d tensors in the checkpoint are not used by a %s model", dir, unused, cfg.arch);
+    if (!be->host_memory) {
+        be->upload(m->params, host, m->n_params * sizeof(float));
+        free(host);
+    }
+    safetensors_close(st);
+    return m;
+fail:
+    if (!be->host_memory) free(host);
+    safetensors_close(st);
+    model_free(m);
+    return NULL;
+}
+
+/* Host view of a backend block (a copy when the backend is not host memory). */
+float *model_host_view(const Model *m, const float *dev) {
+    if (m->be->host_memory) return (float *)dev;
+    float *h = xmalloc(m->n_params * sizeof(float));
+    m->be->download(h, dev, m->n_params * sizeof(float));
+    return h;
+}
+void model_host_view_free(const Model *m, float *h) {
+    if (!m->be->host_memory) free(h);
+}
+
+static StDType dtype_of(const char *name) {
+    if (!strcmp(name, "bfloat16")) return ST_BF16;
+    if (!strcmp(name, "float16")) return ST_F16;
+    return ST_F32;
+}
+
+/* Writes n_blocks host blocks laid out like the table, tensor names prefixed
+ * per block, plus extra tensors, into one safetensors file. */
+int model_write_tensors(const Model *m, const char *path, int n_blocks, const char *const *prefixes,
+                        const float *const *blocks, StDType dt, const StWrite *extra, int n_extra, PureErr *err) {
+    int n = m->n_tensors * n_blocks;
+    StWrite *w = xcalloc((size_t)n + n_extra, sizeof(StWrite));
+    char (*names)[128] = xcalloc((size_t)n + 1, sizeof *names);
+    for (int b = 0; b < n_blocks; b++)
+        for (int i = 0; i < m->n_tensors; i++) {
+            const ModelTensor *t = &m->tensors[i];
+            int k = b * m->n_tensors + i;
+            snprintf(names[k], sizeof names[k], "%s%s", prefixes[b], t->name);
+            w[k].name = names[k];
+            w[k].dtype = dt;
+            w[k].ndim = t->ndim;
+            w[k].shape[0] = t->shape[0];
+            w[k].shape[1] = t->shape[1];
+            w[k].data = blocks[b] + t->offset;
+        }
+    for (int i = 0; i < n_extra; i++) w[n + i] = extra[i];
+    int rc = safetensors_write(path, w, n + n_extra, "{\"format\":\"pt\"}", err);
+    free(w);
+    free(names);
+    return rc;
+}
+
+int model_save(Model *m, const char *dir, PureErr *err) {
+    if (fs_mkdir_p(dir, err)) return -1;
+    char *json = model_config_to_json(&m->cfg);
+    char *cpath = fs_join(dir, "config.json"), *wpath = fs_join(dir, "model.safetensors");
+    int rc = fs_write_atomic(cpath, json, strlen(json), err);
+    if (!rc) {
+        float *host = model_host_view(m, m->params);
+        const char *prefix = "";
+        const float *blocks[1] = {host};
+        rc = model_write_tensors(m, wpath, 1, &prefix, blocks, dtype_of(m->cfg.dtype), NULL, 0, err);
+        model_host_view_free(m, host);
+    }
+    if (rc) err_prefix(err, "saving model to %s", dir);
+    free(json), free(cpath), free(wpath);
+    return rc;
+}
+#else
+Model *model_load(const char *dir, const char *device, PureErr *err) {
+    (void)device;
+    err_set(err, "%s: this build has no safetensors support yet", dir);
+    return NULL;
+}
+int model_save(Model *m, const char *dir, PureErr *err) {
+    (void)m;
+    return err_set(err, "%s: this build has no safetensors support yet", dir);
+}
+#endif

@@ -1,0 +1,139 @@
+/* model_internal.h - the Model struct and helpers shared by the core files
+  * (model.c, config.c, io.c, forward.c, adamw.c, sample.c). Not for callers.
+ *
+ * Parameters live in one backend allocation; the tensor table gives each
+ * tensor's Hugging Face name, shape and offset. Gradients and AdamW moments
+ * use the same offsets in their own allocations, created on first use so
+ * inference-only models (rollout, reference) carry no training memory.
+ */
+#ifndef PURE_MODEL_INTERNAL_H
+#define PURE_MODEL_INTERNAL_H
+
+#include "model/backend.h"
+#include "model/model.h"
+
+enum { INIT_NORMAL = 0, INIT_ZERO, INIT_ONE };
+
+typedef struct ModelTensor {
+    char name[96];     /* Hugging Face name, e.g. model.layers.3.self_attn.q_proj.weight */
+    int ndim;
+    int64_t shape[2];
+    size_t offset;     /* in floats from the start of the parameter block */
+    size_t numel;
+    int init;          /* INIT_* */
+    int decay;         /* 1: AdamW weight decay applies (matrices), 0: biases and norms */
+} ModelTensor;
+
+/* Pointers to one layer's tensors in some block (parameters or gradients). */
+typedef struct LayerW {
+    float *ln1;        /* (C) */
+    float *wq, *bq;    /* (NH*hd, C), (NH*hd) or NULL */
+    float *wk, *bk;    /* (NKV*hd, C), (NKV*hd) */
+    float *wv, *bv;    /* (NKV*hd, C), (NKV*hd) */
+    float *wo;         /* (C, NH*hd) */
+    float *ln2;        /* (C) */
+    float *wg, *wu;    /* (F, C) */
+    float *wd;         /* (C, F) */
+} LayerW;
+
+typedef struct ModelW {
+    float *wte;        /* (V, C) */
+    LayerW *layers;    /* (L) */
+    float *norm;       /* (C) */
+    float *lm_head;    /* (V, C); == wte when tied; NULL for classification */
+    float *score_w;    /* (num_labels, C) or NULL */
+    float *score_b;    /* (num_labels) or NULL */
+} ModelW;
+
+/* Activations of one forward pass over N packed tokens; per-layer arrays
+ * have L entries when kept for backward, else 1 (reused by every layer). */
+typedef struct Acts {
+    int N, cap_N, kept;      /* tokens, capacity, layers stored */
+    float *block;            /* one backend allocation for everything below */
+    float **res;             /* (L+1) x (N, C): residual stream entering layer l; res[L] leaves the last */
+    float **ln1, **rstd1;    /* (N, C), (N) */
+    float **q, **k, **v;     /* (N, NH*hd), (N, NKV*hd) x2, after RoPE */
+    float **att, **lse;      /* (N, NH*hd), (N, NH) */
+    float **mid;             /* (N, C): residual after attention */
+    float **ln2, **rstd2;    /* (N, C), (N) */
+    float **g, **u;          /* (N, F) */
+    float *h;                /* (N, F) scratch: silu(g) * u */
+    float *lnf, *rstdf;      /* (N, C), (N) */
+    float *head_lse;         /* (N) */
+    float *tmp;              /* (N, C) scratch */
+} Acts;
+
+/* Where the valid tokens of the last forward came from. */
+typedef struct PackInfo {
+    int B, T, N;
+    int32_t *ids, *pos, *target;     /* (N) on the device */
+    int32_t *h_ids, *h_target;       /* (N) host copies */
+    int32_t *row_of, *t_of;          /* (N) host: packed index -> (b, t) */
+    int32_t *start, *len;            /* (B) host: packed offset and length of row b */
+    int cap;
+} PackInfo;
+
+struct Model {
+    ModelConfig cfg;
+    const Backend *be;
+    ModelTensor *tensors;
+    int n_tensors;
+    size_t n_params;
+    float *params;           /* (n_params) */
+    float *grads;            /* (n_params) or NULL until the first backward */
+    float *adam_m, *adam_v;  /* (n_params) or NULL until the first step */
+    int64_t step;            /* AdamW steps taken */
+    ModelW w, gw;            /* views into params and grads */
+    Acts acts;
+    PackInfo pack;
+    int have_fwd;            /* a forward with keep_for_backward is stored */
+};
+
+/* model.c */
+void model_build_table(Model *m);
+void model_bind(const Model *m, float *base, ModelW *w);
+void model_ensure_grads(Model *m);
+int model_tensor_index(const Model *m, const char *name);
+const Backend *model_pick_backend(const char *device, PureErr *err);
+/* A model whose parameters are zero, for loaders. */
+Model *model_new_empty(const ModelConfig *cfg, const char *device, PureErr *err);
+
+/* io.c */
+#if __has_include("model/safetensors.h")
+#include "model/safetensors.h"
+int model_write_tensors(const Model *m, const char *path, int n_blocks, const char *const *prefixes,
+                        const float *const *blocks, StDType dt, const StWrite *extra, int n_extra, PureErr *err);
+#else
+#define PURE_NO_SAFETENSORS 1 /* TEMPORARY: until model/safetensors.h lands (its own engineer) */
+#endif
+float *model_host_view(const Model *m, const float *dev);
+void model_host_view_free(const Model *m, float *h);
+
+/* config.c */
+int model_config_validate(const ModelConfig *cfg, PureErr *err);
+/* config.json text for cfg (malloc'd). */
+char *model_config_to_json(const ModelConfig *cfg);
+
+/* forward.c: the trunk shared by training forward and sampling. */
+typedef struct KvCache {
+    float **k, **v;          /* (L) x (slots, max_t, NKV*hd) */
+    int slots, max_t;
+} KvCache;
+void acts_free(const Backend *be, Acts *a);
+/* Runs embeddings + all layers + final norm on N packed tokens (ids/pos on the
+ * device); results in m->acts (lnf is the final hidden state).
+ *  - training / scoring: causal attention within plan->seqs, no cache;
+ *  - prefill (cache, !decode): the same, and sequence s's k/v rows are written
+ *    to cache slot slot[s] at positions 0..len-1;
+ *  - decode (cache, decode): row i is one new token of the sequence in cache
+ *    slot slot[i] at position kv_len[i]-1; it attends to kv_len[i] cached rows. */
+typedef struct TrunkPlan {
+    const AttnSeqs *seqs;
+    KvCache *cache;
+    int decode;
+    const int32_t *slot, *kv_len; /* host */
+} TrunkPlan;
+int model_trunk(Model *m, int N, const int32_t *ids, const int32_t *pos, const TrunkPlan *plan, int keep,
+                PureErr *err);
+
+#endif

@@ -1,0 +1,279 @@
+/* sample.c - batched sampling with a KV cache (model_generate).
+ *
+ * Prompts are prefilled together as one packed batch that also fills the
+ * cache; then every step decodes one token for each unfinished sequence.
+ * Sequence i draws its uniforms from rng (cfg->seed, stream_ids[i], step), so
+ * its tokens depend only on its prompt, its stream id and the model, never on
+ * which other sequences share the batch or on the thread count. Token
+ * selection follows Hugging Face's order: temperature, top-k, top-p.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+#include "tokenizer/tokenizer.h"
+#include "util/rng.h"
+
+#define KV_BUDGET_BYTES ((size_t)2 << 30) /* cache memory per sub-batch */
+
+/* ---- choosing one token from a row of logits ---- */
+
+static const float *g_sort_logits; /* comparator context (sampling runs on one thread) */
+static int by_logit_desc(const void *a, const void *b) {
+    int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+    float li = g_sort_logits[i], lj = g_sort_logits[j];
+    if (li != lj) return li > lj ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+/* Moves the k largest (by logit, ties to the lower id) to idx[0..k). */
+static void select_top_k(const float *l, int32_t *idx, int n, int k) {
+    int lo = 0, hi = n - 1;
+    g_sort_logits = l;
+    while (lo < hi) {
+        int32_t pivot = idx[(lo + hi) / 2], i = lo, j = hi;
+        while (i <= j) {
+            while (by_logit_desc(&idx[i], &pivot) < 0) i++;
+            while (by_logit_desc(&idx[j], &pivot) > 0) j--;
+            if (i <= j) {
+                int32_t t = idx[i];
+                idx[i++] = idx[j];
+                idx[j--] = t;
+            }
+        }
+        if (k - 1 <= j) hi = j;
+        else if (k - 1 >= i) lo = i;
+        else break;
+    }
+}
+
+/* Samples from softmax(l / T) restricted by top-k / top-p, with uniform u. */
+static int32_t sample_row(const float *l, int V, const SampleConfig *c, double u, int32_t *idx, double *w) {
+    int best = 0;
+    for (int j = 1; j < V; j++)
+        if (l[j] > l[best]) best = j;
+    if (c->temperature <= 0) return best;
+    double invT = 1.0 / c->temperature, mx = l[best];
+    int n = V;
+    for (int j = 0; j < V; j++) idx[j] = j;
+    int use_k = c->top_k > 0 && c->top_k < V, use_p = c->top_p > 0 && c->top_p < 1;
+    if (use_k) {
+        select_top_k(l, idx, V, c->top_k);
+        n = c->top_k;
+    }
+    double Z = 0;
+    for (int r = 0; r < n; r++) Z += (w[r] = exp((l[idx[r]] - mx) * invT));
+    if (use_p) {
+        /* The nucleus is a prefix of the sorted order; tokens with weight below
+         * tau cannot be in it once the tokens above tau carry top_p of the mass,
+         * so only those need sorting. */
+        double tau = 1e-4;
+        for (;;) {
+            double mass = 0;
+            for (int r = 0; r < n; r++)
+                if (w[r] >= tau * Z) mass += w[r];
+            if (mass >= c->top_p * Z || tau == 0) break;
+            tau = tau > 1e-30 ? tau * 1e-3 : 0;
+        }
+        int m = 0;
+        for (int r = 0; r < n; r++)
+            if (w[r] >= tau * Z) idx[m++] = idx[r];
+        g_sort_logits = l;
+        qsort(idx, m, sizeof(int32_t), by_logit_desc);
+        double cum = 0;
+        int keep = 0;
+        while (keep < m && cum < c->top_p * Z) cum += exp((l[idx[keep++]] - mx) * invT);
+        n = keep > 0 ? keep : 1;
+        Z = 0;
+        for (int r = 0; r < n; r++) Z += (w[r] = exp((l[idx[r]] - mx) * invT));
+    }
+    double target = u * Z, acc = 0;
+    for (int r = 0; r < n; r++) {
+        acc += w[r];
+        if (target < acc) return idx[r];
+    }
+    return idx[n - 1];
+}
+
+/* ---- per-sequence state ---- */
+
+typedef struct Seq {
+    int32_t *tokens;
+    float *logprobs;
+    int n, done, finish, plen;
+    char *text;
+    size_t text_len, text_cap;
+    TokenizerStream ts;
+} Seq;
+
+static int hit_stop_string(Seq *s, const SampleConfig *c, const char *piece, size_t len) {
+    if (s->text_len + len + 1 > s->text_cap) {
+        s->text_cap = (s->text_len + len + 1) * 2;
+        s->text = xrealloc(s->text, s->text_cap);
+    }
+    size_t old = s->text_len;
+    memcpy(s->text + old, piece, len);
+    s->text_len += len;
+    s->text[s->text_len] = 0;
+    for (int k = 0; k < c->n_stop_strings; k++) {
+        size_t sl = strlen(c->stop_strings[k]);
+        if (!sl || s->text_len < sl) continue;
+        size_t from = old + 1 > sl ? old + 1 - sl : 0;
+        if (strstr(s->text + from, c->stop_strings[k])) return 1;
+    }
+    return 0;
+}
+
+/* Picks the next token of sequence s from its logits row; updates finish state. */
+static void step_seq(Seq *s, const float *row, float logz, int V, const SampleConfig *c, const Tokenizer *tok,
+                     uint64_t stream, int max_t, int32_t *idx, double *w) {
+    double u = rng_uniform_double(c->seed, stream, (uint64_t)s->n);
+    int32_t t = sample_row(row, V, c, u, idx, w);
+    s->tokens[s->n] = t;
+    s->logprobs[s->n] = row[t] - logz;
+    s->n++;
+    for (int k = 0; k < c->n_stop_ids; k++)
+        if (t == c->stop_ids[k]) s->done = 1, s->finish = FINISH_EOS;
+    if (!s->done && c->n_stop_strings > 0) {
+        char piece[256];
+        size_t len = tokenizer_stream_push(&s->ts, t, piece, sizeof piece);
+        if (hit_stop_string(s, c, piece, len)) s->done = 1, s->finish = FINISH_STOP;
+    }
+    if (!s->done && (s->n >= c->max_new_tokens || s->plen + s->n >= max_t))
+        s->done = 1, s->finish = FINISH_LENGTH;
+}
+
+/* ---- one sub-batch of prompts ---- */
+
+/* logits (n, V) on the host for the rows `rows` (device lnf row indices) */
+static void head_logits(Model *m, const int32_t *rows, int n, float *d_h, float *d_logits, float *h_logits,
+                        float *logz) {
+    const Backend *be = m->be;
+    int C = m->cfg.hidden_size, V = m->cfg.vocab_size;
+    for (int i = 0; i < n; i++) be->copy(d_h + (size_t)i * C, m->acts.lnf + (size_t)rows[i] * C, sizeof(float) * C);
+    be->matmul(0, 1, n, V, C, 1.0f, d_h, C, m->w.lm_head, C, 0.0f, d_logits, V);
+    be->logsumexp_rows(d_h, d_logits, n, V); /* d_h reused: n <= rows of d_h */
+    be->download(logz, d_h, sizeof(float) * n);
+    be->download(h_logits, d_logits, sizeof(float) * (size_t)n * V);
+}
+
+static int generate_batch(Model *m, const Tokenizer *tok, int ns, const int32_t *const *prompts, const int *plens,
+                          const uint64_t *streams, const SampleConfig *c, int max_t, Seq *seqs, PureErr *err) {
+    const Backend *be = m->be;
+    const ModelConfig *mc = &m->cfg;
+    int L = mc->num_layers, KD = mc->num_kv_heads * mc->head_dim, V = mc->vocab_size, C = mc->hidden_size;
+    KvCache kc = {xcalloc(L, sizeof(float *)), xcalloc(L, sizeof(float *)), ns, max_t};
+    for (int l = 0; l < L; l++) {
+        kc.k[l] = be->alloc(sizeof(float) * ns * (size_t)max_t * KD);
+        kc.v[l] = be->alloc(sizeof(float) * ns * (size_t)max_t * KD);
+    }
+    int N = 0;
+    for (int i = 0; i < ns; i++) N += plens[i];
+    int32_t *h_ids = xmalloc(sizeof(int32_t) * N * 2), *h_pos = h_ids + N;
+    int32_t *start = xmalloc(sizeof(int32_t) * ns * 5), *len = start + ns, *slot = len + ns, *kvl = slot + ns,
+            *rows = kvl + ns;
+    int32_t *d_ids = be->alloc(sizeof(int32_t) * N), *d_pos = be->alloc(sizeof(int32_t) * N);
+    for (int i = 0, at = 0; i < ns; i++) {
+        start[i] = at, len[i] = plens[i], slot[i] = i, rows[i] = at + plens[i] - 1;
+        for (int t = 0; t < plens[i]; t++, at++) h_ids[at] = prompts[i][t], h_pos[at] = t;
+    }
+    be->upload(d_ids, h_ids, sizeof(int32_t) * N);
+    be->upload(d_pos, h_pos, sizeof(int32_t) * N);
+    AttnSeqs as = {ns, start, len};
+    TrunkPlan plan = {.seqs = &as, .cache = &kc, .slot = slot};
+    float *d_h = be->alloc(sizeof(float) * ns * (size_t)C), *d_logits = be->alloc(sizeof(float) * ns * (size_t)V);
+    float *h_logits = xmalloc(sizeof(float) * ns * (size_t)V), *logz = xmalloc(sizeof(float) * ns);
+    int32_t *idx = xmalloc(sizeof(int32_t) * V), *active = xmalloc(sizeof(int32_t) * ns);
+    double *w = xmalloc(sizeof(double) * V);
+    int rc = model_trunk(m, N, d_ids, d_pos, &plan, 0, err);
+    if (!rc) head_logits(m, rows, ns, d_h, d_logits, h_logits, logz);
+    int n_act = ns;
+    for (int i = 0; i < ns; i++) active[i] = i;
+    while (!rc && n_act > 0) {
+        int keep = 0;
+        for (int a = 0; a < n_act; a++) {
+            Seq *s = &seqs[active[a]];
+            step_seq(s, h_logits + (size_t)a * V, logz[a], V, c, tok, streams[active[a]], max_t, idx, w);
+            if (!s->done) active[keep++] = active[a];
+        }
+        n_act = keep;
+        if (!n_act) break;
+        for (int a = 0; a < n_act; a++) {
+            Seq *s = &seqs[active[a]];
+            h_ids[a] = s->tokens[s->n - 1];
+            h_pos[a] = s->plen + s->n - 1;
+            slot[a] = active[a];
+            kvl[a] = h_pos[a] + 1;
+            rows[a] = a;
+        }
+        be->upload(d_ids, h_ids, sizeof(int32_t) * n_act);
+        be->upload(d_pos, h_pos, sizeof(int32_t) * n_act);
+        TrunkPlan dp = {.cache = &kc, .decode = 1, .slot = slot, .kv_len = kvl};
+        rc = model_trunk(m, n_act, d_ids, d_pos, &dp, 0, err);
+        if (!rc) head_logits(m, rows, n_act, d_h, d_logits, h_logits, logz);
+    }
+    for (int l = 0; l < L; l++) be->free(kc.k[l]), be->free(kc.v[l]);
+    free(kc.k), free(kc.v);
+    be->free(d_ids), be->free(d_pos), be->free(d_h), be->free(d_logits);
+    free(h_ids), free(start), free(h_logits), free(logz), free(idx), free(active), free(w);
+    return rc;
+}
+
+int model_generate(Model *m, const struct Tokenizer *tok, int n_prompts, const int32_t *const *prompts,
+                   const int *prompt_lens, const uint64_t *stream_ids, const SampleConfig *cfg, SampleResult *out,
+                   PureErr *err) {
+    const ModelConfig *mc = &m->cfg;
+    if (mc->num_labels > 0) return err_set(err, "model_generate: a token-classification model cannot generate");
+    if (cfg->n_stop_strings > 0 && !tok) return err_set(err, "model_generate: stop strings need a tokenizer");
+    if (cfg->max_new_tokens < 0) return err_set(err, "model_generate: max_new_tokens must be >= 0");
+    for (int i = 0; i < n_prompts; i++) {
+        if (prompt_lens[i] < 1) return err_set(err, "model_generate: prompt %d is empty", i);
+        if (prompt_lens[i] >= mc->max_position)
+            return err_set(err, "model_generate: prompt %d has %d tokens, max_position_embeddings is %d", i,
+                           prompt_lens[i], mc->max_position);
+        for (int t = 0; t < prompt_lens[i]; t++)
+            if (prompts[i][t] < 0 || prompts[i][t] >= mc->vocab_size)
+                return err_set(err, "model_generate: prompt %d token %d = %d is outside the vocabulary [0, %d)", i,
+                               t, prompts[i][t], mc->vocab_size);
+    }
+    Seq *seqs = xcalloc(n_prompts > 0 ? n_prompts : 1, sizeof(Seq));
+    for (int i = 0; i < n_prompts; i++) {
+        Seq *s = &seqs[i];
+        s->plen = prompt_lens[i];
+        s->tokens = xmalloc(sizeof(int32_t) * (cfg->max_new_tokens + 1));
+        s->logprobs = xmalloc(sizeof(float) * (cfg->max_new_tokens + 1));
+        s->finish = FINISH_LENGTH;
+        s->done = cfg->max_new_tokens == 0;
+        if (tok) tokenizer_stream_init(&s->ts, tok, 0);
+    }
+    size_t per_token = (size_t)2 * mc->num_layers * mc->num_kv_heads * mc->head_dim * sizeof(float);
+    int rc = 0;
+    for (int i0 = 0; i0 < n_prompts && !rc && cfg->max_new_tokens > 0;) {
+        /* grow the sub-batch while its cache fits the budget */
+        int i1 = i0, max_t = 0;
+        while (i1 < n_prompts) {
+            int t = prompt_lens[i1] + cfg->max_new_tokens;
+            if (t > mc->max_position) t = mc->max_position;
+            int mt = t > max_t ? t : max_t;
+            if (i1 > i0 && per_token * mt * (i1 - i0 + 1) > KV_BUDGET_BYTES) break;
+            max_t = mt, i1++;
+        }
+        rc = generate_batch(m, tok, i1 - i0, prompts + i0, prompt_lens + i0, stream_ids + i0, cfg, max_t, seqs + i0,
+                            err);
+        i0 = i1;
+    }
+    for (int i = 0; i < n_prompts; i++) {
+        Seq *s = &seqs[i];
+        out[i].tokens = s->tokens, out[i].logprobs = s->logprobs, out[i].n = s->n, out[i].finish = s->finish;
+        free(s->text);
+        if (rc) sample_result_free(&out[i]);
+    }
+    free(seqs);
+    return rc;
+}
+
+void sample_result_free(SampleResult *r) {
+    free(r->tokens), free(r->logprobs);
+    r->tokens = NULL, r->logprobs = NULL, r->n = 0;
+}
