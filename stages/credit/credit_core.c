@@ -189,14 +189,19 @@ static void add_step_rewards(const CreditBatch *b, const CreditConfig *cfg, int6
         r[b->step_ends[k]] += cfg->prm_coef * exp(-(rw[k] - rmin) / cfg->temperature) / z * rw[k];
 }
 
-/* Fills the returns of response i; r is scratch of L doubles. Returns the sum over tokens
- * and stores the first-token return in *first. */
-static double response_returns(const CreditBatch *b, const CreditConfig *cfg, int64_t i, int64_t off,
-                               const double *proc, const uint8_t *is_return, double *r, float *ret,
-                               double *first) {
+/* Per-response sums, so the metrics need no extra pass over the tokens. */
+typedef struct RespStats {
+    double first;        /* return at the first token (0 for an empty response) */
+    double sum, sumsq;   /* of the returns over the response's tokens */
+    double base, scale;  /* advantage = (return - base) * scale */
+} RespStats;
+
+/* Fills the returns of response i; r is scratch of L doubles. */
+static void response_returns(const CreditBatch *b, const CreditConfig *cfg, int64_t i, int64_t off,
+                             const double *proc, const uint8_t *is_return, double *r, float *ret, RespStats *st) {
     int32_t L = b->length[i];
-    *first = 0;
-    if (L == 0) return 0;
+    st->first = st->sum = st->sumsq = 0;
+    if (L == 0) return;
     memset(r, 0, (size_t)L * sizeof *r);
     int lua_returns = cfg->rule == CREDIT_LUA && is_return[i];
     if (cfg->rule == CREDIT_MIN || cfg->rule == CREDIT_SUM) add_step_rewards(b, cfg, i, r);
@@ -209,7 +214,7 @@ static double response_returns(const CreditBatch *b, const CreditConfig *cfg, in
     /* One backward pass: discounted suffix sum, plus the non-additive process returns. */
     int exact = cfg->rule == CREDIT_MIN_EXACT && b->step_rewards;
     int64_t s0 = b->step_off[i], j = b->step_off[i + 1] - 1;
-    double s = 0, m = INFINITY, sum = 0, g = 0;
+    double s = 0, m = INFINITY, sum = 0, sq = 0, g = 0;
     for (int32_t t = L - 1; t >= 0; t--) {
         s = r[t] + cfg->gamma * s;
         g = s;
@@ -224,15 +229,17 @@ static double response_returns(const CreditBatch *b, const CreditConfig *cfg, in
         }
         ret[off + t] = (float)g;
         sum += g;
+        sq += g * g;
     }
-    *first = g;
-    return sum;
+    st->first = g;
+    st->sum = sum;
+    st->sumsq = sq;
 }
 
 /* ---- baselines and whitening ---- */
 
-static void apply_baseline(const CreditBatch *b, const CreditConfig *cfg, CreditResult *res, const double *tot,
-                           const double *first, int32_t max_len) {
+static void apply_baseline(const CreditBatch *b, const CreditConfig *cfg, CreditResult *res, RespStats *st,
+                           int32_t max_len) {
     int64_t *order, *starts;
     int64_t ng = credit_group_order(b, &order, &starts);
     double n_norm = cfg->max_length > 0 ? (double)cfg->max_length : (double)max_len;
@@ -240,66 +247,91 @@ static void apply_baseline(const CreditBatch *b, const CreditConfig *cfg, Credit
         int64_t a = starts[g], z = starts[g + 1], K = z - a;
         double sum_tot = 0, sum_first = 0, sq = 0;
         for (int64_t k = a; k < z; k++) {
-            sum_tot += tot[order[k]];
-            sum_first += first[order[k]];
+            sum_tot += st[order[k]].sum;
+            sum_first += st[order[k]].first;
         }
         double mean = sum_first / K;
-        for (int64_t k = a; k < z; k++) sq += (first[order[k]] - mean) * (first[order[k]] - mean);
+        for (int64_t k = a; k < z; k++) sq += (st[order[k]].first - mean) * (st[order[k]].first - mean);
         double sd = K > 1 ? sqrt(sq / (K - 1)) : 0;
         for (int64_t k = a; k < z; k++) {
-            int64_t i = order[k];
-            double base = 0, scale = 1;
+            RespStats *p = &st[order[k]];
+            p->base = 0;
+            p->scale = 1;
             switch (cfg->baseline) {
-            case CREDIT_BASE_RLOO_TOKEN: base = n_norm > 0 ? (sum_tot - tot[i]) / ((K - 1) * n_norm) : 0; break;
-            case CREDIT_BASE_RLOO: base = (sum_first - first[i]) / (K - 1); break;
-            case CREDIT_BASE_GRPO: base = mean; scale = 1 / (sd + GRPO_EPS); break;
+            case CREDIT_BASE_RLOO_TOKEN: p->base = n_norm > 0 ? (sum_tot - p->sum) / ((K - 1) * n_norm) : 0; break;
+            case CREDIT_BASE_RLOO: p->base = (sum_first - p->first) / (K - 1); break;
+            case CREDIT_BASE_GRPO: p->base = mean; p->scale = 1 / (sd + GRPO_EPS); break;
             case CREDIT_BASE_NONE: break;
             }
-            for (int64_t t = res->tok_off[i]; t < res->tok_off[i + 1]; t++)
-                res->advantages[t] = (float)((res->returns[t] - base) * scale);
         }
     }
+    for (int64_t i = 0; i < b->n; i++)
+        for (int64_t t = res->tok_off[i]; t < res->tok_off[i + 1]; t++)
+            res->advantages[t] = (float)((res->returns[t] - st[i].base) * st[i].scale);
     free(order);
     free(starts);
 }
 
-static void mean_std(const float *v, int64_t n, double *mean, double *sd) {
-    double s = 0, q = 0;
-    for (int64_t t = 0; t < n; t++) s += v[t];
-    *mean = n ? s / n : 0;
-    for (int64_t t = 0; t < n; t++) q += (v[t] - *mean) * (v[t] - *mean);
-    *sd = n ? sqrt(q / n) : 0;
+/* Eight partial sums: a single running sum is one long chain of dependent
+ * additions (about 4 cycles each); eight chains keep the FP units busy. */
+#define LANES 8
+static double sum_dev(const float *v, int64_t n, double center, int square) {
+    double acc[LANES] = {0};
+    int64_t t = 0;
+    for (; t + LANES <= n; t += LANES)
+        for (int k = 0; k < LANES; k++) {
+            double d = v[t + k] - center;
+            acc[k] += square ? d * d : d;
+        }
+    for (; t < n; t++) {
+        double d = v[t] - center;
+        acc[0] += square ? d * d : d;
+    }
+    double s = 0;
+    for (int k = 0; k < LANES; k++) s += acc[k];
+    return s;
 }
 
-static void whiten(float *a, int64_t n) {
-    double mean, sd;
-    mean_std(a, n, &mean, &sd);
-    double var = n > 1 ? sd * sd * n / (n - 1) : 0;  /* Bessel's correction */
-    double inv = 1 / sqrt(var + WHITEN_EPS);
-    for (int64_t t = 0; t < n; t++) a[t] = (float)((a[t] - mean) * inv);
+/* Whitens in place with a two-pass mean and variance (no cancellation);
+ * returns the shift and scale applied: a' = (a - *mean) * *inv. */
+static void whiten(float *a, int64_t n, double *mean, double *inv) {
+    *mean = n ? sum_dev(a, n, 0, 0) / n : 0;
+    double var = n > 1 ? sum_dev(a, n, *mean, 1) / (n - 1) : 0;  /* Bessel's correction */
+    *inv = 1 / sqrt(var + WHITEN_EPS);
+    for (int64_t t = 0; t < n; t++) a[t] = (float)((a[t] - *mean) * *inv);
 }
 
 static void add_metric(CreditResult *res, const char *name, double v) {
     if (res->n_metrics < CREDIT_MAX_METRICS) res->metrics[res->n_metrics++] = (CreditMetric){name, v};
 }
 
-static void fill_metrics(const CreditBatch *b, CreditResult *res, const double *first) {
-    double m, sd;
-    mean_std(res->returns, res->n_tokens, &m, &sd);
-    add_metric(res, "returns_mean", m);
-    add_metric(res, "returns_std", sd);
-    mean_std(res->advantages, res->n_tokens, &m, &sd);
-    add_metric(res, "advantages_mean", m);
-    add_metric(res, "advantages_std", sd);
+/* Token-level means and population deviations from the per-response sums:
+ * advantage a = (g - base) * scale, then optionally (a - w_mean) * w_inv. */
+static void fill_metrics(const CreditBatch *b, CreditResult *res, const RespStats *st, double w_mean,
+                         double w_inv) {
+    double T = res->n_tokens ? (double)res->n_tokens : 1;
+    double gs = 0, gq = 0, as = 0, aq = 0;
     double f = 0, steps = 0, zero = 0, trunc = 0, ver = 0;
     for (int64_t i = 0; i < b->n; i++) {
+        const RespStats *p = &st[i];
+        double L = b->length[i], sc2 = p->scale * p->scale;
+        gs += p->sum;
+        gq += p->sumsq;
+        as += p->scale * (p->sum - L * p->base);
+        aq += sc2 * (p->sumsq - 2 * p->base * p->sum + L * p->base * p->base);
         int64_t s = b->step_off[i + 1] - b->step_off[i];
-        f += first[i];
+        f += p->first;
         steps += (double)s;
         zero += s == 0;
         trunc += b->truncated && b->truncated[i];
         ver += b->verifiable && (!b->has_verifiable || b->has_verifiable[i]);
     }
+    double gm = gs / T, am = as / T;
+    double gsd = sqrt(fmax(0, gq / T - gm * gm)), asd = sqrt(fmax(0, aq / T - am * am));
+    add_metric(res, "returns_mean", gm);
+    add_metric(res, "returns_std", gsd);
+    add_metric(res, "advantages_mean", (am - w_mean) * w_inv);
+    add_metric(res, "advantages_std", asd * w_inv);
     add_metric(res, "first_return_mean", f / b->n);
     add_metric(res, "steps_per_response", steps / b->n);
     add_metric(res, "zero_step_fraction", zero / b->n);
@@ -338,15 +370,15 @@ int credit_compute(const CreditBatch *b, const CreditConfig *cfg, CreditResult *
         }
     }
     double *scratch = xmalloc((size_t)(max_len ? max_len : 1) * sizeof *scratch);
-    double *tot = xmalloc((size_t)b->n * sizeof *tot), *first = xmalloc((size_t)b->n * sizeof *first);
+    RespStats *st = xmalloc((size_t)b->n * sizeof *st);
     for (int64_t i = 0; i < b->n; i++)
-        tot[i] = response_returns(b, cfg, i, res->tok_off[i], proc, is_return, scratch, res->returns, &first[i]);
-    apply_baseline(b, cfg, res, tot, first, max_len);
-    if (cfg->whiten) whiten(res->advantages, res->n_tokens);
-    fill_metrics(b, res, first);
+        response_returns(b, cfg, i, res->tok_off[i], proc, is_return, scratch, res->returns, &st[i]);
+    apply_baseline(b, cfg, res, st, max_len);
+    double w_mean = 0, w_inv = 1;
+    if (cfg->whiten) whiten(res->advantages, res->n_tokens, &w_mean, &w_inv);
+    fill_metrics(b, res, st, w_mean, w_inv);
     free(scratch);
-    free(tot);
-    free(first);
+    free(st);
     free(proc);
     free(is_return);
     return 0;

@@ -15,3 +15,7 @@ add_test(NAME test_credit_cli COMMAND ${PURE_PYTHON} ${PURE_TEST_DIR}/credit/tes
          $<TARGET_FILE:credit_cli> ${CMAKE_SOURCE_DIR})
 pure_test(test_credit_stage SOURCES ${PURE_TEST_DIR}/credit/test_credit_stage.c
           ${CMAKE_SOURCE_DIR}/stages/credit/credit.c ${CREDIT_CORE_SRCS} LIBS pure_storage pure_lua pure_util)
+# bench/credit_bench.sh builds and runs this (a benchmark, not a test).
+add_executable(credit_bench ${CMAKE_SOURCE_DIR}/bench/credit_bench.c ${CREDIT_CORE_SRCS})
+target_include_directories(credit_bench PRIVATE ${CMAKE_SOURCE_DIR})
+target_link_libraries(credit_bench PRIVATE pure_lua pure_util)

@@ -336,6 +336,48 @@ static void test_edges(void) {
     CHECK(credit_baseline_parse("rloo-tok", &bl, &err) < 0);
 }
 
+/* ---- metrics: the per-response sums agree with direct token-level statistics ---- */
+
+static double metric(const CreditResult *r, const char *name) {
+    for (int k = 0; k < r->n_metrics; k++)
+        if (!strcmp(r->metrics[k].name, name)) return r->metrics[k].value;
+    return NAN;
+}
+
+static void direct_mean_std(const float *v, int64_t n, double *m, double *sd) {
+    double s = 0, q = 0;
+    for (int64_t t = 0; t < n; t++) s += v[t];
+    *m = s / n;
+    for (int64_t t = 0; t < n; t++) q += (v[t] - *m) * (v[t] - *m);
+    *sd = sqrt(q / n);
+}
+
+static void test_metrics(void) {
+    RandBatch rb;
+    rand_batch_init(&rb, 11, 48, 4, 1, 200, 8, 1, 1);
+    for (int bl = 0; bl < 4; bl++)
+        for (int w = 0; w < 2; w++) {
+            CreditConfig c = cfg_of(CREDIT_MIN, (CreditBaseline)bl);
+            c.whiten = w;
+            c.kl_coef = 0.1;
+            CreditResult res;
+            PureErr err;
+            CHECK(credit_compute(&rb.b, &c, &res, &err) == 0);
+            double m, sd;
+            direct_mean_std(res.returns, res.n_tokens, &m, &sd);
+            CHECK_NEAR(metric(&res, "returns_mean"), m, 1e-6);
+            CHECK_NEAR(metric(&res, "returns_std"), sd, 1e-6);
+            direct_mean_std(res.advantages, res.n_tokens, &m, &sd);
+            CHECK_NEAR(metric(&res, "advantages_mean"), m, 1e-6);
+            CHECK_NEAR(metric(&res, "advantages_std"), sd, 1e-6);
+            double f = 0;
+            for (int64_t i = 0; i < rb.b.n; i++) f += res.tok_off[i + 1] > res.tok_off[i] ? res.returns[res.tok_off[i]] : 0;
+            CHECK_NEAR(metric(&res, "first_return_mean"), f / rb.b.n, 1e-6);
+            credit_result_free(&res);
+        }
+    rand_batch_free(&rb);
+}
+
 /* ---- Lua rules ---- */
 
 static Sandbox *open_rule(const char *name) {
@@ -488,6 +530,7 @@ int main(void) {
     test_baselines();
     test_properties();
     test_edges();
+    test_metrics();
     test_lua_matches_builtins();
     test_first_error();
     test_lua_errors();
