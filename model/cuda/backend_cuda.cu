@@ -1,0 +1,217 @@
+/* backend_cuda.cu - the CUDA backend's op table (model/backend.h), device
+ * memory through the caching arena, scratch/staging buffers, device
+ * detection and the kernel-info line. The kernels live in gemm.cu,
+ * elementwise.cu, attention.cu, vocab.cu and sample.cu.
+ *
+ * Everything runs on the legacy default stream, so the synchronous
+ * upload/download of the contract order themselves after the kernels.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.cuh"
+#include "philox.h"
+
+extern "C" {
+#include "util/log.h"
+}
+
+void cuda_fatal(const char *what, const char *file, int line, const char *msg) {
+    log_error("CUDA error: %s failed at %s:%d: %s", what, file, line, msg);
+    exit(PURE_EXIT_FAIL);
+}
+
+/* ---- device detection ---- */
+
+extern "C" int cuda_device_count(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError(); /* clear the sticky "no driver / no device" error */
+        return 0;
+    }
+    return n;
+}
+
+/* ---- memory ---- */
+
+static pthread_mutex_t g_mem_lock = PTHREAD_MUTEX_INITIALIZER;
+static CuArena g_arena;
+static int g_arena_ready;
+
+static void *raw_alloc(size_t bytes) {
+    void *p = NULL;
+    if (cudaMalloc(&p, bytes) != cudaSuccess) {
+        cudaGetLastError();
+        return NULL;
+    }
+    return p;
+}
+static void raw_free(void *p) { CU_CHECK(cudaFree(p)); }
+static int raw_info(size_t *fr, size_t *tot) { return cudaMemGetInfo(fr, tot) == cudaSuccess ? 0 : -1; }
+
+void *cuda_alloc(size_t bytes) {
+    pthread_mutex_lock(&g_mem_lock);
+    if (!g_arena_ready) cu_arena_init(&g_arena, raw_alloc, raw_free, raw_info), g_arena_ready = 1;
+    PureErr err;
+    err_clear(&err);
+    void *p = cu_arena_alloc(&g_arena, bytes, &err);
+    pthread_mutex_unlock(&g_mem_lock);
+    if (!p) {
+        log_error("CUDA backend: %s", err.msg);
+        exit(PURE_EXIT_FAIL);
+    }
+    CU_CHECK(cudaMemset(p, 0, bytes ? bytes : 1));
+    return p;
+}
+
+void cuda_free(void *p) {
+    if (!p) return;
+    /* no sync needed: every kernel and copy runs on the one legacy stream, so a
+     * reused block's next user is ordered after its previous users */
+    pthread_mutex_lock(&g_mem_lock);
+    int rc = g_arena_ready ? cu_arena_release(&g_arena, p) : -1;
+    pthread_mutex_unlock(&g_mem_lock);
+    if (rc != 0) cuda_fatal("cuda_free", __FILE__, __LINE__, "pointer not from the CUDA backend, or freed twice");
+}
+
+extern "C" void cuda_mem_stats(size_t *in_use, size_t *cached, size_t *peak) {
+    pthread_mutex_lock(&g_mem_lock);
+    *in_use = g_arena.in_use, *cached = g_arena.cached, *peak = g_arena.peak;
+    pthread_mutex_unlock(&g_mem_lock);
+}
+
+static void mem_upload(void *dst, const void *src, size_t bytes) {
+    if (bytes) CU_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+}
+static void mem_download(void *dst, const void *src, size_t bytes) {
+    if (bytes) CU_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+static void mem_copy(void *dst, const void *src, size_t bytes) {
+    if (bytes) CU_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+}
+static void mem_zero(void *p, size_t bytes) {
+    if (bytes) CU_CHECK(cudaMemset(p, 0, bytes));
+}
+
+/* ---- scratch and staging ---- */
+
+static void *g_scratch[SCRATCH_SLOTS];
+static size_t g_scratch_size[SCRATCH_SLOTS];
+
+void *cuda_scratch(int slot, size_t bytes) {
+    if (bytes > g_scratch_size[slot]) {
+        cuda_free(g_scratch[slot]);
+        size_t want = bytes + bytes / 4; /* some headroom: sizes creep up between steps */
+        g_scratch[slot] = cuda_alloc(want);
+        g_scratch_size[slot] = want;
+    }
+    return g_scratch[slot];
+}
+
+static int is_device_ptr(const void *p) {
+    cudaPointerAttributes a;
+    if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged;
+}
+
+const int32_t *cuda_dev_i32(const int32_t *p, size_t n, int slot) {
+    if (!p || n == 0 || is_device_ptr(p)) return p;
+    int32_t *d = (int32_t *)cuda_scratch(slot, n * sizeof(int32_t));
+    CU_CHECK(cudaMemcpy(d, p, n * sizeof(int32_t), cudaMemcpyHostToDevice));
+    return d;
+}
+
+const int32_t *cuda_host_i32(const int32_t *p, size_t n, int32_t **buf) {
+    if (!p || n == 0 || !is_device_ptr(p)) return p;
+    *buf = (int32_t *)xrealloc(*buf, n * sizeof(int32_t));
+    CU_CHECK(cudaMemcpy(*buf, p, n * sizeof(int32_t), cudaMemcpyDeviceToHost));
+    return *buf;
+}
+
+/* ---- Philox on the device (the sampling kernel's stream), for the tests ---- */
+
+__global__ void philox_kernel(uint32_t *out, uint64_t seed, uint64_t stream, const uint64_t *counters, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) philox4x32_10(seed, stream, counters[i], out + 4 * (size_t)i);
+}
+
+extern "C" int cuda_philox_batch(uint32_t *out, uint64_t seed, uint64_t stream, const uint64_t *counters, int n,
+                                 PureErr *err) {
+    uint64_t *dc = (uint64_t *)cuda_alloc(sizeof(uint64_t) * n);
+    uint32_t *dout = (uint32_t *)cuda_alloc(sizeof(uint32_t) * 4 * n);
+    CU_CHECK(cudaMemcpy(dc, counters, sizeof(uint64_t) * n, cudaMemcpyHostToDevice));
+    philox_kernel<<<cuda_blocks(n, 256), 256>>>(dout, seed, stream, dc, n);
+    cudaError_t e = cudaGetLastError();
+    if (e == cudaSuccess) e = cudaMemcpy(out, dout, sizeof(uint32_t) * 4 * n, cudaMemcpyDeviceToHost);
+    cuda_free(dc), cuda_free(dout);
+    if (e != cudaSuccess) return err_set(err, "cuda_philox_batch: %s", cudaGetErrorString(e));
+    return 0;
+}
+
+/* ---- the op table ---- */
+
+static void op_set_threads(int n) { (void)n; /* the GPU's parallelism is not a thread count */ }
+
+static char g_info[256];
+static const char *op_kernel_info(void) {
+    if (!g_info[0]) {
+        int dev = 0;
+        cudaDeviceProp p;
+        if (cudaGetDevice(&dev) == cudaSuccess && cudaGetDeviceProperties(&p, dev) == cudaSuccess)
+            snprintf(g_info, sizeof g_info, "cuda: %s (sm_%d%d, %.0f GiB), cuBLAS %s matmuls with fp32 accumulation",
+                     p.name, p.major, p.minor, p.totalGlobalMem / 1073741824.0, cuda_matmul_mode_name());
+        else
+            snprintf(g_info, sizeof g_info, "cuda: no device");
+    }
+    return g_info;
+}
+
+static Backend g_backend;
+
+extern "C" const Backend *backend_cuda(void) {
+    static int probed = 0, usable = 0;
+    if (!probed) {
+        probed = 1;
+        usable = cuda_device_count() > 0 && cudaSetDevice(0) == cudaSuccess;
+        if (!usable) cudaGetLastError();
+        const char *mode = getenv("PURE_CUDA_MATMUL");
+        if (mode && !strcmp(mode, "fp32")) cuda_set_matmul_mode(CUDA_MATMUL_FP32);
+        else if (mode && !strcmp(mode, "tf32")) cuda_set_matmul_mode(CUDA_MATMUL_TF32);
+        Backend *b = &g_backend;
+        b->name = "cuda";
+        b->host_memory = 0;
+        b->alloc = cuda_alloc;
+        b->free = cuda_free;
+        b->upload = mem_upload;
+        b->download = mem_download;
+        b->copy = mem_copy;
+        b->zero = mem_zero;
+        b->matmul = cuda_op_matmul;
+        b->add = cuda_op_add;
+        b->add_bias = cuda_op_add_bias;
+        b->bias_grad = cuda_op_bias_grad;
+        b->embedding = cuda_op_embedding;
+        b->embedding_bwd = cuda_op_embedding_bwd;
+        b->rmsnorm = cuda_op_rmsnorm;
+        b->rmsnorm_bwd = cuda_op_rmsnorm_bwd;
+        b->rope = cuda_op_rope;
+        b->attention = cuda_op_attention;
+        b->attention_bwd = cuda_op_attention_bwd;
+        b->attention_decode = cuda_op_attention_decode;
+        b->swiglu = cuda_op_swiglu;
+        b->swiglu_bwd = cuda_op_swiglu_bwd;
+        b->lm_logprob = cuda_op_lm_logprob;
+        b->lm_logprob_bwd = cuda_op_lm_logprob_bwd;
+        b->sumsq = cuda_op_sumsq;
+        b->adamw = cuda_op_adamw;
+        b->logsumexp_rows = cuda_op_logsumexp_rows;
+        b->set_threads = op_set_threads;
+        b->kernel_info = op_kernel_info;
+    }
+    return usable ? &g_backend : NULL;
+}

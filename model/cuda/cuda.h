@@ -1,0 +1,101 @@
+/* cuda.h - internals of the CUDA backend shared by its files and its tests
+ * (not for the model core, which only sees model/backend.h).
+ *
+ * Plain C so the tests (C executables) can use it; the .cu files include it
+ * inside extern "C". Nothing here needs a GPU except the cuda_* functions.
+ */
+#ifndef PURE_MODEL_CUDA_H
+#define PURE_MODEL_CUDA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- device memory arena: a caching allocator over raw device allocations ----
+ * Freed blocks are kept and reused (best fit, at most 2x the request), so the
+ * core can allocate activations every step without cudaMalloc/cudaFree, which
+ * synchronise the device. On a failed raw allocation the cache is released and
+ * the allocation retried once; a second failure yields an error naming the
+ * bytes asked for, what the arena holds and what the device reports free.
+ * Generic over the raw allocator so it is tested on the CPU with malloc. */
+typedef struct CuBlock {
+    void *p;
+    size_t size; /* bytes actually allocated (the request rounded up) */
+    int used;
+} CuBlock;
+
+typedef struct CuArena {
+    void *(*raw_alloc)(size_t bytes);                    /* NULL on failure */
+    void (*raw_free)(void *p);
+    int (*mem_info)(size_t *free_bytes, size_t *total); /* optional: 0 on success */
+    CuBlock *blocks;
+    int n, cap;
+    size_t in_use, cached, peak; /* bytes: handed out, kept free for reuse, peak in_use + cached */
+} CuArena;
+
+void cu_arena_init(CuArena *a, void *(*raw_alloc)(size_t), void (*raw_free)(void *),
+                   int (*mem_info)(size_t *, size_t *));
+/* Size class of a request: 512-byte granules below 1 MiB, 2 MiB granules above. */
+size_t cu_arena_round(size_t bytes);
+/* NULL with err set (the out-of-memory message) on failure. */
+void *cu_arena_alloc(CuArena *a, size_t bytes, PureErr *err);
+/* Returns the block to the cache; -1 if p did not come from this arena. */
+int cu_arena_release(CuArena *a, void *p);
+/* Gives every cached (unused) block back to the raw allocator. */
+void cu_arena_trim(CuArena *a);
+void cu_arena_free(CuArena *a);
+
+/* ---- sampling (temperature, top-k, top-p) ----
+ * The rule, identical in the device kernel and in the C reference, and equal
+ * to model/sample.c's for greedy and plain temperature sampling:
+ *  logz = logsumexp(logits) (T = 1) gives the reported log-prob logits[tok] - logz.
+ *  temperature <= 0: tok = argmax (lowest id among ties).
+ *  else w_i = exp((x_i - max) / T) in double; top-k keeps x_i >= the k-th largest
+ *  logit; top-p then keeps x_i >= the largest logit threshold whose kept mass is
+ *  still >= top_p times the top-k mass (ties are kept together, never split by
+ *  id). With u = rng_uniform_double(seed, stream, counter), tok is the first id
+ *  (ascending) at which the running kept mass exceeds u * (total kept mass).
+ *  Sums run over SAMPLE_THREADS contiguous id chunks, each summed in order, then
+ *  the chunk sums in order, so the reference reproduces the kernel's rounding.
+ * model/sample.c walks the kept tokens in sorted (top-p) or selection (top-k)
+ * order instead of id order: with top-k or top-p the two draw different tokens
+ * from the same uniform, though from the same distribution. */
+#define SAMPLE_THREADS 1024
+typedef struct SampleParams {
+    float temperature, top_p;
+    int top_k;
+    uint64_t seed;
+} SampleParams;
+/* logits (n, V) host memory; streams/counters (n); outputs tokens, logprobs (n). */
+void sample_rows_ref(int32_t *tokens, float *logprobs, const float *logits, int n, int V, const SampleParams *sp,
+                     const uint64_t *streams, const uint64_t *counters);
+
+/* ---- device side (needs a GPU at run time) ---- */
+/* Number of usable devices; 0 when the driver or the device is missing. */
+int cuda_device_count(void);
+/* Same as sample_rows_ref with logits in device memory; results in host memory. */
+int cuda_sample_rows(int32_t *tokens, float *logprobs, const float *logits, int n, int V, const SampleParams *sp,
+                     const uint64_t *streams, const uint64_t *counters, PureErr *err);
+/* Philox on the device for (seed, stream, counter[i]): out (n, 4) host memory.
+ * For the test that the device port matches util/rng.c bit for bit. */
+int cuda_philox_batch(uint32_t *out, uint64_t seed, uint64_t stream, const uint64_t *counters, int n, PureErr *err);
+
+/* Matrix-product precision (env PURE_CUDA_MATMUL): bf16 tensor cores with fp32
+ * accumulation (default), tf32, or full fp32 (for tight parity tests). */
+enum { CUDA_MATMUL_BF16 = 0, CUDA_MATMUL_TF32 = 1, CUDA_MATMUL_FP32 = 2 };
+void cuda_set_matmul_mode(int mode);
+int cuda_matmul_mode(void);
+
+/* Arena statistics of the backend (bytes). */
+void cuda_mem_stats(size_t *in_use, size_t *cached, size_t *peak);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

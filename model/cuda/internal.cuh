@@ -1,0 +1,111 @@
+/* internal.cuh - helpers shared by the CUDA backend's .cu files: error
+ * checks, the op table entries each file provides, scratch and staging
+ * buffers. CUDA C++ only; the C-visible internals are in cuda.h. */
+#ifndef PURE_MODEL_CUDA_INTERNAL_CUH
+#define PURE_MODEL_CUDA_INTERNAL_CUH
+
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+#include "model/backend.h"
+#include "model/cuda/cuda.h"
+}
+
+/* The Backend contract has no error returns: a failed CUDA call is fatal,
+ * reported with the call, file:line and CUDA's message (exit status 1). */
+void cuda_fatal(const char *what, const char *file, int line, const char *msg);
+#define CU_CHECK(call)                                                                  \
+    do {                                                                                \
+        cudaError_t e_ = (call);                                                        \
+        if (e_ != cudaSuccess) cuda_fatal(#call, __FILE__, __LINE__, cudaGetErrorString(e_)); \
+    } while (0)
+/* after every kernel launch: catches bad launch configurations at once */
+#define CU_LAUNCHED() CU_CHECK(cudaGetLastError())
+
+/* Device memory from the backend's arena (zero-filled), fatal on failure. */
+void *cuda_alloc(size_t bytes);
+void cuda_free(void *p);
+/* A grow-only device buffer per slot, for scratch that lives during one op. */
+enum { SCRATCH_MAIN = 0, SCRATCH_AUX, SCRATCH_I32A, SCRATCH_I32B, SCRATCH_I32C, SCRATCH_HOSTCOPY, SCRATCH_SLOTS };
+void *cuda_scratch(int slot, size_t bytes);
+/* The core may pass index arrays (ids, positions, targets, sequence starts)
+ * in host or device memory: returns a device pointer with the same n values. */
+const int32_t *cuda_dev_i32(const int32_t *p, size_t n, int slot);
+/* The same values in host memory (into *buf, realloc'd as needed). */
+const int32_t *cuda_host_i32(const int32_t *p, size_t n, int32_t **buf);
+
+static inline unsigned cuda_blocks(size_t n, unsigned threads) {
+    size_t b = (n + threads - 1) / threads;
+    return (unsigned)(b < 1 ? 1 : (b > 65535u * 32u ? 65535u * 32u : b));
+}
+
+/* ---- op table entries, one group per file ---- */
+/* gemm.cu */
+void cuda_op_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc);
+void cuda_gemm_shutdown(void);
+const char *cuda_matmul_mode_name(void);
+/* elementwise.cu */
+void cuda_op_add(float *y, const float *x, size_t n);
+void cuda_op_add_bias(float *y, const float *bias, int rows, int cols);
+void cuda_op_bias_grad(float *dbias, const float *dy, int rows, int cols);
+void cuda_op_embedding(float *out, const float *wte, const int32_t *ids, int n, int C);
+void cuda_op_embedding_bwd(float *dwte, const float *dout, const int32_t *ids, int n, int C);
+void cuda_op_rmsnorm(float *out, float *rstd, const float *x, const float *w, int n, int C, float eps);
+void cuda_op_rmsnorm_bwd(float *dx, float *dw, const float *dout, const float *x, const float *w, const float *rstd,
+                         int n, int C);
+void cuda_op_rope(float *x, const int32_t *pos, int n, int heads, int head_dim, double theta, int inverse);
+void cuda_op_swiglu(float *h, const float *g, const float *u, size_t n);
+void cuda_op_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u, size_t n);
+double cuda_op_sumsq(const float *x, size_t n);
+void cuda_op_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
+                   float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale);
+void cuda_op_logsumexp_rows(float *logz, const float *logits, int n, int V);
+/* attention.cu */
+void cuda_op_attention(float *out, float *lse, const float *q, const float *k, const float *v, const AttnSeqs *s,
+                       const AttnDims *d);
+void cuda_op_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                           const float *q, const float *k, const float *v, const AttnSeqs *s, const AttnDims *d);
+void cuda_op_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
+                              const int32_t *slot, const int32_t *kv_len, int n, int max_t, const AttnDims *d);
+/* vocab.cu */
+void cuda_op_lm_logprob(float *logp, float *lse, float *entropy, const float *h, const float *W,
+                        const int32_t *target, int n, int V, int C);
+void cuda_op_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
+                            const float *W, const int32_t *target, int n, int V, int C);
+
+/* ---- block reductions (blockDim.x a multiple of 32, at most 1024) ---- */
+template <typename T> __device__ __forceinline__ T warp_sum(T v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+/* Every thread gets the block's sum; fixed tree order, so deterministic. */
+template <typename T> __device__ T block_sum(T v) {
+    __shared__ T part[32];
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_sum(v);
+    __syncthreads(); /* part[] may still be read by a previous call */
+    if (lane == 0) part[w] = v;
+    __syncthreads();
+    T t = lane < nw ? part[lane] : (T)0;
+    return warp_sum(t);
+}
+__device__ __forceinline__ float block_max(float v) {
+    __shared__ float part[32];
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) part[w] = v;
+    __syncthreads();
+    float t = lane < nw ? part[lane] : -INFINITY;
+    return warp_max(t);
+}
+
+#endif
