@@ -136,9 +136,11 @@ static void step_seq(Seq *s, const float *row, float logz, int V, const SampleCo
     for (int k = 0; k < c->n_stop_ids; k++)
         if (t == c->stop_ids[k]) s->done = 1, s->finish = FINISH_EOS;
     if (!s->done && c->n_stop_strings > 0) {
-        char piece[256];
-        size_t len = tokenizer_stream_push(&s->ts, t, piece, sizeof piece);
+        size_t cap = 3 * tokenizer_max_token_bytes(tok) + 16; /* enough for any push (tokenizer.h) */
+        char stack[1024], *piece = cap <= sizeof stack ? stack : xmalloc(cap);
+        size_t len = tokenizer_stream_push(&s->ts, t, piece, cap);
         if (hit_stop_string(s, c, piece, len)) s->done = 1, s->finish = FINISH_STOP;
+        if (piece != stack) free(piece);
     }
     if (!s->done && (s->n >= c->max_new_tokens || s->plen + s->n >= max_t))
         s->done = 1, s->finish = FINISH_LENGTH;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "runner/commands.h"
 #include "util/err.h"
 
@@ -38,6 +39,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    model_runtime_init(argc, argv); /* may re-exec once so OpenBLAS loads its fast kernels */
     if (argc < 2) {
         usage(stderr);
         return PURE_EXIT_USAGE;
