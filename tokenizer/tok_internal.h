@@ -29,10 +29,14 @@ typedef struct TokMap {
 } TokMap;
 
 /* ---- (left id, right id) -> (rank, merged id) ---- */
+typedef struct MergeSlot {
+    uint64_t key;       /* (left << 32 | right) + 1, 0 = empty */
+    int32_t rank;
+    int32_t merged;     /* one slot is one 16-byte read: a lookup costs one cache miss */
+} MergeSlot;
+
 typedef struct MergeMap {
-    uint64_t *keys;     /* (mask + 1): (left << 32 | right) + 1, 0 = empty */
-    int32_t *rank;      /* (mask + 1) */
-    int32_t *merged;    /* (mask + 1) */
+    MergeSlot *slots;   /* (mask + 1) */
     size_t mask;
 } MergeMap;
 

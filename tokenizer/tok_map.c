@@ -76,16 +76,12 @@ int32_t tokmap_get(const TokMap *m, const Tokenizer *t, const void *key, size_t 
 
 void mergemap_init(MergeMap *m, size_t expected) {
     size_t cap = pow2_at_least(expected * 2 + 1);
-    m->keys = xcalloc(cap, sizeof *m->keys);
-    m->rank = xmalloc(cap * sizeof *m->rank);
-    m->merged = xmalloc(cap * sizeof *m->merged);
+    m->slots = xcalloc(cap, sizeof *m->slots);
     m->mask = cap - 1;
 }
 
 void mergemap_free(MergeMap *m) {
-    free(m->keys);
-    free(m->rank);
-    free(m->merged);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -97,28 +93,24 @@ static inline size_t pair_slot(uint64_t key, size_t mask) {
 int mergemap_put(MergeMap *m, int32_t a, int32_t b, int32_t rank, int32_t merged) {
     uint64_t key = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
     for (size_t i = pair_slot(key, m->mask);; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key) {  /* duplicate pair: the later line wins, as in HF's HashMap collect */
-            m->rank[i] = rank;
-            m->merged[i] = merged;
-            return 1;
-        }
-        if (m->keys[i] == 0) {
-            m->keys[i] = key;
-            m->rank[i] = rank;
-            m->merged[i] = merged;
-            return 0;
+        MergeSlot *s = &m->slots[i];
+        if (s->key == key || s->key == 0) {
+            int dup = s->key == key;  /* duplicate pair: the later line wins, as in HF's HashMap collect */
+            *s = (MergeSlot){key, rank, merged};
+            return dup;
         }
     }
 }
 
 int32_t mergemap_get(const MergeMap *m, int32_t a, int32_t b, int32_t *merged) {
-    if (!m->keys) return -1;
+    if (!m->slots) return -1;
     uint64_t key = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
     for (size_t i = pair_slot(key, m->mask);; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key) {
-            *merged = m->merged[i];
-            return m->rank[i];
+        const MergeSlot *s = &m->slots[i];
+        if (s->key == key) {
+            *merged = s->merged;
+            return s->rank;
         }
-        if (m->keys[i] == 0) return -1;
+        if (s->key == 0) return -1;
     }
 }

@@ -106,6 +106,7 @@ int tokenizer_write_bytelevel(const char *dir, const char *const *specials, int 
     if (pad) cJSON_AddStringToObject(cfg, "pad_token", pad);
     else cJSON_AddNullToObject(cfg, "pad_token");
     cJSON_AddStringToObject(cfg, "chat_template", chatml_template);
+    cJSON_AddFalseToObject(cfg, "clean_up_tokenization_spaces");  /* decode must give back the bytes */
     cJSON_AddNumberToObject(cfg, "model_max_length", 1 << 20);
     cJSON_AddStringToObject(cfg, "tokenizer_class", "PreTrainedTokenizerFast");
     rc = write_json(dir, "tokenizer_config.json", cfg, err);

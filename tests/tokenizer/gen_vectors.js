@@ -221,7 +221,8 @@ if (toyDir) {
   });
   const toyLines = synthetic.slice(0, 120).map((text) => {
     const ids = enc(toy, text);
-    return JSON.stringify({ text, ids, decoded: toy.decode(ids, { skip_special_tokens: false }) });
+    const decoded = ids.length ? toy.decode(ids, { skip_special_tokens: false }) : "";
+    return JSON.stringify({ text, ids, decoded });
   });
   fs.writeFileSync(path.join(outDir, "toy_vectors.jsonl"), toyLines.join("\n") + "\n");
   console.log(`toy_vectors.jsonl: ${toyLines.length} records`);

@@ -12,7 +12,7 @@
 #include "util/json.h"
 
 /* Calls fn(record, user) for every line of a JSONL file; returns the number of records or -1. */
-static int jsonl_each(const char *path, void (*fn)(const cJSON *, void *), void *user) {
+static inline int jsonl_each(const char *path, void (*fn)(const cJSON *, void *), void *user) {
     PureErr err;
     err_clear(&err);
     size_t len;
@@ -43,7 +43,7 @@ static int jsonl_each(const char *path, void (*fn)(const cJSON *, void *), void 
 }
 
 /* ids of a JSON array; caller frees. */
-static int32_t *json_ids(const cJSON *arr, size_t *n) {
+static inline int32_t *json_ids(const cJSON *arr, size_t *n) {
     *n = (size_t)cJSON_GetArraySize(arr);
     int32_t *ids = malloc((*n + 1) * sizeof *ids);
     size_t i = 0;
@@ -52,7 +52,7 @@ static int32_t *json_ids(const cJSON *arr, size_t *n) {
 }
 
 /* 1 if equal; otherwise prints the first difference under `what`. */
-static int ids_equal(const char *what, const int32_t *got, size_t ng, const int32_t *want, size_t nw) {
+static inline int ids_equal(const char *what, const int32_t *got, size_t ng, const int32_t *want, size_t nw) {
     size_t i = 0;
     while (i < ng && i < nw && got[i] == want[i]) i++;
     if (i == ng && i == nw) return 1;
