@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "runner/stage_ctx.h"
 #include "util/fs.h"
@@ -86,8 +87,10 @@ static int check_keys(const YNode *map, const char *const *allowed, const char *
 
 /* ---------------------------------------------------------------- path hashing */
 
+/* Cached per process by path, size and mtime (a file rewritten in place gets re-hashed). */
 typedef struct HashEntry {
     char *path;
+    long long size, mtime_ns;
     char hex[65];
 } HashEntry;
 static HashEntry *g_hashes;
@@ -125,8 +128,11 @@ static int hash_tree(const char *path, const char *rel, Sha256 *acc, PureErr *er
 }
 
 int spec_hash_path(const char *path, char hex[65], PureErr *err) {
+    struct stat st;
+    if (stat(path, &st) != 0) return err_set(err, "%s: %s", path, strerror(errno));
+    long long mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     for (int i = 0; i < g_nhashes; i++)
-        if (!strcmp(g_hashes[i].path, path)) {
+        if (!strcmp(g_hashes[i].path, path) && g_hashes[i].size == (long long)st.st_size && g_hashes[i].mtime_ns == mt) {
             memcpy(hex, g_hashes[i].hex, 65);
             return 0;
         }
@@ -142,6 +148,8 @@ int spec_hash_path(const char *path, char hex[65], PureErr *err) {
     }
     g_hashes = xrealloc(g_hashes, (size_t)(g_nhashes + 1) * sizeof *g_hashes);
     g_hashes[g_nhashes].path = xstrdup(path);
+    g_hashes[g_nhashes].size = (long long)st.st_size;
+    g_hashes[g_nhashes].mtime_ns = mt;
     memcpy(g_hashes[g_nhashes].hex, hex, 65);
     g_nhashes++;
     return 0;
@@ -237,7 +245,7 @@ static int parse_param(SpecParam *p, const YNode *v, const char *who, PureErr *e
         /* relative to the file that wrote the value (a base file of extends: its own folder) */
         char *dir = strcmp(v->mark.file, "--set") && strcmp(v->mark.file, "<default>") ? fs_dirname(v->mark.file)
                                                                                        : xstrdup(".");
-        char *full = v->str[0] == '/' ? xstrdup(v->str) : fs_join(dir, v->str);
+        char *full = v->str[0] == '/' || !strcmp(dir, ".") ? xstrdup(v->str) : fs_join(dir, v->str);
         free(dir);
         char real[PATH_MAX];
         if (!realpath(full, real)) {
@@ -352,12 +360,15 @@ static int add_stage(Spec *s, const char *name, const YMark *nmark, const YNode 
         return yerr(err, &bad->mark, "%s: '%s' is only allowed on stages inside loop.stages", who,
                     ev ? "every" : "keep_last");
     }
+    char what[200];
     if (ev) {
-        if (get_int(ev, "every", 1, 1000000, &v, err)) return err_prefix(err, "%s", who);
+        snprintf(what, sizeof what, "%s: every", who);
+        if (get_int(ev, what, 1, 1000000, &v, err)) return -1;
         st->every = (int)v;
     }
     if (kl) {
-        if (get_int(kl, "keep_last", 0, 1000000, &v, err)) return err_prefix(err, "%s", who);
+        snprintf(what, sizeof what, "%s: keep_last", who);
+        if (get_int(kl, what, 0, 1000000, &v, err)) return -1;
         st->keep_last = (int)v;
     }
 

@@ -34,7 +34,7 @@ static YNode *load_with_extends(const char *path, char **chain, int depth, PureE
         goto fail;
     }
     char *dir = fs_dirname(path);
-    char *base = ext->str[0] == '/' ? xstrdup(ext->str) : fs_join(dir, ext->str);
+    char *base = ext->str[0] == '/' || !strcmp(dir, ".") ? xstrdup(ext->str) : fs_join(dir, ext->str);
     free(dir);
     char real[PATH_MAX];
     if (!realpath(base, real)) {
@@ -77,7 +77,10 @@ static int apply_set(YNode *root, const char *arg, int argi, PureErr *err) {
     YNode *val = ydoc_load_string(eq + 1, "--set", argi, (int)(eq - arg) + 2, err);
     if (!val) {
         free(path);
-        return err_prefix(err, "--set %s", arg);
+        char msg[sizeof err->msg];
+        const char *what = strstr(err->msg, "YAML");
+        snprintf(msg, sizeof msg, "%s", what ? what : err->msg);
+        return yerr(err, &where, "--set %s: the value is not valid YAML (%s)", arg, msg);
     }
     /* an empty value parses as an empty document (a map): make it null */
     if (!eq[1]) {

@@ -188,7 +188,31 @@ static const StageKind test_vec = {
     vec_inputs, vec_outputs, blob_params, vec_run, NULL,
 };
 
+/* ---------------------------------------------------------------- test_sink */
+
+static const PortDef sink_inputs[] = {{"in", ART_DIR, 0, "directory artifact with values.bin"}, {0}};
+static const PortDef no_ports[] = {{0}};
+static const ParamDef sink_params[] = {{"label", PT_STRING, NULL, 1, 0, NULL, "required: a name for the metric"}, {0}};
+
+/* A stage with a required input, a required parameter and no outputs (metrics only). */
+static int sink_run(StageCtx *ctx, PureErr *err) {
+    int64_t n;
+    double *v = read_values(stage_input_path(ctx, "in"), &n, err);
+    if (!v) return -1;
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += v[i];
+    free(v);
+    stage_metric(ctx, stage_param_str(ctx, "label"), sum);
+    return 0;
+}
+
+static const StageKind test_sink = {
+    "test_sink", 1, "Test-only: sums its input into a metric; no outputs.", sink_inputs, no_ports, sink_params,
+    sink_run, NULL,
+};
+
 void runner_test_kinds_register(void) {
+    stage_kind_register(&test_sink);
     stage_kind_register(&test_blob);
     stage_kind_register(&test_vec);
 }
