@@ -19,3 +19,5 @@ pure_test(test_credit_stage SOURCES ${PURE_TEST_DIR}/credit/test_credit_stage.c
 add_executable(credit_bench ${CMAKE_SOURCE_DIR}/bench/credit_bench.c ${CREDIT_CORE_SRCS})
 target_include_directories(credit_bench PRIVATE ${CMAKE_SOURCE_DIR})
 target_link_libraries(credit_bench PRIVATE pure_lua pure_util)
+# With the real runner and every stage kind: plans only, nothing runs.
+pure_test(test_credit_fingerprint SOURCES ${PURE_TEST_DIR}/credit/test_credit_fingerprint.c LIBS pure_core)
