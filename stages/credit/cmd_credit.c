@@ -10,7 +10,7 @@
  * out: {"responses": [{"returns": [...], "advantages": [...]}], "metrics": {...}}
  *
  * The computation is credit_compute(), the same code as the credit stage.
- * Exit codes: 0 ok, 1 the Lua rule failed, 2 bad flags or bad input.
+ * Exit codes: 0 ok, 1 the Lua rule failed (load or run), 2 bad flags or bad input.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,6 +20,7 @@
 
 #include "credit.h"
 #include "runner/commands.h"
+#include "util/fs.h"
 #include "util/json.h"
 
 #define INPUT_NAME "stdin"
@@ -236,6 +237,7 @@ static int parse_flags(int argc, char **argv, CliOpts *o, PureErr *err) {
         } else if (!strcmp(f, "--rule")) {
             if (!v) return err_set(err, "--rule expects min|min-exact|sum|FILE.lua");
             if (has_suffix(v, ".lua")) {
+                if (!fs_exists(v)) return err_set(err, "--rule: no such Lua file '%s'", v);
                 o->cfg.rule = CREDIT_LUA;
                 o->script = v;
             } else if (credit_rule_parse(v, &o->cfg.rule, err) < 0 || o->cfg.rule == CREDIT_LUA) {

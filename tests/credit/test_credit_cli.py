@@ -124,7 +124,12 @@ with tempfile.TemporaryDirectory() as tmp:
         f.write("function credit(rs, p)\n  local t = {}\n  for i = 1, 1e9 do t[i] = i end\nend\n")
     expect_error("lua memory", ["--rule", mem, "--lua-max-memory-mb", "2"] + base, EXAMPLE, 1,
                  "memory limit of 2.0 MB exceeded")
-    expect_error("lua missing file", ["--rule", os.path.join(tmp, "none.lua")] + base, EXAMPLE, 1, "none.lua")
+    expect_error("lua missing file", ["--rule", os.path.join(tmp, "none.lua")] + base, EXAMPLE, 2,
+                 "--rule: no such Lua file")
+    syn = os.path.join(tmp, "syntax.lua")
+    with open(syn, "w") as f:
+        f.write("function credit(rs, p)\n  return {\nend\n")
+    expect_error("lua syntax error", ["--rule", syn] + base, EXAMPLE, 1, f"{syn}:3:")
 
 print("test_credit_cli:", "FAILED" if failures else "all passed")
 sys.exit(1 if failures else 0)
