@@ -214,6 +214,26 @@ for (let k = 0; k < 300; k++) {
 fs.writeFileSync(path.join(outDir, "qwen_decode.jsonl"), dec.join("\n") + "\n");
 console.log(`qwen_decode.jsonl: ${dec.length} records`);
 
+// GPT-2 and Llama 3 style files (data/variants.json), built from Qwen's vocabulary and merges.
+const variants = JSON.parse(fs.readFileSync(path.join(outDir, "variants.json"), "utf8"));
+const varLines = [];
+for (const [name, v] of Object.entries(variants)) {
+  const json = {
+    ...tokJSON,
+    normalizer: v.normalizer,
+    pre_tokenizer: v.pre_tokenizer,
+    added_tokens: v.keep_added ? tokJSON.added_tokens.filter((a) => v.keep_added.includes(a.content)) : tokJSON.added_tokens,
+    model: { ...tokJSON.model, ignore_merges: v.ignore_merges },
+  };
+  const tk = TokenizerLoader.fromPreTrained({ tokenizerJSON: json, tokenizerConfig: { ...tokCfg, added_tokens_decoder: {} } });
+  // JavaScript's \s takes U+FEFF and leaves U+0085, unlike Oniguruma (HF): the
+  // port is wrong on such texts, and there is no independent reference here.
+  for (const text of synthetic)
+    if (!/[\ufeff\u0085]/.test(text)) varLines.push(JSON.stringify({ variant: name, text, ids: enc(tk, text) }));
+}
+fs.writeFileSync(path.join(outDir, "variant_vectors.jsonl"), varLines.join("\n") + "\n");
+console.log(`variant_vectors.jsonl: ${varLines.length} records`);
+
 if (toyDir) {
   const toy = TokenizerLoader.fromPreTrained({
     tokenizerJSON: JSON.parse(fs.readFileSync(path.join(toyDir, "tokenizer.json"), "utf8")),
