@@ -47,7 +47,7 @@ template <int NR>
 __global__ void attn_fwd_kernel(float *out, float *lse, const float *q, const float *k, const float *v,
                                 const int32_t *a0, const int32_t *a1, int decode, int max_t, int NH, int NKV, int hd,
                                 float scale) {
-    extern __shared__ float sm[];
+    CU_DYN_SMEM(float, sm);
     const int G = NH / NKV, s = blockIdx.z, g = blockIdx.y;
     SeqView sv = seq_view(a0, a1, s, decode, max_t);
     const int nrows = sv.nq * G, r0 = blockIdx.x * WARPS;
@@ -113,7 +113,7 @@ template <int NR>
 __global__ void attn_dq_kernel(float *dq, float *Dbuf, const float *dout, const float *o, const float *lse,
                                const float *q, const float *k, const float *v, const int32_t *start,
                                const int32_t *len, int NH, int NKV, int hd, float scale) {
-    extern __shared__ float sm[];
+    CU_DYN_SMEM(float, sm);
     const int G = NH / NKV, s = blockIdx.z, g = blockIdx.y;
     const int nrows = len[s] * G, r0 = blockIdx.x * WARPS;
     if (r0 >= nrows) return;
@@ -180,7 +180,7 @@ template <int NR>
 __global__ void attn_dkv_kernel(float *dk, float *dv, const float *Dbuf, const float *dout, const float *lse,
                                 const float *q, const float *k, const float *v, const int32_t *start,
                                 const int32_t *len, int NH, int NKV, int hd, float scale) {
-    extern __shared__ float sm[];
+    CU_DYN_SMEM(float, sm);
     const int G = NH / NKV, s = blockIdx.z, g = blockIdx.y, n = len[s], jb = blockIdx.x * WARPS;
     if (jb >= n) return;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, j = jb + warp;
@@ -300,7 +300,7 @@ void cuda_op_attention(float *out, float *lse, const float *q, const float *k, c
     size_t sm = fwd_smem(hd);
     DISPATCH_NR(hd, {
         smem_optin(attn_fwd_kernel<NRV>, sm);
-        attn_fwd_kernel<NRV><<<grid, WARPS * 32, sm>>>(out, lse, q, k, v, sd.dstart, sd.dlen, 0, 0, d->n_heads,
+        CU_LAUNCH(attn_fwd_kernel<NRV>, grid, WARPS * 32, sm, out, lse, q, k, v, sd.dstart, sd.dlen, 0, 0, d->n_heads,
                                                        d->n_kv_heads, hd, d->scale);
     });
     CU_LAUNCHED();
@@ -316,7 +316,7 @@ void cuda_op_attention_decode(float *out, const float *q, const float *kcache, c
     size_t sm = fwd_smem(hd);
     DISPATCH_NR(hd, {
         smem_optin(attn_fwd_kernel<NRV>, sm);
-        attn_fwd_kernel<NRV><<<grid, WARPS * 32, sm>>>(out, NULL, q, kcache, vcache, ds, dl, 1, max_t, d->n_heads,
+        CU_LAUNCH(attn_fwd_kernel<NRV>, grid, WARPS * 32, sm, out, NULL, q, kcache, vcache, ds, dl, 1, max_t, d->n_heads,
                                                        d->n_kv_heads, hd, d->scale);
     });
     CU_LAUNCHED();
@@ -335,11 +335,11 @@ void cuda_op_attention_bwd(float *dq, float *dk, float *dv, const float *dout, c
     size_t smk = sizeof(float) * (2 * KT * (hd + 1) + 2 * WARPS * hd + 2 * KT);
     DISPATCH_NR(hd, {
         smem_optin(attn_dq_kernel<NRV>, smq);
-        attn_dq_kernel<NRV><<<gq, WARPS * 32, smq>>>(dq, Dbuf, dout, out, lse, q, k, v, sd.dstart, sd.dlen, NH, NKV,
+        CU_LAUNCH(attn_dq_kernel<NRV>, gq, WARPS * 32, smq, dq, Dbuf, dout, out, lse, q, k, v, sd.dstart, sd.dlen, NH, NKV,
                                                      hd, d->scale);
         CU_LAUNCHED();
         smem_optin(attn_dkv_kernel<NRV>, smk);
-        attn_dkv_kernel<NRV><<<gk, WARPS * 32, smk>>>(dk, dv, Dbuf, dout, lse, q, k, v, sd.dstart, sd.dlen, NH, NKV,
+        CU_LAUNCH(attn_dkv_kernel<NRV>, gk, WARPS * 32, smk, dk, dv, Dbuf, dout, lse, q, k, v, sd.dstart, sd.dlen, NH, NKV,
                                                       hd, d->scale);
     });
     CU_LAUNCHED();

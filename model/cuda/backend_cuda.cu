@@ -145,7 +145,7 @@ extern "C" int cuda_philox_batch(uint32_t *out, uint64_t seed, uint64_t stream, 
     uint64_t *dc = (uint64_t *)cuda_alloc(sizeof(uint64_t) * n);
     uint32_t *dout = (uint32_t *)cuda_alloc(sizeof(uint32_t) * 4 * n);
     CU_CHECK(cudaMemcpy(dc, counters, sizeof(uint64_t) * n, cudaMemcpyHostToDevice));
-    philox_kernel<<<cuda_blocks(n, 256), 256>>>(dout, seed, stream, dc, n);
+    CU_LAUNCH(philox_kernel, cuda_blocks(n, 256), 256, 0, dout, seed, stream, dc, n);
     cudaError_t e = cudaGetLastError();
     if (e == cudaSuccess) e = cudaMemcpy(out, dout, sizeof(uint32_t) * 4 * n, cudaMemcpyDeviceToHost);
     cuda_free(dc), cuda_free(dout);

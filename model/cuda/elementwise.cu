@@ -21,7 +21,7 @@ __global__ void add_kernel(float *y, const float *x, size_t n) {
 }
 void cuda_op_add(float *y, const float *x, size_t n) {
     if (!n) return;
-    add_kernel<<<cuda_blocks(n, TPB), TPB>>>(y, x, n);
+    CU_LAUNCH(add_kernel, cuda_blocks(n, TPB), TPB, 0, y, x, n);
     CU_LAUNCHED();
 }
 
@@ -32,7 +32,7 @@ __global__ void add_bias_kernel(float *y, const float *bias, size_t total, int c
 void cuda_op_add_bias(float *y, const float *bias, int rows, int cols) {
     size_t total = (size_t)rows * cols;
     if (!total) return;
-    add_bias_kernel<<<cuda_blocks(total, TPB), TPB>>>(y, bias, total, cols);
+    CU_LAUNCH(add_bias_kernel, cuda_blocks(total, TPB), TPB, 0, y, bias, total, cols);
     CU_LAUNCHED();
 }
 
@@ -62,9 +62,9 @@ static void colsum(float *dst, const float *a, const float *b, const float *rstd
     int splits = (rows + ROWS_PER_SPLIT - 1) / ROWS_PER_SPLIT;
     float *part = (float *)cuda_scratch(SCRATCH_AUX, sizeof(float) * (size_t)splits * cols);
     dim3 grid((cols + TPB - 1) / TPB, splits);
-    colsum_partial_kernel<<<grid, TPB>>>(part, a, b, rstd, rows, cols, mode);
+    CU_LAUNCH(colsum_partial_kernel, grid, TPB, 0, part, a, b, rstd, rows, cols, mode);
     CU_LAUNCHED();
-    colsum_reduce_kernel<<<(cols + TPB - 1) / TPB, TPB>>>(dst, part, splits, cols);
+    CU_LAUNCH(colsum_reduce_kernel, (cols + TPB - 1) / TPB, TPB, 0, dst, part, splits, cols);
     CU_LAUNCHED();
 }
 void cuda_op_bias_grad(float *dbias, const float *dy, int rows, int cols) {
@@ -81,7 +81,7 @@ __global__ void embedding_kernel(float *out, const float *wte, const int32_t *id
 void cuda_op_embedding(float *out, const float *wte, const int32_t *ids, int n, int C) {
     if (n <= 0) return;
     const int32_t *d = cuda_dev_i32(ids, n, SCRATCH_I32A);
-    embedding_kernel<<<cuda_blocks((size_t)n * C, TPB), TPB>>>(out, wte, d, n, C);
+    CU_LAUNCH(embedding_kernel, cuda_blocks((size_t)n * C, TPB), TPB, 0, out, wte, d, n, C);
     CU_LAUNCHED();
 }
 
@@ -95,7 +95,7 @@ __global__ void embedding_bwd_kernel(float *dwte, const float *dout, const int32
 void cuda_op_embedding_bwd(float *dwte, const float *dout, const int32_t *ids, int n, int C) {
     if (n <= 0) return;
     const int32_t *d = cuda_dev_i32(ids, n, SCRATCH_I32A);
-    embedding_bwd_kernel<<<(C + 127) / 128, 128>>>(dwte, dout, d, n, C);
+    CU_LAUNCH(embedding_bwd_kernel, (C + 127) / 128, 128, 0, dwte, dout, d, n, C);
     CU_LAUNCHED();
 }
 
@@ -113,7 +113,7 @@ __global__ void rmsnorm_kernel(float *out, float *rstd, const float *x, const fl
 }
 void cuda_op_rmsnorm(float *out, float *rstd, const float *x, const float *w, int n, int C, float eps) {
     if (n <= 0) return;
-    rmsnorm_kernel<<<n, TPB>>>(out, rstd, x, w, C, eps);
+    CU_LAUNCH(rmsnorm_kernel, n, TPB, 0, out, rstd, x, w, C, eps);
     CU_LAUNCHED();
 }
 
@@ -132,7 +132,7 @@ __global__ void rmsnorm_dx_kernel(float *dx, const float *dout, const float *x, 
 void cuda_op_rmsnorm_bwd(float *dx, float *dw, const float *dout, const float *x, const float *w, const float *rstd,
                          int n, int C) {
     if (n <= 0) return;
-    rmsnorm_dx_kernel<<<n, TPB>>>(dx, dout, x, w, rstd, C);
+    CU_LAUNCH(rmsnorm_dx_kernel, n, TPB, 0, dx, dout, x, w, rstd, C);
     CU_LAUNCHED();
     colsum(dw, dout, x, rstd, n, C, 1);
 }
@@ -157,7 +157,7 @@ __global__ void rope_kernel(float *x, const int32_t *pos, int n, int heads, int 
 void cuda_op_rope(float *x, const int32_t *pos, int n, int heads, int head_dim, double theta, int inverse) {
     if (n <= 0) return;
     const int32_t *d = cuda_dev_i32(pos, n, SCRATCH_I32B);
-    rope_kernel<<<cuda_blocks((size_t)n * heads * (head_dim / 2), TPB), TPB>>>(x, d, n, heads, head_dim, theta,
+    CU_LAUNCH(rope_kernel, cuda_blocks((size_t)n * heads * (head_dim / 2), TPB), TPB, 0, x, d, n, heads, head_dim, theta,
                                                                                inverse);
     CU_LAUNCHED();
 }
@@ -177,12 +177,12 @@ __global__ void swiglu_bwd_kernel(float *dg, float *du, const float *dh, const f
 }
 void cuda_op_swiglu(float *h, const float *g, const float *u, size_t n) {
     if (!n) return;
-    swiglu_kernel<<<cuda_blocks(n, TPB), TPB>>>(h, g, u, n);
+    CU_LAUNCH(swiglu_kernel, cuda_blocks(n, TPB), TPB, 0, h, g, u, n);
     CU_LAUNCHED();
 }
 void cuda_op_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u, size_t n) {
     if (!n) return;
-    swiglu_bwd_kernel<<<cuda_blocks(n, TPB), TPB>>>(dg, du, dh, g, u, n);
+    CU_LAUNCH(swiglu_bwd_kernel, cuda_blocks(n, TPB), TPB, 0, dg, du, dh, g, u, n);
     CU_LAUNCHED();
 }
 
@@ -201,7 +201,7 @@ double cuda_op_sumsq(const float *x, size_t n) {
     if (!n) return 0;
     size_t chunk = (n + SUMSQ_BLOCKS - 1) / SUMSQ_BLOCKS;
     double *part = (double *)cuda_scratch(SCRATCH_AUX, sizeof(double) * SUMSQ_BLOCKS), host[SUMSQ_BLOCKS];
-    sumsq_kernel<<<SUMSQ_BLOCKS, TPB>>>(part, x, n, chunk);
+    CU_LAUNCH(sumsq_kernel, SUMSQ_BLOCKS, TPB, 0, part, x, n, chunk);
     CU_LAUNCHED();
     CU_CHECK(cudaMemcpy(host, part, sizeof host, cudaMemcpyDeviceToHost));
     double s = 0;
@@ -224,7 +224,7 @@ __global__ void adamw_kernel(float *p, const float *g, float *m, float *v, size_
 void cuda_op_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
                    float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale) {
     if (!n) return;
-    adamw_kernel<<<cuda_blocks(n, TPB), TPB>>>(p, g, m, v, n, lr, beta1, beta2, eps, weight_decay, bias_corr1,
+    CU_LAUNCH(adamw_kernel, cuda_blocks(n, TPB), TPB, 0, p, g, m, v, n, lr, beta1, beta2, eps, weight_decay, bias_corr1,
                                                bias_corr2, gscale);
     CU_LAUNCHED();
 }
@@ -243,6 +243,6 @@ __global__ void logsumexp_kernel(float *logz, const float *logits, int V) {
 }
 void cuda_op_logsumexp_rows(float *logz, const float *logits, int n, int V) {
     if (n <= 0) return;
-    logsumexp_kernel<<<n, 1024>>>(logz, logits, V);
+    CU_LAUNCH(logsumexp_kernel, n, 1024, 0, logz, logits, V);
     CU_LAUNCHED();
 }

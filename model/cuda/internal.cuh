@@ -14,6 +14,14 @@ extern "C" {
 #include "model/cuda/cuda.h"
 }
 
+/* Kernel launches and dynamic shared memory go through macros so the same
+ * sources also build against the CPU emulator of tests/cuda/emu/ (which
+ * defines PURE_CUDA_EMU and its own versions) for testing without a GPU. */
+#ifndef PURE_CUDA_EMU
+#define CU_LAUNCH(kernel, grid, block, smem, ...) kernel<<<(grid), (block), (smem)>>>(__VA_ARGS__)
+#define CU_DYN_SMEM(T, name) extern __shared__ T name[]
+#endif
+
 /* The Backend contract has no error returns: a failed CUDA call is fatal,
  * reported with the call, file:line and CUDA's message (exit status 1). */
 void cuda_fatal(const char *what, const char *file, int line, const char *msg);

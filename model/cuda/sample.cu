@@ -140,7 +140,7 @@ extern "C" int cuda_sample_rows(int32_t *tokens, float *logprobs, const float *l
     float *dl = (float *)(dt + n);
     CU_CHECK(cudaMemcpy(ds, streams, sizeof(uint64_t) * n, cudaMemcpyHostToDevice));
     CU_CHECK(cudaMemcpy(dc, counters, sizeof(uint64_t) * n, cudaMemcpyHostToDevice));
-    sample_kernel<<<n, SAMPLE_THREADS>>>(dt, dl, logits, w, V, *sp, ds, dc);
+    CU_LAUNCH(sample_kernel, n, SAMPLE_THREADS, 0, dt, dl, logits, w, V, *sp, ds, dc);
     cudaError_t e = cudaGetLastError();
     if (e == cudaSuccess) e = cudaMemcpy(tokens, dt, sizeof(int32_t) * n, cudaMemcpyDeviceToHost);
     if (e == cudaSuccess) e = cudaMemcpy(logprobs, dl, sizeof(float) * n, cudaMemcpyDeviceToHost);

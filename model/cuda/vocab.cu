@@ -58,7 +58,7 @@ void cuda_op_lm_logprob(float *logp, float *lse, float *entropy, const float *h,
     for (int r0 = 0; r0 < n; r0 += R) {
         int rows = n - r0 < R ? n - r0 : R;
         cuda_op_matmul(0, 1, rows, V, C, 1.0f, h + (size_t)r0 * C, C, W, C, 0.0f, logits, V);
-        head_stats_kernel<<<rows, RTPB>>>(logp, lse, entropy, logits, dt, r0, V);
+        CU_LAUNCH(head_stats_kernel, rows, RTPB, 0, logp, lse, entropy, logits, dt, r0, V);
         CU_LAUNCHED();
     }
 }
@@ -85,7 +85,7 @@ void cuda_op_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const floa
         int rows = n - r0 < R ? n - r0 : R;
         const float *hb = h + (size_t)r0 * C;
         cuda_op_matmul(0, 1, rows, V, C, 1.0f, hb, C, W, C, 0.0f, logits, V);
-        head_grad_kernel<<<rows, RTPB>>>(logits, dlogp, lse, dt, r0, V);
+        CU_LAUNCH(head_grad_kernel, rows, RTPB, 0, logits, dlogp, lse, dt, r0, V);
         CU_LAUNCHED();
         /* dh overwritten (beta 0), dW accumulated (beta 1) */
         cuda_op_matmul(0, 0, rows, C, V, 1.0f, logits, V, W, C, 0.0f, dh + (size_t)r0 * C, C);

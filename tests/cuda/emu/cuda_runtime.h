@@ -1,0 +1,107 @@
+/* cuda_runtime.h (emulated) - a CPU emulator of the small part of CUDA the
+ * backend in model/cuda/ uses, so its kernels and launchers run and are
+ * tested on machines without a GPU (tests/cmake/cuda.cmake: test_cuda_emu_*).
+ *
+ * The .cu files are compiled as C++ with this directory first on the include
+ * path. Each kernel launch runs its blocks one after another; the threads of a
+ * block are coroutines switched at __syncthreads() and at warp shuffles, which
+ * wait until every live thread of the block (or warp) has arrived. A barrier
+ * that can never complete (divergent __syncthreads) aborts with a message.
+ * Between barriers threads run in alternating order, which exposes many
+ * missing-barrier races. Not emulated: true concurrency, memory-model
+ * subtleties, warp-synchronous code without shuffles, performance.
+ */
+#ifndef PURE_EMU_CUDA_RUNTIME_H
+#define PURE_EMU_CUDA_RUNTIME_H
+
+#define PURE_CUDA_EMU 1
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+
+using std::max;
+using std::min;
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(n)
+#define __shared__ static
+
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned a = 1, unsigned b = 1, unsigned c = 1) : x(a), y(b), z(c) {}
+};
+struct EmuIdx {
+    unsigned x, y, z;
+};
+extern EmuIdx threadIdx, blockIdx;
+extern dim3 blockDim, gridDim;
+
+/* ---- launches, barriers, shuffles ---- */
+void emu_launch(dim3 grid, dim3 block, size_t smem, const std::function<void()> &body);
+void *emu_dyn_smem(void);
+void __syncthreads(void);
+void emu_warp_barrier(void);
+unsigned emu_lane(void);
+void *emu_xchg_slot(unsigned lane); /* 8 bytes per lane of the current warp */
+#define CU_LAUNCH(kernel, grid, block, smem, ...) \
+    emu_launch(dim3(grid), dim3(block), (smem), [&]() { kernel(__VA_ARGS__); })
+#define CU_DYN_SMEM(T, name) T *name = (T *)emu_dyn_smem()
+
+template <class T> T emu_shfl(T v, unsigned src) {
+    std::memcpy(emu_xchg_slot(emu_lane()), &v, sizeof(T));
+    emu_warp_barrier();
+    T r;
+    std::memcpy(&r, emu_xchg_slot(src & 31u), sizeof(T));
+    emu_warp_barrier();
+    return r;
+}
+template <class T> T __shfl_sync(unsigned mask, T v, int src) { return emu_shfl(v, (unsigned)src); }
+template <class T> T __shfl_xor_sync(unsigned mask, T v, int m) { return emu_shfl(v, emu_lane() ^ (unsigned)m); }
+
+/* one OS thread runs every coroutine: atomics are plain read-modify-writes */
+inline int atomicMin(int *p, int v) { int o = *p; *p = std::min(o, v); return o; }
+inline unsigned atomicAdd(unsigned *p, unsigned v) { unsigned o = *p; *p = o + v; return o; }
+inline float __uint_as_float(uint32_t b) { float f; std::memcpy(&f, &b, 4); return f; }
+inline uint32_t __float_as_uint(float f) { uint32_t b; std::memcpy(&b, &f, 4); return b; }
+
+/* ---- runtime API ---- */
+typedef enum { cudaSuccess = 0, cudaErrorMemoryAllocation = 2, cudaErrorInvalidValue = 1 } cudaError_t;
+typedef enum { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice } cudaMemcpyKind;
+enum cudaMemoryType { cudaMemoryTypeUnregistered = 0, cudaMemoryTypeHost = 1, cudaMemoryTypeDevice = 2, cudaMemoryTypeManaged = 3 };
+struct cudaPointerAttributes {
+    enum cudaMemoryType type;
+};
+struct cudaDeviceProp {
+    char name[256];
+    int major, minor;
+    size_t totalGlobalMem;
+};
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+
+cudaError_t cudaGetDeviceCount(int *n);
+cudaError_t cudaSetDevice(int d);
+cudaError_t cudaGetDevice(int *d);
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d);
+cudaError_t cudaMalloc(void **p, size_t bytes);
+template <class T> cudaError_t cudaMalloc(T **p, size_t bytes) { return cudaMalloc((void **)p, bytes); }
+cudaError_t cudaFree(void *p);
+cudaError_t cudaMemset(void *p, int v, size_t bytes);
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind);
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total);
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes *a, const void *p);
+cudaError_t cudaGetLastError(void);
+cudaError_t cudaDeviceSynchronize(void);
+const char *cudaGetErrorString(cudaError_t e);
+template <class K> cudaError_t cudaFuncSetAttribute(K kernel, cudaFuncAttribute a, int v) { return cudaSuccess; }
+
+/* test hook: a device memory budget in bytes (0 = unlimited) */
+void emu_set_memory_budget(size_t bytes);
+
+#endif

@@ -1,0 +1,245 @@
+/* emu.cpp - the CPU emulator behind cuda_runtime.h and cublas_v2.h (see
+ * there): block-by-block kernel execution with coroutine threads, a device
+ * memory registry (so host and device pointers can be told apart), and a
+ * reference GEMM. */
+#undef _FORTIFY_SOURCE /* longjmp between coroutine stacks is intended here */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <ucontext.h>
+
+#include <map>
+#include <vector>
+
+#include "cublas_v2.h"
+#include "cuda_runtime.h"
+
+EmuIdx threadIdx, blockIdx;
+dim3 blockDim, gridDim;
+
+/* ---- coroutine threads ---- */
+
+enum { RUN, AT_BLOCK_BAR, AT_WARP_BAR, DONE };
+enum { STACK_BYTES = 256 * 1024, MAX_THREADS = 1024 };
+
+struct Thr {
+    ucontext_t uc; /* first entry only */
+    jmp_buf jb;    /* later switches: _setjmp/_longjmp, no signal-mask syscalls */
+    int state, started;
+};
+
+static Thr g_thr[MAX_THREADS];
+static char *g_stacks;
+static jmp_buf g_sched_jb;
+static ucontext_t g_sched_uc;
+static int g_cur, g_nthr;
+static const std::function<void()> *g_body;
+static std::vector<char> g_smem;
+static uint64_t g_xchg[MAX_THREADS / 32][32];
+
+static void set_idx(int i) {
+    threadIdx.x = i % blockDim.x;
+    threadIdx.y = (i / blockDim.x) % blockDim.y;
+    threadIdx.z = i / (blockDim.x * blockDim.y);
+}
+
+static void yield_state(int st) {
+    Thr *t = &g_thr[g_cur];
+    t->state = st;
+    if (!_setjmp(t->jb)) _longjmp(g_sched_jb, 1);
+    set_idx(g_cur); /* resumed: the scheduler set g_cur to us */
+}
+
+static void thread_entry(void) {
+    (*g_body)();
+    yield_state(DONE);
+}
+
+void __syncthreads(void) { yield_state(AT_BLOCK_BAR); }
+void emu_warp_barrier(void) { yield_state(AT_WARP_BAR); }
+unsigned emu_lane(void) { return (unsigned)g_cur & 31u; }
+void *emu_xchg_slot(unsigned lane) { return &g_xchg[g_cur / 32][lane]; }
+void *emu_dyn_smem(void) { return g_smem.data(); }
+
+static void run_thread(int i) {
+    g_cur = i;
+    set_idx(i);
+    Thr *t = &g_thr[i];
+    if (!_setjmp(g_sched_jb)) {
+        if (!t->started) {
+            t->started = 1;
+            swapcontext(&g_sched_uc, &t->uc);
+        } else {
+            _longjmp(t->jb, 1);
+        }
+    }
+}
+
+/* releases a barrier once every live thread of the group has arrived */
+static int release(int lo, int hi, int st) {
+    int waiting = 0;
+    for (int i = lo; i < hi; i++) {
+        if (g_thr[i].state == RUN) return 0;
+        if (g_thr[i].state != DONE && g_thr[i].state != st) return 0;
+        waiting += g_thr[i].state == st;
+    }
+    for (int i = lo; i < hi; i++)
+        if (g_thr[i].state == st) g_thr[i].state = RUN;
+    return waiting;
+}
+
+static void run_block(void) {
+    for (int i = 0; i < g_nthr; i++) {
+        Thr *t = &g_thr[i];
+        t->state = RUN, t->started = 0;
+        getcontext(&t->uc);
+        t->uc.uc_stack.ss_sp = g_stacks + (size_t)i * STACK_BYTES;
+        t->uc.uc_stack.ss_size = STACK_BYTES;
+        t->uc.uc_link = NULL;
+        makecontext(&t->uc, thread_entry, 0);
+    }
+    for (int pass = 0;; pass++) {
+        int ran = 0, done = 0;
+        for (int k = 0; k < g_nthr; k++) {
+            int i = pass & 1 ? g_nthr - 1 - k : k; /* alternate the order between barriers */
+            if (g_thr[i].state == RUN) run_thread(i), ran++;
+        }
+        for (int i = 0; i < g_nthr; i++) done += g_thr[i].state == DONE;
+        if (done == g_nthr) return;
+        int freed = release(0, g_nthr, AT_BLOCK_BAR);
+        for (int w = 0; w < g_nthr; w += 32) freed += release(w, std::min(g_nthr, w + 32), AT_WARP_BAR);
+        if (!freed && !ran) {
+            fprintf(stderr, "cuda emulator: deadlock in block (%u,%u,%u): a barrier some threads never reach\n",
+                    blockIdx.x, blockIdx.y, blockIdx.z);
+            abort();
+        }
+    }
+}
+
+void emu_launch(dim3 grid, dim3 block, size_t smem, const std::function<void()> &body) {
+    int n = (int)(block.x * block.y * block.z);
+    if (n <= 0 || n > MAX_THREADS || grid.x == 0 || grid.y == 0 || grid.z == 0) {
+        fprintf(stderr, "cuda emulator: bad launch grid (%u,%u,%u) block (%u,%u,%u)\n", grid.x, grid.y, grid.z,
+                block.x, block.y, block.z);
+        abort();
+    }
+    if (!g_stacks) g_stacks = (char *)malloc((size_t)MAX_THREADS * STACK_BYTES);
+    g_body = &body;
+    g_nthr = n;
+    blockDim = block, gridDim = grid;
+    g_smem.assign(smem ? smem : 16, (char)0xff); /* NaN-filled: reading before writing shows */
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++) {
+                blockIdx.x = x, blockIdx.y = y, blockIdx.z = z;
+                run_block();
+            }
+}
+
+/* ---- memory ---- */
+
+static std::map<uintptr_t, size_t> g_allocs; /* device allocations: start -> bytes */
+static size_t g_live, g_budget;
+
+void emu_set_memory_budget(size_t bytes) { g_budget = bytes; }
+
+cudaError_t cudaMalloc(void **p, size_t bytes) {
+    if (g_budget && g_live + bytes > g_budget) return cudaErrorMemoryAllocation;
+    *p = malloc(bytes ? bytes : 1);
+    memset(*p, 0xa5, bytes); /* device memory is not zeroed */
+    g_allocs[(uintptr_t)*p] = bytes;
+    g_live += bytes;
+    return cudaSuccess;
+}
+cudaError_t cudaFree(void *p) {
+    if (!p) return cudaSuccess;
+    auto it = g_allocs.find((uintptr_t)p);
+    if (it == g_allocs.end()) return cudaErrorInvalidValue;
+    g_live -= it->second;
+    g_allocs.erase(it);
+    free(p);
+    return cudaSuccess;
+}
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes *a, const void *p) {
+    a->type = cudaMemoryTypeUnregistered;
+    auto it = g_allocs.upper_bound((uintptr_t)p);
+    if (it != g_allocs.begin()) {
+        --it;
+        if ((uintptr_t)p < it->first + it->second) a->type = cudaMemoryTypeDevice;
+    }
+    return cudaSuccess;
+}
+cudaError_t cudaMemset(void *p, int v, size_t bytes) {
+    memset(p, v, bytes);
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind) {
+    memmove(dst, src, bytes);
+    return cudaSuccess;
+}
+cudaError_t cudaMemGetInfo(size_t *fr, size_t *tot) {
+    *tot = g_budget ? g_budget : ((size_t)80 << 30);
+    *fr = *tot - g_live;
+    return cudaSuccess;
+}
+cudaError_t cudaGetDeviceCount(int *n) {
+    *n = 1;
+    return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int d) { return cudaSuccess; }
+cudaError_t cudaGetDevice(int *d) {
+    *d = 0;
+    return cudaSuccess;
+}
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
+    snprintf(p->name, sizeof p->name, "CPU emulator of CUDA");
+    p->major = 9, p->minor = 0, p->totalGlobalMem = (size_t)80 << 30;
+    return cudaSuccess;
+}
+cudaError_t cudaGetLastError(void) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+const char *cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "emulated CUDA error"; }
+
+/* ---- cuBLAS ---- */
+
+struct EmuBlas {
+    int unused;
+};
+cublasStatus_t cublasCreate(cublasHandle_t *h) {
+    *h = new EmuBlas();
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasDestroy(cublasHandle_t h) {
+    delete h;
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s) { return CUBLAS_STATUS_SUCCESS; }
+
+static float to_bf16(float f) { /* round to nearest even, keep 8 bits of mantissa */
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    b = (b + 0x7fffu + ((b >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&f, &b, 4);
+    return f;
+}
+
+cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                            const void *alpha, const void *A, cudaDataType at, int lda, const void *B,
+                            cudaDataType bt, int ldb, const void *beta, void *C, cudaDataType ct, int ldc,
+                            cublasComputeType_t compute, cublasGemmAlgo_t algo) {
+    const float *a = (const float *)A, *b = (const float *)B;
+    float *c = (float *)C, al = *(const float *)alpha, be = *(const float *)beta;
+    int bf = compute == CUBLAS_COMPUTE_32F_FAST_16BF;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            double s = 0;
+            for (int p = 0; p < k; p++) {
+                float x = ta == CUBLAS_OP_N ? a[i + (size_t)p * lda] : a[p + (size_t)i * lda];
+                float y = tb == CUBLAS_OP_N ? b[p + (size_t)j * ldb] : b[j + (size_t)p * ldb];
+                s += bf ? (double)to_bf16(x) * to_bf16(y) : (double)x * y;
+            }
+            float *o = c + i + (size_t)j * ldc;
+            *o = (float)(al * s + (be == 0 ? 0.0 : (double)be * *o));
+        }
+    return CUBLAS_STATUS_SUCCESS;
+}

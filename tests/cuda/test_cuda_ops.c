@@ -1,0 +1,285 @@
+/* test_cuda_ops.c - every op of the CUDA backend against the CPU backend
+ * (model/cpu/, itself checked against PyTorch by the model tests) on random
+ * inputs, plus the device sampler against sample_ref.c and the device Philox
+ * against util/rng.c. Prints the largest relative difference per op.
+ * Needs a GPU: exits 77 (skipped) when backend_cuda() finds none. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/backend.h"
+#include "model/cuda/cuda.h"
+#include "tests/check.h"
+#include "util/rng.h"
+
+static const Backend *C, *G; /* CPU reference, CUDA under test */
+static uint64_t g_ctr;
+
+static float *rnd(size_t n, float scale) {
+    float *x = malloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) x[i] = scale * (2 * rng_uniform(99, 1, g_ctr++) - 1);
+    return x;
+}
+static float *to_dev(const float *h, size_t n) {
+    float *d = G->alloc(sizeof(float) * (n ? n : 1));
+    G->upload(d, h, sizeof(float) * n);
+    return d;
+}
+static float *from_dev(const float *d, size_t n) {
+    float *h = malloc(sizeof(float) * (n ? n : 1));
+    G->download(h, d, sizeof(float) * n);
+    return h;
+}
+static float *copy(const float *x, size_t n) {
+    float *y = malloc(sizeof(float) * (n ? n : 1));
+    memcpy(y, x, sizeof(float) * n);
+    return y;
+}
+/* max |gpu - cpu| / max(max |cpu|, 1e-3): checked against tol and printed */
+static void compare(const char *what, const float *dev, const float *ref, size_t n, double tol) {
+    float *g = from_dev(dev, n);
+    double md = 0, mr = 1e-3;
+    int bad_nan = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(g[i]) && isfinite(ref[i])) bad_nan++;
+        double d = fabs((double)g[i] - ref[i]);
+        md = d > md ? d : md;
+        mr = fabs(ref[i]) > mr ? fabs(ref[i]) : mr;
+    }
+    printf("%-28s max rel diff %.3g (tol %.g)\n", what, md / mr, tol);
+    CHECK(bad_nan == 0);
+    CHECK(md / mr <= tol);
+    if (!(md / mr <= tol)) fprintf(stderr, "  %s: max diff %.3g, max |ref| %.3g\n", what, md, mr);
+    free(g);
+}
+
+/* ---- dense ---- */
+
+static void test_matmul(int mode, double tol) {
+    cuda_set_matmul_mode(mode);
+    const int M = 67, N = 45, K = 130;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+            float *A = rnd((size_t)(ta ? K : M) * lda, 1), *B = rnd((size_t)(tb ? N : K) * ldb, 1);
+            float *Cm = rnd((size_t)M * ldc, 1), *Cg = to_dev(Cm, (size_t)M * ldc);
+            float *dA = to_dev(A, (size_t)(ta ? K : M) * lda), *dB = to_dev(B, (size_t)(tb ? N : K) * ldb);
+            C->matmul(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.5f, Cm, ldc);
+            G->matmul(ta, tb, M, N, K, 0.7f, dA, lda, dB, ldb, 0.5f, Cg, ldc);
+            char name[64];
+            snprintf(name, sizeof name, "matmul %s ta=%d tb=%d", mode == CUDA_MATMUL_FP32 ? "fp32" : "bf16", ta, tb);
+            compare(name, Cg, Cm, (size_t)M * ldc, tol);
+            G->free(dA), G->free(dB), G->free(Cg), free(A), free(B), free(Cm);
+        }
+}
+
+static void test_elementwise(void) {
+    const int n = 37, Cc = 96, V = 50;
+    size_t nc = (size_t)n * Cc;
+    /* add, add_bias, bias_grad */
+    float *y = rnd(nc, 1), *x = rnd(nc, 1), *b = rnd(Cc, 1);
+    float *dy = to_dev(y, nc), *dx = to_dev(x, nc), *db = to_dev(b, Cc);
+    C->add(y, x, nc), G->add(dy, dx, nc);
+    compare("add", dy, y, nc, 1e-6);
+    C->add_bias(y, b, n, Cc), G->add_bias(dy, db, n, Cc);
+    compare("add_bias", dy, y, nc, 1e-6);
+    C->bias_grad(b, x, n, Cc), G->bias_grad(db, dx, n, Cc);
+    compare("bias_grad", db, b, Cc, 1e-5);
+    /* embedding with repeated ids, given in host and in device memory */
+    float *wte = rnd((size_t)V * Cc, 1), *dwte = to_dev(wte, (size_t)V * Cc);
+    int32_t ids[37];
+    for (int i = 0; i < n; i++) ids[i] = (i * 7) % 11 + (i % 3) * 13;
+    int32_t *dids = G->alloc(sizeof ids);
+    G->upload(dids, ids, sizeof ids);
+    C->embedding(y, wte, ids, n, Cc), G->embedding(dy, dwte, ids, n, Cc);
+    compare("embedding (host ids)", dy, y, nc, 0);
+    G->zero(dy, sizeof(float) * nc);
+    G->embedding(dy, dwte, dids, n, Cc);
+    compare("embedding (device ids)", dy, y, nc, 0);
+    C->embedding_bwd(wte, x, ids, n, Cc), G->embedding_bwd(dwte, dx, dids, n, Cc);
+    compare("embedding_bwd", dwte, wte, (size_t)V * Cc, 1e-6);
+    /* rmsnorm fwd/bwd */
+    float *w = rnd(Cc, 1), *dw = to_dev(w, Cc), *out = rnd(nc, 1), *dout = to_dev(out, nc);
+    float rstd[37], *drstd = G->alloc(sizeof rstd);
+    C->rmsnorm(out, rstd, x, w, n, Cc, 1e-6f), G->rmsnorm(dout, drstd, dx, dw, n, Cc, 1e-6f);
+    compare("rmsnorm", dout, out, nc, 1e-5);
+    compare("rmsnorm rstd", drstd, rstd, n, 1e-5);
+    float *g = rnd(nc, 1), *dg = to_dev(g, nc), *gx = rnd(nc, 1), *dgx = to_dev(gx, nc), *gw = rnd(Cc, 1),
+          *dgw = to_dev(gw, Cc);
+    C->rmsnorm_bwd(gx, gw, g, x, w, rstd, n, Cc), G->rmsnorm_bwd(dgx, dgw, dg, dx, dw, drstd, n, Cc);
+    compare("rmsnorm_bwd dx", dgx, gx, nc, 1e-5);
+    compare("rmsnorm_bwd dw", dgw, gw, Cc, 1e-5);
+    /* rope forward then inverse, 3 heads of 32 */
+    int32_t pos[37];
+    for (int i = 0; i < n; i++) pos[i] = (i * 37) % 500;
+    float *r = copy(x, nc);
+    C->rope(r, pos, n, 3, 32, 1e6, 0), G->rope(dx, pos, n, 3, 32, 1e6, 0);
+    compare("rope", dx, r, nc, 1e-5);
+    C->rope(r, pos, n, 3, 32, 1e6, 1), G->rope(dx, pos, n, 3, 32, 1e6, 1);
+    compare("rope inverse", dx, r, nc, 1e-5);
+    compare("rope inverse == identity", dx, x, nc, 1e-5);
+    /* swiglu fwd/bwd */
+    float *hg = rnd(nc, 4), *hu = rnd(nc, 2), *dhg = to_dev(hg, nc), *dhu = to_dev(hu, nc);
+    C->swiglu(out, hg, hu, nc), G->swiglu(dout, dhg, dhu, nc);
+    compare("swiglu", dout, out, nc, 1e-6);
+    float *gg = rnd(nc, 1), *gu = rnd(nc, 1), *dgg = to_dev(gg, nc), *dgu = to_dev(gu, nc);
+    C->swiglu_bwd(gg, gu, g, hg, hu, nc), G->swiglu_bwd(dgg, dgu, dg, dhg, dhu, nc);
+    compare("swiglu_bwd dg", dgg, gg, nc, 1e-6);
+    compare("swiglu_bwd du", dgu, gu, nc, 1e-6);
+    /* sumsq, adamw, logsumexp_rows */
+    size_t big = 300001;
+    float *p = rnd(big, 1), *gr = rnd(big, 1), *m = rnd(big, 0.1f), *v = rnd(big, 0.1f);
+    for (size_t i = 0; i < big; i++) v[i] = fabsf(v[i]);
+    float *dp = to_dev(p, big), *dgr = to_dev(gr, big), *dm = to_dev(m, big), *dv = to_dev(v, big);
+    double s1 = C->sumsq(gr, big), s2 = G->sumsq(dgr, big);
+    CHECK_NEAR(s2, s1, 1e-12);
+    C->adamw(p, gr, m, v, big, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f, 0.5f);
+    G->adamw(dp, dgr, dm, dv, big, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f, 0.5f);
+    compare("adamw p", dp, p, big, 1e-6);
+    compare("adamw m", dm, m, big, 1e-6);
+    compare("adamw v", dv, v, big, 1e-6);
+    float lz[37], *dlz = G->alloc(sizeof lz), *lg = rnd((size_t)n * 5000, 8), *dlg = to_dev(lg, (size_t)n * 5000);
+    C->logsumexp_rows(lz, lg, n, 5000), G->logsumexp_rows(dlz, dlg, n, 5000);
+    compare("logsumexp_rows", dlz, lz, n, 1e-6);
+    float *all[] = {y, x, b, wte, w, out, g, gx, gw, r, hg, hu, gg, gu, p, gr, m, v, lg};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) free(all[i]);
+    float *dall[] = {dy, dx, db, dwte, dw, dout, drstd, dg, dgx, dgw, dhg, dhu, dgg, dgu, dp, dgr, dm, dv, dlz, dlg};
+    for (size_t i = 0; i < sizeof dall / sizeof *dall; i++) G->free(dall[i]);
+    G->free(dids);
+}
+
+/* ---- attention: packed sequences, GQA ---- */
+
+static void test_attention(int NH, int NKV, int hd) {
+    int32_t start[] = {0, 1, 38, 108}, len[] = {1, 37, 70, 33};
+    AttnSeqs s = {4, start, len};
+    AttnDims d = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
+    const int N = 141;
+    size_t qn = (size_t)N * NH * hd, kn = (size_t)N * NKV * hd;
+    float *q = rnd(qn, 2), *k = rnd(kn, 2), *v = rnd(kn, 1), *o = rnd(qn, 1), *lse = rnd((size_t)N * NH, 1);
+    float *dq_ = to_dev(q, qn), *dk_ = to_dev(k, kn), *dv_ = to_dev(v, kn), *do_ = to_dev(o, qn),
+          *dl_ = to_dev(lse, (size_t)N * NH);
+    char name[96];
+    C->attention(o, lse, q, k, v, &s, &d), G->attention(do_, dl_, dq_, dk_, dv_, &s, &d);
+    snprintf(name, sizeof name, "attention NH=%d NKV=%d hd=%d", NH, NKV, hd);
+    compare(name, do_, o, qn, 1e-5);
+    compare("  lse", dl_, lse, (size_t)N * NH, 1e-5);
+    float *go = rnd(qn, 1), *dgo = to_dev(go, qn);
+    float *gq = rnd(qn, 1), *gk = rnd(kn, 1), *gv = rnd(kn, 1);
+    float *dgq = to_dev(gq, qn), *dgk = to_dev(gk, kn), *dgv = to_dev(gv, kn);
+    C->attention_bwd(gq, gk, gv, go, o, lse, q, k, v, &s, &d);
+    G->attention_bwd(dgq, dgk, dgv, dgo, do_, dl_, dq_, dk_, dv_, &s, &d);
+    compare("  attention_bwd dq", dgq, gq, qn, 1e-4);
+    compare("  attention_bwd dk", dgk, gk, kn, 1e-4);
+    compare("  attention_bwd dv", dgv, gv, kn, 1e-4);
+    /* decode: 3 rows against caches of 4 slots x 64 positions */
+    const int slots = 4, max_t = 64, n = 3;
+    int32_t slot[] = {2, 0, 3}, kv_len[] = {64, 1, 29};
+    size_t cn = (size_t)slots * max_t * NKV * hd;
+    float *kc = rnd(cn, 2), *vc = rnd(cn, 1), *dq1 = rnd((size_t)n * NH * hd, 2), *out = rnd((size_t)n * NH * hd, 1);
+    float *dkc = to_dev(kc, cn), *dvc = to_dev(vc, cn), *ddq1 = to_dev(dq1, (size_t)n * NH * hd),
+          *dout = to_dev(out, (size_t)n * NH * hd);
+    C->attention_decode(out, dq1, kc, vc, slot, kv_len, n, max_t, &d);
+    G->attention_decode(dout, ddq1, dkc, dvc, slot, kv_len, n, max_t, &d);
+    compare("  attention_decode", dout, out, (size_t)n * NH * hd, 1e-5);
+    float *h[] = {q, k, v, o, lse, go, gq, gk, gv, kc, vc, dq1, out};
+    for (size_t i = 0; i < sizeof h / sizeof *h; i++) free(h[i]);
+    float *dd[] = {dq_, dk_, dv_, do_, dl_, dgo, dgq, dgk, dgv, dkc, dvc, ddq1, dout};
+    for (size_t i = 0; i < sizeof dd / sizeof *dd; i++) G->free(dd[i]);
+}
+
+/* ---- LM head ---- */
+
+static void test_lm_head(int V) {
+    cuda_set_matmul_mode(CUDA_MATMUL_FP32);
+    const int n = 29, Cc = 64;
+    float *h = rnd((size_t)n * Cc, 1), *W = rnd((size_t)V * Cc, 0.5f), *dlogp = rnd(n, 1);
+    int32_t tgt[29];
+    for (int i = 0; i < n; i++) tgt[i] = i % 5 == 4 ? -1 : (i * 7919) % V;
+    float lp[29], lse[29], ent[29];
+    float *dh = to_dev(h, (size_t)n * Cc), *dW = to_dev(W, (size_t)V * Cc), *ddl = to_dev(dlogp, n);
+    float *dlp = G->alloc(sizeof lp), *dlse = G->alloc(sizeof lse), *dent = G->alloc(sizeof ent);
+    C->lm_logprob(lp, lse, ent, h, W, tgt, n, V, Cc), G->lm_logprob(dlp, dlse, dent, dh, dW, tgt, n, V, Cc);
+    compare("lm_logprob logp", dlp, lp, n, 1e-5);
+    compare("lm_logprob lse", dlse, lse, n, 1e-5);
+    compare("lm_logprob entropy", dent, ent, n, 1e-5);
+    float *gh = rnd((size_t)n * Cc, 1), *gW = rnd((size_t)V * Cc, 1);
+    float *dgh = to_dev(gh, (size_t)n * Cc), *dgW = to_dev(gW, (size_t)V * Cc);
+    C->lm_logprob_bwd(gh, gW, dlogp, lse, h, W, tgt, n, V, Cc);
+    G->lm_logprob_bwd(dgh, dgW, ddl, dlse, dh, dW, tgt, n, V, Cc);
+    compare("lm_logprob_bwd dh", dgh, gh, (size_t)n * Cc, 1e-4);
+    compare("lm_logprob_bwd dW", dgW, gW, (size_t)V * Cc, 1e-4);
+    free(h), free(W), free(dlogp), free(gh), free(gW);
+    float *dd[] = {dh, dW, ddl, dlp, dlse, dent, dgh, dgW};
+    for (size_t i = 0; i < sizeof dd / sizeof *dd; i++) G->free(dd[i]);
+}
+
+/* ---- sampling and Philox on the device ---- */
+
+static void test_sampling(int n, int V, SampleParams sp) {
+    float *logits = rnd((size_t)n * V, 10), *dl = to_dev(logits, (size_t)n * V);
+    uint64_t *streams = malloc(sizeof(uint64_t) * n), *counters = malloc(sizeof(uint64_t) * n);
+    for (int r = 0; r < n; r++) streams[r] = 77 + r, counters[r] = r % 5;
+    int32_t *t1 = malloc(sizeof(int32_t) * n), *t2 = malloc(sizeof(int32_t) * n);
+    float *l1 = malloc(sizeof(float) * n), *l2 = malloc(sizeof(float) * n);
+    PureErr err;
+    err_clear(&err);
+    sample_rows_ref(t1, l1, logits, n, V, &sp, streams, counters);
+    CHECK(cuda_sample_rows(t2, l2, dl, n, V, &sp, streams, counters, &err) == 0);
+    int diff = 0;
+    double lpd = 0;
+    for (int r = 0; r < n; r++) {
+        diff += t1[r] != t2[r];
+        if (t1[r] == t2[r]) lpd = fmax(lpd, fabs(l1[r] - l2[r]));
+    }
+    printf("sample T=%g k=%d p=%g V=%d: %d of %d tokens differ, logprob diff %.3g\n", sp.temperature, sp.top_k,
+           sp.top_p, V, diff, n, lpd);
+    CHECK(diff == 0);
+    CHECK(lpd < 1e-4);
+    free(logits), free(streams), free(counters), free(t1), free(t2), free(l1), free(l2);
+    G->free(dl);
+}
+
+static void test_philox_device(void) {
+    uint64_t ctr[1000];
+    for (int i = 0; i < 1000; i++) ctr[i] = (uint64_t)i * 0x100000001ull;
+    uint32_t out[4000], ref[4];
+    PureErr err;
+    err_clear(&err);
+    CHECK(cuda_philox_batch(out, 0xabcdef0123ull, 987654321ull, ctr, 1000, &err) == 0);
+    int bad = 0;
+    for (int i = 0; i < 1000; i++) {
+        rng_philox(0xabcdef0123ull, 987654321ull, ctr[i], ref);
+        bad += memcmp(ref, out + 4 * i, sizeof ref) != 0;
+    }
+    CHECK(bad == 0);
+}
+
+int main(void) {
+    if (cuda_device_count() <= 0 || !(G = backend_cuda())) {
+        printf("test_cuda_ops: no CUDA device, skipped\n");
+        return 77;
+    }
+    C = backend_cpu();
+    printf("%s\nreference: %s\n", G->kernel_info(), C->kernel_info());
+    test_matmul(CUDA_MATMUL_FP32, 1e-5);
+    test_matmul(CUDA_MATMUL_BF16, 2e-2);
+    test_elementwise();
+    test_attention(4, 2, 16);
+    test_attention(14, 2, 64);
+    test_attention(4, 4, 128);
+    test_attention(2, 1, 256);
+    test_lm_head(1000);
+    test_lm_head(70001); /* a vocabulary-sized row */
+    test_philox_device();
+    test_sampling(8, 1000, (SampleParams){0, 1, 0, 1});
+    test_sampling(64, 5000, (SampleParams){1, 1, 0, 2});
+    test_sampling(64, 5000, (SampleParams){0.7f, 1, 40, 3});
+    test_sampling(64, 5000, (SampleParams){1.2f, 0.9f, 0, 4});
+    test_sampling(16, 151936, (SampleParams){0.8f, 0.95f, 50, 5});
+    size_t in_use, cached, peak;
+    cuda_mem_stats(&in_use, &cached, &peak);
+    printf("arena: %zu bytes in use, %zu cached, peak %zu\n", in_use, cached, peak);
+    return check_report("test_cuda_ops");
+}
