@@ -106,7 +106,7 @@ static void bpe_merge(const Tokenizer *t, const unsigned char *w, size_t n, IdBu
 
 /* Direct-mapped: a newer word simply replaces the one in its slot. The arenas
  * are reset when full. One cache per thread, tagged with the tokenizer's serial. */
-enum { CACHE_SLOTS = 1 << 16, CACHE_MAX_WORD = 64, CACHE_KEY_BYTES = 1 << 21, CACHE_IDS = 1 << 19 };
+enum { CACHE_SLOTS = 1 << 16, CACHE_MAX_WORD = 64, CACHE_KEY_BYTES = 1 << 20, CACHE_IDS = 1 << 18 };  /* 3 MB a thread */
 
 typedef struct CacheSlot {
     uint32_t hash;

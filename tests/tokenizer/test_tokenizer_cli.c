@@ -85,8 +85,7 @@ int main(void) {
     free(out);
 
     char qwen[1024];
-    snprintf(qwen, sizeof qwen, "%s/tokenizers/qwen/tokenizer.json", PURE_SHARED_DIR);
-    if (fs_exists(qwen)) {
+    if (qwen_path(qwen, sizeof qwen)) {
         char *q[] = {"tokenize", "--tokenizer", qwen};
         CHECK(run("Hello, world!", &out, 3, q) == PURE_EXIT_OK);
         CHECK_STR(out, "[9707, 11, 1879, 0]\n");

@@ -250,8 +250,7 @@ int main(void) {
     if (!base) return check_report("test_tokenizer_fuzz");
     base_json = base;
     char qwen[1024];
-    snprintf(qwen, sizeof qwen, "%s/tokenizers/qwen/tokenizer.json", PURE_SHARED_DIR);
-    Tokenizer *t = fs_exists(qwen) ? tokenizer_load(qwen, &err) : NULL;
+    Tokenizer *t = qwen_path(qwen, sizeof qwen) ? tokenizer_load(qwen, &err) : NULL;
     int nfc = 1;
     if (!t) {  /* the base tokenizer (NFC as well) */
         char p[300];

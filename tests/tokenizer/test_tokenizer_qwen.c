@@ -5,6 +5,7 @@
  * with and without special-token matching; decode parity (lossy UTF-8);
  * round trips; byte offsets; incremental decoding; hand-worked values.
  * Skipped (77) when the shared tokenizer is absent. */
+#include <pthread.h>
 #include <utf8proc.h>
 #include "tests/check.h"
 #include "tests/tokenizer/tok_test_util.h"
@@ -280,10 +281,62 @@ static void test_hand(void) {
     CHECK(tokenizer_stream_flush(&st, out, sizeof out) == 3 && strcmp(out, "\xEF\xBF\xBD") == 0);
 }
 
+/* ---------------------------------------------------------------- threads */
+
+/* Several threads encode at once (each has its own BPE cache; the tokenizer is
+ * read-only) and must get what one thread got. */
+enum { MT_MAX = 600, MT_THREADS = 4 };
+static char *mt_text[MT_MAX];
+static int32_t *mt_ids[MT_MAX];
+static size_t mt_n[MT_MAX];
+static int mt_count;
+
+static void mt_collect(const cJSON *rec, void *user) {
+    (void)user;
+    const cJSON *text = cJSON_GetObjectItem(rec, "text");
+    if (!cJSON_IsString(text) || mt_count == MT_MAX) return;
+    mt_text[mt_count] = strdup(text->valuestring);
+    PureErr err;
+    err_clear(&err);
+    tokenizer_encode(tok, mt_text[mt_count], strlen(mt_text[mt_count]), 1, &mt_ids[mt_count], &mt_n[mt_count], NULL, &err);
+    mt_count++;
+}
+
+static void *mt_worker(void *arg) {
+    long seed = (long)arg, bad = 0;
+    PureErr err;
+    err_clear(&err);
+    for (int rep = 0; rep < 3; rep++)
+        for (int k = 0; k < mt_count; k++) {
+            int i = (int)((k * 7919L + seed * 104729L + rep) % mt_count);  /* each thread its own order */
+            int32_t *ids;
+            size_t n;
+            tokenizer_encode(tok, mt_text[i], strlen(mt_text[i]), 1, &ids, &n, NULL, &err);
+            bad += n != mt_n[i] || memcmp(ids, mt_ids[i], n * sizeof *ids) != 0;
+            free(ids);
+        }
+    return (void *)bad;
+}
+
+static void test_threads(void) {
+    jsonl_each(PURE_SOURCE_DIR "/tests/tokenizer/data/qwen_vectors.jsonl", mt_collect, NULL);
+    CHECK(mt_count > 400);
+    pthread_t th[MT_THREADS];
+    for (long i = 0; i < MT_THREADS; i++) pthread_create(&th[i], NULL, mt_worker, (void *)i);
+    for (int i = 0; i < MT_THREADS; i++) {
+        void *bad;
+        pthread_join(th[i], &bad);
+        CHECK(bad == NULL);
+    }
+    for (int i = 0; i < mt_count; i++) {
+        free(mt_text[i]);
+        free(mt_ids[i]);
+    }
+}
+
 int main(void) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/tokenizers/qwen/tokenizer.json", PURE_SHARED_DIR);
-    if (!fs_exists(path)) {
+    if (!qwen_path(path, sizeof path)) {
         printf("skipped: %s not found\n", path);
         return 77;
     }
@@ -297,6 +350,7 @@ int main(void) {
     test_hand();
     CHECK(jsonl_each(PURE_SOURCE_DIR "/tests/tokenizer/data/qwen_vectors.jsonl", vector_record, NULL) > 1000);
     CHECK(jsonl_each(PURE_SOURCE_DIR "/tests/tokenizer/data/qwen_decode.jsonl", decode_record, NULL) == 300);
+    test_threads();
     printf("parity on %d texts, round trip on %d\n", n_parity, n_roundtrip);
     for (int i = 0; i < 8; i++) {
         free(shared_cache[i].text);

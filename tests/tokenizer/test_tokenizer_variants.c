@@ -76,8 +76,7 @@ static Tokenizer *build(const cJSON *qwen, const char *name, const cJSON *v) {
 
 int main(void) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/tokenizers/qwen/tokenizer.json", PURE_SHARED_DIR);
-    if (!fs_exists(path)) {
+    if (!qwen_path(path, sizeof path)) {
         printf("skipped: %s not found\n", path);
         return 77;
     }

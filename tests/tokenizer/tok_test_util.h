@@ -61,6 +61,12 @@ static inline int ids_equal(const char *what, const int32_t *got, size_t ng, con
     return 0;
 }
 
+/* Path of the shared Qwen tokenizer.json in buf; 1 if it exists. */
+static inline int qwen_path(char *buf, size_t cap) {
+    snprintf(buf, cap, "%s/tokenizers/qwen/tokenizer.json", PURE_SHARED_DIR);
+    return fs_exists(buf);
+}
+
 static uint64_t test_rng_state = 0x9E3779B97F4A7C15ull;
 static inline uint32_t test_rand(void) {
     test_rng_state ^= test_rng_state << 13;
