@@ -303,7 +303,9 @@ static char **read_vlen_strings(Artifact *a, const char *name, hid_t ds, hid_t f
     H5Tset_size(mt, H5T_VARIABLE);
     H5Tset_cset(mt, H5Tget_cset(ft));
     char **raw = xcalloc((size_t)(n ? n : 1), sizeof *raw), **out = NULL;
-    if (n > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
+    if (h5u_check_vlen_heap(a, ds, name, n, err) != 0) {
+        /* damaged heap: HDF5 must not touch it */
+    } else if (n > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
         h5u_fail(err, "%s: dataset '%s': read failed (damaged file?)", a->path, name);
     } else {
         out = xmalloc((size_t)(n ? n : 1) * sizeof *out);

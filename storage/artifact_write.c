@@ -123,11 +123,18 @@ static hid_t vlen_utf8(void) {
     return t;
 }
 
+/* String attributes are fixed-length (exactly the UTF-8 bytes, null-padded):
+ * variable-length ones would live in HDF5's global heap, which carries no
+ * checksum, and HDF5 crashes on some damaged heaps instead of failing. */
 int artifact_set_attr_str(Artifact *a, const char *obj, const char *key, const char *val, PureErr *err) {
     if (!a->writable) return err_set(err, "%s: opened read-only, cannot set attribute '%s'", a->path, key);
-    hid_t t = vlen_utf8();
     const char *v = val ? val : "";
-    int rc = set_attr(a->file, a->path, obj, key, t, t, &v, err);
+    size_t n = strlen(v);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, n ? n : 1);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    int rc = set_attr(a->file, a->path, obj, key, t, t, n ? v : "", err);
     H5Tclose(t);
     return rc;
 }

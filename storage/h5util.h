@@ -46,6 +46,10 @@ int h5u_kind(hid_t file, const char *name);
 /* Is `name` a group holding exactly the ragged pair values + offsets? */
 int h5u_is_ragged(hid_t file, const char *name);
 
+/* Validates the global heap objects behind the n vlen strings of contiguous
+ * dataset ds before HDF5 reads them (h5heap_check.c); -1 + err if damaged. */
+int h5u_check_vlen_heap(Artifact *a, hid_t ds, const char *name, int64_t n, PureErr *err);
+
 /* Checksum of strings, each hashed with its NUL (numeric data: sha256_hex of the bytes). */
 void h5u_sha_strings(const char *const *s, int64_t n, char hex[65]);
 

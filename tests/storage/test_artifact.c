@@ -235,7 +235,7 @@ static void test_strings_attrs(void) {
     CHECK(artifact_get_attr_f64(a, "/", "seed", &dv, &e) == 0 && dv == 99.0); /* numeric conversion */
     CHECK(artifact_get_attr_i64(a, "text", "count", &iv, &e) == 0 && iv == 6);
     CHECK(artifact_get_attr_i64(a, "/", "stage_kind", &iv, &e) < 0 &&
-          msg_has(&e, p, "attribute 'stage_kind'", "expected a number, got vlen utf-8 string"));
+          msg_has(&e, p, "attribute 'stage_kind'", "expected a number, got fixed 7-byte utf-8 string"));
     CHECK(artifact_get_attr_str(a, "/", "seed", &e) == NULL && msg_has(&e, "expected a string, got i64", NULL, NULL));
     CHECK(artifact_get_attr_str(a, "/", "absent", &e) == NULL && msg_has(&e, p, "'/' has no attribute 'absent'", NULL));
     CHECK(artifact_get_attr_str(a, "ghost", "k", &e) == NULL && msg_has(&e, "no object 'ghost'", NULL, NULL));
