@@ -1,6 +1,7 @@
 /* tok_bytelevel.c - the GPT-2 byte-level alphabet (each of the 256 bytes as a
  * printable code point) used by tokenizer.json vocabularies, and conversions
  * between vocab strings and raw bytes. */
+#include <pthread.h>
 #include <string.h>
 #include "tok_internal.h"
 
@@ -41,15 +42,14 @@ size_t bytelevel_encode(const char *raw, size_t n, char *out) {
 
 /* Table for the hot path of decoding vocab strings at load (300k strings). */
 static int16_t char_byte[0x100 + 68];
-static int char_byte_ready;
+static pthread_once_t char_byte_once = PTHREAD_ONCE_INIT;
 
 static void char_byte_init(void) {
     for (uint32_t cp = 0; cp < 0x100 + 68; cp++) char_byte[cp] = (int16_t)bytelevel_byte(cp);
-    char_byte_ready = 1;
 }
 
 size_t bytelevel_decode(const char *s, size_t n, char *out) {
-    if (!char_byte_ready) char_byte_init();  /* idempotent: racing threads write the same values */
+    pthread_once(&char_byte_once, char_byte_init);
     const unsigned char *u = (const unsigned char *)s;
     size_t k = 0;
     for (size_t i = 0; i < n;) {
