@@ -1,0 +1,47 @@
+/* inspect.h - private to storage/: what `pure inspect` knows about one
+ * dataset, ragged group or string dataset, and how it prints it
+ * (inspect_values.c). */
+#ifndef PURE_INSPECT_H
+#define PURE_INSPECT_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include "storage/artifact.h"
+
+typedef struct InspectOpts {
+    int json;
+    long head;  /* values shown: first `head` rows/elements, -1 = all */
+} InspectOpts;
+
+typedef enum { INS_DENSE, INS_RAGGED, INS_STRINGS } InspectKind;
+
+typedef struct InspectStats {
+    double min, max, mean, std;  /* over finite values */
+    int64_t nan, inf, finite;
+} InspectStats;
+
+typedef struct InspectInfo {
+    const char *name;
+    InspectKind kind;
+    char dtype[64];       /* stored type, e.g. "f32", "u32", "vlen utf-8 string" */
+    int is_int;           /* values held in ivals (exact) rather than fvals */
+    int ndim;
+    int64_t dims[ARTIFACT_MAX_DIMS];  /* dense shape; ragged: (total values) */
+    int64_t n;            /* elements (dense/ragged values) or strings */
+    double *fvals;        /* (n) */
+    int64_t *ivals;       /* (n) */
+    int64_t n_rows;       /* ragged */
+    int64_t *offsets;     /* ragged (n_rows + 1) */
+    char **strs;          /* strings (n) */
+    InspectStats stats;   /* numeric values */
+    InspectStats lens;    /* ragged row lengths, or string byte lengths */
+} InspectInfo;
+
+/* Reads `name` (dense, ragged or strings) with its stored type and statistics. */
+int inspect_load(Artifact *a, const char *name, InspectInfo *info, PureErr *err);
+void inspect_info_free(InspectInfo *info);
+/* One summary line (+ statistics), then `head` values (0 = none, -1 = all). */
+void inspect_info_print(const InspectInfo *info, long head);
+cJSON *inspect_info_json(const InspectInfo *info, long head);
+
+#endif

@@ -1,0 +1,254 @@
+/* inspect_values.c - loading one object for `pure inspect`, its summary
+ * statistics, and printing it as text or JSON. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/h5util.h"
+#include "storage/inspect.h"
+
+static void stats_of(const double *v, const int64_t *iv, int64_t n, InspectStats *s) {
+    memset(s, 0, sizeof *s);
+    double sum = 0, sq = 0;
+    s->min = INFINITY;
+    s->max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        double x = v ? v[i] : (double)iv[i];
+        if (isnan(x)) s->nan++;
+        else if (isinf(x)) s->inf++;
+        else {
+            s->finite++;
+            sum += x;
+            if (x < s->min) s->min = x;
+            if (x > s->max) s->max = x;
+        }
+    }
+    if (s->finite == 0) {
+        s->min = s->max = NAN;
+        s->mean = s->std = NAN;
+        return;
+    }
+    s->mean = sum / (double)s->finite;
+    /* second pass for the variance: no cancellation from sum of squares */
+    for (int64_t i = 0; i < n; i++) {
+        double x = v ? v[i] : (double)iv[i];
+        if (isfinite(x)) sq += (x - s->mean) * (x - s->mean);
+    }
+    s->std = sqrt(sq / (double)s->finite);
+}
+
+/* Stored type of a dataset, for display. */
+static int stored_type(Artifact *a, const char *name, char *desc, size_t n, int *is_int, int *is_str) {
+    hid_t ds = H5Dopen2(a->file, name, H5P_DEFAULT);
+    if (ds < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return -1;
+    }
+    hid_t t = H5Dget_type(ds);
+    h5u_type_desc(t, desc, n);
+    *is_int = H5Tget_class(t) == H5T_INTEGER;
+    *is_str = H5Tget_class(t) == H5T_STRING;
+    H5Tclose(t);
+    H5Dclose(ds);
+    return 0;
+}
+
+int inspect_load(Artifact *a, const char *name, InspectInfo *in, PureErr *err) {
+    memset(in, 0, sizeof *in);
+    in->name = name;
+    int is_str = 0;
+    if (h5u_is_ragged(a->file, name)) {
+        char sub[1100];
+        snprintf(sub, sizeof sub, "%s/values", name);
+        stored_type(a, sub, in->dtype, sizeof in->dtype, &in->is_int, &is_str);
+        in->kind = INS_RAGGED;
+        void *flat = NULL;
+        if (artifact_read_ragged(a, name, in->is_int ? DT_I64 : DT_F64, &in->n_rows, &in->offsets, &flat, err))
+            return -1;
+        in->n = in->offsets[in->n_rows];
+        if (in->is_int) in->ivals = flat;
+        else in->fvals = flat;
+        in->ndim = 1;
+        in->dims[0] = in->n;
+        double *lens = xmalloc((size_t)(in->n_rows ? in->n_rows : 1) * sizeof *lens);
+        for (int64_t r = 0; r < in->n_rows; r++) lens[r] = (double)(in->offsets[r + 1] - in->offsets[r]);
+        stats_of(lens, NULL, in->n_rows, &in->lens);
+        free(lens);
+    } else {
+        if (stored_type(a, name, in->dtype, sizeof in->dtype, &in->is_int, &is_str) < 0) {
+            /* not a dataset: let the reader say what it is */
+            void *p = artifact_read(a, name, DT_F64, -1, NULL, err);
+            free(p);
+            return p ? err_set(err, "%s: cannot open dataset '%s'", artifact_path(a), name) : -1;
+        }
+        if (is_str) {
+            in->kind = INS_STRINGS;
+            in->strs = artifact_read_strings(a, name, &in->n, err);
+            if (!in->strs) return -1;
+            in->ndim = 1;
+            in->dims[0] = in->n;
+            double *lens = xmalloc((size_t)(in->n ? in->n : 1) * sizeof *lens);
+            for (int64_t i = 0; i < in->n; i++) lens[i] = (double)strlen(in->strs[i]);
+            stats_of(lens, NULL, in->n, &in->lens);
+            free(lens);
+            return 0;
+        }
+        in->kind = INS_DENSE;
+        DType t;
+        if (artifact_shape(a, name, &in->ndim, in->dims, &t, err)) return -1;
+        void *v = artifact_read(a, name, in->is_int ? DT_I64 : DT_F64, in->ndim, NULL, err);
+        if (!v) return -1;
+        if (in->is_int) in->ivals = v;
+        else in->fvals = v;
+        in->n = 1;
+        for (int i = 0; i < in->ndim; i++) in->n *= in->dims[i];
+    }
+    stats_of(in->fvals, in->ivals, in->n, &in->stats);
+    return 0;
+}
+
+void inspect_info_free(InspectInfo *in) {
+    free(in->fvals);
+    free(in->ivals);
+    free(in->offsets);
+    artifact_strings_free(in->strs, in->n);
+    memset(in, 0, sizeof *in);
+}
+
+/* ---- text ---- */
+
+static void print_value(const InspectInfo *in, int64_t i) {
+    if (in->is_int) printf("%lld", (long long)in->ivals[i]);
+    else printf("%.9g", in->fvals[i]);
+}
+
+/* JSON-style escaping so control characters and quotes stay on one line. */
+static void print_quoted(const char *s) {
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') printf("\\%c", *p);
+        else if (*p == '\n') fputs("\\n", stdout);
+        else if (*p == '\t') fputs("\\t", stdout);
+        else if (*p < 0x20) printf("\\u%04x", *p);
+        else putchar(*p);
+    }
+    putchar('"');
+}
+
+static void print_stats(const char *what, const InspectStats *s, int nonfinite) {
+    printf("    %s: min %.6g  max %.6g  mean %.6g  std %.6g", what, s->min, s->max, s->mean, s->std);
+    if (nonfinite) printf("  nan %lld  inf %lld", (long long)s->nan, (long long)s->inf);
+    putchar('\n');
+}
+
+/* Prints values [from, to) on one line, at most `cap` of them (-1: all). */
+static void print_run(const InspectInfo *in, int64_t from, int64_t to, long cap) {
+    int64_t n = to - from, shown = cap < 0 || n <= cap ? n : cap;
+    putchar('[');
+    for (int64_t i = 0; i < shown; i++) {
+        if (i) putchar(' ');
+        print_value(in, from + i);
+    }
+    if (shown < n) printf(" ... (%lld more)", (long long)(n - shown));
+    puts("]");
+}
+
+void inspect_info_print(const InspectInfo *in, long head) {
+    if (in->kind == INS_RAGGED) {
+        printf("%-32s ragged %s  %lld rows x lengths %.0f..%.0f (mean %.4g), %lld values\n", in->name, in->dtype,
+               (long long)in->n_rows, in->lens.min, in->lens.max, in->lens.mean, (long long)in->n);
+    } else {
+        printf("%-32s %s [", in->name, in->kind == INS_STRINGS ? "str" : in->dtype);
+        for (int i = 0; i < in->ndim; i++) printf("%s%lld", i ? ", " : "", (long long)in->dims[i]);
+        printf("]%s%s\n", in->kind == INS_STRINGS ? "  " : "", in->kind == INS_STRINGS ? in->dtype : "");
+    }
+    if (in->kind == INS_STRINGS) {
+        if (in->n) print_stats("bytes", &in->lens, 0);
+    } else if (in->n) print_stats("values", &in->stats, 1);
+    if (head == 0) return;
+    int64_t rows = in->kind == INS_RAGGED ? in->n_rows : in->kind == INS_STRINGS || in->ndim <= 1 ? in->n : in->dims[0];
+    int64_t shown = head < 0 || rows <= head ? rows : head;
+    long cap = head < 0 ? -1 : 16;
+    if (in->kind == INS_DENSE && in->ndim <= 1) {
+        printf("    ");
+        print_run(in, 0, in->n, head);
+    } else {
+        int64_t row_len = rows ? in->n / rows : 0;
+        for (int64_t r = 0; r < shown; r++) {
+            printf("    [%lld] ", (long long)r);
+            if (in->kind == INS_STRINGS) {
+                print_quoted(in->strs[r]);
+                putchar('\n');
+            } else if (in->kind == INS_RAGGED) print_run(in, in->offsets[r], in->offsets[r + 1], cap);
+            else print_run(in, r * row_len, (r + 1) * row_len, cap);
+        }
+        if (shown < rows) printf("    ... %lld more rows (--all shows them)\n", (long long)(rows - shown));
+    }
+}
+
+/* ---- JSON ---- */
+
+static cJSON *stats_json(const InspectStats *s, int nonfinite) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "min", s->min);
+    cJSON_AddNumberToObject(j, "max", s->max);
+    cJSON_AddNumberToObject(j, "mean", s->mean);
+    cJSON_AddNumberToObject(j, "std", s->std);
+    if (nonfinite) {
+        cJSON_AddNumberToObject(j, "nan", (double)s->nan);
+        cJSON_AddNumberToObject(j, "inf", (double)s->inf);
+    }
+    return j;
+}
+
+static cJSON *run_json(const InspectInfo *in, int64_t from, int64_t to) {
+    cJSON *arr = cJSON_CreateArray();
+    for (int64_t i = from; i < to; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateNumber(in->is_int ? (double)in->ivals[i] : in->fvals[i]));
+    return arr;
+}
+
+/* Nested arrays for a dense block of `ndim` axes starting at element `base`. */
+static cJSON *dense_json(const InspectInfo *in, int axis, int64_t base, int64_t limit) {
+    int64_t inner = 1;
+    for (int i = axis + 1; i < in->ndim; i++) inner *= in->dims[i];
+    if (axis == in->ndim - 1) return run_json(in, base, base + (limit < in->dims[axis] ? limit : in->dims[axis]));
+    cJSON *arr = cJSON_CreateArray();
+    int64_t rows = limit < in->dims[axis] ? limit : in->dims[axis];
+    for (int64_t r = 0; r < rows; r++) cJSON_AddItemToArray(arr, dense_json(in, axis + 1, base + r * inner, INT64_MAX));
+    return arr;
+}
+
+cJSON *inspect_info_json(const InspectInfo *in, long head) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", in->name);
+    cJSON_AddStringToObject(j, "kind", in->kind == INS_RAGGED ? "ragged" : in->kind == INS_STRINGS ? "strings" : "dataset");
+    cJSON_AddStringToObject(j, "dtype", in->dtype);
+    if (in->kind == INS_RAGGED) {
+        cJSON_AddNumberToObject(j, "rows", (double)in->n_rows);
+        cJSON_AddNumberToObject(j, "values_count", (double)in->n);
+        cJSON_AddItemToObject(j, "lengths", stats_json(&in->lens, 0));
+    } else {
+        cJSON *shape = cJSON_AddArrayToObject(j, "shape");
+        for (int i = 0; i < in->ndim; i++) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)in->dims[i]));
+    }
+    if (in->kind == INS_STRINGS) cJSON_AddItemToObject(j, "bytes", stats_json(&in->lens, 0));
+    else cJSON_AddItemToObject(j, "stats", stats_json(&in->stats, 1));
+    if (head == 0) return j;
+    int64_t rows = in->kind == INS_RAGGED ? in->n_rows : in->kind == INS_STRINGS ? in->n : in->ndim ? in->dims[0] : 1;
+    int64_t shown = head < 0 || rows <= head ? rows : head;
+    cJSON *vals;
+    if (in->kind == INS_STRINGS) {
+        vals = cJSON_CreateArray();
+        for (int64_t i = 0; i < shown; i++) cJSON_AddItemToArray(vals, cJSON_CreateString(in->strs[i]));
+    } else if (in->kind == INS_RAGGED) {
+        vals = cJSON_CreateArray();
+        for (int64_t r = 0; r < shown; r++) cJSON_AddItemToArray(vals, run_json(in, in->offsets[r], in->offsets[r + 1]));
+    } else if (in->ndim == 0) {
+        vals = in->is_int ? cJSON_CreateNumber((double)in->ivals[0]) : cJSON_CreateNumber(in->fvals[0]);
+    } else vals = dense_json(in, 0, 0, shown);
+    cJSON_AddItemToObject(j, "values", vals);
+    cJSON_AddBoolToObject(j, "truncated", shown < rows);
+    return j;
+}
