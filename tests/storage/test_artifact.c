@@ -141,7 +141,7 @@ static void test_ragged(void) {
     CHECK(artifact_write(a, "r_start/values", DT_I32, 1, &d6, vals, &e) == 0);
     CHECK(artifact_write(a, "r_dec/offsets", DT_I64, 1, &d3, o_dec, &e) == 0);
     CHECK(artifact_write(a, "r_dec/values", DT_I32, 1, &d6, vals, &e) == 0);
-    CHECK(artifact_write(a, "r_novals/offsets", DT_I64, 1, &d2, zero, &e) == 0);
+    CHECK(artifact_write(a, "r_novals/offsets", DT_I64, 1, &d2, allempty, &e) == 0);
     CHECK(artifact_write(a, "r_2d/offsets", DT_I64, 1, &d3, offs, &e) == 0);
     int64_t d23[2] = {2, 3};
     CHECK(artifact_write(a, "r_2d/values", DT_I32, 2, d23, vals, &e) == 0);
