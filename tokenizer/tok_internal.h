@@ -139,6 +139,35 @@ void idbuf_push(IdBuf *b, int32_t id);
  * cache of recent pre-tokens, so the tokenizer itself stays read-only. */
 void bpe_encode_word(const Tokenizer *t, const unsigned char *w, size_t n, IdBuf *out);
 
+/* ---- tok_fastjson.c ---- */
+typedef struct TokStr {
+    const char *s;  /* not NUL-terminated */
+    uint32_t n;
+} TokStr;
+enum { MERGE_BAD = 0, MERGE_STRING = 1, MERGE_PAIR = 2 };
+typedef struct MergeItem {
+    TokStr a, b;    /* MERGE_STRING: the whole "a b" in a */
+    int form;
+} MergeItem;
+/* model.vocab and model.merges as flat lists, from either reader. */
+typedef struct ModelLists {
+    char *strings;  /* fast reader: the unescaped strings */
+    TokStr *vkey;   /* (nvocab) */
+    int64_t *vid;   /* (nvocab): -1 = not a non-negative integer */
+    size_t nvocab;
+    MergeItem *merges;  /* (nmerges) */
+    size_t nmerges;
+    int have_merges;
+    size_t rest_len;
+} ModelLists;
+/* Reads model.vocab/merges from the raw text; returns the text with those two
+ * values blanked (malloc'd, rest_len bytes), or NULL when it declines (then
+ * the caller parses everything with cJSON). */
+char *fastjson_model(const char *text, size_t len, ModelLists *m);
+void modellists_free(ModelLists *m);
+/* Test hook: 1 = never take the fast reader. */
+extern int tok_fastjson_disabled;
+
 /* ---- tok_regex.c ---- */
 /* Compiles a Hugging Face (Oniguruma) pattern for PCRE2 (UTF, UCP, JIT); \s
  * and \S become Unicode White_Space as Oniguruma defines them. */

@@ -57,34 +57,35 @@ static int32_t vocab_lookup(const Tokenizer *t, const char *s, size_t n, char *s
 
 /* ------------------------------------------------------------ the BPE model */
 
-static int load_vocab(Tokenizer *t, const cJSON *vocab, int max_added, const char *path, PureErr *err) {
-    int max_id = max_added, count = 0;
-    for (const cJSON *e = vocab->child; e; e = e->next) {
-        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= TOK_MAX_ID || e->valuedouble != (int)e->valuedouble)
-            return err_set(err, "%s: model.vocab[\"%s\"]: expected a non-negative integer id", path, e->string);
-        if (e->valueint > max_id) max_id = e->valueint;
-        count++;
+static int load_vocab(Tokenizer *t, const ModelLists *ml, int max_added, const char *path, PureErr *err) {
+    int max_id = max_added;
+    for (size_t i = 0; i < ml->nvocab; i++) {
+        if (ml->vid[i] < 0 || ml->vid[i] >= TOK_MAX_ID)
+            return err_set(err, "%s: model.vocab[\"%.*s\"]: expected an integer id in [0, 2^24)", path,
+                           (int)ml->vkey[i].n, ml->vkey[i].s);
+        if (ml->vid[i] > max_id) max_id = (int)ml->vid[i];
     }
     t->vocab_size = max_id + 1;
     t->tok_off = xcalloc((size_t)t->vocab_size, sizeof *t->tok_off);
     t->tok_len = xcalloc((size_t)t->vocab_size, sizeof *t->tok_len);
     t->tok_flags = xcalloc((size_t)t->vocab_size, 1);
-    tokmap_init(&t->vocab, (size_t)count);
+    tokmap_init(&t->vocab, ml->nvocab);
     char *scratch = NULL;
     size_t scap = 0;
-    for (const cJSON *e = vocab->child; e; e = e->next) {
-        size_t n = strlen(e->string);
-        if (n + 1 > scap) {
-            scap = 2 * n + 64;
+    for (size_t i = 0; i < ml->nvocab; i++) {
+        const TokStr *k = &ml->vkey[i];
+        int32_t id = (int32_t)ml->vid[i];
+        if (k->n + 1 > scap) {
+            scap = 2 * (size_t)k->n + 64;
             scratch = xrealloc(scratch, scap);
         }
-        if (t->tok_flags[e->valueint] & TOKF_PRESENT) {
+        if (t->tok_flags[id] & TOKF_PRESENT) {
             free(scratch);
-            return err_set(err, "%s: model.vocab[\"%s\"]: id %d is used twice", path, e->string, e->valueint);
+            return err_set(err, "%s: model.vocab[\"%.*s\"]: id %d is used twice", path, (int)k->n, k->s, id);
         }
-        size_t k = bytelevel_decode(e->string, n, scratch);
-        set_token(t, e->valueint, scratch, k, 0);
-        tokmap_put(&t->vocab, t, e->valueint);
+        size_t n = bytelevel_decode(k->s, k->n, scratch);
+        set_token(t, id, scratch, n, 0);
+        tokmap_put(&t->vocab, t, id);
     }
     free(scratch);
     for (int b = 0; b < 256; b++) {
@@ -98,25 +99,18 @@ static int load_vocab(Tokenizer *t, const cJSON *vocab, int max_added, const cha
 }
 
 /* One merge: "a b" or ["a", "b"]. */
-static int load_merge(Tokenizer *t, const cJSON *m, int rank, char **scratch, size_t *scap, const char *path,
+static int load_merge(Tokenizer *t, const MergeItem *m, int rank, char **scratch, size_t *scap, const char *path,
                       PureErr *err) {
-    const char *a, *b;
-    size_t na, nb;
-    if (cJSON_IsString(m)) {
-        a = m->valuestring;
-        const char *sp = strchr(a, ' ');
-        if (!sp || sp == a || !sp[1] || strchr(sp + 1, ' '))
-            return err_set(err, "%s: model.merges[%d]: expected \"left right\", got \"%s\"", path, rank, a);
-        na = (size_t)(sp - a);
+    const char *a = m->a.s, *b = m->b.s;
+    size_t na = m->a.n, nb = m->b.n;
+    if (m->form == MERGE_STRING) {
+        const char *sp = memchr(a, ' ', na);
+        if (!sp || sp == a || sp + 1 == a + na || memchr(sp + 1, ' ', (size_t)(a + na - sp - 1)))
+            return err_set(err, "%s: model.merges[%d]: expected \"left right\", got \"%.*s\"", path, rank, (int)na, a);
         b = sp + 1;
-        nb = strlen(b);
-    } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 && cJSON_IsString(m->child) &&
-               cJSON_IsString(m->child->next)) {
-        a = m->child->valuestring;
-        b = m->child->next->valuestring;
-        na = strlen(a);
-        nb = strlen(b);
-    } else {
+        nb = (size_t)(a + na - b);
+        na = (size_t)(sp - a);
+    } else if (m->form != MERGE_PAIR) {
         return err_set(err, "%s: model.merges[%d]: expected a string \"a b\" or an array [\"a\", \"b\"]", path, rank);
     }
     if (2 * (na + nb) + 2 > *scap) {
@@ -141,7 +135,40 @@ static int load_merge(Tokenizer *t, const cJSON *m, int rank, char **scratch, si
     return 0;
 }
 
-static int load_model(Tokenizer *t, const cJSON *model, int max_added, const char *path, PureErr *err) {
+static TokStr tokstr(const char *s) { return (TokStr){s, (uint32_t)strlen(s)}; }
+
+/* The slow reader: the lists from the cJSON tree (strings stay in the tree). */
+static int lists_from_json(const cJSON *vocab, const cJSON *merges, ModelLists *ml) {
+    memset(ml, 0, sizeof *ml);
+    size_t nv = (size_t)cJSON_GetArraySize(vocab), nm = merges ? (size_t)cJSON_GetArraySize(merges) : 0;
+    ml->vkey = xmalloc((nv + 1) * sizeof *ml->vkey);
+    ml->vid = xmalloc((nv + 1) * sizeof *ml->vid);
+    ml->merges = xcalloc(nm + 1, sizeof *ml->merges);
+    for (const cJSON *e = vocab->child; e; e = e->next, ml->nvocab++) {
+        ml->vkey[ml->nvocab] = tokstr(e->string);
+        int ok = cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble < TOK_MAX_ID &&
+                 e->valuedouble == (int)e->valuedouble;
+        ml->vid[ml->nvocab] = ok ? e->valueint : -1;
+    }
+    for (const cJSON *m = merges ? merges->child : NULL; m; m = m->next, ml->nmerges++) {
+        MergeItem *it = &ml->merges[ml->nmerges];
+        if (cJSON_IsString(m)) {
+            it->form = MERGE_STRING;
+            it->a = tokstr(m->valuestring);
+        } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 && cJSON_IsString(m->child) &&
+                   cJSON_IsString(m->child->next)) {
+            it->form = MERGE_PAIR;
+            it->a = tokstr(m->child->valuestring);
+            it->b = tokstr(m->child->next->valuestring);
+        }
+    }
+    ml->have_merges = merges != NULL;
+    return 0;
+}
+
+/* fast: ml was filled by the fast reader (model.vocab/merges are blank in the tree). */
+static int load_model(Tokenizer *t, const cJSON *model, ModelLists *ml, int fast, int max_added, const char *path,
+                      PureErr *err) {
     if (!cJSON_IsObject(model)) return err_set(err, "%s: \"model\": expected an object", path);
     const char *type = json_type(model);
     if (type && strcmp(type, "BPE") != 0)
@@ -156,18 +183,20 @@ static int load_model(Tokenizer *t, const cJSON *model, int max_added, const cha
     if (!json_empty_string(cJSON_GetObjectItemCaseSensitive(model, "end_of_word_suffix")))
         return err_set(err, "%s: model.end_of_word_suffix is not supported (expected null or \"\")", path);
     t->ignore_merges = json_flag(model, "ignore_merges", 0);
-    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
-    const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
-    if (!cJSON_IsObject(vocab)) return err_set(err, "%s: model.vocab: expected an object {token: id}", path);
-    if (merges && !cJSON_IsArray(merges)) return err_set(err, "%s: model.merges: expected an array", path);
-    if (load_vocab(t, vocab, max_added, path, err)) return -1;
-    int nm = merges ? cJSON_GetArraySize(merges) : 0;
-    mergemap_init(&t->merges, (size_t)nm);
+    if (!fast) {
+        const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+        const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
+        if (!cJSON_IsObject(vocab)) return err_set(err, "%s: model.vocab: expected an object {token: id}", path);
+        if (merges && !cJSON_IsArray(merges)) return err_set(err, "%s: model.merges: expected an array", path);
+        lists_from_json(vocab, merges, ml);
+    }
+    if (load_vocab(t, ml, max_added, path, err)) return -1;
+    mergemap_init(&t->merges, ml->nmerges);
     char *scratch = NULL;
     size_t scap = 0;
-    int rank = 0, rc = 0;
-    for (const cJSON *m = merges ? merges->child : NULL; m && rc == 0; m = m->next, rank++)
-        rc = load_merge(t, m, rank, &scratch, &scap, path, err);
+    int rc = 0;
+    for (size_t i = 0; i < ml->nmerges && rc == 0; i++)
+        rc = load_merge(t, &ml->merges[i], (int)i, &scratch, &scap, path, err);
     free(scratch);
     return rc;
 }
@@ -368,8 +397,35 @@ static int load_config(Tokenizer *t, const char *json_path, PureErr *err) {
 
 /* ------------------------------------------------------------ load / free */
 
+int tok_fastjson_disabled = 0;
+
+/* Parses the file: the fast reader for model.vocab/merges and cJSON for the
+ * rest, or cJSON for everything when the fast reader declines. */
+static cJSON *parse(const char *path, ModelLists *ml, int *fast, PureErr *err) {
+    size_t len;
+    char *text = fs_read_file(path, &len, err);
+    if (!text) return NULL;
+    cJSON *root = NULL;
+    char *rest = tok_fastjson_disabled ? NULL : fastjson_model(text, len, ml);
+    if (rest) {
+        root = json_parse(rest, ml->rest_len, path, err);
+        free(rest);
+        if (!root) {  /* the rest is broken: let cJSON report on the original text */
+            modellists_free(ml);
+            err_clear(err);
+        }
+    }
+    *fast = root != NULL;
+    if (!root) root = json_parse(text, len, path, err);
+    free(text);
+    return root;
+}
+
 Tokenizer *tokenizer_load(const char *path, PureErr *err) {
-    cJSON *root = json_parse_file(path, err);
+    ModelLists ml;
+    memset(&ml, 0, sizeof ml);
+    int fast;
+    cJSON *root = parse(path, &ml, &fast, err);
     if (!root) return NULL;
     Tokenizer *t = xcalloc(1, sizeof *t);
     t->path = xstrdup(path);
@@ -378,12 +434,14 @@ Tokenizer *tokenizer_load(const char *path, PureErr *err) {
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
     int rc = -1;
     if (!cJSON_IsObject(root)) err_set(err, "%s: expected a JSON object at the top", path);
-    else if (load_model(t, cJSON_GetObjectItemCaseSensitive(root, "model"), max_added_id(added), path, err) == 0 &&
+    else if (load_model(t, cJSON_GetObjectItemCaseSensitive(root, "model"), &ml, fast, max_added_id(added), path,
+                        err) == 0 &&
              load_added(t, added, path, err) == 0 &&
              load_normalizer(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), path, err) == 0 &&
              load_pre(t, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), path, err) == 0 &&
              check_decoder_post(root, path, err) == 0 && load_config(t, path, err) == 0)
         rc = 0;
+    modellists_free(&ml);
     cJSON_Delete(root);
     if (rc) {
         tokenizer_free(t);

@@ -11,6 +11,7 @@
 #include <utf8proc.h>
 #include "tests/check.h"
 #include "tests/tokenizer/tok_test_util.h"
+#include "tokenizer/tok_internal.h"
 
 static char dir[] = "/tmp/pure_tok_fuzz_XXXXXX";
 
@@ -220,6 +221,27 @@ static void fuzz_loader(int iters) {
         }
         err_clear(&err);
         Tokenizer *t = tokenizer_load(path, &err);
+        /* the fast reader of vocab/merges and the cJSON-only path agree */
+        PureErr err2;
+        err_clear(&err2);
+        tok_fastjson_disabled = 1;
+        Tokenizer *t2 = tokenizer_load(path, &err2);
+        tok_fastjson_disabled = 0;
+        CHECK((t == NULL) == (t2 == NULL));
+        if (!t && !t2 && strcmp(err.msg, err2.msg) != 0) fprintf(stderr, "fast: %s\nslow: %s\n", err.msg, err2.msg);
+        CHECK(t || t2 || strcmp(err.msg, err2.msg) == 0);
+        if (t && t2) {
+            CHECK(tokenizer_vocab_size(t) == tokenizer_vocab_size(t2));
+            const char *s = "the in\n\nthe<|im_end|> \xC3\xA9 9 th";
+            int32_t *a, *b;
+            size_t na, nb;
+            tokenizer_encode(t, s, strlen(s), 1, &a, &na, NULL, &err);
+            tokenizer_encode(t2, s, strlen(s), 1, &b, &nb, NULL, &err);
+            CHECK(na == nb && memcmp(a, b, na * sizeof *a) == 0);
+            free(a);
+            free(b);
+        }
+        tokenizer_free(t2);
         if (t) {
             loaded++;
             const char *s = "the in\n\nthe<|im_end|> \xC3\xA9 9";

@@ -9,6 +9,7 @@
 #include <utf8proc.h>
 #include "tests/check.h"
 #include "tests/tokenizer/tok_test_util.h"
+#include "tokenizer/tok_internal.h"
 
 static Tokenizer *tok;
 static int n_parity, n_roundtrip;
@@ -281,6 +282,37 @@ static void test_hand(void) {
     CHECK(tokenizer_stream_flush(&st, out, sizeof out) == 3 && strcmp(out, "\xEF\xBF\xBD") == 0);
 }
 
+/* ---------------------------------------------------------------- loaders */
+
+/* The fast reader of model.vocab/merges builds exactly what cJSON's tree gives. */
+static void test_fast_reader(const char *path) {
+    PureErr err;
+    err_clear(&err);
+    tok_fastjson_disabled = 1;
+    Tokenizer *slow = tokenizer_load(path, &err);
+    tok_fastjson_disabled = 0;
+    CHECK(slow != NULL);
+    if (!slow) return;
+    CHECK(slow->vocab_size == tok->vocab_size);
+    int same = 1;
+    for (int id = 0; id < tok->vocab_size && same; id++)
+        same = slow->tok_len[id] == tok->tok_len[id] && slow->tok_flags[id] == tok->tok_flags[id] &&
+               memcmp(slow->arena + slow->tok_off[id], tok->arena + tok->tok_off[id], tok->tok_len[id]) == 0;
+    CHECK(same);
+    size_t nmerges = 0;
+    for (size_t i = 0; i <= slow->merges.mask && same; i++) {
+        const MergeSlot *m = &slow->merges.slots[i];
+        if (!m->key) continue;
+        int32_t merged, rank = mergemap_get(&tok->merges, (int32_t)((m->key - 1) >> 32), (int32_t)(uint32_t)(m->key - 1),
+                                            &merged);
+        same = rank == m->rank && merged == m->merged;
+        nmerges++;
+    }
+    CHECK(same && nmerges == 151387);
+    CHECK(memcmp(slow->byte_id, tok->byte_id, sizeof tok->byte_id) == 0);
+    tokenizer_free(slow);
+}
+
 /* ---------------------------------------------------------------- threads */
 
 /* Several threads encode at once (each has its own BPE cache; the tokenizer is
@@ -348,6 +380,7 @@ int main(void) {
         return 1;
     }
     test_hand();
+    test_fast_reader(path);
     CHECK(jsonl_each(PURE_SOURCE_DIR "/tests/tokenizer/data/qwen_vectors.jsonl", vector_record, NULL) > 1000);
     CHECK(jsonl_each(PURE_SOURCE_DIR "/tests/tokenizer/data/qwen_decode.jsonl", decode_record, NULL) == 300);
     test_threads();
