@@ -79,13 +79,13 @@ static int link_inst(Plan *p, int i, PureErr *err) {
         in->in[k] = resolve(p, &st->inputs[k], in->iter, &in->in_out[k]);
         const char *port = st->kind->inputs[k].name;
         if (in->in[k] < 0) {
-            if (st->inputs[k].kind != REF_NONE && !st->kind->inputs[k].optional &&
-                !(st->inputs[k].kind == REF_STATE || st->inputs[k].kind == REF_LOOP))
-                return yerr(err, st->inputs[k].mark, "stage '%s': input '%s' reads a loop stage, but the loop has 0 iterations",
-                            st->name, port);
-            if (!st->kind->inputs[k].optional)
-                return yerr(err, st->inputs[k].mark, "stage '%s': required input '%s' has no value (the loop has 0 iterations)",
-                            st->name, port);
+            /* only a loop with 0 iterations leaves a connected port without a value */
+            if (!st->kind->inputs[k].optional) {
+                cJSON_Delete(id);
+                return yerr(err, st->inputs[k].mark,
+                            "stage '%s': input '%s' reads a loop value, but the loop has 0 iterations", st->name,
+                            port);
+            }
             cJSON_AddNullToObject(inputs, port);
             continue;
         }

@@ -266,8 +266,9 @@ int rundir_metrics_append(const char *root, const cJSON *line, PureErr *err) {
     text[n++] = '\n';
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     int rc = 0;
-    /* one write() per line, so a crash leaves at most one torn line (dropped on load) */
-    if (fd < 0 || write(fd, text, n) != (ssize_t)n || fsync(fd) != 0)
+    /* one write() per line, so a crash leaves at most one torn line (dropped on
+     * load); no fsync: a line lost in a crash is restored from done.json */
+    if (fd < 0 || write(fd, text, n) != (ssize_t)n)
         rc = err_set(err, "%s: cannot append: %s", path, strerror(errno));
     if (fd >= 0) close(fd);
     free(text);

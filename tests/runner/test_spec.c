@@ -9,6 +9,7 @@
 #include "runner/plan.h"
 #include "tests/check.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/rng.h"
 
 static char tmpdir[256];
@@ -237,6 +238,40 @@ static void test_extends(void) {
     free(base);
 }
 
+/* Big files' hashes are cached on disk by path, size, mtime and inode. */
+static void test_hash_cache(void) {
+    char *cache = fs_join(tmpdir, "cache");
+    setenv("PURE_CACHE_DIR", cache, 1);
+    size_t n = (1 << 20) + 17;
+    char *big = xcalloc(n, 1);
+    big[5] = 'x';
+    char *path = write_tmp("big.bin", big);
+    PureErr err;
+    err_clear(&err);
+    fs_write_atomic(path, big, n, &err);
+    char real[4096], hex[65], hex2[65], want[65];
+    CHECK(realpath(path, real) != NULL);
+    sha256_hex(big, n, want);
+    CHECK(spec_hash_path(real, hex, &err) == 0);
+    CHECK_STR(hex, want);
+    char *tsv = fs_join(cache, "filehash.tsv");
+    char *text = fs_read_file(tsv, NULL, &err);
+    CHECK(text && strstr(text, want) && strstr(text, real));
+    free(text);
+    /* a second hash of the unchanged file comes from the cache; a rewrite is re-hashed */
+    CHECK(spec_hash_path(real, hex2, &err) == 0 && !strcmp(hex2, want));
+    big[6] = 'y';
+    fs_write_atomic(path, big, n, &err);
+    sha256_hex(big, n, want);
+    CHECK(spec_hash_path(real, hex2, &err) == 0);
+    CHECK_STR(hex2, want);
+    unsetenv("PURE_CACHE_DIR");
+    free(tsv);
+    free(path);
+    free(big);
+    free(cache);
+}
+
 int main(void) {
     setenv("PURE_TEST_KINDS", "1", 1);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/pure_test_spec_XXXXXX");
@@ -247,6 +282,7 @@ int main(void) {
     test_plan();
     test_fingerprints();
     test_extends();
+    test_hash_cache();
     PureErr err;
     fs_remove_all(tmpdir, &err);
     return check_report("test_runner_spec");
