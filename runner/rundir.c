@@ -33,7 +33,10 @@ int rundir_lock(const char *root, int *fd, PureErr *err) {
         free(path);
         return -1;
     }
-    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+    /* a `pure status` probing the lock holds it for microseconds: retry briefly */
+    int locked = -1;
+    for (int tries = 0; tries < 5 && (locked = flock(f, LOCK_EX | LOCK_NB)) != 0; tries++) usleep(20000);
+    if (locked != 0) {
         long pid = read_pid(path);
         err_set(err, "run directory %s is in use by another `pure run` (pid %ld); wait for it or stop it", root, pid);
         close(f);
