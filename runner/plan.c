@@ -53,7 +53,7 @@ static void add_inst(Plan *p, int stage, int iter) {
     snprintf(label, sizeof label, "%s/%d", st->name, iter);
     in->seed = rng_derive(p->spec->seed, label);
     if (iter < 0) snprintf(dir, sizeof dir, "stages/%s", st->name);
-    else snprintf(dir, sizeof dir, "stages/%s/%06d", st->name, iter);
+    else snprintf(dir, sizeof dir, "stages/%s/%d", st->name, iter);
     in->dir = xstrdup(dir);
     if (iter < 0) p->single[stage] = p->n;
     else p->loop_idx[stage][iter] = p->n;

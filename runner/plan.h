@@ -25,7 +25,7 @@ typedef struct Inst {
     uint64_t seed;
     char fp[65];
     cJSON *identity;  /* what fp hashes */
-    char *dir;        /* relative to the run directory: stages/NAME or stages/NAME/NNNNNN */
+    char *dir;        /* relative to the run directory: stages/NAME or stages/NAME/ITER (ITER unpadded: 0, 1, ...) */
 } Inst;
 
 typedef struct Plan {

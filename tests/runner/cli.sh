@@ -90,8 +90,8 @@ expect 0 "14 done" -- "$PURE" status p.yaml --verify
 
 # ---- keep_last: old iterations' outputs go once nothing pending reads them
 expect 0 "14 stage run(s) done" -- "$PURE" run p.yaml --run-dir k --set loop.stages.step.keep_last=1
-ls k/stages/step/000000/*/out >/dev/null 2>&1 && fail "keep_last: 1 left step[0]'s outputs"
-ls k/stages/step/000003/*/out/values.bin >/dev/null 2>&1 || fail "keep_last removed the last iteration"
+ls k/stages/step/0/*/out >/dev/null 2>&1 && fail "keep_last: 1 left step[0]'s outputs"
+ls k/stages/step/3/*/out/values.bin >/dev/null 2>&1 || fail "keep_last removed the last iteration"
 expect 0 "step               0-2          done (pruned)" -- "$PURE" status p.yaml --run-dir k
 expect 0 "0 stage run(s) done, 14 already up to date" -- "$PURE" run p.yaml --run-dir k
 # a swap that needs a pruned artifact recomputes it (and prunes it again)
@@ -104,7 +104,7 @@ expect 1 "stage opt[0] failed: test_blob asked to fail (fail: true)" -- \
   "$PURE" run p.yaml --set loop.stages.opt.fail=true --run-dir f
 expect 0 "credit             0            done" -- "$PURE" status p.yaml --run-dir f
 expect 0 "opt                0-3          pending" -- "$PURE" status p.yaml --run-dir f
-ls f/stages/opt/000000/*.tmp >/dev/null 2>&1 && fail "a failed stage left its .tmp outputs"
+ls f/stages/opt/0/*.tmp >/dev/null 2>&1 && fail "a failed stage left its .tmp outputs"
 expect 0 "11 stage run(s) done, 3 already up to date" -- "$PURE" run p.yaml --run-dir f
 
 # ---- --until / --force
