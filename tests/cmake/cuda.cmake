@@ -33,8 +33,9 @@ if(CMAKE_CXX_COMPILER)
   target_compile_definitions(pure_model_cuda_emu PUBLIC PURE_HAVE_CUDA=1)
   target_compile_options(pure_model_cuda_emu PRIVATE -Wno-unknown-pragmas)
   target_link_libraries(pure_model_cuda_emu PUBLIC pure_util)
+  # ~7 s of CPU in a release build, minutes under ASan: labelled slow
   pure_test(test_cuda_emu_ops SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_ops.c
-            LIBS pure_model_cuda_emu pure_model_cpu pure_util m)
+            LIBS pure_model_cuda_emu pure_model_cpu pure_util m LABELS slow)
   target_compile_definitions(test_cuda_emu_ops PRIVATE PURE_CUDA_EMU_TEST=1)
 endif()
 if(CMAKE_CXX_COMPILER)
@@ -45,6 +46,6 @@ if(CMAKE_CXX_COMPILER)
   target_include_directories(pure_model_emu PUBLIC ${CMAKE_SOURCE_DIR} ${OPENBLAS_INC} ${HDF5_C_INCLUDE_DIRS})
   target_link_libraries(pure_model_emu PUBLIC pure_model_cuda_emu pure_model_cpu pure_tokenizer pure_util)
   pure_test(test_cuda_emu_model SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_model.c
-            LIBS pure_model_emu pure_tokenizer pure_util m)
+            LIBS pure_model_emu pure_tokenizer pure_util m LABELS slow)
   target_compile_definitions(test_cuda_emu_model PRIVATE PURE_CUDA_EMU_TEST=1)
 endif()

@@ -102,6 +102,6 @@ const char *cudaGetErrorString(cudaError_t e);
 template <class K> cudaError_t cudaFuncSetAttribute(K kernel, cudaFuncAttribute a, int v) { return cudaSuccess; }
 
 /* test hook: a device memory budget in bytes (0 = unlimited) */
-void emu_set_memory_budget(size_t bytes);
+extern "C" void emu_set_memory_budget(size_t bytes);
 
 #endif

@@ -141,11 +141,12 @@ void emu_launch(dim3 grid, dim3 block, size_t smem, const std::function<void()> 
 static std::map<uintptr_t, size_t> g_allocs; /* device allocations: start -> bytes */
 static size_t g_live, g_budget;
 
-void emu_set_memory_budget(size_t bytes) { g_budget = bytes; }
+extern "C" void emu_set_memory_budget(size_t bytes) { g_budget = bytes; }
 
 cudaError_t cudaMalloc(void **p, size_t bytes) {
     if (g_budget && g_live + bytes > g_budget) return cudaErrorMemoryAllocation;
     *p = malloc(bytes ? bytes : 1);
+    if (!*p) return cudaErrorMemoryAllocation;
     memset(*p, 0xa5, bytes); /* device memory is not zeroed */
     g_allocs[(uintptr_t)*p] = bytes;
     g_live += bytes;
