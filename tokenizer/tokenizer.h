@@ -31,7 +31,11 @@ int tokenizer_is_special(const Tokenizer *t, int32_t id);
  * matched in the text (as HF does by default); otherwise they are plain text.
  * *ids is malloc'd (caller frees), *n its length. If offsets != NULL, it gets
  * a malloc'd array of 2*n size_t: [start, end) byte offsets of each token in
- * the input. Invalid UTF-8: see docs (bytes are encoded as their byte tokens). */
+ * the input. Invalid UTF-8: each byte that does not start a well-formed
+ * sequence becomes its own single-byte token; the rest is encoded normally
+ * (docs/tokenizer.md). Non-special added tokens (e.g. <think>) are always
+ * matched, as in Hugging Face. Thread-safe: a Tokenizer is read-only after
+ * loading (each thread keeps its own BPE cache, 3 MB). */
 int tokenizer_encode(const Tokenizer *t, const char *text, size_t len, int allow_special, int32_t **ids, size_t *n,
                      size_t **offsets, PureErr *err);
 /* Decodes ids to a malloc'd NUL-terminated string (*len without the NUL, may be NULL). */

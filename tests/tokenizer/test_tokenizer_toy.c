@@ -226,6 +226,45 @@ static void test_refusals(void) {
     CHECK(t == NULL && err.set && strstr(err.msg, "/nonexistent/tokenizer.json"));
 }
 
+/* Chat prompts follow the kind of template in tokenizer_config.json. */
+static void test_chat_templates(void) {
+    const char *cfgs[] = {
+        "{\"eos_token\": {\"content\": \"<|im_end|>\"}, \"chat_template\": \"{%- if messages[0]['role'] == 'system' %}"
+        "{{- '<|im_start|>system\\\\n' + messages[0]['content'] }}{%- else %}{{- '<|im_start|>system\\\\nYou are Qwen, "
+        "created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\\\\n' }}{%- endif %}\"}",
+        "{\"bos_token\": \"<|im_start|>\", \"chat_template\": [{\"name\": \"default\", \"template\": "
+        "\"{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>' }}\"}]}",
+    };
+    const char *want[] = {
+        "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n",
+    };
+    char sub[256], path[300];
+    snprintf(sub, sizeof sub, "%s/chat", dir);
+    PureErr err;
+    err_clear(&err);
+    CHECK(tokenizer_write_bytelevel(sub, specials, 3, NULL, NULL, &err) == 0);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/tokenizer_config.json", sub);
+        CHECK(fs_write_atomic(path, cfgs[i], strlen(cfgs[i]), &err) == 0);
+        snprintf(path, sizeof path, "%s/tokenizer.json", sub);
+        Tokenizer *t = tokenizer_load(path, &err);
+        CHECK(t != NULL);
+        if (!t) {
+            fprintf(stderr, "%s\n", err.msg);
+            continue;
+        }
+        char *p = tokenizer_chat_prompt(t, NULL, "hi");
+        CHECK_STR(p, want[i]);
+        free(p);
+        CHECK(tokenizer_eos_id(t) == (i == 0 ? 258 : -1));
+        CHECK(tokenizer_bos_id(t) == (i == 1 ? 257 : -1));
+        tokenizer_free(t);
+    }
+}
+
 int main(int argc, char **argv) {
     PureErr err;
     err_clear(&err);
@@ -248,6 +287,7 @@ int main(int argc, char **argv) {
     test_toy();
     test_merges();
     test_refusals();
+    test_chat_templates();
     tokenizer_free(toy);
     fs_remove_all(dir, &err);
     return check_report("test_tokenizer_toy");
