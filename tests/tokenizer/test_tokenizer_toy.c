@@ -158,6 +158,45 @@ static void test_merges(void) {
     cJSON_Delete(j);
 }
 
+/* lstrip / rstrip / single_word of added tokens (HF semantics, worked by hand). */
+static void test_added_options(void) {
+    PureErr err;
+    cJSON *j = toy_json();
+    cJSON *added = cJSON_GetObjectItem(j, "added_tokens");
+    cJSON_AddItemToArray(added, cJSON_Parse("{\"id\": 300, \"content\": \"<L>\", \"lstrip\": true, \"special\": true}"));
+    cJSON_AddItemToArray(added, cJSON_Parse("{\"id\": 301, \"content\": \"<R>\", \"rstrip\": true, \"special\": true}"));
+    cJSON_AddItemToArray(added, cJSON_Parse("{\"id\": 302, \"content\": \"is\", \"single_word\": true}"));
+    cJSON_AddItemToArray(added, cJSON_Parse("{\"id\": 303, \"content\": \"<L><R>\", \"special\": true}"));
+    Tokenizer *t = load_variant(j, &err);
+    cJSON_Delete(j);
+    CHECK(t != NULL);
+    if (!t) {
+        fprintf(stderr, "%s\n", err.msg);
+        return;
+    }
+    size_t n, *off;
+    int32_t *ids = enc(t, "a \xC2\xA0 <L>b", 1, &n, &off);  /* lstrip takes the spaces and the NBSP */
+    CHECK(ids_are(ids, n, (int32_t[]){'a', 300, 'b'}, 3));
+    CHECK(n == 3 && off[2] == 1 && off[3] == 8);
+    free(ids);
+    free(off);
+    ids = enc(t, "a<R> \n b", 1, &n, &off);  /* rstrip takes the whitespace after */
+    CHECK(ids_are(ids, n, (int32_t[]){'a', 301, 'b'}, 3));
+    CHECK(n == 3 && off[2] == 1 && off[3] == 7);
+    free(ids);
+    free(off);
+    ids = enc(t, "this is", 1, &n, NULL);  /* "is" inside "this" is not a single word */
+    CHECK(ids_are(ids, n, (int32_t[]){'t', 'h', 'i', 's', ' ', 302}, 6));
+    free(ids);
+    ids = enc(t, "x<L><R>y", 1, &n, NULL);  /* the longest match wins */
+    CHECK(ids_are(ids, n, (int32_t[]){'x', 303, 'y'}, 3));
+    free(ids);
+    ids = enc(t, "x<L><R>y", 0, &n, NULL);  /* specials as text */
+    CHECK(n == 8 && ids[1] == '<');
+    free(ids);
+    tokenizer_free(t);
+}
+
 /* Each unsupported component is refused with a message naming it. */
 static void expect_refused(cJSON *j, const char *needle) {
     PureErr err;
@@ -286,6 +325,7 @@ int main(int argc, char **argv) {
     }
     test_toy();
     test_merges();
+    test_added_options();
     test_refusals();
     test_chat_templates();
     tokenizer_free(toy);
