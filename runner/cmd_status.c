@@ -19,7 +19,8 @@ static const char *help =
     "\n"
     "For every stage (and loop iteration): done, stale (an older result exists; says\n"
     "which parameter, input, file or version changed), pending, interrupted or damaged.\n"
-    "Consecutive iterations in the same state are shown as one range.\n"
+    "Consecutive iterations in the same state are shown as one range (FIRST-LAST/K:\n"
+    "every K iterations, and the last).\n"
     "Files are checked by size and modification time; --verify hashes them (slower).\n"
     "Exit codes: 0, or 2 on a bad spec.\n";
 
@@ -162,6 +163,7 @@ int cmd_status(int argc, char **argv) {
             int ia = p->insts[idx[a]].iter, ib = p->insts[idx[b]].iter;
             if (ia < 0) snprintf(its, sizeof its, "-");
             else if (a == b) snprintf(its, sizeof its, "%d", ia);
+            else if (s->stages[si].every > 1) snprintf(its, sizeof its, "%d-%d/%d", ia, ib, s->stages[si].every);
             else snprintf(its, sizeof its, "%d-%d", ia, ib);
             printf("%-18s %-12s %-14s %s\n", s->stages[si].name, its, st_names[rows[idx[a]].state], rows[idx[a]].why);
             a = b + 1;
