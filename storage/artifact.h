@@ -69,6 +69,12 @@ char *artifact_get_attr_str(Artifact *a, const char *obj, const char *key, PureE
 int artifact_get_attr_i64(Artifact *a, const char *obj, const char *key, int64_t *val, PureErr *err);
 int artifact_get_attr_f64(Artifact *a, const char *obj, const char *key, double *val, PureErr *err);
 
+/* Opens `path` and reads every dataset and ragged group once (checksums,
+ * offsets, string heaps): 0 if the whole file is sound, else -1 with the
+ * first problem (file + object). For the runner's "never trust a damaged
+ * artifact" check. */
+int artifact_verify(const char *path, PureErr *err);
+
 /* Convenience for scalars written as 0-d datasets. */
 int artifact_write_scalar_f64(Artifact *a, const char *name, double v, PureErr *err);
 int artifact_read_scalar_f64(Artifact *a, const char *name, double *v, PureErr *err);

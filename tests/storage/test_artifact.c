@@ -115,6 +115,7 @@ static void test_dense_roundtrip(void) {
     CHECK(artifact_read_strings(a, "i64", &n, &e) == NULL && msg_has(&e, p, "'i64'", "expected strings, got i64"));
     CHECK(artifact_write(a, "x", DT_F32, 1, &d3, f32, &e) < 0 && msg_has(&e, "read-only", NULL, NULL));
     CHECK(artifact_close(a, &e) == 0);
+    CHECK(artifact_verify(p, &e) == 0);
     free(p);
 }
 
@@ -181,6 +182,8 @@ static void test_ragged(void) {
     CHECK_STR(lay, "ragged");
     free(lay);
     artifact_close(a, &e);
+    /* whole-file verification stops at the first broken group, in name order */
+    CHECK(artifact_verify(p, &e) < 0 && msg_has(&e, p, "'r_2d/values'", "expected rank 1, got rank 2"));
     free(p);
 }
 

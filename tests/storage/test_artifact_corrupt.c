@@ -96,6 +96,8 @@ int main(void) {
     char *orig = fs_join(dir, "orig.h5"), *dam = fs_join(dir, "damaged.h5");
     make_file(orig);
     CHECK(read_all(orig) == 0);
+    PureErr e0 = {0};
+    CHECK(artifact_verify(orig, &e0) == 0);
     size_t len = 0;
     char *bytes = fs_read_file(orig, &len, NULL);
     CHECK(bytes && len > 512);
@@ -110,18 +112,26 @@ int main(void) {
             trunc_bad++;
             fprintf(stderr, "truncated at %zu of %zu: not detected\n", cut, len);
         }
+        CHECK(artifact_verify(dam, NULL) < 0);
     }
     CHECK(trunc_bad == 0);
 
     /* one flipped byte at every offset near content; long zero runs (the
      * heap collection's free space) are sampled every 16 bytes */
-    int detected = 0, harmless = 0, silent = 0;
+    int detected = 0, harmless = 0, silent = 0, verify_disagree = 0, verify_unnamed = 0;
     char *copy = malloc(len);
     for (size_t i = 0; i < len; i += near_content(bytes, len, i) ? 1 : 16) {
         memcpy(copy, bytes, len);
         copy[i] ^= 0x5A;
         write_plain(dam, copy, len);
         int r = read_all(dam);
+        PureErr ve = {0};
+        int v = artifact_verify(dam, &ve);
+        if (v < 0 && !strstr(ve.msg, dam)) verify_unnamed++;
+        if ((v < 0) != (r == 1)) {
+            verify_disagree++;
+            fprintf(stderr, "flip at byte %zu: read_all %d, artifact_verify %d (%s)\n", i, r, v, ve.msg);
+        }
         if (r == 1) detected++;
         else if (r == 0) harmless++;
         else {
@@ -132,6 +142,7 @@ int main(void) {
     printf("file %zu bytes: %d truncations detected; flipped bytes: %d detected, %d harmless, %d silent\n", len,
            trunc_n - trunc_bad, detected, harmless, silent);
     CHECK(silent == 0);
+    CHECK(verify_disagree == 0 && verify_unnamed == 0); /* artifact_verify finds exactly what reading finds */
     CHECK(detected > 2 * harmless); /* most flips near content are caught */
     free(copy);
     free(bytes);
