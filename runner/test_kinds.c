@@ -94,6 +94,15 @@ static int blob_run(StageCtx *ctx, PureErr *err) {
         free(a);
         return -1;
     }
+    /* a marker in the scratch directory: tests check it survives a kill and goes on commit */
+    char *mark = fs_join(stage_scratch_dir(ctx), "started");
+    int rc0 = fs_write_atomic(mark, "1", 1, err);
+    free(mark);
+    if (rc0) {
+        free(a);
+        free(b);
+        return -1;
+    }
     nap(ctx, stage_param_int(ctx, "sleep_ms"), n);
     double *v = compute(ctx, n, a, na, b, nb);
     char *path = fs_join(stage_output_path(ctx, "out"), "values.bin");

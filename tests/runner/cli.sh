@@ -127,6 +127,9 @@ expect 0 "a \`pure run\` is running on it (pid $holder)" -- "$PURE" status slow.
 expect 1 "pid $holder" -- "$PURE" gc slow.yaml
 kill -9 $holder; wait $holder 2>/dev/null
 expect 0 "nap                -            interrupted" -- "$PURE" status slow.yaml
+ls runs/slow/stages/nap/*.scratch/started >/dev/null 2>&1 || fail "the scratch directory did not survive the kill"
+expect 0 "1 stage run(s) done" -- "$PURE" run slow.yaml
+ls -d runs/slow/stages/nap/*.scratch >/dev/null 2>&1 && fail "commit did not remove the scratch directory"
 expect 0 "1 stage run(s) done" -- "$PURE" run slow.yaml --set stages.nap.sleep_ms=0
 expect 0 "removed stages/nap/" -- "$PURE" gc slow.yaml --set stages.nap.sleep_ms=0
 
