@@ -11,3 +11,4 @@ set_tests_properties(test_rl_e2e_smoke PROPERTIES LABELS slow TIMEOUT 600)
 # every RL stage kind refuses wrong artifacts and parameters with a clear message
 add_test(NAME test_rl_bad_inputs COMMAND bash ${PURE_TEST_DIR}/rl/bad_inputs.sh $<TARGET_FILE:pure>)
 set_tests_properties(test_rl_bad_inputs PROPERTIES TIMEOUT 300)
+pure_test(test_rl_format SOURCES ${PURE_TEST_DIR}/rl/test_rl_format.c LIBS pure_core)
