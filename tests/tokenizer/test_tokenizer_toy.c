@@ -197,6 +197,35 @@ static void test_added_options(void) {
     tokenizer_free(t);
 }
 
+/* Split behaviours: Removed drops the matches; a String pattern is literal. */
+static void test_split_removed(void) {
+    const char *pres[] = {
+        "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\s+\"}, \"behavior\": \"Removed\", \"invert\": false}",
+        "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"String\": \".\"}, "
+        "\"behavior\": \"Removed\"}, {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": false}]}",
+    };
+    const char *texts[] = {"a b\t\n c", "a.b..c"};
+    for (int i = 0; i < 2; i++) {
+        PureErr err;
+        cJSON *j = toy_json();
+        cJSON_ReplaceItemInObjectCaseSensitive(j, "pre_tokenizer", cJSON_Parse(pres[i]));
+        Tokenizer *t = load_variant(j, &err);
+        cJSON_Delete(j);
+        CHECK(t != NULL);
+        if (!t) {
+            fprintf(stderr, "%s\n", err.msg);
+            continue;
+        }
+        size_t n, *off;
+        int32_t *ids = enc(t, texts[i], 1, &n, &off);
+        CHECK(ids_are(ids, n, (int32_t[]){'a', 'b', 'c'}, 3));
+        CHECK(n == 3 && off[0] == 0 && off[2] == 2 && off[4] == (i == 0 ? 6u : 5u));
+        free(ids);
+        free(off);
+        tokenizer_free(t);
+    }
+}
+
 /* Each unsupported component is refused with a message naming it. */
 static void expect_refused(cJSON *j, const char *needle) {
     PureErr err;
@@ -326,6 +355,7 @@ int main(int argc, char **argv) {
     test_toy();
     test_merges();
     test_added_options();
+    test_split_removed();
     test_refusals();
     test_chat_templates();
     tokenizer_free(toy);
