@@ -53,6 +53,15 @@ static void test_toy(void) {
         const char *tb = tokenizer_token_bytes(toy, b, &len);
         CHECK(tb && len == 1 && (unsigned char)tb[0] == b);
     }
+    /* a stream buffer too small for the token is cut at a character boundary */
+    TokenizerStream st;
+    tokenizer_stream_init(&st, toy, 0);
+    char small[4];
+    CHECK(tokenizer_stream_push(&st, 258, small, sizeof small) == 3 && strcmp(small, "<|i") == 0);
+    CHECK(tokenizer_stream_push(&st, 0xC3, small, sizeof small) == 0 && small[0] == 0);  /* held: lead byte of "é" */
+    CHECK(tokenizer_stream_push(&st, 0xA9, small, 3) == 2 && strcmp(small, "\xC3\xA9") == 0);
+    CHECK(tokenizer_stream_push(&st, 0xE2, small, 0) == 0);
+    CHECK(tokenizer_stream_flush(&st, small, 3) == 0 && small[0] == 0);  /* U+FFFD needs 3 bytes + NUL */
     char *p = tokenizer_chat_prompt(toy, NULL, "hi");
     CHECK_STR(p, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
     free(p);
