@@ -1,0 +1,5 @@
+# The verifier's core is pure string code: tests compile it directly and need only pure_util, not the
+# model and tokenizer libraries that the stage library links.
+set(PURE_VERIFY_CORE ${CMAKE_SOURCE_DIR}/stages/verify/verify_extract.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_norm.c
+    ${CMAKE_SOURCE_DIR}/stages/verify/verify_expr.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_equal.c)
+pure_test(test_verify_cases SOURCES ${PURE_TEST_DIR}/verify/test_verify_cases.c ${PURE_VERIFY_CORE} LIBS pure_util)
