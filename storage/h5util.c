@@ -8,7 +8,8 @@
 #include <strings.h>
 
 void h5u_quiet(void) {
-    static int done;
+    /* thread-safe HDF5 keeps one error stack (and its print setting) per thread */
+    static _Thread_local int done;
     if (done) return;
     /* HDF5 prints its whole error stack to stderr by default; we turn the
      * innermost entry into a PureErr message instead. */
@@ -58,6 +59,8 @@ hid_t h5u_fapl(int writing) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     /* readers accept any format version (files from h5py); writers pin one */
     if (writing) H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
+    /* keep HDF5's file locks, but do not fail on file systems without them */
+    H5Pset_file_locking(fapl, 1, 1);
     H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
     return fapl;
 }
@@ -146,6 +149,7 @@ int h5u_norm_name(const char *name, char *buf, size_t n) {
 
 int h5u_kind(hid_t file, const char *name) {
     char path[1024];
+    h5u_quiet(); /* nearly every call passes here, on whatever thread uses the handle */
     if (h5u_norm_name(name, path, sizeof path) < 0) return H5O_TYPE_UNKNOWN;
     if (strcmp(path, "/") != 0) {
         /* H5Lexists needs every intermediate group to exist: test each prefix */
