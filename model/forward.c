@@ -234,7 +234,13 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
     int QD = NH * hd, KD = NKV * hd, width = c->num_labels > 0 ? c->num_labels : 1;
     size_t n = (size_t)N;
     /* scratch: dres, dmid, dln (N,C); dh, dg, du (N,F); datt, dq (N,QD); dk, dv (N,KD); dhead (N,width) */
-    float *blk = be->alloc(sizeof(float) * n * (3 * C + 3 * F + 2 * QD + 2 * KD + width));
+    size_t need = n * (3 * C + 3 * F + 2 * QD + 2 * KD + width);
+    if (m->bwd_scratch_cap < need) { /* reused: fresh multi-MiB allocations per step cost page faults */
+        if (m->bwd_scratch) be->free(m->bwd_scratch);
+        m->bwd_scratch = be->alloc(sizeof(float) * need);
+        m->bwd_scratch_cap = need;
+    }
+    float *blk = m->bwd_scratch;
     float *dres = blk, *dmid = dres + n * C, *dln = dmid + n * C, *dh = dln + n * C, *dg = dh + n * F,
           *du = dg + n * F, *datt = du + n * F, *dq = datt + n * QD, *dk = dq + n * QD, *dv = dk + n * KD,
           *dhead = dv + n * KD;
@@ -292,6 +298,5 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
         be->rmsnorm_bwd(dres, G->ln1, dln, a->res[l], L->ln1, a->rstd1[l], N, C);
     }
     be->embedding_bwd(gw->wte, dres, p->ids, N, C);
-    be->free(blk);
     return 0;
 }

@@ -7,9 +7,11 @@
  * are 0 and RMSNorm weights are 1. The same seed gives the same model on any
  * machine and thread count.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/model_internal.h"
 #include "util/log.h"
@@ -145,16 +147,45 @@ static Model *model_alloc(const ModelConfig *cfg, const char *device, PureErr *e
     return m;
 }
 
+/* Initialisation is a pure function of (seed, tensor, element), so it is
+ * split over a few threads by element ranges; the result does not depend on
+ * how many. */
+typedef struct InitJob {
+    const Model *m;
+    float *host;
+    uint64_t seed;
+    size_t lo, hi; /* parameter range of this thread */
+} InitJob;
+
+static void *init_range(void *arg) {
+    InitJob *j = arg;
+    for (int i = 0; i < j->m->n_tensors; i++) {
+        const ModelTensor *t = &j->m->tensors[i];
+        size_t a = t->offset > j->lo ? t->offset : j->lo, b = t->offset + t->numel < j->hi ? t->offset + t->numel : j->hi;
+        for (size_t p = a; p < b; p++) {
+            size_t e = p - t->offset;
+            j->host[p] = t->init == INIT_ONE    ? 1.0f
+                         : t->init == INIT_ZERO ? 0.0f
+                                                : 0.02f * rng_normal(j->seed, (uint64_t)i, e);
+        }
+    }
+    return NULL;
+}
+
 Model *model_create(const ModelConfig *cfg, uint64_t seed, const char *device, PureErr *err) {
     Model *m = model_alloc(cfg, device, err);
     if (!m) return NULL;
     float *host = m->be->host_memory ? m->params : xmalloc(m->n_params * sizeof(float));
-    for (int i = 0; i < m->n_tensors; i++) {
-        const ModelTensor *t = &m->tensors[i];
-        float *p = host + t->offset;
-        for (size_t e = 0; e < t->numel; e++)
-            p[e] = t->init == INIT_ONE ? 1.0f : t->init == INIT_ZERO ? 0.0f : 0.02f * rng_normal(seed, (uint64_t)i, e);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = m->n_params < (1u << 20) ? 1 : cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
+    InitJob jobs[16];
+    pthread_t tid[16];
+    for (int k = 0; k < nt; k++) {
+        jobs[k] = (InitJob){m, host, seed, m->n_params * k / nt, m->n_params * (k + 1) / nt};
+        if (k > 0) pthread_create(&tid[k], NULL, init_range, &jobs[k]);
     }
+    init_range(&jobs[0]);
+    for (int k = 1; k < nt; k++) pthread_join(tid[k], NULL);
     if (!m->be->host_memory) {
         m->be->upload(m->params, host, m->n_params * sizeof(float));
         free(host);
@@ -182,6 +213,7 @@ void model_free(Model *m) {
     if (m->grads) be->free(m->grads);
     if (m->adam_m) be->free(m->adam_m), be->free(m->adam_v);
     acts_free(be, &m->acts);
+    if (m->bwd_scratch) be->free(m->bwd_scratch);
     PackInfo *p = &m->pack;
     if (p->ids) be->free(p->ids), be->free(p->pos), be->free(p->target);
     free(p->h_ids), free(p->start), free(p->len); /* h_target, row_of, t_of live in h_ids */

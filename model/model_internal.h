@@ -85,6 +85,8 @@ struct Model {
     int64_t step;            /* AdamW steps taken */
     ModelW w, gw;            /* views into params and grads */
     Acts acts;
+    float *bwd_scratch;      /* backward's activation gradients, kept between steps */
+    size_t bwd_scratch_cap;  /* floats */
     PackInfo pack;
     int have_fwd;            /* a forward with keep_for_backward is stored */
 };

@@ -40,19 +40,4 @@ void cpu_lm_logprob(float *logp, float *lse, float *entropy, const float *h, con
 void cpu_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *lse, const float *h, const float *W,
                         const int32_t *target, int n, int V, int C);
 
-/* dot product in float with 8 partial sums (fixed order) */
-static inline float cpu_dot(const float *a, const float *b, int n) {
-    float s[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int u = 0; u < 8; u++) s[u] += a[i + u] * b[i + u];
-    float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; i < n; i++) t += a[i] * b[i];
-    return t;
-}
-/* y += a * x */
-static inline void cpu_axpy(float *y, float a, const float *x, int n) {
-    for (int i = 0; i < n; i++) y[i] += a * x[i];
-}
-
 #endif

@@ -3,15 +3,19 @@
  *
  * Memory-light like flash attention: the forward keeps only the output and
  * the log-sum-exp per (row, head); the backward recomputes the probabilities.
- * Tasks: forward and dq over (sequence, head, query block); dk/dv over
- * (sequence, kv head, key block), looping over the query heads of the group in
- * order, so no two tasks write the same row.
+ * Tasks: forward and dq over (sequence, head, block of queries); dk/dv over
+ * (sequence, kv head, block of keys), looping over the query heads of the
+ * group in order, so no two tasks write the same row. Keys and values are
+ * copied transposed (head_dim, keys) per task so scores vectorise over keys.
  */
 #include "cpu.h"
+#include "cpu_simd.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#pragma GCC optimize("O3", "no-math-errno")
 
 #define QBLOCK 32
 
@@ -20,51 +24,64 @@ typedef struct {
     const float *q, *k, *v, *dout, *o, *lse_in;
     const AttnSeqs *s;
     const AttnDims *d;
-    int32_t *task_seq, *task_blk; /* task -> (sequence, block) */
-    int heads_per_task;           /* NH (forward, dq) or NKV (dk/dv) */
-    int max_len;
+    int32_t *task_seq, *task_blk; /* task -> (sequence, block * heads + head) */
 } AttnCtx;
 
 /* Builds the task list: one per (sequence, block of QBLOCK rows, head). */
 static int plan_tasks(AttnCtx *c, int heads) {
     int n = 0;
-    c->max_len = 0;
-    for (int s = 0; s < c->s->n; s++) {
-        n += cpu_nblocks(c->s->len[s], QBLOCK) * heads;
-        if (c->s->len[s] > c->max_len) c->max_len = c->s->len[s];
-    }
+    for (int s = 0; s < c->s->n; s++) n += cpu_nblocks(c->s->len[s], QBLOCK) * heads;
     c->task_seq = malloc(sizeof(int32_t) * (n ? n : 1));
     c->task_blk = malloc(sizeof(int32_t) * (n ? n : 1));
     int t = 0;
     for (int s = 0; s < c->s->n; s++)
         for (int b = 0; b < cpu_nblocks(c->s->len[s], QBLOCK) * heads; b++) c->task_seq[t] = s, c->task_blk[t++] = b;
-    c->heads_per_task = heads;
     return n;
 }
 
-static void fwd_task(void *vc, int t) {
+/* dst (hd, n) = rows [0, n) of src (row stride `stride`) transposed */
+CPU_INLINE void transpose(float *dst, const float *src, int n, int hd, int stride) {
+    for (int j = 0; j < n; j++)
+        for (int d = 0; d < hd; d++) dst[(size_t)d * n + j] = src[(size_t)j * stride + d];
+}
+
+/* s[j] = scale * q . kt[:, j] for j < n (kt is (hd, ld)) */
+CPU_INLINE void scores(float *s, const float *q, const float *kt, int n, int ld, int hd, float scale) {
+    memset(s, 0, sizeof(float) * n);
+    for (int d = 0; d < hd; d++) {
+        const float *row = kt + (size_t)d * ld;
+        float qd = q[d];
+        for (int j = 0; j < n; j++) s[j] += qd * row[j];
+    }
+    for (int j = 0; j < n; j++) s[j] *= scale;
+}
+
+CPU_CLONES static void fwd_task(void *vc, int t) {
     AttnCtx *c = vc;
     const AttnDims *d = c->d;
     int s = c->task_seq[t], h = c->task_blk[t] % d->n_heads, blk = c->task_blk[t] / d->n_heads;
     int start = c->s->start[s], len = c->s->len[s], hd = d->head_dim, kh = h / (d->n_heads / d->n_kv_heads);
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
-    float *sc = malloc(sizeof(float) * len);
-    int i1 = (blk + 1) * QBLOCK < len ? (blk + 1) * QBLOCK : len;
-    for (int i = blk * QBLOCK; i < i1; i++) {
-        const float *qi = c->q + (size_t)(start + i) * qs + h * hd;
-        float mx = -INFINITY;
-        for (int j = 0; j <= i; j++) {
-            sc[j] = cpu_dot(qi, c->k + (size_t)(start + j) * ks + kh * hd, hd) * d->scale;
-            mx = sc[j] > mx ? sc[j] : mx;
-        }
-        float sum = 0;
-        for (int j = 0; j <= i; j++) sum += (sc[j] = expf(sc[j] - mx));
-        float *oi = c->out + (size_t)(start + i) * qs + h * hd, inv = 1.0f / sum;
+    int i0 = blk * QBLOCK, i1 = i0 + QBLOCK < len ? i0 + QBLOCK : len, nk = i1;
+    float *kt = malloc(sizeof(float) * ((size_t)hd * nk + nk)), *sc = kt + (size_t)hd * nk;
+    transpose(kt, c->k + (size_t)start * ks + kh * hd, nk, hd, ks);
+    for (int i = i0; i < i1; i++) {
+        int n = i + 1;
+        scores(sc, c->q + (size_t)(start + i) * qs + h * hd, kt, n, nk, hd, d->scale);
+        float mx = cpu_max(sc, n);
+        for (int j = 0; j < n; j++) sc[j] = cpu_expf(sc[j] - mx);
+        float sum = cpu_sum(sc, n), inv = 1.0f / sum;
+        float *oi = c->out + (size_t)(start + i) * qs + h * hd;
         memset(oi, 0, sizeof(float) * hd);
-        for (int j = 0; j <= i; j++) cpu_axpy(oi, sc[j] * inv, c->v + (size_t)(start + j) * ks + kh * hd, hd);
+        for (int j = 0; j < n; j++) {
+            const float *vj = c->v + (size_t)(start + j) * ks + kh * hd;
+            float p = sc[j];
+            for (int e = 0; e < hd; e++) oi[e] += p * vj[e];
+        }
+        for (int e = 0; e < hd; e++) oi[e] *= inv;
         c->lse[(size_t)(start + i) * d->n_heads + h] = mx + logf(sum);
     }
-    free(sc);
+    free(kt);
 }
 
 void cpu_attention(float *out, float *lse, const float *q, const float *k, const float *v, const AttnSeqs *s,
@@ -86,56 +103,77 @@ static void delta_task(void *vc, int t) {
     int i1 = (blk + 1) * QBLOCK < len ? (blk + 1) * QBLOCK : len;
     for (int i = blk * QBLOCK; i < i1; i++) {
         size_t r = (size_t)(start + i);
-        c->D[r * d->n_heads + h] = cpu_dot(c->dout + r * qs + h * hd, c->o + r * qs + h * hd, hd);
+        c->D[r * d->n_heads + h] = cpu_dot16(c->dout + r * qs + h * hd, c->o + r * qs + h * hd, hd);
     }
 }
 
 /* dq_i = scale * sum_j p_ij (dout_i . v_j - D_i) k_j */
-static void dq_task(void *vc, int t) {
+CPU_CLONES static void dq_task(void *vc, int t) {
     AttnCtx *c = vc;
     const AttnDims *d = c->d;
     int s = c->task_seq[t], h = c->task_blk[t] % d->n_heads, blk = c->task_blk[t] / d->n_heads;
     int start = c->s->start[s], len = c->s->len[s], hd = d->head_dim, kh = h / (d->n_heads / d->n_kv_heads);
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
-    int i1 = (blk + 1) * QBLOCK < len ? (blk + 1) * QBLOCK : len;
-    for (int i = blk * QBLOCK; i < i1; i++) {
+    int i0 = blk * QBLOCK, i1 = i0 + QBLOCK < len ? i0 + QBLOCK : len, nk = i1;
+    float *kt = malloc(sizeof(float) * ((size_t)2 * hd * nk + 2 * nk)), *vt = kt + (size_t)hd * nk;
+    float *p = vt + (size_t)hd * nk, *dp = p + nk;
+    transpose(kt, c->k + (size_t)start * ks + kh * hd, nk, hd, ks);
+    transpose(vt, c->v + (size_t)start * ks + kh * hd, nk, hd, ks);
+    for (int i = i0; i < i1; i++) {
         size_t r = (size_t)(start + i);
-        const float *qi = c->q + r * qs + h * hd, *gi = c->dout + r * qs + h * hd;
+        int n = i + 1;
+        const float *gi = c->dout + r * qs + h * hd;
         float *dqi = c->dq + r * qs + h * hd, lse = c->lse_in[r * d->n_heads + h], D = c->D[r * d->n_heads + h];
+        scores(p, c->q + r * qs + h * hd, kt, n, nk, hd, d->scale);
+        scores(dp, gi, vt, n, nk, hd, 1.0f);
+        for (int j = 0; j < n; j++) p[j] = cpu_expf(p[j] - lse) * (dp[j] - D) * d->scale;
         memset(dqi, 0, sizeof(float) * hd);
-        for (int j = 0; j <= i; j++) {
-            const float *kj = c->k + (size_t)(start + j) * ks + kh * hd, *vj = c->v + (size_t)(start + j) * ks + kh * hd;
-            float p = expf(cpu_dot(qi, kj, hd) * d->scale - lse);
-            float ds = p * (cpu_dot(gi, vj, hd) - D);
-            cpu_axpy(dqi, ds * d->scale, kj, hd);
+        for (int j = 0; j < n; j++) {
+            const float *kj = c->k + (size_t)(start + j) * ks + kh * hd;
+            float w = p[j];
+            for (int e = 0; e < hd; e++) dqi[e] += w * kj[e];
         }
     }
+    free(kt);
 }
 
 /* dv_j = sum_{h in group} sum_{i>=j} p_ij dout_i ; dk_j = scale * sum p_ij (dout_i . v_j - D_i) q_i */
-static void dkv_task(void *vc, int t) {
+CPU_CLONES static void dkv_task(void *vc, int t) {
     AttnCtx *c = vc;
     const AttnDims *d = c->d;
     int s = c->task_seq[t], kh = c->task_blk[t] % d->n_kv_heads, blk = c->task_blk[t] / d->n_kv_heads;
     int start = c->s->start[s], len = c->s->len[s], hd = d->head_dim, group = d->n_heads / d->n_kv_heads;
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
-    int j1 = (blk + 1) * QBLOCK < len ? (blk + 1) * QBLOCK : len;
-    for (int j = blk * QBLOCK; j < j1; j++) {
-        size_t r = (size_t)(start + j);
-        const float *kj = c->k + r * ks + kh * hd, *vj = c->v + r * ks + kh * hd;
-        float *dkj = c->dk + r * ks + kh * hd, *dvj = c->dv + r * ks + kh * hd;
-        memset(dkj, 0, sizeof(float) * hd);
-        memset(dvj, 0, sizeof(float) * hd);
-        for (int h = kh * group; h < (kh + 1) * group; h++)
-            for (int i = j; i < len; i++) {
-                size_t ri = (size_t)(start + i);
-                const float *qi = c->q + ri * qs + h * hd, *gi = c->dout + ri * qs + h * hd;
-                float p = expf(cpu_dot(qi, kj, hd) * d->scale - c->lse_in[ri * d->n_heads + h]);
-                cpu_axpy(dvj, p, gi, hd);
-                float ds = p * (cpu_dot(gi, vj, hd) - c->D[ri * d->n_heads + h]);
-                cpu_axpy(dkj, ds * d->scale, qi, hd);
-            }
+    int j0 = blk * QBLOCK, j1 = j0 + QBLOCK < len ? j0 + QBLOCK : len, nb = j1 - j0;
+    float *kt = malloc(sizeof(float) * ((size_t)2 * hd * nb + 2 * nb)), *vt = kt + (size_t)hd * nb;
+    float *p = vt + (size_t)hd * nb, *dp = p + nb;
+    transpose(kt, c->k + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks);
+    transpose(vt, c->v + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks);
+    for (int j = j0; j < j1; j++) {
+        memset(c->dk + (size_t)(start + j) * ks + kh * hd, 0, sizeof(float) * hd);
+        memset(c->dv + (size_t)(start + j) * ks + kh * hd, 0, sizeof(float) * hd);
     }
+    for (int h = kh * group; h < (kh + 1) * group; h++)
+        for (int i = j0; i < len; i++) {
+            size_t ri = (size_t)(start + i);
+            const float *qi = c->q + ri * qs + h * hd, *gi = c->dout + ri * qs + h * hd;
+            float lse = c->lse_in[ri * d->n_heads + h], D = c->D[ri * d->n_heads + h];
+            int n = i + 1 - j0 < nb ? i + 1 - j0 : nb; /* keys j0 .. min(i, j1-1) */
+            scores(p, qi, kt, n, nb, hd, d->scale);
+            scores(dp, gi, vt, n, nb, hd, 1.0f);
+            for (int jj = 0; jj < n; jj++) {
+                p[jj] = cpu_expf(p[jj] - lse);
+                dp[jj] = p[jj] * (dp[jj] - D) * d->scale;
+            }
+            for (int jj = 0; jj < n; jj++) {
+                float *dvj = c->dv + (size_t)(start + j0 + jj) * ks + kh * hd;
+                float *dkj = c->dk + (size_t)(start + j0 + jj) * ks + kh * hd;
+                float pw = p[jj], sw = dp[jj];
+                for (int e = 0; e < hd; e++) dvj[e] += pw * gi[e];
+                for (int e = 0; e < hd; e++) dkj[e] += sw * qi[e];
+            }
+        }
+    free(kt);
 }
 
 void cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
@@ -165,28 +203,36 @@ typedef struct {
     const AttnDims *d;
 } DecodeCtx;
 
-static void decode_task(void *vc, int t) {
+/* one task per (row, kv head): the group's query heads share each cached key */
+CPU_CLONES static void decode_task(void *vc, int t) {
     DecodeCtx *c = vc;
     const AttnDims *d = c->d;
-    int i = t / d->n_heads, h = t % d->n_heads, hd = d->head_dim, kh = h / (d->n_heads / d->n_kv_heads);
+    int group = d->n_heads / d->n_kv_heads, i = t / d->n_kv_heads, kh = t % d->n_kv_heads, hd = d->head_dim;
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd, len = c->kv_len[i];
-    const float *qi = c->q + (size_t)i * qs + h * hd;
     const float *kb = c->kc + (size_t)c->slot[i] * c->max_t * ks + kh * hd;
     const float *vb = c->vc + (size_t)c->slot[i] * c->max_t * ks + kh * hd;
-    float *sc = malloc(sizeof(float) * (len ? len : 1)), mx = -INFINITY, sum = 0;
-    for (int j = 0; j < len; j++) {
-        sc[j] = cpu_dot(qi, kb + (size_t)j * ks, hd) * d->scale;
-        mx = sc[j] > mx ? sc[j] : mx;
+    float *sc = malloc(sizeof(float) * (size_t)(len ? len : 1) * group);
+    for (int g = 0; g < group; g++) {
+        const float *qi = c->q + (size_t)i * qs + (kh * group + g) * hd;
+        float *s = sc + (size_t)g * len;
+        for (int j = 0; j < len; j++) s[j] = cpu_dot16(qi, kb + (size_t)j * ks, hd) * d->scale;
+        float mx = cpu_max(s, len);
+        for (int j = 0; j < len; j++) s[j] = cpu_expf(s[j] - mx);
+        float inv = 1.0f / cpu_sum(s, len);
+        float *oi = c->out + (size_t)i * qs + (kh * group + g) * hd;
+        memset(oi, 0, sizeof(float) * hd);
+        for (int j = 0; j < len; j++) {
+            const float *vj = vb + (size_t)j * ks;
+            float p = s[j];
+            for (int e = 0; e < hd; e++) oi[e] += p * vj[e];
+        }
+        for (int e = 0; e < hd; e++) oi[e] *= inv;
     }
-    for (int j = 0; j < len; j++) sum += (sc[j] = expf(sc[j] - mx));
-    float *oi = c->out + (size_t)i * qs + h * hd, inv = 1.0f / sum;
-    memset(oi, 0, sizeof(float) * hd);
-    for (int j = 0; j < len; j++) cpu_axpy(oi, sc[j] * inv, vb + (size_t)j * ks, hd);
     free(sc);
 }
 
 void cpu_attention_decode(float *out, const float *q, const float *kcache, const float *vcache, const int32_t *slot,
                           const int32_t *kv_len, int n, int max_t, const AttnDims *d) {
     DecodeCtx c = {out, q, kcache, vcache, slot, kv_len, max_t, d};
-    cpu_parallel_for(n * d->n_heads, decode_task, &c);
+    cpu_parallel_for(n * d->n_kv_heads, decode_task, &c);
 }

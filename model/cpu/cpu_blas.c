@@ -17,6 +17,37 @@ char *openblas_get_corename(void);
 char *openblas_get_config(void);
 
 static int g_use_ref;
+
+typedef struct {
+    int ta, tb, M, N, K, lda, ldb, ldc, split_rows, block;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} GemmCtx;
+
+/* One block of rows or columns of C, computed by a single-threaded sgemm. */
+static void gemm_task(void *vc, int t) {
+    GemmCtx *g = vc;
+    int lo = t * g->block, M = g->M, N = g->N;
+    const float *A = g->A, *B = g->B;
+    float *C = g->C;
+    if (g->split_rows) {
+        M = M - lo < g->block ? M - lo : g->block;
+        A += g->ta ? (size_t)lo : (size_t)lo * g->lda;
+        C += (size_t)lo * g->ldc;
+    } else {
+        N = N - lo < g->block ? N - lo : g->block;
+        B += g->tb ? (size_t)lo * g->ldb : (size_t)lo;
+        C += lo;
+    }
+    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, M, N, g->K,
+                g->alpha, A, g->lda, B, g->ldb, g->beta, C, g->ldc);
+}
+
+/* OpenBLAS runs single-threaded inside our pool: its own threads would spin
+ * (sched_yield) against ours on a small machine. Blocks of C are fixed by the
+ * shape alone (never by the thread count), and each element's sum over K is
+ * computed the same way in any block, so results do not depend on threads. */
 void cpu_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                 int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -29,8 +60,11 @@ void cpu_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
         cpu_matmul_ref(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
-                alpha, A, lda, B, ldb, beta, C, ldc);
+    GemmCtx g = {trans_a, trans_b, M, N, K, lda, ldb, ldc, M >= N, 0, alpha, beta, A, B, C};
+    double work = (double)M * N * K;
+    int dim = g.split_rows ? M : N;
+    g.block = work < (1 << 21) ? dim : g.split_rows ? 128 : 512;
+    cpu_parallel_for(cpu_nblocks(dim, g.block), gemm_task, &g);
 }
 
 void cpu_matmul_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,

@@ -6,13 +6,18 @@
  * The backward recomputes each chunk's logits from the saved log-sum-exp.
  */
 #include "cpu.h"
+#include "cpu_simd.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RB 128  /* rows per block */
-#define VC 2048 /* vocabulary entries per chunk */
+#pragma GCC optimize("O3", "no-math-errno")
+
+/* 1024 x 1024 logits (4 MiB) at a time: large enough for efficient sgemm
+ * (the weight-gradient product has K = RB), small next to a 151k vocabulary. */
+#define RB 1024 /* rows per block */
+#define VC 1024 /* vocabulary entries per chunk */
 
 typedef struct {
     float *logits; /* (rows, vc) scratch */
@@ -23,22 +28,31 @@ typedef struct {
     float *tgt;           /* target logit per row */
 } HeadCtx;
 
-static void stats_task(void *vc_, int r) {
+/* Online log-sum-exp: the chunk's max, then sums of e = exp(l - max) and e * l
+ * in 16 float lanes, folded into the row's double accumulators. */
+CPU_CLONES static void stats_task(void *vc_, int r) {
     HeadCtx *c = vc_;
     int t = c->target[c->r0 + r];
     if (t < 0) return;
     const float *l = c->logits + (size_t)r * c->vc;
-    float cm = l[0];
-    for (int j = 1; j < c->vc; j++) cm = l[j] > cm ? l[j] : cm;
+    float cm = cpu_max(l, c->vc);
     if (cm > c->mx[r]) {
         double f = exp(c->mx[r] - cm);
         c->s0[r] *= f, c->s1[r] *= f, c->mx[r] = cm;
     }
-    double s0 = 0, s1 = 0, m = c->mx[r];
-    for (int j = 0; j < c->vc; j++) {
-        double e = exp(l[j] - m);
-        s0 += e, s1 += e * l[j];
+    float m = (float)c->mx[r], a0[LANES] = {0}, a1[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= c->vc; j += LANES)
+        for (int u = 0; u < LANES; u++) {
+            float e = cpu_expf(l[j + u] - m);
+            a0[u] += e, a1[u] += e * l[j + u];
+        }
+    for (int u = 0; j < c->vc; j++, u++) {
+        float e = cpu_expf(l[j] - m);
+        a0[u] += e, a1[u] += e * l[j];
     }
+    double s0 = 0, s1 = 0;
+    for (int u = 0; u < LANES; u++) s0 += a0[u], s1 += a1[u];
     c->s0[r] += s0, c->s1[r] += s1;
     if (t >= c->v0 && t < c->v0 + c->vc) c->tgt[r] = l[t - c->v0];
 }
@@ -76,7 +90,7 @@ void cpu_lm_logprob(float *logp, float *lse, float *entropy, const float *h, con
 }
 
 /* logits row -> d loss / d logits = dlogp * (onehot(target) - softmax) */
-static void grad_task(void *vc_, int r) {
+CPU_CLONES static void grad_task(void *vc_, int r) {
     HeadCtx *c = vc_;
     int i = c->r0 + r, t = c->target[i];
     float *l = c->logits + (size_t)r * c->vc;
@@ -85,7 +99,7 @@ static void grad_task(void *vc_, int r) {
         return;
     }
     float g = c->dlogp[i], z = c->lse[i];
-    for (int j = 0; j < c->vc; j++) l[j] = -g * expf(l[j] - z);
+    for (int j = 0; j < c->vc; j++) l[j] = -g * cpu_expf(l[j] - z);
     if (t >= c->v0 && t < c->v0 + c->vc) l[t - c->v0] += g;
 }
 

@@ -5,12 +5,15 @@
  * each output element is summed by one task in row order).
  */
 #include "cpu.h"
+#include "cpu_simd.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/err.h"
+
+#pragma GCC optimize("O3", "no-math-errno") /* errno-free sqrt vectorises; results are unchanged */
 
 #define ROW_BLOCK 16
 #define COL_BLOCK 64
@@ -23,7 +26,7 @@ typedef struct {
     const float *x;
     size_t n;
 } AddCtx;
-static void add_task(void *c, int t) {
+CPU_CLONES static void add_task(void *c, int t) {
     AddCtx *a = c;
     size_t lo = (size_t)t * ELEM_BLOCK, hi = lo + ELEM_BLOCK < a->n ? lo + ELEM_BLOCK : a->n;
     for (size_t i = lo; i < hi; i++) a->y[i] += a->x[i];
@@ -45,7 +48,7 @@ typedef struct {
     int rows, cols;
 } ColSumCtx;
 /* dst[ids[i] or 0, j] += src[i, j] for the task's column block, rows in order */
-static void colsum_task(void *c, int t) {
+CPU_CLONES static void colsum_task(void *c, int t) {
     ColSumCtx *a = c;
     int j0 = t * COL_BLOCK, j1 = j0 + COL_BLOCK < a->cols ? j0 + COL_BLOCK : a->cols;
     for (int i = 0; i < a->rows; i++) {
@@ -78,7 +81,7 @@ typedef struct {
     float eps;
 } NormCtx;
 
-static void rmsnorm_task(void *c, int t) {
+CPU_CLONES static void rmsnorm_task(void *c, int t) {
     NormCtx *a = c;
     int r1 = (t + 1) * ROW_BLOCK < a->n ? (t + 1) * ROW_BLOCK : a->n;
     for (int i = t * ROW_BLOCK; i < r1; i++) {
@@ -97,7 +100,7 @@ static void op_rmsnorm(float *out, float *rstd, const float *x, const float *w, 
 }
 
 /* dx_j += r w_j g_j - r^3/C x_j sum_k g_k w_k x_k */
-static void rmsnorm_dx_task(void *c, int t) {
+CPU_CLONES static void rmsnorm_dx_task(void *c, int t) {
     NormCtx *a = c;
     int r1 = (t + 1) * ROW_BLOCK < a->n ? (t + 1) * ROW_BLOCK : a->n;
     for (int i = t * ROW_BLOCK; i < r1; i++) {
@@ -110,7 +113,7 @@ static void rmsnorm_dx_task(void *c, int t) {
         for (int j = 0; j < a->C; j++) dx[j] += r * a->w[j] * g[j] - coef * x[j];
     }
 }
-static void rmsnorm_dw_task(void *c, int t) {
+CPU_CLONES static void rmsnorm_dw_task(void *c, int t) {
     NormCtx *a = c;
     int j0 = t * COL_BLOCK, j1 = j0 + COL_BLOCK < a->C ? j0 + COL_BLOCK : a->C;
     for (int i = 0; i < a->n; i++) {
@@ -167,18 +170,22 @@ typedef struct {
     const float *g, *u, *dh;
     size_t n;
 } GluCtx;
-static void swiglu_task(void *c, int t) {
+CPU_CLONES static void swiglu_task(void *c, int t) {
     GluCtx *a = c;
     size_t lo = (size_t)t * ELEM_BLOCK, hi = lo + ELEM_BLOCK < a->n ? lo + ELEM_BLOCK : a->n;
-    for (size_t i = lo; i < hi; i++) a->h[i] = a->g[i] / (1.0f + expf(-a->g[i])) * a->u[i];
+    float *restrict h = a->h;
+    const float *restrict g = a->g, *restrict u = a->u;
+    for (size_t i = lo; i < hi; i++) h[i] = g[i] / (1.0f + cpu_expf(-g[i])) * u[i];
 }
-static void swiglu_bwd_task(void *c, int t) {
+CPU_CLONES static void swiglu_bwd_task(void *c, int t) {
     GluCtx *a = c;
     size_t lo = (size_t)t * ELEM_BLOCK, hi = lo + ELEM_BLOCK < a->n ? lo + ELEM_BLOCK : a->n;
+    float *restrict dg = a->dg, *restrict du = a->du;
+    const float *restrict gp = a->g, *restrict u = a->u, *restrict dhp = a->dh;
     for (size_t i = lo; i < hi; i++) {
-        float g = a->g[i], s = 1.0f / (1.0f + expf(-g)), dh = a->dh[i];
-        a->dg[i] = dh * a->u[i] * s * (1.0f + g * (1.0f - s));
-        a->du[i] = dh * g * s;
+        float g = gp[i], s = 1.0f / (1.0f + cpu_expf(-g)), dh = dhp[i];
+        dg[i] = dh * u[i] * s * (1.0f + g * (1.0f - s));
+        du[i] = dh * g * s;
     }
 }
 static void op_swiglu(float *h, const float *g, const float *u, size_t n) {
@@ -198,11 +205,15 @@ typedef struct {
     size_t n;
     double *part;
 } SumsqCtx;
-static void sumsq_task(void *c, int t) {
+CPU_CLONES static void sumsq_task(void *c, int t) {
     SumsqCtx *a = c;
     size_t lo = (size_t)t * ELEM_BLOCK, hi = lo + ELEM_BLOCK < a->n ? lo + ELEM_BLOCK : a->n;
-    double s = 0;
-    for (size_t i = lo; i < hi; i++) s += (double)a->x[i] * a->x[i];
+    double l[LANES] = {0}, s = 0;
+    size_t i = lo;
+    for (; i + LANES <= hi; i += LANES)
+        for (int u = 0; u < LANES; u++) l[u] += (double)a->x[i + u] * a->x[i + u];
+    for (int u = 0; i < hi; i++, u++) l[u] += (double)a->x[i] * a->x[i];
+    for (int u = 0; u < LANES; u++) s += l[u];
     a->part[t] = s;
 }
 static double op_sumsq(const float *x, size_t n) {
@@ -223,15 +234,18 @@ typedef struct {
     float lr, b1, b2, eps, wd, bc1, bc2, gscale;
 } AdamCtx;
 /* torch.optim.AdamW: p *= 1 - lr wd; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
-static void adamw_task(void *c, int t) {
+CPU_CLONES static void adamw_task(void *c, int t) {
     AdamCtx *a = c;
     size_t lo = (size_t)t * ELEM_BLOCK, hi = lo + ELEM_BLOCK < a->n ? lo + ELEM_BLOCK : a->n;
     float step = a->lr / a->bc1, sbc2 = sqrtf(a->bc2), decay = 1.0f - a->lr * a->wd;
+    float *restrict p = a->p, *restrict m = a->m, *restrict v = a->v;
+    const float *restrict gp = a->g;
+    float b1 = a->b1, b2 = a->b2, eps = a->eps, gs = a->gscale;
     for (size_t i = lo; i < hi; i++) {
-        float g = a->g[i] * a->gscale;
-        a->m[i] = a->b1 * a->m[i] + (1.0f - a->b1) * g;
-        a->v[i] = a->b2 * a->v[i] + (1.0f - a->b2) * g * g;
-        a->p[i] = a->p[i] * decay - step * a->m[i] / (sqrtf(a->v[i]) / sbc2 + a->eps);
+        float g = gp[i] * gs;
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        p[i] = p[i] * decay - step * m[i] / (sqrtf(v[i]) / sbc2 + eps);
     }
 }
 static void op_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
@@ -242,15 +256,26 @@ static void op_adamw(float *p, const float *g, float *m, float *v, size_t n, flo
 
 /* ---- sampling support ---- */
 
+typedef struct {
+    float *logz;
+    const float *logits;
+    int V;
+} LseCtx;
+CPU_CLONES static void lse_task(void *c, int i) {
+    LseCtx *a = c;
+    const float *l = a->logits + (size_t)i * a->V;
+    float mx = cpu_max(l, a->V), acc[LANES] = {0};
+    int j = 0;
+    for (; j + LANES <= a->V; j += LANES)
+        for (int u = 0; u < LANES; u++) acc[u] += cpu_expf(l[j + u] - mx);
+    for (int u = 0; j < a->V; j++, u++) acc[u] += cpu_expf(l[j] - mx);
+    double s = 0;
+    for (int u = 0; u < LANES; u++) s += acc[u];
+    a->logz[i] = mx + (float)log(s);
+}
 static void op_logsumexp_rows(float *logz, const float *logits, int n, int V) {
-    for (int i = 0; i < n; i++) {
-        const float *l = logits + (size_t)i * V;
-        float mx = l[0];
-        for (int j = 1; j < V; j++) mx = l[j] > mx ? l[j] : mx;
-        double s = 0;
-        for (int j = 0; j < V; j++) s += expf(l[j] - mx);
-        logz[i] = mx + (float)log(s);
-    }
+    LseCtx c = {logz, logits, V};
+    cpu_parallel_for(n, lse_task, &c);
 }
 
 /* ---- memory ---- */

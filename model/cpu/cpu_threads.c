@@ -73,7 +73,7 @@ void cpu_set_threads(int n) {
     }
     pool.wanted = n;
     pthread_mutex_unlock(&pool.mu);
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1); /* BLAS calls are split over our pool instead (cpu_blas.c) */
 }
 
 void cpu_parallel_for(int n_tasks, CpuTaskFn fn, void *ctx) {

@@ -2,3 +2,7 @@
 # /usr/bin/python3 with torch (PURE_PYTHON) and skips (77) without it.
 pure_test(test_model_parity SOURCES ${PURE_TEST_DIR}/model/test_model_parity.c LIBS pure_model pure_util)
 pure_test(test_model_unit SOURCES ${PURE_TEST_DIR}/model/test_model_unit.c LIBS pure_model pure_tokenizer pure_util)
+# bench/model_bench.sh builds and runs this one (a benchmark, not a test).
+add_executable(model_bench EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/bench/model_bench.c)
+target_include_directories(model_bench PRIVATE ${CMAKE_SOURCE_DIR} ${OPENBLAS_INC})
+target_link_libraries(model_bench PRIVATE pure_model pure_util)
