@@ -1,6 +1,128 @@
-/* STUB: replaced by the module owner. */
+/* data.c - the `data` stage kind: benchmark/training files or the toy task -> `train` and `test`
+ * artifacts in the "prompts" layout (docs/architecture.md). The work is in prepare.c. */
+#include <string.h>
+#include "stages/data/prepare.h"
 #include "stages/stage.h"
-static const PortDef no_ports[] = {{0}};
-static const ParamDef no_params[] = {{0}};
-static int run_stub(StageCtx *ctx, PureErr *err) { (void)ctx; return err_set(err, "stage kind 'data' is not implemented yet"); }
-const StageKind stage_kind_data = {"data", 0, "not implemented yet", no_ports, no_ports, no_params, run_stub, 0};
+
+static const PortDef no_inputs[] = {{0}};
+static const PortDef outputs[] = {
+    {"train", ART_H5, 0, "prompts for SFT and RL: id, benchmark, problem, prompt, reference, has_reference, solution"},
+    {"test", ART_H5, 0, "held-out prompts (evaluation sets), same layout"},
+    {0}};
+
+#define SOURCES "toy|math_train|math500|minerva_math|olympiadbench|aime24|amc23|gsm8k|jsonl"
+static const ParamDef params[] = {
+    {"source", PT_ENUM, "toy", 1, 0, SOURCES, "where prompts come from: the toy task, a file of ../shared/data, or any jsonl"},
+    {"sources", PT_LIST, "[]", 1, 0, NULL,
+     "benchmark sources concatenated into one artifact (evaluation sets; files found under data_dir); overrides source"},
+    {"path", PT_PATH, "", 1, 0, NULL, "the file of a real source (default: its place under data_dir)"},
+    {"data_dir", PT_PATH, "", 1, 0, NULL, "a folder laid out like ../shared/data (benchmarks/<name>/test.jsonl, train/...)"},
+    {"problem_field", PT_STRING, "problem", 1, 0, NULL, "jsonl: the field holding the problem text"},
+    {"answer_field", PT_STRING, "answer", 1, 0, NULL,
+     "jsonl: the field holding the reference answer (\"\": take the last \\boxed{} of the solution)"},
+    {"solution_field", PT_STRING, "solution", 1, 0, NULL, "jsonl: the field holding a worked solution (\"\": none)"},
+    {"template", PT_STRING, "", 1, 0, NULL,
+     "prompt template with {problem}; default: the method's template, or \"{problem}\\n\\n\" for the toy task"},
+    {"shuffle", PT_BOOL, "true", 1, 0, NULL, "shuffle rows with the stage seed before limit and split"},
+    {"limit", PT_INT, "0", 0, 1e9, NULL, "keep at most this many rows per source (0: all)"},
+    {"test_size", PT_INT, "-1", -1, 1e9, NULL,
+     "rows held out as `test` (-1: benchmarks all test, math_train/jsonl none); toy: see n_test"},
+    {"test_fraction", PT_FLOAT, "0", 0, 1, NULL, "if > 0, the share of rows held out as `test` (overrides test_size)"},
+    {"reference_fraction", PT_FLOAT, "1", 0, 1, NULL,
+     "share of train prompts whose reference may be used as a verifiable reward (the method: 0.1)"},
+    {"reference_select", PT_ENUM, "fraction", 1, 0, "fraction|answer_field",
+     "fraction: a seeded random reference_fraction of train prompts; answer_field: math_train's own 10% (answer != \"null\")"},
+    {"n_train", PT_INT, "2048", 1, 1e8, NULL, "toy: number of train problems"},
+    {"n_test", PT_INT, "512", 0, 1e7, NULL, "toy: number of test problems (none of them in train)"},
+    {"min_ops", PT_INT, "2", 1, 7, NULL, "toy: fewest +/- operations per problem"},
+    {"max_ops", PT_INT, "3", 1, 7, NULL, "toy: most +/- operations per problem"},
+    {"max_operand", PT_INT, "99", 1, 1e6, NULL, "toy: operands are drawn from [0, max_operand]"},
+    {"filler_rate", PT_FLOAT, "0.2", 0, 1, NULL, "toy: share of demonstrations with harmless filler steps (\"68+0=68\")"},
+    {"error_rate", PT_FLOAT, "0.15", 0, 1, NULL, "toy: per-step probability of a wrong result in a demonstration"},
+    {0}};
+
+static void read_options(StageCtx *ctx, DataOptions *o) {
+    data_options_default(o);
+    o->source = stage_param_str(ctx, "source");
+    o->n_sources = stage_param_list(ctx, "sources", &o->sources);
+    o->path = stage_param_str(ctx, "path");
+    o->data_dir = stage_param_str(ctx, "data_dir");
+    o->fields.problem = stage_param_str(ctx, "problem_field");
+    o->fields.answer = stage_param_str(ctx, "answer_field");
+    o->fields.solution = stage_param_str(ctx, "solution_field");
+    o->template_ = stage_param_str(ctx, "template");
+    o->shuffle = stage_param_bool(ctx, "shuffle");
+    o->limit = stage_param_int(ctx, "limit");
+    o->test_size = stage_param_int(ctx, "test_size");
+    o->test_fraction = stage_param_float(ctx, "test_fraction");
+    o->reference_fraction = stage_param_float(ctx, "reference_fraction");
+    o->reference_from_answer_field = strcmp(stage_param_str(ctx, "reference_select"), "answer_field") == 0;
+    o->n_train = stage_param_int(ctx, "n_train");
+    o->n_test = stage_param_int(ctx, "n_test");
+    o->toy.min_ops = (int)stage_param_int(ctx, "min_ops");
+    o->toy.max_ops = (int)stage_param_int(ctx, "max_ops");
+    o->toy.max_operand = (int)stage_param_int(ctx, "max_operand");
+    o->toy.filler_rate = stage_param_float(ctx, "filler_rate");
+    o->toy.error_rate = stage_param_float(ctx, "error_rate");
+    o->seed = stage_seed(ctx);
+}
+
+static int check_data(StageCtx *ctx, PureErr *err) {
+    DataOptions o;
+    read_options(ctx, &o);
+    int toy = o.n_sources == 0 && strcmp(o.source, "toy") == 0;
+    if (toy && o.toy.min_ops > o.toy.max_ops)
+        return err_set(err, "min_ops (%d) must not exceed max_ops (%d)", o.toy.min_ops, o.toy.max_ops);
+    if (!toy && !*o.path && !*o.data_dir)
+        return err_set(err, "source '%s' reads a file: set `path` (or `data_dir` for the files of ../shared/data)",
+                       o.n_sources ? o.sources[0] : o.source);
+    if (o.n_sources && !*o.data_dir) return err_set(err, "`sources` finds its files under `data_dir`: set data_dir");
+    if (!toy && strcmp(o.source, "jsonl") == 0 && o.n_sources == 0 && !*o.path)
+        return err_set(err, "source 'jsonl' needs `path`");
+    if (o.reference_from_answer_field && !(o.n_sources == 0 && strcmp(o.source, "math_train") == 0))
+        return err_set(err, "reference_select: answer_field applies to source math_train only (got '%s')", o.source);
+    if (stage_param_is_set(ctx, "test_size") && o.test_fraction > 0)
+        return err_set(err, "set test_size or test_fraction, not both");
+    if (*o.template_ && !strstr(o.template_, "{problem}"))
+        return err_set(err, "template must contain {problem}, got \"%s\"", o.template_);
+    return 0;
+}
+
+static int write_split(StageCtx *ctx, const char *port, const DataSplit *s, PureErr *err) {
+    Artifact *a = stage_output_create(ctx, port, err);
+    if (!a) return -1;
+    int rc = data_split_write(a, s, err);
+    if (artifact_close(a, rc ? NULL : err) < 0) rc = -1;
+    return rc;
+}
+
+static int run_data(StageCtx *ctx, PureErr *err) {
+    if (check_data(ctx, err) < 0) return -1;
+    DataOptions o;
+    read_options(ctx, &o);
+    DataSplit train, test;
+    int rc = data_prepare(&o, &train, &test, err);
+    if (rc == 0) rc = write_split(ctx, "train", &train, err);
+    if (rc == 0) rc = write_split(ctx, "test", &test, err);
+    if (rc == 0) {
+        int64_t with_ref = 0;
+        for (int64_t i = 0; i < train.rows.n; i++) with_ref += train.has_reference[i];
+        stage_metric(ctx, "n_train", (double)train.rows.n);
+        stage_metric(ctx, "n_test", (double)test.rows.n);
+        stage_metric(ctx, "train_with_reference", (double)with_ref);
+        stage_log(ctx, "%lld train prompts (%lld with a verifiable reference), %lld test prompts",
+                  (long long)train.rows.n, (long long)with_ref, (long long)test.rows.n);
+    }
+    data_split_free(&train);
+    data_split_free(&test);
+    return rc;
+}
+
+const StageKind stage_kind_data = {
+    "data", 1,
+    "Prompts for training and evaluation: the toy arithmetic task (docs/toy-task.md) or the benchmark and training "
+    "files of ../shared/data (MATH-500, Minerva Math, OlympiadBench, AIME24, AMC23, GSM8K, the MATH training set) "
+    "or any JSONL file with field mapping. Reference answers come from the answer field or the last \\boxed{} of the "
+    "solution; rows are shuffled with the stage seed, limited, split, templated, and a seeded share of train prompts "
+    "keeps its reference as a verifiable reward.",
+    no_inputs, outputs, params, run_data, check_data};

@@ -49,13 +49,16 @@ void dataset_push(DataSet *d, DataRow row) {
     d->rows[d->n++] = row;
 }
 
+void datarow_free(DataRow *r) {
+    free(r->benchmark);
+    free(r->problem);
+    free(r->reference);
+    free(r->solution);
+    memset(r, 0, sizeof *r);
+}
+
 void dataset_free(DataSet *d) {
-    for (int64_t i = 0; i < d->n; i++) {
-        free(d->rows[i].benchmark);
-        free(d->rows[i].problem);
-        free(d->rows[i].reference);
-        free(d->rows[i].solution);
-    }
+    for (int64_t i = 0; i < d->n; i++) datarow_free(&d->rows[i]);
     free(d->rows);
     memset(d, 0, sizeof *d);
 }
@@ -118,10 +121,10 @@ static int record_row(const cJSON *obj, const SourceDef *def, const char *bench,
         }
     }
     if (!reference && solution) reference = verify_extract(solution);
-    if (!reference && !(def->answer && *def->answer) && def->solution && *def->solution && !solution) {
+    /* without an answer field, the solution is where the reference comes from: it must be there */
+    if (!(def->answer && *def->answer) && def->solution && *def->solution && !solution)
         return err_set(err, "%s: missing field '%s' (the solution, whose last \\boxed{} is the reference)", where,
                        def->solution);
-    }
     row->id = id;
     row->benchmark = xstrdup(bench);
     row->problem = xstrdup(pv->valuestring);

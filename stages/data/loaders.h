@@ -36,6 +36,7 @@ int data_load(const char *source, const char *path, const DataFields *fields, Da
 char *data_default_path(const char *data_dir, const char *source);
 int data_source_known(const char *source);
 void dataset_push(DataSet *d, DataRow row);
+void datarow_free(DataRow *r);
 void dataset_free(DataSet *d);
 
 #endif

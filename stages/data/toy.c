@@ -232,13 +232,14 @@ int toy_check_steps(const char *problem_text, const char *response, const ToyChe
                 int applied = a.n_terms - 1, matches = a.terms[0] == cur && next + applied <= p.n_operands;
                 for (int i = 0; matches && i < applied; i++)
                     matches = a.ops[i] == p.ops[next - 1 + i] && a.terms[i + 1] == p.operands[next + i];
-                if (a.terms[0] == cur && all_zero && a.rhs == cur) {
-                    ok = o->filler_correct; /* filler: true, harmless, and no progress */
-                } else if (matches) {
-                    /* a slip is scored on its own step; later steps are judged from the value written */
+                if (matches) {
+                    /* a slip is scored on its own step; later steps are judged from the value written
+                       (checked before filler: "5+0=5" is progress when the problem adds 0) */
                     ok = true_arith;
                     next += applied;
                     cur = a.rhs;
+                } else if (a.terms[0] == cur && all_zero && a.rhs == cur) {
+                    ok = o->filler_correct; /* filler: true, harmless, and no progress */
                 }
             }
         }

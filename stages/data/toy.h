@@ -41,7 +41,9 @@ typedef struct ToyCheckOptions {
 void toy_check_options_default(ToyCheckOptions *o);
 /* The exact step checker (the oracle PRM): splits response with steps_split and scores each step; returns the number
    of steps, fills rewards[0..min(n,max_steps)-1]. Arithmetic steps are judged on their arithmetic (and progress when
-   asked); the final answer step is judged on the boxed value. */
+   asked); the final answer step is judged on the boxed value. Returns -1 if problem_text is not a toy problem.
+   Details (docs/toy-task.md): without progress, the boxed value must equal the result of the last arithmetic
+   step (the answer if there is none); with progress, it must equal the true answer. */
 int toy_check_steps(const char *problem_text, const char *response, const ToyCheckOptions *o, float *rewards, int max_steps);
 
 #endif

@@ -1,0 +1,241 @@
+/* prepare.c - rows to train/test splits in the "prompts" layout (see prepare.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "stages/data/prepare.h"
+#include "stages/verify/sbuf.h"
+#include "util/hash.h"
+#include "util/rng.h"
+
+void data_options_default(DataOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->source = "toy";
+    o->path = o->data_dir = o->template_ = "";
+    o->fields = (DataFields){"problem", "answer", "solution"};
+    o->shuffle = 1;
+    o->test_size = -1;
+    o->reference_fraction = 1.0;
+    toy_config_default(&o->toy);
+    o->n_train = 2048;
+    o->n_test = 512;
+}
+
+char *data_apply_template(const char *template_, const char *problem) {
+    SBuf b = {0};
+    for (const char *s = template_; *s;) {
+        if (strncmp(s, "{problem}", 9) == 0) {
+            sbuf_add(&b, problem);
+            s += 9;
+        } else {
+            sbuf_addc(&b, *s++);
+        }
+    }
+    return sbuf_take(&b);
+}
+
+/* Fisher-Yates with a counter-based stream: the order depends only on (seed, stream, n). */
+static void shuffle_rows(DataRow *rows, int64_t n, uint64_t seed, uint64_t stream) {
+    Rng r;
+    rng_init(&r, seed, stream);
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)rng_next_below(&r, (uint64_t)i + 1);
+        DataRow t = rows[i];
+        rows[i] = rows[j];
+        rows[j] = t;
+    }
+}
+
+/* ---- the toy task: train problems, then test problems that do not occur in train ---- */
+
+/* A set of problem texts (open addressing on a 64-bit FNV-1a hash; collisions compared by text). */
+typedef struct { uint64_t *h; char **s; size_t cap; } TextSet;
+static uint64_t text_hash(const char *s) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h | 1; /* 0 marks an empty slot */
+}
+static int textset_add(TextSet *t, const char *s) { /* 1 if added, 0 if present */
+    uint64_t h = text_hash(s);
+    size_t i = h & (t->cap - 1);
+    for (; t->h[i]; i = (i + 1) & (t->cap - 1))
+        if (t->h[i] == h && strcmp(t->s[i], s) == 0) return 0;
+    t->h[i] = h;
+    t->s[i] = (char *)s;
+    return 1;
+}
+
+static void toy_row(const DataOptions *o, uint64_t index, const ToyProblem *p, DataRow *row) {
+    char ref[32];
+    snprintf(ref, sizeof ref, "%d", p->answer);
+    row->id = (int64_t)index;
+    row->benchmark = xstrdup("toy");
+    row->problem = xstrdup(p->text);
+    row->reference = xstrdup(ref);
+    row->solution = toy_solution(&o->toy, p, o->seed, index);
+    row->answer_given = 1;
+}
+
+static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, PureErr *err) {
+    if (o->toy.min_ops < 1 || o->toy.max_ops > TOY_MAX_OPS || o->toy.min_ops > o->toy.max_ops)
+        return err_set(err, "toy task: need 1 <= min_ops <= max_ops <= %d, got min_ops=%d max_ops=%d", TOY_MAX_OPS,
+                       o->toy.min_ops, o->toy.max_ops);
+    TextSet set = {0};
+    set.cap = 16;
+    while (set.cap < (size_t)(o->n_train + o->n_test) * 2 + 16) set.cap *= 2;
+    set.h = xcalloc(set.cap, sizeof *set.h);
+    set.s = xcalloc(set.cap, sizeof *set.s);
+    uint64_t index = 0;
+    /* train problems may repeat (a small task has few distinct problems); test ones are new */
+    for (int64_t i = 0; i < o->n_train; i++, index++) {
+        ToyProblem p;
+        toy_problem_generate(&o->toy, o->seed, index, &p);
+        DataRow row;
+        toy_row(o, index, &p, &row);
+        dataset_push(train, row);
+        textset_add(&set, train->rows[train->n - 1].problem);
+    }
+    uint64_t tries = 0, max_tries = (uint64_t)o->n_test * 50 + 1000;
+    while (test->n < o->n_test && tries++ < max_tries) {
+        ToyProblem p;
+        toy_problem_generate(&o->toy, o->seed, index, &p);
+        DataRow row;
+        toy_row(o, index++, &p, &row);
+        dataset_push(test, row);
+        if (!textset_add(&set, test->rows[test->n - 1].problem)) {
+            datarow_free(&test->rows[--test->n]);
+        }
+    }
+    free(set.h);
+    free(set.s);
+    if (test->n < o->n_test)
+        return err_set(err, "toy task: only %lld distinct test problems not in train (n_test=%lld); raise max_operand or max_ops",
+                       (long long)test->n, (long long)o->n_test);
+    return 0;
+}
+
+/* ---- real sources ---- */
+
+static int load_source(const DataOptions *o, const char *source, int k, DataSet *all, PureErr *err) {
+    if (!data_source_known(source) && strcmp(source, "jsonl") != 0)
+        return err_set(err, "unknown data source '%s' (expected math_train, math500, minerva_math, olympiadbench, "
+                            "aime24, amc23, gsm8k or jsonl)", source);
+    char *path = NULL;
+    if (o->n_sources == 0 && o->path && *o->path) path = xstrdup(o->path);
+    else if (o->data_dir && *o->data_dir) path = data_default_path(o->data_dir, source);
+    if (!path)
+        return err_set(err, "source '%s': set `path` to its file%s", source,
+                       strcmp(source, "jsonl") ? " or `data_dir` to a folder laid out like ../shared/data" : "");
+    DataSet d = {0};
+    int rc = data_load(source, path, &o->fields, &d, err);
+    free(path);
+    if (rc < 0) {
+        dataset_free(&d);
+        return -1;
+    }
+    if (o->shuffle) shuffle_rows(d.rows, d.n, rng_derive(o->seed, "data/shuffle"), (uint64_t)k);
+    int64_t keep = o->limit > 0 && o->limit < d.n ? o->limit : d.n;
+    for (int64_t i = 0; i < d.n; i++) {
+        if (i < keep) dataset_push(all, d.rows[i]);
+        else datarow_free(&d.rows[i]);
+    }
+    free(d.rows);
+    return 0;
+}
+
+static void split_finish(const DataOptions *o, DataSplit *s, int is_train) {
+    int64_t n = s->rows.n;
+    s->has_reference = xcalloc((size_t)(n ? n : 1), 1);
+    s->prompts = xcalloc((size_t)(n ? n : 1), sizeof *s->prompts);
+    const char *tmpl = o->template_ && *o->template_ ? o->template_
+                       : (o->n_sources == 0 && strcmp(o->source, "toy") == 0) ? DATA_TEMPLATE_TOY
+                                                                                : DATA_TEMPLATE_METHOD;
+    for (int64_t i = 0; i < n; i++) s->prompts[i] = data_apply_template(tmpl, s->rows.rows[i].problem);
+    /* which prompts keep their reference as a verifiable reward */
+    if (is_train && o->reference_from_answer_field) {
+        for (int64_t i = 0; i < n; i++) s->has_reference[i] = (uint8_t)s->rows.rows[i].answer_given;
+    } else if (is_train && o->reference_fraction < 1.0) {
+        /* exactly round(f * n) rows, chosen by a seeded permutation independent of the row order */
+        int64_t k = (int64_t)llround(o->reference_fraction * (double)n);
+        int64_t *perm = xmalloc((size_t)(n ? n : 1) * sizeof *perm);
+        for (int64_t i = 0; i < n; i++) perm[i] = i;
+        Rng r;
+        rng_init(&r, rng_derive(o->seed, "data/reference"), 0);
+        for (int64_t i = n - 1; i > 0; i--) {
+            int64_t j = (int64_t)rng_next_below(&r, (uint64_t)i + 1), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        for (int64_t i = 0; i < k; i++) s->has_reference[perm[i]] = 1;
+        free(perm);
+    } else {
+        for (int64_t i = 0; i < n; i++) s->has_reference[i] = 1;
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (!s->rows.rows[i].reference[0]) s->has_reference[i] = 0;
+}
+
+int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, PureErr *err) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (o->n_sources == 0 && strcmp(o->source, "toy") == 0) {
+        if (toy_generate(o, &train->rows, &test->rows, err) < 0) return -1;
+    } else {
+        DataSet all = {0};
+        int benchmarks_only = 1;
+        int n = o->n_sources ? o->n_sources : 1;
+        for (int k = 0; k < n; k++) {
+            const char *src = o->n_sources ? o->sources[k] : o->source;
+            if (strcmp(src, "toy") == 0) {
+                dataset_free(&all);
+                return err_set(err, "`sources` lists benchmark files; the toy task is `source: toy`");
+            }
+            if (strcmp(src, "math_train") == 0 || strcmp(src, "jsonl") == 0) benchmarks_only = 0;
+            if (load_source(o, src, k, &all, err) < 0) {
+                dataset_free(&all);
+                return -1;
+            }
+        }
+        /* benchmarks are evaluation sets: by default every row is a test row */
+        int64_t n_test = o->test_size >= 0 ? o->test_size : benchmarks_only ? all.n : 0;
+        if (o->test_fraction > 0) n_test = (int64_t)llround(o->test_fraction * (double)all.n);
+        if (n_test > all.n) n_test = all.n;
+        for (int64_t i = 0; i < all.n; i++) dataset_push(i < n_test ? &test->rows : &train->rows, all.rows[i]);
+        free(all.rows);
+    }
+    split_finish(o, train, 1);
+    split_finish(o, test, 0);
+    return 0;
+}
+
+void data_split_free(DataSplit *s) {
+    for (int64_t i = 0; i < s->rows.n && s->prompts; i++) free(s->prompts[i]);
+    free(s->prompts);
+    free(s->has_reference);
+    dataset_free(&s->rows);
+    memset(s, 0, sizeof *s);
+}
+
+int data_split_write(Artifact *a, const DataSplit *s, PureErr *err) {
+    int64_t n = s->rows.n;
+    int64_t *ids = xmalloc((size_t)(n ? n : 1) * sizeof *ids);
+    const char **cols[4];
+    for (int c = 0; c < 4; c++) cols[c] = xmalloc((size_t)(n ? n : 1) * sizeof(char *));
+    for (int64_t i = 0; i < n; i++) {
+        const DataRow *r = &s->rows.rows[i];
+        ids[i] = r->id;
+        cols[0][i] = r->benchmark;
+        cols[1][i] = r->problem;
+        cols[2][i] = r->reference;
+        cols[3][i] = r->solution;
+    }
+    int rc = artifact_write(a, "id", DT_I64, 1, &n, ids, err);
+    if (rc == 0) rc = artifact_write_strings(a, "benchmark", n, cols[0], err);
+    if (rc == 0) rc = artifact_write_strings(a, "problem", n, cols[1], err);
+    if (rc == 0) rc = artifact_write_strings(a, "prompt", n, (const char *const *)s->prompts, err);
+    if (rc == 0) rc = artifact_write_strings(a, "reference", n, cols[2], err);
+    if (rc == 0) rc = artifact_write(a, "has_reference", DT_U8, 1, &n, s->has_reference, err);
+    if (rc == 0) rc = artifact_write_strings(a, "solution", n, cols[3], err);
+    free(ids);
+    for (int c = 0; c < 4; c++) free(cols[c]);
+    return rc;
+}

@@ -1,0 +1,7 @@
+# The data stage's core (steps, toy task, loaders, prepare) is compiled into the tests directly with the
+# verifier it uses for \boxed{} references; only pure_storage and pure_util are linked.
+set(PURE_DATA_CORE ${CMAKE_SOURCE_DIR}/stages/data/steps.c ${CMAKE_SOURCE_DIR}/stages/data/toy.c
+    ${CMAKE_SOURCE_DIR}/stages/data/loaders.c ${CMAKE_SOURCE_DIR}/stages/data/prepare.c
+    ${CMAKE_SOURCE_DIR}/stages/verify/verify_extract.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_norm.c
+    ${CMAKE_SOURCE_DIR}/stages/verify/verify_expr.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_equal.c)
+pure_test(test_steps_toy SOURCES ${PURE_TEST_DIR}/data/test_steps_toy.c ${PURE_DATA_CORE} LIBS pure_storage pure_util)
