@@ -248,6 +248,36 @@ static void test_strings_attrs(void) {
     free(p);
 }
 
+/* Many strings and a long one spread over several global-heap collections:
+ * the heap check before each read walks all of them. */
+static void test_many_strings(void) {
+    char *p = tmp_path("many.h5");
+    PureErr e = {0};
+    enum { N = 5000 };
+    char **s = malloc(N * sizeof *s);
+    for (int i = 0; i < N; i++) {
+        size_t len = i == 17 ? 100000 : (size_t)(i % 50);
+        s[i] = malloc(len + 1);
+        for (size_t k = 0; k < len; k++) s[i][k] = (char)('a' + (i + k) % 26);
+        s[i][len] = '\0';
+    }
+    Artifact *a = artifact_create(p, &e);
+    CHECK(artifact_write_strings(a, "s", N, (const char *const *)s, &e) == 0);
+    CHECK(artifact_close(a, &e) == 0);
+    a = artifact_open(p, &e);
+    int64_t n = 0;
+    char **r = artifact_read_strings(a, "s", &n, &e);
+    CHECK(r && n == N);
+    int bad = 0;
+    for (int i = 0; r && i < N; i++) bad += strcmp(r[i], s[i]) != 0;
+    CHECK(bad == 0);
+    artifact_strings_free(r, n);
+    artifact_close(a, &e);
+    for (int i = 0; i < N; i++) free(s[i]);
+    free(s);
+    free(p);
+}
+
 /* The same content written twice (with the heap scribbled in between) gives
  * the same bytes: no timestamps, no uninitialized padding. */
 static void write_fixed(const char *path) {
@@ -345,6 +375,7 @@ int main(void) {
     test_dense_roundtrip();
     test_ragged();
     test_strings_attrs();
+    test_many_strings();
     test_reproducible();
     test_open_errors();
     test_threads();
