@@ -11,7 +11,7 @@
 
 static const char *help =
     "usage: pure run PIPELINE.yaml [--run-dir DIR] [--set key.path=value]... [--force STAGE]...\n"
-    "                [--until STAGE[@ITER]] [--quiet]\n"
+    "                [--until STAGE[@ITER]] [--verify] [--quiet]\n"
     "\n"
     "Runs the pipeline, skipping every stage run whose committed artifact is up to date\n"
     "(same fingerprint: kind, version, parameters, input fingerprints, files read, seed).\n"
@@ -21,6 +21,8 @@ static const char *help =
     "  --set K=V       override a spec value by dotted path, e.g. --set loop.iterations=3\n"
     "  --force STAGE   recompute STAGE (all its iterations) and everything that reads it\n"
     "  --until STAGE   run only STAGE (or STAGE@ITER) and what it needs\n"
+    "  --verify        check the SHA-256 of every committed artifact first (default: sizes and\n"
+    "                  mtimes, and SHA-256 of each artifact a running stage reads)\n"
     "  --quiet, -q     only warnings and errors\n"
     "\n"
     "Exit codes: 0 done, 1 a stage failed (or the run directory is locked/unwritable),\n"
@@ -28,7 +30,7 @@ static const char *help =
 
 int cmd_run(int argc, char **argv) {
     CliOpts o;
-    int rc = cli_parse(argc, argv, "run-dir set force until quiet", 1, help, &o);
+    int rc = cli_parse(argc, argv, "run-dir set force until quiet verify", 1, help, &o);
     if (rc) return rc > 0 ? PURE_EXIT_OK : PURE_EXIT_USAGE;
     Spec *spec;
     Plan *plan = cli_load(&o, &spec);
@@ -54,8 +56,8 @@ int cmd_run(int argc, char **argv) {
         log_error("%s", err.msg);
         exit_code = PURE_EXIT_FAIL;
     } else {
-        if (!o.quiet) log_info("run directory %s, %d stage run(s) planned", root, plan->n);
-        RunOpts ro = {root, o.quiet, o.force, o.nforce, o.until};
+        if (!o.quiet) log_info("run directory %s", root);
+        RunOpts ro = {root, o.quiet, o.force, o.nforce, o.until, o.verify};
         if (exec_run(plan, &ro, &err)) {
             log_error("%s", err.msg);
             log_error("the run directory is intact; fix the cause and run the same command again to resume");

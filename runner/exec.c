@@ -112,8 +112,8 @@ static void load_states(Runner *r) {
             continue;
         }
         char *dir = rundir_inst_path(r->o->root, &p->insts[i], NULL), why[512], lb[160];
-        if (rundir_check(dir, r->done[i], 1, why, sizeof why) == 0) {
-            r->state[i] = S_DONE;
+        if (rundir_check(dir, r->done[i], !r->o->verify, why, sizeof why) == 0) {
+            r->state[i] = r->o->verify ? S_VERIFIED : S_DONE;
         } else {
             log_warn("%s: committed artifact is damaged (%s); it will be recomputed", label(r, i, lb, sizeof lb), why);
             r->state[i] = S_BAD;
@@ -370,6 +370,12 @@ int exec_run(const Plan *p, const RunOpts *o, PureErr *err) {
     if (!rc) {
         load_states(&r);
         rc = repair_metrics(&r, err);
+        int todo = 0, wanted = 0;
+        for (int i = 0; i < n; i++) {
+            wanted += r.target[i];
+            todo += r.target[i] && (r.force[i] || r.state[i] == S_PENDING || r.state[i] == S_BAD);
+        }
+        if (!o->quiet) log_info("%d of %d stage run(s) to run, the others are up to date", todo, wanted);
     }
     for (int i = 0; i < n && !rc; i++) {
         if (!r.target[i]) continue;

@@ -15,6 +15,7 @@ typedef struct RunOpts {
     const char *const *force;    /* stage names to recompute (with their dependants) */
     int nforce;
     const char *until;           /* "NAME" or "NAME@ITER": run only that and what it needs; NULL = all */
+    int verify;                  /* hash every committed artifact up front (not only those read) */
 } RunOpts;
 
 /* Returns 0 when every targeted instance is committed; -1 with err set when a

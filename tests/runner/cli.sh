@@ -82,6 +82,16 @@ expect 0 "damaged" -- "$PURE" status p.yaml --verify # ...--verify can
 expect 0 "src: committed artifact is damaged (out/values.bin does not match its committed SHA-256); recomputing it" -- \
   "$PURE" run p.yaml --force step
 expect 0 "" -- "$PURE" status p.yaml --verify
+# an artifact nothing reads any more: only --verify hashes it
+for f in runs/p/stages/step/3/*/out/values.bin; do
+  stamp=$(stat -c %y "$f")
+  printf '\x55' | dd of="$f" bs=1 seek=9 conv=notrunc 2>/dev/null
+  touch -d "$stamp" "$f"
+done
+expect 0 "0 of 14 stage run(s) to run" -- "$PURE" run p.yaml
+expect 0 "step[3]: committed artifact is damaged (out/values.bin does not match its committed SHA-256); it will be recomputed" -- \
+  "$PURE" run p.yaml --verify
+expect 0 "14 done" -- "$PURE" status p.yaml --verify
 # truncation is caught by the quick check
 for f in runs/p/stages/final/*/out.h5; do truncate -s 100 "$f"; done
 expect 0 "final              -            damaged" -- "$PURE" status p.yaml
