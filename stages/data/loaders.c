@@ -16,17 +16,18 @@
 typedef struct {
     const char *name, *file, *problem, *answer, *solution;
     int hashes;   /* GSM8K: the reference is the text after "####" of the answer field */
+    const char *fallback; /* math_train: ref_answer is "null" where `answer` holds the reference */
 } SourceDef;
 
 static const SourceDef sources[] = {
-    {"math500", "benchmarks/math500/test.jsonl", "problem", "answer", "solution", 0},
-    {"minerva_math", "benchmarks/minerva_math/test.jsonl", "problem", NULL, "solution", 0},
-    {"olympiadbench", "benchmarks/olympiadbench/test.jsonl", "question", "final_answer", "solution", 0},
-    {"aime24", "benchmarks/aime24/test.jsonl", "problem", "answer", "solution", 0},
-    {"amc23", "benchmarks/amc23/test.jsonl", "problem", "answer", NULL, 0},
-    {"gsm8k", "benchmarks/gsm8k/test.jsonl", "question", "answer", NULL, 1},
-    {"math_train", "train/math_level3to5_8k.json", "question", "ref_answer", NULL, 0},
-    {NULL, NULL, NULL, NULL, NULL, 0}};
+    {"math500", "benchmarks/math500/test.jsonl", "problem", "answer", "solution", 0, NULL},
+    {"minerva_math", "benchmarks/minerva_math/test.jsonl", "problem", NULL, "solution", 0, NULL},
+    {"olympiadbench", "benchmarks/olympiadbench/test.jsonl", "question", "final_answer", "solution", 0, NULL},
+    {"aime24", "benchmarks/aime24/test.jsonl", "problem", "answer", "solution", 0, NULL},
+    {"amc23", "benchmarks/amc23/test.jsonl", "problem", "answer", NULL, 0, NULL},
+    {"gsm8k", "benchmarks/gsm8k/test.jsonl", "question", "answer", NULL, 1, NULL},
+    {"math_train", "train/math_level3to5_8k.json", "question", "ref_answer", NULL, 0, "answer"},
+    {NULL, NULL, NULL, NULL, NULL, 0, NULL}};
 
 static const SourceDef *source_find(const char *name) {
     for (int i = 0; sources[i].name; i++)
@@ -120,6 +121,11 @@ static int record_row(const cJSON *obj, const SourceDef *def, const char *bench,
             reference = r;
         }
     }
+    if (def->fallback && (!reference || !*reference || !strcmp(reference, "null"))) {
+        free(reference);
+        reference = field_text(cJSON_GetObjectItemCaseSensitive(obj, def->fallback));
+        if (reference && !strcmp(reference, "null")) reference[0] = 0; /* neither field: no reference */
+    }
     if (!reference && solution) reference = verify_extract(solution);
     /* without an answer field, the solution is where the reference comes from: it must be there */
     if (!(def->answer && *def->answer) && def->solution && *def->solution && !solution)
@@ -193,7 +199,7 @@ int data_load(const char *source, const char *path, const DataFields *fields, Da
     if (!path || !*path) return err_set(err, "source '%s' needs a file: set `path` or `data_dir`", source);
     if (!fs_exists(path)) return err_set(err, "%s: no such file (source '%s')", path, source);
     if (strcmp(source, "jsonl") == 0) {
-        SourceDef def = {"jsonl", NULL, fields->problem, fields->answer, fields->solution, 0};
+        SourceDef def = {"jsonl", NULL, fields->problem, fields->answer, fields->solution, 0, NULL};
         char *stem = fs_stem(path);
         int rc = load_jsonl(path, &def, stem, out, err);
         free(stem);

@@ -5,3 +5,4 @@ set(PURE_DATA_CORE ${CMAKE_SOURCE_DIR}/stages/data/steps.c ${CMAKE_SOURCE_DIR}/s
     ${CMAKE_SOURCE_DIR}/stages/verify/verify_extract.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_norm.c
     ${CMAKE_SOURCE_DIR}/stages/verify/verify_expr.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_equal.c)
 pure_test(test_steps_toy SOURCES ${PURE_TEST_DIR}/data/test_steps_toy.c ${PURE_DATA_CORE} LIBS pure_storage pure_util)
+pure_test(test_data_sources SOURCES ${PURE_TEST_DIR}/data/test_data_sources.c ${PURE_DATA_CORE} LIBS pure_storage pure_util)
