@@ -49,3 +49,16 @@ if(CMAKE_CXX_COMPILER)
             LIBS pure_model_emu pure_tokenizer pure_util m LABELS slow)
   target_compile_definitions(test_cuda_emu_model PRIVATE PURE_CUDA_EMU_TEST=1)
 endif()
+
+# bench/cuda_bench.sh builds and runs cuda_bench (a benchmark, not a test);
+# cuda_bench_emu is the same program over the emulator, to smoke-test it without a GPU.
+if(PURE_HAVE_CUDA)
+  add_executable(cuda_bench EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/bench/cuda_bench.c)
+  target_include_directories(cuda_bench PRIVATE ${CMAKE_SOURCE_DIR})
+  target_link_libraries(cuda_bench PRIVATE pure_model pure_util)
+endif()
+if(CMAKE_CXX_COMPILER)
+  add_executable(cuda_bench_emu EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/bench/cuda_bench.c)
+  target_include_directories(cuda_bench_emu PRIVATE ${CMAKE_SOURCE_DIR})
+  target_link_libraries(cuda_bench_emu PRIVATE pure_model_emu pure_util)
+endif()

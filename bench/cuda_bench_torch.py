@@ -1,0 +1,165 @@
+"""cuda_bench_torch.py - the PyTorch side of bench/cuda_bench.sh, on the GPU:
+the same Qwen2-shaped model (GQA, q/k/v biases, tied embeddings, random
+weights) as bench/cuda_bench.c, timed on
+  train:  forward + log-softmax NLL + backward + AdamW, fp32 master weights under
+          torch.autocast(bfloat16) ("eager bf16"), scaled_dot_product_attention;
+  decode: greedy batched decoding with a preallocated KV cache, bf16 weights,
+          an eager Python loop (one forward per token).
+Prints one "key=value" line like cuda_bench.
+"""
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+
+SIZES = {
+    "toy": dict(V=260, C=64, Fd=192, L=2, NH=4, NKV=2, theta=1e4),
+    "0.5b": dict(V=151936, C=896, Fd=4864, L=24, NH=14, NKV=2, theta=1e6),
+}
+
+
+def rms(x, w, eps=1e-6):
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype) * w
+
+
+def attend(q, k, v, causal):
+    if hasattr(F, "scaled_dot_product_attention"):  # torch >= 2.0: flash / memory-efficient kernels
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    s = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5
+    if causal:
+        T = q.shape[2]
+        s = s.masked_fill(torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1), float("-inf"))
+    return torch.softmax(s.float(), -1).to(q.dtype) @ v
+
+
+def rotate(x, cos, sin):  # rotate-half RoPE; cos/sin (T, hd)
+    h = x.shape[-1] // 2
+    return x * cos + torch.cat((-x[..., h:], x[..., :h]), -1) * sin
+
+
+class Layer(torch.nn.Module):
+    def __init__(self, s):
+        super().__init__()
+        C, self.NH, self.NKV = s["C"], s["NH"], s["NKV"]
+        self.hd = C // self.NH
+        self.w1, self.w2 = torch.nn.Parameter(torch.ones(C)), torch.nn.Parameter(torch.ones(C))
+        self.qkv = torch.nn.Linear(C, (self.NH + 2 * self.NKV) * self.hd)
+        self.o = torch.nn.Linear(self.NH * self.hd, C, bias=False)
+        self.gu = torch.nn.Linear(C, 2 * s["Fd"], bias=False)
+        self.down = torch.nn.Linear(s["Fd"], C, bias=False)
+
+    def forward(self, x, cos, sin, cache=None, pos=0):
+        B, T, _ = x.shape
+        q, k, v = self.qkv(rms(x, self.w1)).view(B, T, -1, self.hd).transpose(1, 2).split(
+            [self.NH, self.NKV, self.NKV], 1)
+        q, k = rotate(q, cos, sin), rotate(k, cos, sin)
+        if cache is not None:  # (B, NKV, Tmax, hd) each
+            cache[0][:, :, pos:pos + T] = k
+            cache[1][:, :, pos:pos + T] = v
+            k, v = cache[0][:, :, :pos + T], cache[1][:, :, :pos + T]
+        rep = self.NH // self.NKV
+        k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
+        a = attend(q, k, v, T > 1)
+        x = x + self.o(a.transpose(1, 2).reshape(B, T, -1))
+        g, u = self.gu(rms(x, self.w2)).chunk(2, -1)
+        return x + self.down(F.silu(g) * u)
+
+
+class Model(torch.nn.Module):
+    def __init__(self, s):
+        super().__init__()
+        self.s = s
+        self.emb = torch.nn.Embedding(s["V"], s["C"])
+        self.layers = torch.nn.ModuleList(Layer(s) for _ in range(s["L"]))
+        self.wf = torch.nn.Parameter(torch.ones(s["C"]))
+        hd = s["C"] // s["NH"]
+        inv = 1.0 / s["theta"] ** (torch.arange(0, hd, 2).double() / hd)
+        ang = torch.outer(torch.arange(8192).double(), inv)
+        self.register_buffer("cos", torch.cat((ang, ang), -1).cos().float(), persistent=False)
+        self.register_buffer("sin", torch.cat((ang, ang), -1).sin().float(), persistent=False)
+
+    def hidden(self, tok, pos=0, caches=None):
+        T = tok.shape[1]
+        cos, sin = self.cos[pos:pos + T].to(self.wf.dtype), self.sin[pos:pos + T].to(self.wf.dtype)
+        x = self.emb(tok)
+        for i, l in enumerate(self.layers):
+            x = l(x, cos, sin, None if caches is None else caches[i], pos)
+        return rms(x, self.wf)
+
+    def logits(self, h):
+        return h @ self.emb.weight.T
+
+
+def sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def timed(fn, iters):
+    best = 1e30
+    for it in range(iters + 1):
+        sync()
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        if it > 0:
+            best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", default="toy")
+    ap.add_argument("--what", default="train")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq", type=int, default=512)
+    ap.add_argument("--prompts", type=int, default=64)
+    ap.add_argument("--prompt-len", type=int, default=64)
+    ap.add_argument("--new", type=int, default=128)
+    ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--device", default="cuda")  # cpu: a smoke run of this script without a GPU
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    s, dev = SIZES[a.size], a.device
+    m = Model(s).to(dev)
+    if a.what == "train":
+        opt = torch.optim.AdamW(m.parameters(), lr=1e-5)
+        tok = torch.randint(0, s["V"], (a.batch, a.seq), device=dev)
+
+        def step():
+            with torch.autocast(dev, dtype=torch.bfloat16):
+                lg = m.logits(m.hidden(tok))[:, :-1].float()
+            loss = F.cross_entropy(lg.reshape(-1, s["V"]), tok[:, 1:].reshape(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        best = timed(step, a.iters)
+        print("what=train size=%s batch=%d seq=%d tokens_per_s=%.1f step_s=%.4f peak_mem_gib=%.2f"
+              % (a.size, a.batch, a.seq, a.batch * a.seq / best, best, torch.cuda.max_memory_allocated() / 2**30 if dev == "cuda" else 0))
+    else:
+        m = m.to(torch.bfloat16)
+        P, L, N = a.prompts, a.prompt_len, a.new
+        prompts = torch.randint(0, s["V"], (P, L), device=dev)
+        hd = s["C"] // s["NH"]
+
+        def gen(n):
+            caches = [(torch.empty(P, s["NKV"], L + N, hd, device=dev, dtype=torch.bfloat16),
+                       torch.empty(P, s["NKV"], L + N, hd, device=dev, dtype=torch.bfloat16)) for _ in range(s["L"])]
+            with torch.no_grad():
+                h = m.hidden(prompts, 0, caches)[:, -1:]
+                for t in range(n):
+                    nxt = m.logits(h)[:, 0].argmax(-1, keepdim=True)
+                    if t + 1 < n:
+                        h = m.hidden(nxt, L + t, caches)
+
+        t1, tn = timed(lambda: gen(1), a.iters), timed(lambda: gen(N), a.iters)
+        dec = (tn - t1) / (N - 1)
+        print("what=decode size=%s prompts=%d prompt_len=%d new=%d tokens_per_s=%.1f step_s=%.5f prefill_s=%.4f"
+              % (a.size, P, L, N, P / dec, dec, t1))
+
+
+if __name__ == "__main__":
+    main()
