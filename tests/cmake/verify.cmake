@@ -3,3 +3,5 @@
 set(PURE_VERIFY_CORE ${CMAKE_SOURCE_DIR}/stages/verify/verify_extract.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_norm.c
     ${CMAKE_SOURCE_DIR}/stages/verify/verify_expr.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_equal.c)
 pure_test(test_verify_cases SOURCES ${PURE_TEST_DIR}/verify/test_verify_cases.c ${PURE_VERIFY_CORE} LIBS pure_util)
+pure_test(test_verify_data SOURCES ${PURE_TEST_DIR}/verify/test_verify_data.c ${PURE_VERIFY_CORE}
+          ${CMAKE_SOURCE_DIR}/stages/data/loaders.c LIBS pure_util)
