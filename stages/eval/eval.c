@@ -145,6 +145,7 @@ static int write_results(StageCtx *ctx, int64_t n, char **bench, uint8_t *correc
 }
 
 static void print_summary(StageCtx *ctx, const Bench *b, int nb, double acc, const EvalPoint *h, int nh) {
+    int final = stage_iteration(ctx) < 0;
     stage_log(ctx, "%-16s %6s %9s %8s %7s", "benchmark", "n", "accuracy", "length", "steps");
     for (int i = 0; i < nb; i++)
         stage_log(ctx, "%-16s %6d %9.3f %8.1f %7.2f", b[i].name, b[i].n, b[i].n ? (double)b[i].correct / b[i].n : 0,
@@ -154,7 +155,7 @@ static void print_summary(StageCtx *ctx, const Bench *b, int nb, double acc, con
     stage_log(ctx, "%-10s %9s %14s %7s %8s", "iteration", "accuracy", "process_reward", "steps", "length");
     for (int i = 0; i < nh; i++) {
         char it[16], pr[32];
-        snprintf(it, sizeof it, h[i].iteration < 0 ? "start" : "%d", h[i].iteration);
+        snprintf(it, sizeof it, h[i].iteration < 0 ? "start" : (i == nh - 1 && final) ? "final" : "%d", h[i].iteration);
         snprintf(pr, sizeof pr, isnan(h[i].process_reward) ? "-" : "%.3f", h[i].process_reward);
         stage_log(ctx, "%-10s %9.3f %14s %7.2f %8.1f", it, h[i].accuracy, pr, h[i].steps, h[i].length);
     }
@@ -270,7 +271,10 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
             acc += (double)b[k].correct / b[k].n / nb;
         }
         hist = xrealloc(hist, ((size_t)nh + 1) * sizeof *hist);
-        hist[nh++] = (EvalPoint){stage_iteration(ctx), acc, preward, ts / n, tl / n};
+        /* after the loop (iteration -1 with a history) the point follows the last one; the table says "final" */
+        int it = stage_iteration(ctx);
+        if (it < 0 && nh > 0) it = hist[nh - 1].iteration + 1;
+        hist[nh++] = (EvalPoint){it, acc, preward, ts / n, tl / n};
         MonitorConfig mc = {stage_param_float(ctx, "monitor_acc_drop"), stage_param_float(ctx, "monitor_reward_rise"),
                             stage_param_float(ctx, "monitor_ratio")};
         MonitorFlags f;

@@ -13,7 +13,7 @@ M='hidden_size: 16, layers: 1, heads: 2, kv_heads: 1, intermediate_size: 32, max
 cat > "$T/base.yaml" <<YAML
 seed: 3
 stages:
-  data: {kind: data, source: toy, train_size: 8, test_size: 4}
+  data: {kind: data, source: toy, n_train: 8, n_test: 4}
   sft: {kind: sft, inputs: {train: data.train}, steps: 1, batch_size: 2, $M}
   prm_model: {kind: prm_train, inputs: {train: data.train}, steps: 1, batch_size: 2, $M}
   rollout: {kind: rollout, inputs: {policy: sft.policy, prompts: data.train}, samples: 2, prompts_per_iteration: 2, max_new_tokens: 8, device: cpu}
@@ -23,7 +23,7 @@ YAML
 printf 'not json\n' > "$T/bad.jsonl"
 printf '{"problem": "1+1=?", "steps": ["1+1=2"], "labels": [1]}\n{"problem": "x", "steps": ["a", "b"], "labels": [1]}\n' > "$T/short.jsonl"
 printf -- '-- defines no score()\nlocal x = 1\n' > "$T/noscore.lua"
-printf 'function score(problem, steps, reference) return {1} end\n' > "$T/onescore.lua"
+printf 'function score(problem, steps, reference) return {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12} end\n' > "$T/onescore.lua"
 
 "$PURE" run "$T/base.yaml" --run-dir "$T/run" --quiet > "$T/base.log" 2>&1 || { cat "$T/base.log"; echo "bad_inputs: base pipeline failed"; exit 1; }
 
