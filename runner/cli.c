@@ -49,13 +49,14 @@ int cli_parse(int argc, char **argv, const char *allowed, int need_spec, const c
             return -1;
         }
         int flag = !strcmp(key, "quiet") || !strcmp(key, "verify") || !strcmp(key, "markdown") ||
-                   !strcmp(key, "all") || !strcmp(key, "dry-run");
+                   !strcmp(key, "all") || !strcmp(key, "dry-run") || !strcmp(key, "dot");
         if (flag) {
             if (!strcmp(key, "quiet")) o->quiet = 1;
             if (!strcmp(key, "verify")) o->verify = 1;
             if (!strcmp(key, "markdown")) o->markdown = 1;
             if (!strcmp(key, "all")) o->all = 1;
             if (!strcmp(key, "dry-run")) o->dry_run = 1;
+            if (!strcmp(key, "dot")) o->dot = 1;
             continue;
         }
         const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);

@@ -14,7 +14,7 @@ typedef struct CliOpts {
     const char *force[CLI_MAX_LIST];
     int nforce;
     const char *until;
-    int quiet, verify, markdown, all, dry_run;
+    int quiet, verify, markdown, all, dry_run, dot;
 } CliOpts;
 
 /* Parses argv (argv[0] = subcommand). `allowed` lists the accepted long

@@ -24,10 +24,45 @@ int cmd_validate(int argc, char **argv) {
 }
 
 static const char *dag_help =
-    "usage: pure dag PIPELINE.yaml [--set key.path=value]...\n"
+    "usage: pure dag PIPELINE.yaml [--set key.path=value]... [--dot]\n"
     "\n"
     "Prints the stage graph: each stage with its kind and where each input comes from,\n"
-    "in execution order, section by section (before the loop, the loop, after).\n";
+    "in execution order, section by section (before the loop, the loop, after).\n"
+    "--dot prints it in Graphviz form instead (pure dag p.yaml --dot | dot -Tsvg > p.svg);\n"
+    "dashed edges carry the loop state into the next iteration.\n";
+
+/* Graphviz: one node per stage, loop stages in a cluster, state edges dashed. */
+static void print_dot(const Spec *s) {
+    printf("digraph pipeline {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n");
+    for (int k = 0; k < s->nstages; k++) {
+        const SpecStage *st = &s->stages[s->order[k]];
+        if (st->sec == SEC_LOOP && (k == 0 || s->stages[s->order[k - 1]].sec != SEC_LOOP))
+            printf("  subgraph cluster_loop {\n    label=\"loop x%d\";\n", s->iterations);
+        char every[32] = "";
+        if (st->every > 1) snprintf(every, sizeof every, "\\nevery %d", st->every);
+        printf("  %s\"%s\" [label=\"%s\\n[%s]%s\"];\n", st->sec == SEC_LOOP ? "  " : "", st->name, st->name,
+               st->kind->kind, every);
+        if (st->sec == SEC_LOOP && (k + 1 == s->nstages || s->stages[s->order[k + 1]].sec != SEC_LOOP)) printf("  }\n");
+    }
+    for (int i = 0; i < s->nstages; i++) {
+        const SpecStage *st = &s->stages[i];
+        for (int k = 0; k < st->ninputs; k++) {
+            const SpecRef *r = &st->inputs[k];
+            const char *port = st->kind->inputs[k].name;
+            if (r->kind == REF_STAGE)
+                printf("  \"%s\" -> \"%s\" [label=\"%s\"];\n", s->stages[r->stage].name, st->name, port);
+            else if (r->kind == REF_STATE || r->kind == REF_LOOP) {
+                const SpecState *sv = &s->states[r->state];
+                printf("  \"%s\" -> \"%s\" [label=\"%s.%s\", style=dashed];\n", s->stages[sv->update.stage].name,
+                       st->name, r->kind == REF_STATE ? "state" : "loop", sv->name);
+                if (r->kind == REF_STATE && sv->init.kind == REF_STAGE)
+                    printf("  \"%s\" -> \"%s\" [label=\"%s (iteration 0)\", style=dotted];\n",
+                           s->stages[sv->init.stage].name, st->name, sv->name);
+            }
+        }
+    }
+    printf("}\n");
+}
 
 static void print_stage(const Spec *s, int si) {
     const SpecStage *st = &s->stages[si];
@@ -47,11 +82,16 @@ static void print_stage(const Spec *s, int si) {
 
 int cmd_dag(int argc, char **argv) {
     CliOpts o;
-    int rc = cli_parse(argc, argv, "set", 1, dag_help, &o);
+    int rc = cli_parse(argc, argv, "set dot", 1, dag_help, &o);
     if (rc) return rc > 0 ? PURE_EXIT_OK : PURE_EXIT_USAGE;
     Spec *s;
     Plan *plan = cli_load(&o, &s);
     if (!plan) return PURE_EXIT_USAGE;
+    if (o.dot) {
+        print_dot(s);
+        cli_unload(plan, s);
+        return PURE_EXIT_OK;
+    }
     static const char *titles[] = {"before the loop", "loop", "after the loop"};
     for (int sec = SEC_PRE; sec <= SEC_AFTER; sec++) {
         int any = 0;

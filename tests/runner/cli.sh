@@ -44,7 +44,9 @@ expect 2 "unknown option" -- "$PURE" run p.yaml --bogus
 expect 2 "missing PIPELINE.yaml" -- "$PURE" status
 expect 0 "valid (5 stages, 14 stage runs)" -- "$PURE" validate p.yaml
 expect 0 "state w          = src.out, then opt.out" -- "$PURE" dag p.yaml
+expect 0 '"opt" -> "step" [label="state.w", style=dashed];' -- "$PURE" dag p.yaml --dot
 expect 0 "test_blob (version 1)" -- "$PURE" stages test_blob
+expect 0 '| `mode` | enum | `add` | add\|mul | how inputs combine |' -- "$PURE" stages test_blob --markdown
 expect 2 "did you mean 'test_blob'" -- "$PURE" stages test_blb
 
 # ---- a bad spec exits 2 and creates nothing
@@ -129,6 +131,12 @@ cat > slow.yaml <<'YAML'
 stages:
   nap: {kind: test_blob, sleep_ms: 3000}
 YAML
+# ---- progress: redrawn in place on a terminal (script gives the run a pseudo-terminal)
+if command -v script >/dev/null; then
+  out=$(script -qec "'$PURE' run slow.yaml --run-dir tty --set stages.nap.sleep_ms=300 --set stages.nap.n=50" /dev/null)
+  grep -q $'\r\e\[K\[pure\] nap 50/50 values, .*/s, ETA 0s' <<<"$out" || fail "no progress line on a terminal: $out"
+fi
+# the lock
 "$PURE" run slow.yaml -q &
 holder=$!
 for i in $(seq 50); do [ -s runs/slow/lock ] && break; sleep 0.1; done
