@@ -6,3 +6,7 @@ set(PURE_DATA_CORE ${CMAKE_SOURCE_DIR}/stages/data/steps.c ${CMAKE_SOURCE_DIR}/s
     ${CMAKE_SOURCE_DIR}/stages/verify/verify_expr.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_equal.c)
 pure_test(test_steps_toy SOURCES ${PURE_TEST_DIR}/data/test_steps_toy.c ${PURE_DATA_CORE} LIBS pure_storage pure_util)
 pure_test(test_data_sources SOURCES ${PURE_TEST_DIR}/data/test_data_sources.c ${PURE_DATA_CORE} LIBS pure_storage pure_util)
+# the data stage kind through `pure run`: every source kind, the layout read back with h5py, bad specs refused
+add_test(NAME test_data_pipeline
+  COMMAND bash ${PURE_TEST_DIR}/data/pipeline_data.sh $<TARGET_FILE:pure> ${PURE_SHARED_DIR} ${PURE_PYTHON})
+set_tests_properties(test_data_pipeline PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
