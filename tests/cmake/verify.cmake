@@ -5,3 +5,5 @@ set(PURE_VERIFY_CORE ${CMAKE_SOURCE_DIR}/stages/verify/verify_extract.c ${CMAKE_
 pure_test(test_verify_cases SOURCES ${PURE_TEST_DIR}/verify/test_verify_cases.c ${PURE_VERIFY_CORE} LIBS pure_util)
 pure_test(test_verify_data SOURCES ${PURE_TEST_DIR}/verify/test_verify_data.c ${PURE_VERIFY_CORE}
           ${CMAKE_SOURCE_DIR}/stages/data/loaders.c LIBS pure_util)
+pure_test(test_verify_stage SOURCES ${PURE_TEST_DIR}/verify/test_verify_stage.c ${PURE_VERIFY_CORE}
+          ${CMAKE_SOURCE_DIR}/stages/verify/verify.c LIBS pure_storage pure_util)
