@@ -19,7 +19,7 @@ static const ParamDef params[] = {
     {0}};
 
 typedef struct {
-    int64_t n, p;
+    int64_t n, p, n_text;
     int64_t *prompt_index;  /* (N) */
     char **text;            /* (N) */
     char **reference;       /* (P) */
@@ -28,7 +28,7 @@ typedef struct {
 
 static void inputs_free(VerifyInputs *in) {
     free(in->prompt_index);
-    artifact_strings_free(in->text, in->n);
+    artifact_strings_free(in->text, in->n_text);
     artifact_strings_free(in->reference, in->p);
     free(in->has_reference);
 }
@@ -39,12 +39,12 @@ static int read_inputs(StageCtx *ctx, VerifyInputs *in, PureErr *err) {
     if (!r) return -1;
     int64_t dims[ARTIFACT_MAX_DIMS];
     in->prompt_index = artifact_read(r, "prompt_index", DT_I64, 1, dims, err);
-    int64_t n_text = 0;
     if (in->prompt_index) {
         in->n = dims[0];
-        in->text = artifact_read_strings(r, "text", &n_text, err);
+        in->text = artifact_read_strings(r, "text", &in->n_text, err);
     }
     int ok = in->prompt_index && in->text;
+    int64_t n_text = in->n_text;
     if (ok && n_text != in->n) {
         err_set(err, "%s: dataset 'text' has %lld rows, expected %lld (one per prompt_index)", artifact_path(r),
                 (long long)n_text, (long long)in->n);

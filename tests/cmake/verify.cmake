@@ -7,3 +7,5 @@ pure_test(test_verify_data SOURCES ${PURE_TEST_DIR}/verify/test_verify_data.c ${
           ${CMAKE_SOURCE_DIR}/stages/data/loaders.c LIBS pure_util)
 pure_test(test_verify_stage SOURCES ${PURE_TEST_DIR}/verify/test_verify_stage.c ${PURE_VERIFY_CORE}
           ${CMAKE_SOURCE_DIR}/stages/verify/verify.c LIBS pure_storage pure_util)
+pure_test(test_grade_cmd SOURCES ${PURE_TEST_DIR}/verify/test_grade_cmd.c ${PURE_VERIFY_CORE}
+          ${CMAKE_SOURCE_DIR}/stages/verify/cmd_grade.c LIBS pure_util)

@@ -1,5 +1,6 @@
 /* test_verify_cases.c - the verifier on hand-written cases: extraction, and >= 200 equivalent and
  * non-equivalent answer pairs covering every rule in docs/verifier.md. */
+#include <stdint.h>
 #include <stdlib.h>
 #include "stages/verify/verify.h"
 #include "tests/check.h"
@@ -169,5 +170,26 @@ int main(void) {
     CHECK(verify_equal("\\frac{", "1") == 0);
     CHECK(verify_equal("}{)(][", "1") == 0);
     CHECK(verify_equal("\\sqrt[", "1") == 0);
+    /* random token soup: no crash, no hang, always symmetric (run under ASan/UBSan in CI) */
+    static const char *const tok[] = {"\\frac", "\\sqrt", "{", "}", "(", ")", "[", "]", "\\{", "\\}", ",", "1", "2",
+                                      "0.5", "x", "^", "_", "-", "+", "*", "/", "!", "\\pi", "\\infty", "=", "\\cup",
+                                      "\\text{", "cm", " ", "\\left(", "\\right)", "\\%", "\\boxed{", "\\", "\\sin"};
+    uint64_t state = 12345;
+    int asym = 0;
+    for (int it = 0; it < 20000; it++) {
+        char a[128] = {0}, b[128] = {0};
+        for (int side = 0; side < 2; side++) {
+            char *s = side ? b : a;
+            int len = 1 + (int)(state % 9);
+            for (int k = 0; k < len; k++) {
+                state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+                strcat(s, tok[(state >> 33) % (sizeof tok / sizeof tok[0])]);
+            }
+        }
+        asym += verify_equal(a, b) != verify_equal(b, a);
+        CHECK(verify_equal(a, a) == 1 || verify_equal(a, a) == 0);
+        free(verify_extract(a));
+    }
+    CHECK(asym == 0);
     return check_report("test_verify_cases");
 }
