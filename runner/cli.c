@@ -83,6 +83,24 @@ char *cli_run_dir(const CliOpts *o) {
     return dir;
 }
 
+int cli_spec_or_saved(CliOpts *o, const char *cmd, const char *help, char **saved) {
+    *saved = NULL;
+    if (o->spec) return 0;
+    if (!o->run_dir) {
+        fprintf(stderr, "pure %s: give PIPELINE.yaml or --run-dir DIR\n\n%s", cmd, help);
+        return -1;
+    }
+    *saved = fs_join(o->run_dir, "spec.yaml");
+    if (!fs_exists(*saved)) {
+        fprintf(stderr, "pure %s: %s has no spec.yaml (not a run directory?)\n", cmd, o->run_dir);
+        free(*saved);
+        *saved = NULL;
+        return -1;
+    }
+    o->spec = *saved;
+    return 0;
+}
+
 Plan *cli_load(const CliOpts *o, Spec **spec) {
     PureErr err;
     err_clear(&err);

@@ -24,6 +24,11 @@ typedef struct CliOpts {
 int cli_parse(int argc, char **argv, const char *allowed, int need_spec, const char *help, CliOpts *o);
 /* runs/<spec file stem> under the current directory, or --run-dir (caller frees). */
 char *cli_run_dir(const CliOpts *o);
+/* For commands where PIPELINE.yaml is optional given --run-dir: falls back on
+ * the run directory's spec.yaml (the resolved spec of its last run). Sets
+ * o->spec (to *saved, which the caller frees); prints the error and returns
+ * -1 when there is neither. */
+int cli_spec_or_saved(CliOpts *o, const char *cmd, const char *help, char **saved);
 /* Loads and validates the spec and builds the plan; prints the error and
  * returns NULL on failure (exit 2). */
 Plan *cli_load(const CliOpts *o, Spec **spec);

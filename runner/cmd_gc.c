@@ -98,21 +98,9 @@ int cmd_gc(int argc, char **argv) {
     CliOpts o;
     int rc = cli_parse(argc, argv, "run-dir set dry-run", 0, help, &o);
     if (rc) return rc > 0 ? PURE_EXIT_OK : PURE_EXIT_USAGE;
-    if (!o.spec && !o.run_dir) {
-        fprintf(stderr, "pure gc: give PIPELINE.yaml or --run-dir DIR\n\n%s", help);
-        return PURE_EXIT_USAGE;
-    }
+    char *saved;
+    if (cli_spec_or_saved(&o, "gc", help, &saved)) return PURE_EXIT_USAGE;
     char *root = cli_run_dir(&o);
-    char *saved = fs_join(root, "spec.yaml");
-    if (!o.spec) {
-        if (!fs_exists(saved)) {
-            fprintf(stderr, "pure gc: %s has no spec.yaml (not a run directory?)\n", root);
-            free(saved);
-            free(root);
-            return PURE_EXIT_USAGE;
-        }
-        o.spec = saved;
-    }
     Spec *s;
     Plan *p = cli_load(&o, &s);
     if (!p) {

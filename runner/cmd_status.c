@@ -16,6 +16,7 @@
 
 static const char *help =
     "usage: pure status PIPELINE.yaml [--run-dir DIR] [--set key.path=value]... [--verify]\n"
+    "       pure status --run-dir DIR    (the spec of the directory's last run)\n"
     "\n"
     "For every stage (and loop iteration): done, stale (an older result exists; says\n"
     "which parameter, input, file or version changed), pending, interrupted or damaged.\n"
@@ -133,11 +134,16 @@ static void classify(const Plan *p, const char *root, int verify, long holder, R
 
 int cmd_status(int argc, char **argv) {
     CliOpts o;
-    int rc = cli_parse(argc, argv, "run-dir set verify", 1, help, &o);
+    int rc = cli_parse(argc, argv, "run-dir set verify", 0, help, &o);
     if (rc) return rc > 0 ? PURE_EXIT_OK : PURE_EXIT_USAGE;
+    char *saved;
+    if (cli_spec_or_saved(&o, "status", help, &saved)) return PURE_EXIT_USAGE;
     Spec *s;
     Plan *p = cli_load(&o, &s);
-    if (!p) return PURE_EXIT_USAGE;
+    if (!p) {
+        free(saved);
+        return PURE_EXIT_USAGE;
+    }
     char *root = cli_run_dir(&o);
     long holder = rundir_lock_holder(root);
     Row *rows = xcalloc((size_t)p->n + 1, sizeof *rows);
@@ -180,6 +186,7 @@ int cmd_status(int argc, char **argv) {
     printf(" (files checked by %s)\n", o.verify ? "SHA-256" : "size and modification time");
     free(rows);
     free(root);
+    free(saved);
     cli_unload(p, s);
     return PURE_EXIT_OK;
 }

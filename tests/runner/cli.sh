@@ -41,7 +41,7 @@ for c in run status validate dag stages gc; do
   expect 0 "usage: pure $c" -- "$PURE" $c --help
 done
 expect 2 "unknown option" -- "$PURE" run p.yaml --bogus
-expect 2 "missing PIPELINE.yaml" -- "$PURE" status
+expect 2 "give PIPELINE.yaml or --run-dir DIR" -- "$PURE" status
 expect 0 "valid (5 stages, 14 stage runs)" -- "$PURE" validate p.yaml
 expect 0 "state w          = src.out, then opt.out" -- "$PURE" dag p.yaml
 expect 0 '"opt" -> "step" [label="state.w", style=dashed];' -- "$PURE" dag p.yaml --dot
@@ -105,6 +105,7 @@ expect 0 "14 stage run(s) done" -- "$PURE" run p.yaml --run-dir k --set loop.sta
 ls k/stages/step/0/*/out >/dev/null 2>&1 && fail "keep_last: 1 left step[0]'s outputs"
 ls k/stages/step/3/*/out/values.bin >/dev/null 2>&1 || fail "keep_last removed the last iteration"
 expect 0 "step               0-2          done (pruned)" -- "$PURE" status p.yaml --run-dir k
+expect 0 "14 stage runs: 11 done, 3 done (pruned)" -- "$PURE" status --run-dir k   # its saved spec.yaml
 expect 0 "0 stage run(s) done, 14 already up to date" -- "$PURE" run p.yaml --run-dir k
 # a swap that needs a pruned artifact recomputes it (and prunes it again)
 out=$("$PURE" run p.yaml --run-dir k --set loop.stages.step.keep_last=1 --set loop.stages.credit.mode=mul 2>&1)
