@@ -165,7 +165,11 @@ expect 0 "14 done" -- "$PURE" status p.yaml --verify
 ls runs/p/stages/src/*.tmp >/dev/null 2>&1 && fail "full disk left a .tmp directory"
 
 # ---- gc keeps what the spec references, removes the rest
+n_before=$(find runs/p/stages -name done.json | wc -l)
+expect 0 "would remove stages/credit/0/" -- "$PURE" gc p.yaml --dry-run
+[ "$n_before" -eq "$(find runs/p/stages -name done.json | wc -l)" ] || fail "gc --dry-run removed something"
 expect 0 "removed" -- "$PURE" gc p.yaml
+[ "$(find runs/p/stages -name done.json | wc -l)" -eq 14 ] || fail "gc should leave exactly the 14 referenced results"
 expect 0 "0 stage run(s) done, 14 already up to date" -- "$PURE" run p.yaml
 expect 0 "removed 0 artifact directories" -- "$PURE" gc --run-dir runs/p
 
