@@ -252,7 +252,9 @@ void stage_ctx_end_progress(StageCtx *c) {
 }
 
 /* One line per running stage: redrawn in place on a terminal (at most 10 per
- * second), a plain log line at most every 10 seconds otherwise. */
+ * second), a plain log line at most every 10 seconds otherwise. Like the
+ * metric and log calls, call it from the stage's own thread (not from
+ * worker threads): the context is not locked. */
 void stage_progress(StageCtx *ctx, int64_t done, int64_t total, const char *unit) {
     if (ctx->quiet || ctx->inst < 0) return;
     double t = now_seconds(), el = t - ctx->t_start;
