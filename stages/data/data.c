@@ -77,6 +77,10 @@ static int check_data(StageCtx *ctx, PureErr *err) {
         return err_set(err, "source '%s' reads a file: set `path` (or `data_dir` for the files of ../shared/data)",
                        o.n_sources ? o.sources[0] : o.source);
     if (o.n_sources && !*o.data_dir) return err_set(err, "`sources` finds its files under `data_dir`: set data_dir");
+    for (int i = 0; i < o.n_sources; i++)
+        if (!data_source_known(o.sources[i]))
+            return err_set(err, "sources[%d]: '%s' is not a benchmark (expected math500, minerva_math, olympiadbench, "
+                                "aime24, amc23, gsm8k or math_train)", i, o.sources[i]);
     if (!toy && strcmp(o.source, "jsonl") == 0 && o.n_sources == 0 && !*o.path)
         return err_set(err, "source 'jsonl' needs `path`");
     if (o.reference_from_answer_field && !(o.n_sources == 0 && strcmp(o.source, "math_train") == 0))

@@ -84,6 +84,7 @@ expect() { # expect CODE PATTERN SPEC_BODY
 expect 2 "min_ops (3) must not exceed max_ops (2)" "{kind: data, min_ops: 3, max_ops: 2}"
 expect 2 "template must contain {problem}" "{kind: data, template: 'no placeholder'}"
 expect 2 "set data_dir" "{kind: data, sources: [math500], path: custom.jsonl}"
+expect 2 "sources\[1\]: 'math501' is not a benchmark" "{kind: data, sources: [math500, math501], data_dir: $SHARED/data}"
 expect 2 "set \`path\`" "{kind: data, source: math500}"
 expect 2 "answer_field applies to source math_train" "{kind: data, source: math500, data_dir: $SHARED/data, reference_select: answer_field}"
 expect 2 "not found" "{kind: data, source: jsonl, path: missing.jsonl}"
