@@ -138,13 +138,14 @@ if command -v script >/dev/null; then
   grep -q $'\r\e\[K\[pure\] nap 50/50 values, .*/s, ETA 0s' <<<"$out" || fail "no progress line on a terminal: $out"
 fi
 # the lock
-"$PURE" run slow.yaml -q &
+"$PURE" run slow.yaml -q 2> term.log &
 holder=$!
 for i in $(seq 50); do [ -s runs/slow/lock ] && break; sleep 0.1; done
 expect 1 "in use by another \`pure run\` (pid $holder)" -- "$PURE" run slow.yaml
 expect 0 "a \`pure run\` is running on it (pid $holder)" -- "$PURE" status slow.yaml
 expect 1 "pid $holder" -- "$PURE" gc slow.yaml
-kill -9 $holder; wait $holder 2>/dev/null
+kill -TERM $holder; wait $holder 2>/dev/null
+grep -q "interrupted: run the same command again to resume" term.log || fail "no message on SIGTERM: $(cat term.log)"
 expect 0 "nap                -            interrupted" -- "$PURE" status slow.yaml
 ls runs/slow/stages/nap/*.scratch/started >/dev/null 2>&1 || fail "the scratch directory did not survive the kill"
 expect 0 "1 stage run(s) done" -- "$PURE" run slow.yaml
