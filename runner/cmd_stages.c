@@ -45,11 +45,14 @@ static void print_text(const StageKind *k) {
     printf("  parameters:");
     if (!k->params || !k->params[0].name) printf(" none");
     printf("\n");
+    int w = 14; /* align on the longest parameter name */
+    for (int i = 0; k->params && k->params[i].name; i++)
+        if ((int)strlen(k->params[i].name) > w) w = (int)strlen(k->params[i].name);
     for (int i = 0; k->params && k->params[i].name; i++) {
         const ParamDef *d = &k->params[i];
         char c[256];
         constraint(d, c, sizeof c);
-        printf("    %-14s %-6s = %-10s %s%s%s\n", d->name, type_name(d->type), def_text(d), c, c[0] ? "  " : "",
+        printf("    %-*s %-6s = %-10s %s%s%s\n", w, d->name, type_name(d->type), def_text(d), c, c[0] ? "  " : "",
                d->doc ? d->doc : "");
     }
 }
