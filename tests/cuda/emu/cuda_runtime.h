@@ -7,8 +7,8 @@
  * block are coroutines switched at __syncthreads() and at warp shuffles, which
  * wait until every live thread of the block (or warp) has arrived. A barrier
  * that can never complete (divergent __syncthreads) aborts with a message.
- * Between barriers threads run in alternating order, which exposes many
- * missing-barrier races. Not emulated: true concurrency, memory-model
+ * Between barriers threads run in a fresh pseudo-random order, which exposes
+ * many missing-barrier races. Not emulated: true concurrency, memory-model
  * subtleties, warp-synchronous code without shuffles, performance.
  */
 #ifndef PURE_EMU_CUDA_RUNTIME_H

@@ -98,10 +98,21 @@ static void run_block(void) {
         t->uc.uc_link = NULL;
         makecontext(&t->uc, thread_entry, 0);
     }
+    static int order[MAX_THREADS];
+    static uint32_t seed = 12345;
     for (int pass = 0;; pass++) {
+        /* a fresh pseudo-random order of the threads between barriers (fixed seed,
+         * so runs repeat): code that reads shared data before a barrier makes it
+         * visible gets other threads' old values */
+        for (int k = 0; k < g_nthr; k++) order[k] = k;
+        for (int k = g_nthr - 1; k > 0; k--) {
+            seed = seed * 1664525u + 1013904223u;
+            int j = (int)((seed >> 8) % (uint32_t)(k + 1)), t = order[k];
+            order[k] = order[j], order[j] = t;
+        }
         int ran = 0, done = 0;
         for (int k = 0; k < g_nthr; k++) {
-            int i = pass & 1 ? g_nthr - 1 - k : k; /* alternate the order between barriers */
+            int i = order[k];
             if (g_thr[i].state == RUN) run_thread(i), ran++;
         }
         for (int i = 0; i < g_nthr; i++) done += g_thr[i].state == DONE;
