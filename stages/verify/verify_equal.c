@@ -2,6 +2,7 @@
  * unions, equations), then numbers and expressions through verify_expr.c (docs/verifier.md). */
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "stages/verify/verify.h"
@@ -109,11 +110,21 @@ static const char *strip_var_prefix(const char *s) {
     return s;
 }
 
-/* Integers exactly; other numbers to a relative 1e-8 (a 9-digit decimal of 1/3 passes, 3.14 for pi does not). */
+/* Integers exactly; other numbers to a relative 1e-8 (a 9-digit decimal of 1/3 passes, 3.14 for pi does not);
+   against zero, an absolute 1e-12. */
+/* s with its one "\\pm" at pm written out as the bare list "s[+],s[-]" (malloc'd). */
+static char *expand_pm(const char *s, const char *pm) {
+    size_t pre = (size_t)(pm - s), post = strlen(pm + 3), n = 2 * (pre + 1 + post) + 2;
+    char *out = xmalloc(n);
+    snprintf(out, n, "%.*s+%s,%.*s-%s", (int)pre, s, pm + 3, (int)pre, s, pm + 3);
+    return out;
+}
+
 static int numbers_equal(double x, double y) {
     if (isinf(x) || isinf(y)) return x == y;
     if (x == floor(x) && y == floor(y) && fabs(x) < 9e15 && fabs(y) < 9e15) return x == y;
-    return fabs(x - y) <= 1e-8 * fmax(fabs(x), fabs(y)) + 1e-12;
+    if (x == 0 || y == 0) return fabs(x - y) < 1e-12; /* sin(pi) is 1e-16, not a tiny answer */
+    return fabs(x - y) <= 1e-8 * fmax(fabs(x), fabs(y));
 }
 
 /* Numeric comparison through the evaluator; with variables, at several points. -1: cannot say. */
@@ -158,6 +169,16 @@ static int equal_norm(const char *a, const char *b, int percent, int depth) {
         free(ca);
         free(cb);
         if (na > 1 || nb > 1) return eq;
+    }
+
+    /* "a\pm b" is the list "a+b,a-b" */
+    const char *pm_a = strstr(a, "\\pm"), *pm_b = strstr(b, "\\pm");
+    if ((pm_a && !strstr(pm_a + 3, "\\pm")) || (pm_b && !strstr(pm_b + 3, "\\pm"))) {
+        char *xa = pm_a ? expand_pm(a, pm_a) : xstrdup(a), *xb = pm_b ? expand_pm(b, pm_b) : xstrdup(b);
+        int r = equal_norm(xa, xb, percent, depth + 1);
+        free(xa);
+        free(xb);
+        return r;
     }
 
     /* tuples, intervals, sets and bare lists */

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "stages/verify/verify_expr.h"
 
@@ -73,6 +74,12 @@ static double parse_number(Parser *p) {
         while (isdigit((unsigned char)*q)) { v += (*q++ - '0') * scale; scale *= 0.1; any = 1; }
     }
     if (!any) { p->bad = 1; return NAN; }
+    /* scientific notation 1.6e5, 3E-2 (only with digits after the e: "2e" stays 2 times e) */
+    if ((*q == 'e' || *q == 'E') && (isdigit((unsigned char)q[1]) || ((q[1] == '-' || q[1] == '+') && isdigit((unsigned char)q[2])))) {
+        char *end;
+        v *= pow(10, strtod(q + 1, &end));
+        q = end;
+    }
     p->s = q;
     /* mixed number: 2\frac{1}{2} is 2.5 in the benchmarks' answers, not 2 * 1/2 */
     if (starts(p, "\\frac{") && isdigit((unsigned char)p->s[6])) {

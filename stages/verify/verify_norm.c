@@ -292,6 +292,9 @@ char *verify_normalize(const char *answer) {
     }
     unwrap_text(&b);
     drop_plain_units(&b);
+    /* "12 and 13", "x=2 or x=3": a list of answers */
+    replace_all(&b, " and ", ",", 0);
+    replace_all(&b, " or ", ",", 0);
     squeeze(&b);
     /* trailing full stops and line breaks of a sentence end */
     while (b.n > 0 && (b.s[b.n - 1] == '.' || b.s[b.n - 1] == '\\')) b.s[--b.n] = 0;
