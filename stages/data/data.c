@@ -36,7 +36,7 @@ static const ParamDef params[] = {
     {"n_test", PT_INT, "512", 0, 1e7, NULL, "toy: number of test problems (none of them in train)"},
     {"min_ops", PT_INT, "2", 1, 7, NULL, "toy: fewest +/- operations per problem"},
     {"max_ops", PT_INT, "3", 1, 7, NULL, "toy: most +/- operations per problem"},
-    {"max_operand", PT_INT, "99", 1, 1e6, NULL, "toy: operands are drawn from [0, max_operand]"},
+    {"max_operand", PT_INT, "20", 1, 1e6, NULL, "toy: operands are drawn from [0, max_operand]"},
     {"filler_rate", PT_FLOAT, "0.2", 0, 1, NULL, "toy: share of demonstrations with harmless filler steps (\"68+0=68\")"},
     {"error_rate", PT_FLOAT, "0.15", 0, 1, NULL, "toy: per-step probability of a wrong result in a demonstration"},
     {0}};

@@ -13,7 +13,7 @@
 void toy_config_default(ToyConfig *c) {
     c->min_ops = 2;
     c->max_ops = 3;
-    c->max_operand = 99;
+    c->max_operand = 20;
     c->filler_rate = 0.2;
     c->error_rate = 0.15;
 }
