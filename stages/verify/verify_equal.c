@@ -96,6 +96,12 @@ static const char *strip_var_prefix(const char *s) {
     if (isalpha((unsigned char)*p)) {
         p++;
         if (*p == '_' && isalnum((unsigned char)p[1])) p += 2;
+        /* a function's name and arguments: f(x)=2x+1, g(a,b)=... */
+        if (*p == '(') {
+            const char *q = p + 1;
+            while (isalpha((unsigned char)*q) || *q == ',') q++;
+            if (*q == ')' && q > p + 1) p = q + 1;
+        }
     } else if (*p == '\\') {
         static const char *const greek[] = {"\\theta", "\\alpha", "\\beta", "\\lambda", "\\phi", "\\omega", NULL};
         int g = 0;
