@@ -75,7 +75,6 @@ int model_adamw_step(Model *m, const AdamWConfig *c, double *grad_norm, double *
 
 int64_t model_optimizer_step_count(const Model *m) { return m->step; }
 
-#ifndef PURE_NO_SAFETENSORS
 int model_optimizer_save(Model *m, const char *path, PureErr *err) {
     ensure_moments(m);
     float step[2] = {(float)(m->step >> 24), (float)(m->step & 0xffffff)};
@@ -117,13 +116,3 @@ int model_optimizer_load(Model *m, const char *path, PureErr *err) {
     if (rc) err_prefix(err, "%s", path);
     return rc;
 }
-#else
-int model_optimizer_save(Model *m, const char *path, PureErr *err) {
-    (void)m;
-    return err_set(err, "%s: this build has no safetensors support yet", path);
-}
-int model_optimizer_load(Model *m, const char *path, PureErr *err) {
-    (void)m;
-    return err_set(err, "%s: this build has no safetensors support yet", path);
-}
-#endif

@@ -14,7 +14,6 @@
 #include "util/fs.h"
 #include "util/log.h"
 
-#ifndef PURE_NO_SAFETENSORS
 Model *model_load(const char *dir, const char *device, PureErr *err) {
     ModelConfig cfg;
     if (model_config_load(dir, &cfg, err)) return NULL;
@@ -117,14 +116,3 @@ int model_save(Model *m, const char *dir, PureErr *err) {
     free(json), free(cpath), free(wpath);
     return rc;
 }
-#else
-Model *model_load(const char *dir, const char *device, PureErr *err) {
-    (void)device;
-    err_set(err, "%s: this build has no safetensors support yet", dir);
-    return NULL;
-}
-int model_save(Model *m, const char *dir, PureErr *err) {
-    (void)m;
-    return err_set(err, "%s: this build has no safetensors support yet", dir);
-}
-#endif

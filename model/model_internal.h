@@ -101,13 +101,9 @@ const Backend *model_pick_backend(const char *device, PureErr *err);
 Model *model_new_empty(const ModelConfig *cfg, const char *device, PureErr *err);
 
 /* io.c */
-#if __has_include("model/safetensors.h")
 #include "model/safetensors.h"
 int model_write_tensors(const Model *m, const char *path, int n_blocks, const char *const *prefixes,
                         const float *const *blocks, StDType dt, const StWrite *extra, int n_extra, PureErr *err);
-#else
-#define PURE_NO_SAFETENSORS 1 /* TEMPORARY: until model/safetensors.h lands (its own engineer) */
-#endif
 float *model_host_view(const Model *m, const float *dev);
 void model_host_view_free(const Model *m, float *h);
 

@@ -6,3 +6,4 @@ pure_test(test_model_unit SOURCES ${PURE_TEST_DIR}/model/test_model_unit.c LIBS 
 add_executable(model_bench EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/bench/model_bench.c)
 target_include_directories(model_bench PRIVATE ${CMAKE_SOURCE_DIR} ${OPENBLAS_INC})
 target_link_libraries(model_bench PRIVATE pure_model pure_util)
+pure_test(test_model_io SOURCES ${PURE_TEST_DIR}/model/test_model_io.c LIBS pure_model pure_util)
