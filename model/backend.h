@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/err.h"
+
 /* Packed sequences for causal attention: sequence s occupies rows
  * [start[s], start[s] + len[s]) of q/k/v. */
 typedef struct AttnSeqs {
@@ -108,6 +110,18 @@ typedef struct Backend {
     /* Threads for the backend's kernels (0 = all cores). */
     void (*set_threads)(int n);
     const char *(*kernel_info)(void);
+
+    /* ---- optional (NULL when a backend does not provide them) ---- */
+    /* Draws one token per row of logits (n, V) (backend memory) with
+     * temperature / top-k / top-p and uniforms rng_uniform_double(seed,
+     * streams[i], counters[i]); tokens and logprobs (the T=1 log-prob of the
+     * drawn token) are host arrays, as are streams and counters. The rule need
+     * not match model/sample.c draw for draw, only in distribution (greedy
+     * must match exactly). NULL: the core downloads the logits and samples on
+     * the host. Returns 0, or -1 with err set. */
+    int (*sample_rows)(int32_t *tokens, float *logprobs, const float *logits, int n, int V, float temperature,
+                       float top_p, int top_k, uint64_t seed, const uint64_t *streams, const uint64_t *counters,
+                       PureErr *err);
 } Backend;
 
 /* The CPU backend (model/cpu/); always available. */

@@ -125,13 +125,10 @@ static int hit_stop_string(Seq *s, const SampleConfig *c, const char *piece, siz
     return 0;
 }
 
-/* Picks the next token of sequence s from its logits row; updates finish state. */
-static void step_seq(Seq *s, const float *row, float logz, int V, const SampleConfig *c, const Tokenizer *tok,
-                     uint64_t stream, int max_t, int32_t *idx, double *w) {
-    double u = rng_uniform_double(c->seed, stream, (uint64_t)s->n);
-    int32_t t = sample_row(row, V, c, u, idx, w);
+/* Appends token t (log-prob lp) to sequence s and updates its finish state. */
+static void push_token(Seq *s, int32_t t, float lp, const SampleConfig *c, const Tokenizer *tok, int max_t) {
     s->tokens[s->n] = t;
-    s->logprobs[s->n] = row[t] - logz;
+    s->logprobs[s->n] = lp;
     s->n++;
     for (int k = 0; k < c->n_stop_ids; k++)
         if (t == c->stop_ids[k]) s->done = 1, s->finish = FINISH_EOS;
@@ -142,22 +139,40 @@ static void step_seq(Seq *s, const float *row, float logz, int V, const SampleCo
         if (hit_stop_string(s, c, piece, len)) s->done = 1, s->finish = FINISH_STOP;
         if (piece != stack) free(piece);
     }
-    if (!s->done && (s->n >= c->max_new_tokens || s->plen + s->n >= max_t))
-        s->done = 1, s->finish = FINISH_LENGTH;
+    if (!s->done && (s->n >= c->max_new_tokens || s->plen + s->n >= max_t)) s->done = 1, s->finish = FINISH_LENGTH;
 }
 
 /* ---- one sub-batch of prompts ---- */
 
-/* logits (n, V) on the host for the rows `rows` (device lnf row indices) */
-static void head_logits(Model *m, const int32_t *rows, int n, float *d_h, float *d_logits, float *h_logits,
-                        float *logz) {
+/* Logits of the lnf rows `rows`, then one token per row: on the backend when
+ * it samples (sample_rows), else on the host from downloaded logits. */
+typedef struct Picker {
+    float *d_h, *d_logits, *h_logits, *logz;
+    int32_t *idx, *tok;
+    double *w;
+    float *lp;
+    uint64_t *streams, *counters;
+} Picker;
+
+static int pick_tokens(Model *m, const int32_t *rows, int n, const SampleConfig *c, Picker *pk, PureErr *err) {
     const Backend *be = m->be;
     int C = m->cfg.hidden_size, V = m->cfg.vocab_size;
-    for (int i = 0; i < n; i++) be->copy(d_h + (size_t)i * C, m->acts.lnf + (size_t)rows[i] * C, sizeof(float) * C);
-    be->matmul(0, 1, n, V, C, 1.0f, d_h, C, m->w.lm_head, C, 0.0f, d_logits, V);
-    be->logsumexp_rows(d_h, d_logits, n, V); /* d_h reused: n <= rows of d_h */
-    be->download(logz, d_h, sizeof(float) * n);
-    be->download(h_logits, d_logits, sizeof(float) * (size_t)n * V);
+    for (int i = 0; i < n; i++)
+        be->copy(pk->d_h + (size_t)i * C, m->acts.lnf + (size_t)rows[i] * C, sizeof(float) * C);
+    be->matmul(0, 1, n, V, C, 1.0f, pk->d_h, C, m->w.lm_head, C, 0.0f, pk->d_logits, V);
+    if (be->sample_rows)
+        return be->sample_rows(pk->tok, pk->lp, pk->d_logits, n, V, c->temperature, c->top_p, c->top_k, c->seed,
+                               pk->streams, pk->counters, err);
+    be->logsumexp_rows(pk->d_h, pk->d_logits, n, V); /* d_h reused: n <= its rows */
+    be->download(pk->logz, pk->d_h, sizeof(float) * n);
+    be->download(pk->h_logits, pk->d_logits, sizeof(float) * (size_t)n * V);
+    for (int i = 0; i < n; i++) {
+        const float *row = pk->h_logits + (size_t)i * V;
+        double u = rng_uniform_double(c->seed, pk->streams[i], pk->counters[i]);
+        pk->tok[i] = sample_row(row, V, c, u, pk->idx, pk->w);
+        pk->lp[i] = row[pk->tok[i]] - pk->logz[i];
+    }
+    return 0;
 }
 
 static int generate_batch(Model *m, const Tokenizer *tok, int ns, const int32_t *const *prompts, const int *plens,
@@ -184,19 +199,22 @@ static int generate_batch(Model *m, const Tokenizer *tok, int ns, const int32_t 
     be->upload(d_pos, h_pos, sizeof(int32_t) * N);
     AttnSeqs as = {ns, start, len};
     TrunkPlan plan = {.seqs = &as, .cache = &kc, .slot = slot};
-    float *d_h = be->alloc(sizeof(float) * ns * (size_t)C), *d_logits = be->alloc(sizeof(float) * ns * (size_t)V);
-    float *h_logits = xmalloc(sizeof(float) * ns * (size_t)V), *logz = xmalloc(sizeof(float) * ns);
-    int32_t *idx = xmalloc(sizeof(int32_t) * V), *active = xmalloc(sizeof(int32_t) * ns);
-    double *w = xmalloc(sizeof(double) * V);
-    int rc = model_trunk(m, N, d_ids, d_pos, &plan, 0, err);
-    if (!rc) head_logits(m, rows, ns, d_h, d_logits, h_logits, logz);
+    Picker pk = {be->alloc(sizeof(float) * ns * (size_t)C), be->alloc(sizeof(float) * ns * (size_t)V),
+                 xmalloc(sizeof(float) * ns * (size_t)V), xmalloc(sizeof(float) * ns), xmalloc(sizeof(int32_t) * V),
+                 xmalloc(sizeof(int32_t) * ns), xmalloc(sizeof(double) * V), xmalloc(sizeof(float) * ns),
+                 xmalloc(sizeof(uint64_t) * ns), xmalloc(sizeof(uint64_t) * ns)};
+    int32_t *active = xmalloc(sizeof(int32_t) * ns);
     int n_act = ns;
     for (int i = 0; i < ns; i++) active[i] = i;
+    int rc = model_trunk(m, N, d_ids, d_pos, &plan, 0, err);
     while (!rc && n_act > 0) {
+        for (int a = 0; a < n_act; a++) pk.streams[a] = streams[active[a]], pk.counters[a] = (uint64_t)seqs[active[a]].n;
+        rc = pick_tokens(m, rows, n_act, c, &pk, err);
+        if (rc) break;
         int keep = 0;
         for (int a = 0; a < n_act; a++) {
             Seq *s = &seqs[active[a]];
-            step_seq(s, h_logits + (size_t)a * V, logz[a], V, c, tok, streams[active[a]], max_t, idx, w);
+            push_token(s, pk.tok[a], pk.lp[a], c, tok, max_t);
             if (!s->done) active[keep++] = active[a];
         }
         n_act = keep;
@@ -213,12 +231,12 @@ static int generate_batch(Model *m, const Tokenizer *tok, int ns, const int32_t 
         be->upload(d_pos, h_pos, sizeof(int32_t) * n_act);
         TrunkPlan dp = {.cache = &kc, .decode = 1, .slot = slot, .kv_len = kvl};
         rc = model_trunk(m, n_act, d_ids, d_pos, &dp, 0, err);
-        if (!rc) head_logits(m, rows, n_act, d_h, d_logits, h_logits, logz);
     }
     for (int l = 0; l < L; l++) be->free(kc.k[l]), be->free(kc.v[l]);
     free(kc.k), free(kc.v);
-    be->free(d_ids), be->free(d_pos), be->free(d_h), be->free(d_logits);
-    free(h_ids), free(start), free(h_logits), free(logz), free(idx), free(active), free(w);
+    be->free(d_ids), be->free(d_pos), be->free(pk.d_h), be->free(pk.d_logits);
+    free(h_ids), free(start), free(active), free(pk.h_logits), free(pk.logz), free(pk.idx), free(pk.tok), free(pk.w);
+    free(pk.lp), free(pk.streams), free(pk.counters);
     return rc;
 }
 
