@@ -12,7 +12,7 @@ static const PortDef outputs[] = {
 
 #define SOURCES "toy|math_train|math500|minerva_math|olympiadbench|aime24|amc23|gsm8k|jsonl"
 static const ParamDef params[] = {
-    {"source", PT_ENUM, "toy", 1, 0, SOURCES, "where prompts come from: the toy task, a file of ../shared/data, or any jsonl"},
+    {"source", PT_ENUM, "toy", 1, 0, SOURCES, "where prompts come from: the toy task, a file of ../shared/data, or any JSONL file (or JSON array)"},
     {"sources", PT_LIST, "[]", 1, 0, NULL,
      "benchmark sources concatenated into one artifact (evaluation sets; files found under data_dir); overrides source"},
     {"path", PT_PATH, "", 1, 0, NULL, "the file of a real source (default: its place under data_dir)"},

@@ -201,7 +201,12 @@ int data_load(const char *source, const char *path, const DataFields *fields, Da
     if (strcmp(source, "jsonl") == 0) {
         SourceDef def = {"jsonl", NULL, fields->problem, fields->answer, fields->solution, 0, NULL};
         char *stem = fs_stem(path);
-        int rc = load_jsonl(path, &def, stem, out, err);
+        /* a file that opens with '[' is one JSON array of records, like the MATH training file */
+        FILE *f = fopen(path, "r");
+        int c = ' ';
+        while (f && (c = fgetc(f)) != EOF && isspace(c)) {}
+        if (f) fclose(f);
+        int rc = c == '[' ? load_json_array(path, &def, stem, out, err) : load_jsonl(path, &def, stem, out, err);
         free(stem);
         return rc;
     }

@@ -266,8 +266,8 @@ static void test_bad_inputs(void) {
     expect_error("gsm8k", gsm, &f, (const char *[]){"gsm.jsonl:1", "'####'", NULL});
     char *arr = write_tmp("train.json", "{\"question\": \"a\"}");
     expect_error("math_train", arr, &f, (const char *[]){"train.json", "expected a JSON array", NULL});
-    char *notobj = write_tmp("n.jsonl", "[1,2]\n");
-    expect_error("jsonl", notobj, &f, (const char *[]){"n.jsonl:1", "expected a JSON object", NULL});
+    char *notobj = write_tmp("n.jsonl", "{\"problem\": \"a\", \"answer\": \"1\"}\n[1, 2]\n");
+    expect_error("jsonl", notobj, &f, (const char *[]){"n.jsonl:2", "expected a JSON object", NULL});
     expect_error("nosuch", notobj, &f, (const char *[]){"unknown data source 'nosuch'", NULL});
 
     /* field mapping: answer from the last \boxed{} of the solution when answer_field is "" */
@@ -295,6 +295,15 @@ static void test_bad_inputs(void) {
         CHECK_STR(d.rows[2].reference, "0.25");
     }
     dataset_free(&d);
+    /* a custom file holding one JSON array instead of lines */
+    char *array = write_tmp("array.json", "  [{\"problem\": \"p0\", \"answer\": \"1\"},\n {\"problem\": \"p1\", \"answer\": 2}]\n");
+    CHECK(data_load("jsonl", array, &f, &d, &err) == 0);
+    CHECK(d.n == 2);
+    if (d.n == 2) CHECK(!strcmp(d.rows[1].problem, "p1") && !strcmp(d.rows[1].reference, "2") && d.rows[1].id == 1);
+    dataset_free(&d);
+    char *array_bad = write_tmp("array_bad.json", "[{\"problem\": \"p0\", \"answer\": \"1\"}, {\"answer\": \"2\"}]");
+    expect_error("jsonl", array_bad, &f, (const char *[]){"array_bad.json: element 1", "missing field 'problem'", NULL});
+    free(array), free(array_bad);
     /* data_prepare passes the loader's message through, and names a missing path */
     DataOptions o;
     data_options_default(&o);
