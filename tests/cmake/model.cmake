@@ -7,3 +7,6 @@ add_executable(model_bench EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/bench/model_benc
 target_include_directories(model_bench PRIVATE ${CMAKE_SOURCE_DIR} ${OPENBLAS_INC})
 target_link_libraries(model_bench PRIVATE pure_model pure_util)
 pure_test(test_model_io SOURCES ${PURE_TEST_DIR}/model/test_model_io.c LIBS pure_model pure_util)
+pure_test(test_model_cli SOURCES ${PURE_TEST_DIR}/model/test_model_cli.c LIBS pure_model pure_storage pure_tokenizer pure_util)
+target_compile_definitions(test_model_cli PRIVATE PURE_BIN="$<TARGET_FILE:pure>")
+add_dependencies(test_model_cli pure)
