@@ -1,14 +1,13 @@
 """toy_results.py - summarize toy-task runs into docs/results.md.
 
 Usage: toy_results.py RUNS.tsv OUT.md NOTE
-RUNS.tsv rows: variant, seed, run directory, wall seconds (written by
-toy_results.sh). For each run it reads the newest final_eval results.h5: the
+RUNS.tsv rows: variant, seed, the run's final_eval results.h5, wall seconds
+(written by toy_results.sh). From each results file it reads the
 held-out accuracy of the final policy, and the monitor history carried by the
 eval stages (accuracy on the first 200 test problems, mean process reward of
 the iteration's rollouts, steps and length per response, one point per
 iteration). Writes a table (mean and spread across seeds) and ASCII curves.
 """
-import glob
 import os
 import sys
 from collections import defaultdict
@@ -17,14 +16,8 @@ import h5py
 import numpy as np
 
 
-def newest(pattern):
-    files = glob.glob(pattern)
-    return max(files, key=os.path.getmtime) if files else None
-
-
-def load(run_dir):
-    path = newest(os.path.join(run_dir, "stages", "final_eval", "*", "results.h5"))
-    if not path:
+def load(path):
+    if not os.path.exists(path):
         return None
     with h5py.File(path, "r") as f:
         h = {k: f["history/" + k][()] for k in ("iteration", "accuracy", "process_reward", "steps", "length")}

@@ -9,7 +9,7 @@
 #   --set k.p=v            extra --set passed to every run (repeatable), e.g. a learning rate
 #   --runs DIR             where run directories go (default runs/toy_results)
 #   --out FILE             the report (default docs/results.md)
-#   --reduced              a configuration that fits a busy 2-core machine: 3 variants, 12 iterations
+#   --reduced              the variants that share one SFT per seed, 15 iterations
 # Runs already complete are not recomputed (pure resumes), so the script can be re-run after a kill.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     --set) SETS+=(--set "$2"); shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    --reduced) VARIANTS="quickstart quickstart_sum quickstart_min_verifiable"; ITER=${ITER:-12}; shift ;;
+    --reduced) VARIANTS="quickstart quickstart_sum quickstart_verifiable quickstart_min_verifiable"; ITER=${ITER:-15}; shift ;;
     *) echo "toy_results.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -35,17 +35,21 @@ PY=${PYTHON:-/usr/bin/python3}
 mkdir -p "$RUNS"
 LIST="$RUNS/runs.tsv"
 : > "$LIST"
+mkdir -p "$RUNS/results"
 for seed in $SEEDS; do
+  # one run directory per seed: the variants share its data, SFT and PRM training (same fingerprints)
+  dir="$RUNS/seed$seed"
   for v in $VARIANTS; do
-    dir="$RUNS/$v-seed$seed"
     args=(--set "seed=$seed" --run-dir "$dir" --quiet)
     [ -n "$ITER" ] && args+=(--set "vars.iterations=$ITER")
     start=$(date +%s)
     echo "== $v seed $seed" >&2
-    if nice -n 10 "$PURE" run "pipelines/$v.yaml" "${args[@]}" "${SETS[@]}" > "$dir.log" 2>&1; then
-      printf '%s\t%s\t%s\t%s\n' "$v" "$seed" "$dir" "$(( $(date +%s) - start ))" >> "$LIST"
+    if nice -n 10 "$PURE" run "pipelines/$v.yaml" "${args[@]}" "${SETS[@]}" > "$RUNS/$v-seed$seed.log" 2>&1; then
+      res=$(ls -t "$dir"/stages/final_eval/*/results.h5 | head -1)
+      cp "$res" "$RUNS/results/$v-seed$seed.h5"
+      printf '%s\t%s\t%s\t%s\n' "$v" "$seed" "$RUNS/results/$v-seed$seed.h5" "$(( $(date +%s) - start ))" >> "$LIST"
     else
-      echo "toy_results.sh: $v seed $seed failed (see $dir.log)" >&2
+      echo "toy_results.sh: $v seed $seed failed (see $RUNS/$v-seed$seed.log)" >&2
     fi
   done
 done

@@ -37,6 +37,8 @@ static const ParamDef pt_params[] = {
     COMMON_MODEL_PARAMS,
     COMMON_ADAMW_PARAMS("1.0e-3"),
     {"source", PT_ENUM, "toy", 1, 0, "toy|jsonl", "where step labels come from"},
+    {"init_from_policy", PT_BOOL, "false", 1, 0, NULL,
+     "start from the connected policy's weights and tokenizer (a new 2-label head), as real PRMs start from an LM"},
     {"data", PT_PATH, "", 1, 0, NULL, "jsonl: PRM800K-style file {problem, steps, labels} per line"},
     {"require_progress", PT_BOOL, "true", 1, 0, NULL, "toy: the labelling checker demands progress"},
     {"filler_correct", PT_BOOL, "true", 1, 0, NULL, "toy: filler steps (v+0=v) are labelled correct"},
@@ -209,11 +211,47 @@ static int load_jsonl(StageCtx *ctx, Examples *ex, const Tokenizer *tok, PureErr
     return rc;
 }
 
+/* A classifier with the policy's architecture and weights (all but the LM
+ * head), so the PRM starts from what the policy knows about the task. */
+static int from_policy(StageCtx *ctx, const char *out, Policy *p, PureErr *err) {
+    const char *dir = stage_input_path(ctx, "policy");
+    if (!dir) return err_set(err, "init_from_policy needs the input 'policy'");
+    Policy src;
+    if (policy_load(dir, "policy", 0, stage_param_str(ctx, "device"), &src, err)) return -1;
+    ModelConfig cfg = *model_config(src.m);
+    cfg.num_labels = 2;
+    memset(p, 0, sizeof *p);
+    int rc = 0;
+    if (!(p->m = model_create(&cfg, stage_seed(ctx), stage_param_str(ctx, "device"), err))) rc = -1;
+    for (int i = 0; !rc && i < model_tensor_count(src.m); i++) {
+        int nd;
+        int64_t shape[2] = {1, 1};
+        const char *name = model_tensor_info(src.m, i, &nd, shape);
+        if (!strncmp(name, "lm_head", 7)) continue;
+        float *buf = xmalloc((size_t)(shape[0] * (nd > 1 ? shape[1] : 1)) * sizeof(float));
+        rc = model_get_tensor(src.m, name, buf, err) || model_set_tensor(p->m, name, buf, err);
+        free(buf);
+    }
+    if (!rc) rc = common_copy_tokenizer(dir, out, err);
+    if (!rc) {
+        char *tj = fs_join(out, "tokenizer.json");
+        if (!(p->tok = tokenizer_load(tj, err))) rc = -1;
+        free(tj);
+    }
+    policy_free(&src);
+    if (rc) policy_free(p);
+    return rc ? err_prefix(err, "init_from_policy") : 0;
+}
+
 static int pt_run(StageCtx *ctx, PureErr *err) {
     if (pt_check(ctx, err)) return -1;
     const char *out = stage_output_path(ctx, "prm");
     Policy p;
-    if (common_model_create(ctx, out, 2, &p, err)) return -1;
+    if (stage_param_bool(ctx, "init_from_policy")) {
+        if (from_policy(ctx, out, &p, err)) return -1;
+    } else if (common_model_create(ctx, out, 2, &p, err)) {
+        return -1;
+    }
     Examples ex = {0};
     if (stage_param_int(ctx, "steps") == 0 && stage_param_int(ctx, "epochs") == 0) {
         /* no training: import `init` (or a fresh classifier) as the PRM */
