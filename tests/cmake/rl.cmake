@@ -12,3 +12,7 @@ set_tests_properties(test_rl_e2e_smoke PROPERTIES LABELS slow TIMEOUT 600)
 add_test(NAME test_rl_bad_inputs COMMAND bash ${PURE_TEST_DIR}/rl/bad_inputs.sh $<TARGET_FILE:pure>)
 set_tests_properties(test_rl_bad_inputs PROPERTIES TIMEOUT 300)
 pure_test(test_rl_format SOURCES ${PURE_TEST_DIR}/rl/test_rl_format.c LIBS pure_core)
+# every example pipeline validates; qwen_math_smoke.yaml runs on the CPU with the real tokenizer and data
+add_test(NAME test_rl_pipelines
+  COMMAND bash ${PURE_TEST_DIR}/rl/pipelines.sh $<TARGET_FILE:pure> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON})
+set_tests_properties(test_rl_pipelines PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
