@@ -56,6 +56,23 @@ CPU_INLINE void scores(float *s, const float *q, const float *kt, int n, int ld,
     for (int j = 0; j < n; j++) s[j] *= scale;
 }
 
+/* o (hd) = softmax(s) @ V with V's rows at v0 + j * stride (j < n); s is
+ * overwritten with the unnormalised weights; returns the log-sum-exp. Shared
+ * by the forward and decoding so both compute a row the same way. */
+CPU_INLINE float softmax_v(float *o, float *s, int n, const float *v0, size_t stride, int hd) {
+    float mx = cpu_max(s, n);
+    for (int j = 0; j < n; j++) s[j] = cpu_expf(s[j] - mx);
+    float sum = cpu_sum(s, n), inv = 1.0f / sum;
+    memset(o, 0, sizeof(float) * hd);
+    for (int j = 0; j < n; j++) {
+        const float *vj = v0 + (size_t)j * stride;
+        float p = s[j];
+        for (int e = 0; e < hd; e++) o[e] += p * vj[e];
+    }
+    for (int e = 0; e < hd; e++) o[e] *= inv;
+    return mx + logf(sum);
+}
+
 CPU_CLONES static void fwd_task(void *vc, int t) {
     AttnCtx *c = vc;
     const AttnDims *d = c->d;
@@ -68,18 +85,8 @@ CPU_CLONES static void fwd_task(void *vc, int t) {
     for (int i = i0; i < i1; i++) {
         int n = i + 1;
         scores(sc, c->q + (size_t)(start + i) * qs + h * hd, kt, n, nk, hd, d->scale);
-        float mx = cpu_max(sc, n);
-        for (int j = 0; j < n; j++) sc[j] = cpu_expf(sc[j] - mx);
-        float sum = cpu_sum(sc, n), inv = 1.0f / sum;
-        float *oi = c->out + (size_t)(start + i) * qs + h * hd;
-        memset(oi, 0, sizeof(float) * hd);
-        for (int j = 0; j < n; j++) {
-            const float *vj = c->v + (size_t)(start + j) * ks + kh * hd;
-            float p = sc[j];
-            for (int e = 0; e < hd; e++) oi[e] += p * vj[e];
-        }
-        for (int e = 0; e < hd; e++) oi[e] *= inv;
-        c->lse[(size_t)(start + i) * d->n_heads + h] = mx + logf(sum);
+        c->lse[(size_t)(start + i) * d->n_heads + h] =
+            softmax_v(c->out + (size_t)(start + i) * qs + h * hd, sc, n, c->v + (size_t)start * ks + kh * hd, ks, hd);
     }
     free(kt);
 }
@@ -216,17 +223,7 @@ CPU_CLONES static void decode_task(void *vc, int t) {
         const float *qi = c->q + (size_t)i * qs + (kh * group + g) * hd;
         float *s = sc + (size_t)g * len;
         for (int j = 0; j < len; j++) s[j] = cpu_dot16(qi, kb + (size_t)j * ks, hd) * d->scale;
-        float mx = cpu_max(s, len);
-        for (int j = 0; j < len; j++) s[j] = cpu_expf(s[j] - mx);
-        float inv = 1.0f / cpu_sum(s, len);
-        float *oi = c->out + (size_t)i * qs + (kh * group + g) * hd;
-        memset(oi, 0, sizeof(float) * hd);
-        for (int j = 0; j < len; j++) {
-            const float *vj = vb + (size_t)j * ks;
-            float p = s[j];
-            for (int e = 0; e < hd; e++) oi[e] += p * vj[e];
-        }
-        for (int e = 0; e < hd; e++) oi[e] *= inv;
+        softmax_v(c->out + (size_t)i * qs + (kh * group + g) * hd, s, len, vb, ks, hd);
     }
     free(sc);
 }
