@@ -40,7 +40,8 @@ for seed in $SEEDS; do
   # one run directory per seed: the variants share its data, SFT and PRM training (same fingerprints)
   dir="$RUNS/seed$seed"
   for v in $VARIANTS; do
-    args=(--set "seed=$seed" --run-dir "$dir" --quiet)
+    # --force final_eval: the newest final_eval is this variant's even when everything else is cached
+    args=(--set "seed=$seed" --run-dir "$dir" --quiet --force final_eval)
     [ -n "$ITER" ] && args+=(--set "vars.iterations=$ITER")
     start=$(date +%s)
     echo "== $v seed $seed" >&2

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stages/stage.h"
 #include "util/fs.h"
 
 /* ---- helpers ---- */
@@ -218,4 +219,24 @@ int common_copy_tokenizer(const char *src_dir, const char *dst_dir, PureErr *err
         if (rc) return -1;
     }
     return 0;
+}
+
+/* ---- stage inputs ---- */
+
+int input_read_prompts(StageCtx *ctx, const char *port, Prompts *p, PureErr *err) {
+    memset(p, 0, sizeof *p);
+    Artifact *a = stage_input_open(ctx, port, err);
+    if (!a) return -1;
+    int rc = prompts_read(a, p, err);
+    artifact_close(a, NULL);
+    return rc ? err_prefix(err, "input '%s'", port) : 0;
+}
+
+int input_read_rollouts(StageCtx *ctx, const char *port, Rollouts *r, PureErr *err) {
+    memset(r, 0, sizeof *r);
+    Artifact *a = stage_input_open(ctx, port, err);
+    if (!a) return -1;
+    int rc = rollouts_read(a, r, err);
+    artifact_close(a, NULL);
+    return rc ? err_prefix(err, "input '%s'", port) : 0;
 }

@@ -63,6 +63,13 @@ void rollouts_free(Rollouts *r);
 int ragged_read_aligned(Artifact *a, const char *name, const Ragged *like, const char *like_name, Ragged *out,
                         PureErr *err);
 
+/* ---- stage inputs ---- */
+struct StageCtx;
+/* Opens input `port`, reads it as prompts / rollouts, closes it; errors are
+ * prefixed with "input 'PORT'". */
+int input_read_prompts(struct StageCtx *ctx, const char *port, Prompts *p, PureErr *err);
+int input_read_rollouts(struct StageCtx *ctx, const char *port, Rollouts *r, PureErr *err);
+
 /* ---- files ---- */
 int common_copy_file(const char *src, const char *dst, PureErr *err);
 /* Copies tokenizer.json (required) and tokenizer_config.json (if present) from src_dir to dst_dir. */

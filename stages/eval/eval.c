@@ -163,11 +163,8 @@ static void print_summary(StageCtx *ctx, const Bench *b, int nb, double acc, con
 
 static int eval_run(StageCtx *ctx, PureErr *err) {
     Prompts pr;
-    Artifact *a = stage_input_open(ctx, "data", err);
-    if (!a) return -1;
-    int rc = prompts_read(a, &pr, err);
-    artifact_close(a, NULL);
-    if (rc) return err_prefix(err, "input 'data'");
+    if (input_read_prompts(ctx, "data", &pr, err)) return -1;
+    int rc = 0;
     int64_t n = stage_param_int(ctx, "limit");
     if (n == 0 || n > pr.n) n = pr.n;
     if (n == 0) {

@@ -114,11 +114,9 @@ static int minibatch(StageCtx *ctx, Model *m, const Rollouts *ro, const float *a
 static int optimize_run(StageCtx *ctx, PureErr *err) {
     Rollouts ro;
     Ragged adv = {0};
-    Artifact *a = stage_input_open(ctx, "rollouts", err);
-    if (!a) return -1;
-    int rc = rollouts_read(a, &ro, err);
-    artifact_close(a, NULL);
-    if (rc) return err_prefix(err, "input 'rollouts'");
+    if (input_read_rollouts(ctx, "rollouts", &ro, err)) return -1;
+    int rc = 0;
+    Artifact *a;
     if (!(a = stage_input_open(ctx, "advantages", err))) {
         rollouts_free(&ro);
         return -1;

@@ -185,21 +185,12 @@ static int prm_run(StageCtx *ctx, PureErr *err) {
         return err_set(err, "mode model needs the input 'model' (a token-classification PRM folder)");
     Rollouts ro;
     Prompts pr;
-    Artifact *a = stage_input_open(ctx, "rollouts", err);
-    if (!a) return -1;
-    int rc = rollouts_read(a, &ro, err);
-    artifact_close(a, NULL);
-    if (rc) return err_prefix(err, "input 'rollouts'");
-    if (!(a = stage_input_open(ctx, "prompts", err))) {
+    if (input_read_rollouts(ctx, "rollouts", &ro, err)) return -1;
+    if (input_read_prompts(ctx, "prompts", &pr, err)) {
         rollouts_free(&ro);
         return -1;
     }
-    rc = prompts_read(a, &pr, err);
-    artifact_close(a, NULL);
-    if (rc) {
-        rollouts_free(&ro);
-        return err_prefix(err, "input 'prompts'");
-    }
+    int rc = 0;
     for (int64_t i = 0; i < ro.n && !rc; i++)
         if (ro.prompt_index[i] < 0 || ro.prompt_index[i] >= pr.n)
             rc = err_set(err, "response %lld: prompt_index %lld is outside the prompts artifact (%lld rows); were the "

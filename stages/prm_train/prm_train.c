@@ -114,11 +114,8 @@ static int add_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, const char
 
 static int load_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, PureErr *err) {
     Prompts pr;
-    Artifact *a = stage_input_open(ctx, "train", err);
-    if (!a) return -1;
-    int rc = prompts_read(a, &pr, err);
-    artifact_close(a, NULL);
-    if (rc) return err_prefix(err, "input 'train'");
+    if (input_read_prompts(ctx, "train", &pr, err)) return -1;
+    int rc = 0;
     for (int64_t i = 0; i < pr.n && !rc; i++)
         if (pr.solution[i][0]) rc = add_toy(ctx, ex, tok, pr.problem[i], pr.solution[i], err);
     const char *pol = stage_input_path(ctx, "policy");

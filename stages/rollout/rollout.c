@@ -90,11 +90,8 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
     const char *device = stage_param_str(ctx, "device");
     int K = (int)stage_param_int(ctx, "samples");
     Prompts pr;
-    Artifact *a = stage_input_open(ctx, "prompts", err);
-    if (!a) return -1;
-    int rc = prompts_read(a, &pr, err);
-    artifact_close(a, NULL);
-    if (rc) return err_prefix(err, "input 'prompts'");
+    if (input_read_prompts(ctx, "prompts", &pr, err)) return -1;
+    int rc = 0;
     if (pr.n == 0) {
         prompts_free(&pr);
         return err_set(err, "input 'prompts': the prompts artifact is empty");

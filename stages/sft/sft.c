@@ -71,12 +71,9 @@ static int encode_examples(StageCtx *ctx, const Policy *p, const Prompts *pr, Ex
 }
 
 static int sft_run(StageCtx *ctx, PureErr *err) {
-    Artifact *a = stage_input_open(ctx, "train", err);
-    if (!a) return -1;
     Prompts pr;
-    int rc = prompts_read(a, &pr, err);
-    artifact_close(a, NULL);
-    if (rc) return err_prefix(err, "input 'train'");
+    if (input_read_prompts(ctx, "train", &pr, err)) return -1;
+    int rc = 0;
     const char *out = stage_output_path(ctx, "policy");
     Policy p;
     Example *ex = NULL;
