@@ -16,3 +16,4 @@ pure_test(test_rl_format SOURCES ${PURE_TEST_DIR}/rl/test_rl_format.c LIBS pure_
 add_test(NAME test_rl_pipelines
   COMMAND bash ${PURE_TEST_DIR}/rl/pipelines.sh $<TARGET_FILE:pure> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON})
 set_tests_properties(test_rl_pipelines PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+pure_test(test_rl_lua_prm SOURCES ${PURE_TEST_DIR}/rl/test_rl_lua_prm.c LIBS pure_lua)
