@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bad_inputs.sh - each RL stage kind refuses bad inputs with a clear message.
 #
-# A tiny base pipeline (toy data, a 1-step SFT policy, a classifier PRM, rollouts, oracle rewards, credit) is
-# run once; each case then adds one stage `bad` that wires a wrong artifact or parameter, runs in the same run
-# directory (the base stages are reused), and must fail with the expected exit code and message.
+# A tiny base pipeline (toy data, 1- and 2-step SFT policies, a classifier PRM, rollouts, oracle rewards, credit)
+# is run once; each case then adds one stage `bad` that wires a wrong artifact or parameter, runs in the same run
+# directory (the base stages are reused), and must fail with the expected exit code and message. The last case
+# is a warning, not an error: optimize skips an update whose importance ratio explodes (policy != sampler).
 # Usage: bad_inputs.sh PURE
 set -uo pipefail
 PURE=$1
@@ -15,6 +16,7 @@ seed: 3
 stages:
   data: {kind: data, source: toy, n_train: 8, n_test: 4}
   sft: {kind: sft, inputs: {train: data.train}, steps: 1, batch_size: 2, $M}
+  sft_b: {kind: sft, inputs: {train: data.train}, steps: 2, batch_size: 2, $M}
   prm_model: {kind: prm_train, inputs: {train: data.train}, steps: 1, batch_size: 2, $M}
   rollout: {kind: rollout, inputs: {policy: sft.policy, prompts: data.train}, samples: 2, prompts_per_iteration: 2, max_new_tokens: 8, device: cpu}
   oracle: {kind: prm, inputs: {rollouts: rollout.rollouts, prompts: data.train}, mode: oracle}
@@ -80,5 +82,9 @@ check eval_wrong_history 1 "has no 'history/iteration' (expected an eval stage's
   "{kind: eval, inputs: {policy: sft.policy, data: data.test, history: data.train}, max_new_tokens: 4, device: cpu}"
 check eval_wrong_rewards 1 "has no 'step_rewards' (expected a prm stage output)" \
   "{kind: eval, inputs: {policy: sft.policy, data: data.test, rewards: data.train}, max_new_tokens: 4, device: cpu}"
+# not an error: an update whose importance ratio leaves [1/max_ratio, max_ratio] is skipped with a warning
+check optimize_ratio_explodes 0 "skipping an update: mean importance ratio" \
+  "{kind: optimize, inputs: {policy: sft_b.policy, rollouts: rollout.rollouts, advantages: credit.advantages}, max_ratio: 1.00001, device: cpu}"
+grep -q '"skipped_updates":1' "$T/run/metrics.jsonl" || { echo "bad_inputs: FAIL: skipped_updates not 1 in metrics"; fails=$((fails + 1)); }
 echo "bad_inputs: $((n - fails)) of $n cases refused with the expected message"
 [ $fails -eq 0 ]

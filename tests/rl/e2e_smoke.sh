@@ -20,6 +20,8 @@ for s in data sft prm_train rollout prm oracle verify credit optimize eval final
     || fail "no metrics line for stage $s"
 done
 grep -q "average" "$T/a.log" || fail "final summary table not printed"
+# the optimizer state survives across iterations: the second optimize continues at step 2
+grep -q '"step": 2' "$T"/a/stages/optimize/1/*/optimizer/state.json || fail "optimizer step count did not carry over"
 echo "e2e_smoke: uninterrupted run ok"
 
 # kill in the middle of the loop
