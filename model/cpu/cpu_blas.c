@@ -6,12 +6,15 @@
  * model/runtime.c. Here we only report what was chosen and verify it.
  */
 #include "cpu.h"
+#include "cpu_simd.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#pragma GCC optimize("O3")
 
 char *openblas_get_corename(void);
 char *openblas_get_config(void);
@@ -44,6 +47,44 @@ static void gemm_task(void *vc, int t) {
                 g->alpha, A, g->lda, B, g->ldb, g->beta, C, g->ldc);
 }
 
+/* Few rows times a transposed weight (decoding: C (M, N) = A (M, K) @ B (N, K)^T
+ * with M <= 16): sgemm would pack all of B on every call, which costs more
+ * than the product; here each row of B is read once, for 4 rows of A at a
+ * time, in 16 fixed lanes. */
+#define SKINNY_M 16
+#define SKINNY_COLS 64
+CPU_CLONES static void skinny_task(void *vc, int t) {
+    GemmCtx *g = vc;
+    int j1 = (t + 1) * SKINNY_COLS < g->N ? (t + 1) * SKINNY_COLS : g->N, K = g->K;
+    for (int j = t * SKINNY_COLS; j < j1; j++) {
+        const float *w = g->B + (size_t)j * g->ldb;
+        for (int i0 = 0; i0 < g->M; i0 += 4) {
+            const float *a0 = g->A + (size_t)i0 * g->lda, *a1 = i0 + 1 < g->M ? a0 + g->lda : a0;
+            const float *a2 = i0 + 2 < g->M ? a0 + 2 * (size_t)g->lda : a0;
+            const float *a3 = i0 + 3 < g->M ? a0 + 3 * (size_t)g->lda : a0;
+            float c0[LANES] = {0}, c1[LANES] = {0}, c2[LANES] = {0}, c3[LANES] = {0};
+            int k = 0;
+            for (; k + LANES <= K; k += LANES)
+                for (int u = 0; u < LANES; u++) {
+                    float wv = w[k + u];
+                    c0[u] += a0[k + u] * wv, c1[u] += a1[k + u] * wv;
+                    c2[u] += a2[k + u] * wv, c3[u] += a3[k + u] * wv;
+                }
+            for (int u = 0; k < K; k++, u++) {
+                float wv = w[k];
+                c0[u] += a0[k] * wv, c1[u] += a1[k] * wv, c2[u] += a2[k] * wv, c3[u] += a3[k] * wv;
+            }
+            const float *acc[4] = {c0, c1, c2, c3};
+            for (int r = 0; r < 4 && i0 + r < g->M; r++) {
+                float sum = 0;
+                for (int u = 0; u < LANES; u++) sum += acc[r][u];
+                float *c = g->C + (size_t)(i0 + r) * g->ldc + j;
+                *c = g->alpha * sum + (g->beta == 0 ? 0.0f : g->beta * *c);
+            }
+        }
+    }
+}
+
 /* OpenBLAS runs single-threaded inside our pool: its own threads would spin
  * (sched_yield) against ours on a small machine. Blocks of C are fixed by the
  * shape alone (never by the thread count), and each element's sum over K is
@@ -61,6 +102,10 @@ void cpu_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
         return;
     }
     GemmCtx g = {trans_a, trans_b, M, N, K, lda, ldb, ldc, M >= N, 0, alpha, beta, A, B, C};
+    if (!trans_a && trans_b && M <= SKINNY_M && N >= 256) {
+        cpu_parallel_for(cpu_nblocks(N, SKINNY_COLS), skinny_task, &g);
+        return;
+    }
     double work = (double)M * N * K;
     int dim = g.split_rows ? M : N;
     g.block = work < (1 << 21) ? dim : g.split_rows ? 128 : 512;

@@ -1,0 +1,51 @@
+/* test_model_cpu_ops.c - the CPU backend's fast matrix product against its
+ * plain reference loop (double accumulation) on every path it can take: one
+ * small sgemm, blocks of rows, blocks of columns, the few-rows kernel used
+ * when decoding; all transpose combinations; beta 0 and 1; and bitwise the
+ * same result with 1 and 2 threads. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/cpu/cpu.h"
+#include "tests/check.h"
+#include "util/rng.h"
+
+static void check_shape(int ta, int tb, int M, int N, int K, float beta) {
+    size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
+    float *A = malloc(na * sizeof(float)), *B = malloc(nb * sizeof(float));
+    float *C1 = malloc(nc * sizeof(float)), *C2 = malloc(nc * sizeof(float)), *C3 = malloc(nc * sizeof(float));
+    for (size_t i = 0; i < na; i++) A[i] = rng_normal(1, M, i);
+    for (size_t i = 0; i < nb; i++) B[i] = rng_normal(2, N, i);
+    for (size_t i = 0; i < nc; i++) C1[i] = C2[i] = C3[i] = rng_normal(3, K, i);
+    int lda = ta ? M : K, ldb = tb ? K : N;
+    cpu_set_threads(2);
+    cpu_matmul(ta, tb, M, N, K, 0.75f, A, lda, B, ldb, beta, C1, N);
+    cpu_set_threads(1);
+    cpu_matmul(ta, tb, M, N, K, 0.75f, A, lda, B, ldb, beta, C3, N);
+    cpu_matmul_ref(ta, tb, M, N, K, 0.75f, A, lda, B, ldb, beta, C2, N);
+    double err = 0, mx = 0;
+    for (size_t i = 0; i < nc; i++) err = fmax(err, fabs(C1[i] - C2[i])), mx = fmax(mx, fabs(C2[i]));
+    if (!(err <= 1e-5 * mx))
+        fprintf(stderr, "ta=%d tb=%d M=%d N=%d K=%d beta=%g: max err %.3g of %.3g\n", ta, tb, M, N, K, beta, err, mx);
+    CHECK(err <= 1e-5 * mx);
+    CHECK(!memcmp(C1, C3, nc * sizeof(float)));
+    free(A), free(B), free(C1), free(C2), free(C3);
+}
+
+int main(void) {
+    printf("%s\n", cpu_kernel_info());
+    const int shapes[][3] = {
+        {3, 300, 70},   /* few rows: the decode kernel when B is transposed */
+        {16, 1000, 33}, /* few rows, K not a multiple of 16 */
+        {200, 600, 130}, /* blocks of rows */
+        {40, 3000, 64},  /* blocks of columns */
+        {7, 9, 5},       /* one small call */
+        {1, 257, 896},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int b = 0; b < 2; b++) check_shape(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], (float)b);
+    return check_report("test_model_cpu_ops");
+}
