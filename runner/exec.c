@@ -5,11 +5,16 @@
  *   1. outputs are written into FP16.tmp/ (removed first if a crash left one);
  *   2. after run() returns 0, every output file is hashed and fsynced;
  *   3. FP16.tmp/ is renamed to FP16/ and the parent directory fsynced;
- *   4. FP16/done.json (identity, file sizes/mtimes/SHA-256, metrics) is
+ *   4. FP16.scratch/ is removed: it must go before the instance counts as
+ *      done, since nothing revisits a done instance's scratch (losing it to
+ *      a crash here only means an interrupted commit is redone from zero);
+ *   5. FP16/done.json (identity, file sizes/mtimes/SHA-256, metrics) is
  *      written atomically - the completion record, last;
- *   5. latest.json, scratch removal and the metrics.jsonl line follow; each
- *      is redone or repaired on the next run if a crash cuts it short.
+ *   6. latest.json and the metrics.jsonl line follow; each is redone or
+ *      repaired on the next run if a crash cuts it short.
  * A FP16/ without done.json is an interrupted commit: removed and redone.
+ * Run directories written before step 4 moved may hold the scratch of a done
+ * instance: load_states() removes those.
  */
 #include "runner/exec.h"
 
@@ -38,7 +43,8 @@ typedef struct Runner {
 } Runner;
 
 /* Test hook: PURE_CRASH_AT=POINT:N kills the process with SIGKILL the N-th
- * time POINT is reached (points: run, commit, rename, done, metrics). Used by
+ * time POINT is reached (points: run, commit, rename, scratch, done,
+ * metrics). Used by
  * tests/runner/resume.sh to cut commits at every step. */
 static void crash_point(const char *point) {
     static int count;
@@ -99,6 +105,22 @@ static void mark_dependants(const Plan *p, int i, char *mask) {
 
 /* ---------------------------------------------------------------- states */
 
+/* A scratch directory that cannot be removed is only wasted space: warn, go on. */
+static void remove_scratch(const char *scratch) {
+    PureErr e;
+    err_clear(&e);
+    if (fs_remove_all(scratch, &e)) log_warn("cannot remove the scratch directory %s: %s", scratch, e.msg);
+}
+
+/* The scratch of a committed instance is never read again; it is left over
+ * by a crash in an older runner's commit (scratch removal came after
+ * done.json). Runs under the lock, so no stage is using it. */
+static void remove_stale_scratch(const Runner *r, int i) {
+    char *scratch = rundir_inst_path(r->o->root, &r->p->insts[i], ".scratch");
+    remove_scratch(scratch);
+    free(scratch);
+}
+
 static void load_states(Runner *r) {
     const Plan *p = r->p;
     for (int i = 0; i < p->n; i++) {
@@ -107,6 +129,7 @@ static void load_states(Runner *r) {
             r->state[i] = S_PENDING;
             continue;
         }
+        remove_stale_scratch(r, i);
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->done[i], "pruned"))) {
             r->state[i] = S_PRUNED;
             continue;
@@ -184,7 +207,8 @@ static void write_json_lazy(const char *path, const cJSON *j) {
     cJSON_free(text);
 }
 
-static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *dest, PureErr *err) {
+static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *dest, const char *scratch,
+                  PureErr *err) {
     const Inst *in = &r->p->insts[i];
     const StageKind *k = r->p->spec->stages[in->stage].kind;
     cJSON *outs = rundir_describe_outputs(tmp, k, err);
@@ -195,6 +219,8 @@ static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *de
         return -1;
     }
     crash_point("rename");
+    remove_scratch(scratch);
+    crash_point("scratch");
     cJSON *d = done_record(r, i, outs, c, now_seconds() - c->t_start);
     char *done_path = fs_join(dest, "done.json");
     int rc = write_json(done_path, d, err);
@@ -246,12 +272,11 @@ static int run_inst(Runner *r, int i, PureErr *err) {
         if (rc && !err->set) err_set(err, "failed without a message");
         if (rc) err_prefix(err, "stage %s failed", lb);
     }
-    if (!rc) rc = commit(r, i, &c, tmp, dest, err);
+    if (!rc) rc = commit(r, i, &c, tmp, dest, scratch, err);
     if (rc) {
         fs_remove_all(tmp, NULL); /* earlier artifacts and the scratch stay */
         if (!strstr(err->msg, lb)) err_prefix(err, "%s", lb);
     } else {
-        fs_remove_all(scratch, NULL);
         r->state[i] = S_VERIFIED;
         r->ran++;
         if (!r->o->quiet) log_info("%s done in %.2fs", lb, now_seconds() - c.t_start);

@@ -5,7 +5,8 @@
  *   test_blob: directory artifact out/values.bin (n float64) computed from the
  *              seed, its parameters, an optional file and optional inputs;
  *   test_vec:  the same as an HDF5 artifact (dense, ragged and string data).
- * Both can sleep (to be killed mid-stage) and fail on demand.
+ * Both can sleep, block until a file exists (so a test can act while a stage
+ * provably runs, however loaded the machine) and fail on demand.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ static const ParamDef blob_params[] = {
     {"value", PT_FLOAT, "1", -1e9, 1e9, NULL, "scale of the deterministic ramp"},
     {"n", PT_INT, "4", 1, 1e7, NULL, "number of values"},
     {"sleep_ms", PT_INT, "0", 0, 1e6, NULL, "sleep this long in 10 steps (to be killed mid-stage)"},
+    {"wait_for", PT_STRING, "", 1, 0, NULL, "block after the sleep until this path exists (a string, not a path: its creation must not change the fingerprint)"},
     {"fail", PT_BOOL, "false", 1, 0, NULL, "fail with an error message"},
     {"file", PT_PATH, "", 1, 0, NULL, "optional file whose bytes shift the values"},
     {"mode", PT_ENUM, "add", 1, 0, "add|mul", "how inputs combine"},
@@ -49,14 +51,25 @@ static double *read_values(const char *dir, int64_t *n, PureErr *err) {
     return v;
 }
 
-static void nap(StageCtx *ctx, int64_t ms, int64_t total_units) {
+static void sleep_ms(int64_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* sleep_ms in 10 steps with progress, then wait for wait_for. The test that
+ * names the file creates it or kills the run; the 10-minute limit only keeps
+ * a test that died before doing either from leaving this process behind. */
+static int nap(StageCtx *ctx, int64_t ms, int64_t total_units, PureErr *err) {
     for (int step = 1; step <= 10; step++) {
-        if (ms > 0) {
-            struct timespec ts = {(time_t)(ms / 10 / 1000), (long)(ms / 10 % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        if (ms > 0) sleep_ms(ms / 10);
         stage_progress(ctx, total_units * step / 10, total_units, "values");
     }
+    const char *wait_for = stage_param_str(ctx, "wait_for");
+    for (int64_t waited = 0; wait_for[0] && !fs_exists(wait_for); waited += 5) {
+        if (waited >= 600000) return err_set(err, "wait_for: %s did not appear within 10 minutes", wait_for);
+        sleep_ms(5);
+    }
+    return 0;
 }
 
 /* values[j] = value*(j+1) + u(seed, j) + file shift + #tags, combined with inputs */
@@ -103,7 +116,11 @@ static int blob_run(StageCtx *ctx, PureErr *err) {
         free(b);
         return -1;
     }
-    nap(ctx, stage_param_int(ctx, "sleep_ms"), n);
+    if (nap(ctx, stage_param_int(ctx, "sleep_ms"), n, err)) {
+        free(a);
+        free(b);
+        return -1;
+    }
     double *v = compute(ctx, n, a, na, b, nb);
     char *path = fs_join(stage_output_path(ctx, "out"), "values.bin");
     int rc = fs_write_atomic(path, v, sizeof(double) * (size_t)n, err);
@@ -160,7 +177,11 @@ static int vec_run(StageCtx *ctx, PureErr *err) {
         free(a);
         return -1;
     }
-    nap(ctx, stage_param_int(ctx, "sleep_ms"), n);
+    if (nap(ctx, stage_param_int(ctx, "sleep_ms"), n, err)) {
+        free(a);
+        free(b);
+        return -1;
+    }
     double *v = compute(ctx, n, a, na, b, nb);
     int64_t *off = xmalloc(sizeof(int64_t) * (size_t)(n + 1));
     off[0] = 0;

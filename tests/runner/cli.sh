@@ -6,7 +6,8 @@ set -u
 PURE=$1
 export PURE_TEST_KINDS=1
 W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
+holder=
+trap '[ -z "$holder" ] || kill -9 $holder 2>/dev/null; rm -rf "$W"' EXIT
 cd "$W"
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
@@ -127,31 +128,39 @@ expect 0 "credit             0-3          pending" -- "$PURE" status p.yaml --ru
 expect 0 "4 stage run(s) done" -- "$PURE" run p.yaml --run-dir u --until credit@1 # step[0] is reused
 expect 0 "5 stage run(s) done, 9 already up to date" -- "$PURE" run p.yaml --force opt@2
 
-# ---- lock: a second run on the same directory names the holder's pid
+# ---- lock: a second run on the same directory names the holder's pid.
+# The stage blocks until the test creates `release`, so every check below runs
+# while the holder is provably inside it, however slow the machine.
 cat > slow.yaml <<'YAML'
 stages:
-  nap: {kind: test_blob, sleep_ms: 3000}
+  nap: {kind: test_blob, wait_for: release}
 YAML
-# ---- progress: redrawn in place on a terminal (script gives the run a pseudo-terminal)
+# ---- progress: redrawn in place on a terminal (script gives the run a pseudo-terminal);
+# the final n/n line is always drawn, whatever the speed
 if command -v script >/dev/null; then
-  out=$(script -qec "'$PURE' run slow.yaml --run-dir tty --set stages.nap.sleep_ms=300 --set stages.nap.n=50" /dev/null)
+  out=$(script -qec "'$PURE' run slow.yaml --run-dir tty --set stages.nap.wait_for= --set stages.nap.sleep_ms=300 --set stages.nap.n=50" /dev/null)
   grep -q $'\r\e\[K\[pure\] nap 50/50 values, .*/s, ETA 0s' <<<"$out" || fail "no progress line on a terminal: $out"
 fi
 # the lock
 "$PURE" run slow.yaml -q 2> term.log &
 holder=$!
-for i in $(seq 50); do [ -s runs/slow/lock ] && break; sleep 0.1; done
+until ls runs/slow/stages/nap/*.scratch/started >/dev/null 2>&1; do
+  kill -0 $holder 2>/dev/null || { fail "the slow run ended before its stage started: $(cat term.log)"; break; }
+  sleep 0.05
+done
 expect 1 "in use by another \`pure run\` (pid $holder)" -- "$PURE" run slow.yaml
 expect 0 "a \`pure run\` is running on it (pid $holder)" -- "$PURE" status slow.yaml
 expect 1 "pid $holder" -- "$PURE" gc slow.yaml
 kill -TERM $holder; wait $holder 2>/dev/null
+holder=
 grep -q "interrupted: run the same command again to resume" term.log || fail "no message on SIGTERM: $(cat term.log)"
 expect 0 "nap                -            interrupted" -- "$PURE" status slow.yaml
 ls runs/slow/stages/nap/*.scratch/started >/dev/null 2>&1 || fail "the scratch directory did not survive the kill"
+touch release
 expect 0 "1 stage run(s) done" -- "$PURE" run slow.yaml
 ls -d runs/slow/stages/nap/*.scratch >/dev/null 2>&1 && fail "commit did not remove the scratch directory"
-expect 0 "1 stage run(s) done" -- "$PURE" run slow.yaml --set stages.nap.sleep_ms=0
-expect 0 "removed stages/nap/" -- "$PURE" gc slow.yaml --set stages.nap.sleep_ms=0
+expect 0 "1 stage run(s) done" -- "$PURE" run slow.yaml --set stages.nap.n=5
+expect 0 "removed stages/nap/" -- "$PURE" gc slow.yaml --set stages.nap.n=5
 
 # ---- unwritable run directory and a full disk: clear error, earlier artifacts intact
 touch plainfile

@@ -36,24 +36,33 @@ YAML
 
 "$PURE" run "$W/p.yaml" --run-dir "$W/ref" -q || fail "reference run"
 
-# 1. deterministic kills at every commit step (PURE_CRASH_AT, see runner/exec.c)
+# 1. deterministic kills at every commit step (PURE_CRASH_AT, see runner/exec.c).
+# Each point gets its own run directory, so that all three kills land (1 + 4 +
+# 9 instances < 16); a shared one would be complete before the later points.
 n=0
-for point in run commit rename done metrics; do
+for point in run commit rename scratch done metrics; do
+  c=$W/c-$point
   for k in 1 4 9; do
     n=$((n + 1))
-    PURE_CRASH_AT=$point:$k "$PURE" run "$W/p.yaml" --run-dir "$W/c" -q 2>/dev/null
+    PURE_CRASH_AT=$point:$k "$PURE" run "$W/p.yaml" --run-dir "$c" -q 2>/dev/null
     rc=$?
-    [ $rc -eq 137 ] || [ $rc -eq 0 ] || fail "crash at $point:$k: exit $rc"
+    [ $rc -eq 137 ] || fail "crash at $point:$k: exit $rc, expected 137 (SIGKILL)"
+    # an interrupted stage shows as such
+    if [ $point:$k = run:1 ]; then
+      "$PURE" status "$W/p.yaml" --run-dir "$c" | grep -q interrupted || fail "status does not show the interrupted stage"
+    fi
   done
-  # an interrupted stage shows as such
-  if [ $point = run ]; then
-    PURE_CRASH_AT=run:1 "$PURE" run "$W/p.yaml" --run-dir "$W/c" -q 2>/dev/null
-    "$PURE" status "$W/p.yaml" --run-dir "$W/c" | grep -q interrupted || fail "status does not show the interrupted stage"
-  fi
+  "$PURE" run "$W/p.yaml" --run-dir "$c" -q || fail "resume after crashes at $point"
+  # also fails on a leftover .tmp/.scratch (a crash after done.json used to leave the scratch)
+  $PY "$HERE/compare_runs.py" "$W/ref" "$c" >/dev/null || fail "artifacts differ after crashes at $point: $($PY "$HERE/compare_runs.py" "$W/ref" "$c")"
+  "$PURE" status "$W/p.yaml" --run-dir "$c" | grep -q "16 stage runs: 16 done" || fail "status after resume ($point)"
 done
-"$PURE" run "$W/p.yaml" --run-dir "$W/c" -q || fail "resume after $n crashes"
-$PY "$HERE/compare_runs.py" "$W/ref" "$W/c" || fail "artifacts differ after deterministic crashes"
-"$PURE" status "$W/p.yaml" --run-dir "$W/c" | grep -q "16 stage runs: 16 done" || fail "status after resume"
+c=$W/c-run
+# a done instance's scratch left by an older runner is removed by the next run, which runs nothing
+fp=$(basename "$(ls -d "$c"/stages/final/*/ | head -1)")
+mkdir -p "$c/stages/final/$fp.scratch/sub" && touch "$c/stages/final/$fp.scratch/sub/x"
+"$PURE" run "$W/p.yaml" --run-dir "$c" 2>&1 | grep -q "0 stage run(s) done, 16 already up to date" || fail "run with a stale scratch re-ran stages"
+[ ! -e "$c/stages/final/$fp.scratch" ] || fail "the stale scratch of a done stage run was not removed"
 
 # 2. asynchronous SIGKILL while stages sleep (mid-stage and mid-commit, wherever it lands)
 for delay in 0.15 0.35 0.6 0.9 1.3; do
@@ -69,9 +78,9 @@ done
 $PY "$HERE/compare_runs.py" "$W/ref60" "$W/a" || fail "artifacts differ after async kills"
 
 # 3. a second run is a no-op: nothing re-runs, metrics.jsonl unchanged
-before=$(md5sum < "$W/c/metrics.jsonl")
-"$PURE" run "$W/p.yaml" --run-dir "$W/c" 2>&1 | grep -q "0 stage run(s) done, 16 already up to date" || fail "second run re-ran stages"
-[ "$before" = "$(md5sum < "$W/c/metrics.jsonl")" ] || fail "metrics.jsonl changed on a no-op run"
+before=$(md5sum < "$c/metrics.jsonl")
+"$PURE" run "$W/p.yaml" --run-dir "$c" 2>&1 | grep -q "0 stage run(s) done, 16 already up to date" || fail "second run re-ran stages"
+[ "$before" = "$(md5sum < "$c/metrics.jsonl")" ] || fail "metrics.jsonl changed on a no-op run"
 
 [ $fails -eq 0 ] && echo "resume: all checks passed ($n deterministic crash points, 5 async kills)"
 exit $((fails > 0))
