@@ -64,11 +64,19 @@ mkdir -p "$c/stages/final/$fp.scratch/sub" && touch "$c/stages/final/$fp.scratch
 "$PURE" run "$W/p.yaml" --run-dir "$c" 2>&1 | grep -q "0 stage run(s) done, 16 already up to date" || fail "run with a stale scratch re-ran stages"
 [ ! -e "$c/stages/final/$fp.scratch" ] || fail "the stale scratch of a done stage run was not removed"
 
-# 2. asynchronous SIGKILL while stages sleep (mid-stage and mid-commit, wherever it lands)
-for delay in 0.15 0.35 0.6 0.9 1.3; do
+# 2. asynchronous SIGKILL while stages sleep (mid-stage and mid-commit, wherever
+# it lands). Kill k waits for 3k-2 committed stage runs (1, 4, 7, 10, 13 of 16;
+# at least one new one) rather than for a fixed time, so the kills spread over
+# the loop however loaded the machine; a short random delay after that picks
+# the landing point.
+ndone() { find "$W/a/stages" -name done.json 2>/dev/null | wc -l; }
+for kill_no in 1 2 3 4 5; do
+  want=$((3 * kill_no - 2))
+  [ "$want" -gt "$(ndone)" ] || want=$(($(ndone) + 1))
   "$PURE" run "$W/p.yaml" --run-dir "$W/a" --set vars.nap=60 -q 2>/dev/null &
   pid=$!
-  sleep $delay
+  while [ "$(ndone)" -lt $want ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
+  sleep "0.0$((RANDOM % 10))"
   kill -9 $pid 2>/dev/null
   wait $pid 2>/dev/null
 done
