@@ -7,7 +7,7 @@ pure_test(test_rl_units
 # smoke.yaml end to end + SIGKILL in the middle of the RL loop + resume == uninterrupted run
 add_test(NAME test_rl_e2e_smoke
   COMMAND bash ${PURE_TEST_DIR}/rl/e2e_smoke.sh $<TARGET_FILE:pure> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON})
-set_tests_properties(test_rl_e2e_smoke PROPERTIES LABELS slow TIMEOUT 600)
+set_tests_properties(test_rl_e2e_smoke PROPERTIES TIMEOUT 600)
 # every RL stage kind refuses wrong artifacts and parameters with a clear message
 add_test(NAME test_rl_bad_inputs COMMAND bash ${PURE_TEST_DIR}/rl/bad_inputs.sh $<TARGET_FILE:pure>)
 set_tests_properties(test_rl_bad_inputs PROPERTIES TIMEOUT 300)

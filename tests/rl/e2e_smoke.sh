@@ -3,8 +3,9 @@
 #
 # 1. An uninterrupted run (A) of every stage kind must succeed and leave the
 #    final eval's results and a metrics line per stage run.
-# 2. A second run (B) is SIGKILLed in the middle of the RL loop (once the
-#    second iteration's rollout has started), then `pure run` again resumes it;
+# 2. A second run (B) is SIGKILLed in the middle of the RL loop, twice (as a
+#    stage of iteration 1 starts, then while the resumed run commits), then
+#    `pure run` again resumes it;
 #    every committed artifact of B must equal A's (tests/rl/compare_runs.py).
 # Usage: e2e_smoke.sh PURE SOURCE_DIR PYTHON
 set -euo pipefail
@@ -24,23 +25,17 @@ grep -q "average" "$T/a.log" || fail "final summary table not printed"
 grep -q '"step": 2' "$T"/a/stages/optimize/1/*/optimizer/state.json || fail "optimizer step count did not carry over"
 echo "e2e_smoke: uninterrupted run ok"
 
-# kill in the middle of the loop
-"$PURE" run "$SRC/pipelines/smoke.yaml" --run-dir "$T/b" > "$T/b1.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do
-  [ -d "$T/b/stages/rollout/1" ] && break
-  kill -0 $pid 2> /dev/null || break
-  sleep 0.1
-done
-if kill -0 $pid 2> /dev/null; then
-  kill -9 $pid
-  wait $pid 2> /dev/null || true
-  echo "e2e_smoke: killed the run at iteration 1"
-else
-  wait $pid || true
-  fail "the run finished before it could be killed in the loop"
-fi
+# kill in the middle of the loop. The runner's PURE_CRASH_AT=POINT:N sends the process SIGKILL the Nth time it
+# reaches POINT (runner/exec.c), so the kill lands at the same place however fast the machine is:
+#   run:14     as the 14th stage run starts: data, sft, prm_train, eval_sft, 8 stages of iteration 0, rollout[1],
+#              then prm[1] is killed before it writes anything;
+#   commit:3   the resumed run is killed again while committing its 3rd stage (outputs written, not yet renamed).
+PURE_CRASH_AT=run:14 "$PURE" run "$SRC/pipelines/smoke.yaml" --run-dir "$T/b" > "$T/b1.log" 2>&1 && fail "run 1 was not killed"
+ls -d "$T"/b/stages/rollout/1/*/ > /dev/null 2>&1 || fail "run 1 did not get to iteration 1"
+[ -e "$T"/b/stages/optimize/1 ] && fail "run 1 got past the middle of iteration 1"
+PURE_CRASH_AT=commit:3 "$PURE" run "$SRC/pipelines/smoke.yaml" --run-dir "$T/b" > "$T/b1b.log" 2>&1 && fail "run 2 was not killed"
 [ -e "$T"/b/stages/final_eval ] && fail "killed run got to final_eval"
+echo "e2e_smoke: killed twice in iteration 1 (SIGKILL at a stage start, then in a commit)"
 "$PURE" run "$SRC/pipelines/smoke.yaml" --run-dir "$T/b" > "$T/b2.log" 2>&1 || { cat "$T/b2.log"; fail "resume failed"; }
 "$PY" "$SRC/tests/rl/compare_runs.py" "$T/a" "$T/b" || fail "resumed run differs from the uninterrupted one"
 echo "e2e_smoke: resumed run identical"
