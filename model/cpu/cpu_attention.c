@@ -56,6 +56,57 @@ CPU_INLINE void scores(float *s, const float *q, const float *kt, int n, int ld,
     for (int j = 0; j < n; j++) s[j] *= scale;
 }
 
+/* scores for 4 queries at once: s[r][j] = scale * q[r] . kt[:, j], j < n.
+ * Blocks of 16 keys keep the 4 accumulators in registers and read each key
+ * once for all 4; every score is still summed over d in order, exactly as
+ * scores() does. */
+CPU_INLINE void scores4(float *const s[4], const float *const q[4], const float *kt, int n, int ld, int hd,
+                        float scale) {
+    int j0 = 0;
+    for (; j0 + LANES <= n; j0 += LANES) {
+        float a0[LANES] = {0}, a1[LANES] = {0}, a2[LANES] = {0}, a3[LANES] = {0};
+        for (int d = 0; d < hd; d++) {
+            const float *r = kt + (size_t)d * ld + j0;
+            float x0 = q[0][d], x1 = q[1][d], x2 = q[2][d], x3 = q[3][d];
+            for (int u = 0; u < LANES; u++) {
+                a0[u] += x0 * r[u], a1[u] += x1 * r[u];
+                a2[u] += x2 * r[u], a3[u] += x3 * r[u];
+            }
+        }
+        for (int u = 0; u < LANES; u++) {
+            s[0][j0 + u] = a0[u] * scale, s[1][j0 + u] = a1[u] * scale;
+            s[2][j0 + u] = a2[u] * scale, s[3][j0 + u] = a3[u] * scale;
+        }
+    }
+    if (j0 < n)
+        for (int r = 0; r < 4; r++) scores(s[r] + j0, q[r], kt + j0, n - j0, ld, hd, scale);
+}
+
+/* o[e] = init[e] + sum_j w[j] * row_j[e] (rows at base + j * stride), summed
+ * over j in order, 16 columns at a time in registers (a load-add-store per
+ * key would chain through memory). init NULL means 0. */
+CPU_INLINE void weighted_rows(float *o, const float *init, const float *w, int n, const float *base, size_t stride,
+                              int hd) {
+    for (int e0 = 0; e0 < hd; e0 += LANES) {
+        float acc[LANES];
+        int width = hd - e0 < LANES ? hd - e0 : LANES;
+        for (int u = 0; u < LANES; u++) acc[u] = init && u < width ? init[e0 + u] : 0.0f;
+        if (width == LANES) {
+            for (int j = 0; j < n; j++) {
+                const float *r = base + (size_t)j * stride + e0;
+                float p = w[j];
+                for (int u = 0; u < LANES; u++) acc[u] += p * r[u];
+            }
+        } else {
+            for (int j = 0; j < n; j++) {
+                const float *r = base + (size_t)j * stride + e0;
+                for (int u = 0; u < width; u++) acc[u] += w[j] * r[u];
+            }
+        }
+        for (int u = 0; u < width; u++) o[e0 + u] = acc[u];
+    }
+}
+
 /* o (hd) = softmax(s) @ V with V's rows at v0 + j * stride (j < n); s is
  * overwritten with the unnormalised weights; returns the log-sum-exp. Shared
  * by the forward and decoding so both compute a row the same way. */
@@ -63,12 +114,7 @@ CPU_INLINE float softmax_v(float *o, float *s, int n, const float *v0, size_t st
     float mx = cpu_max(s, n);
     for (int j = 0; j < n; j++) s[j] = cpu_expf(s[j] - mx);
     float sum = cpu_sum(s, n), inv = 1.0f / sum;
-    memset(o, 0, sizeof(float) * hd);
-    for (int j = 0; j < n; j++) {
-        const float *vj = v0 + (size_t)j * stride;
-        float p = s[j];
-        for (int e = 0; e < hd; e++) o[e] += p * vj[e];
-    }
+    weighted_rows(o, NULL, s, n, v0, stride, hd);
     for (int e = 0; e < hd; e++) o[e] *= inv;
     return mx + logf(sum);
 }
@@ -80,13 +126,22 @@ CPU_CLONES static void fwd_task(void *vc, int t) {
     int start = c->s->start[s], len = c->s->len[s], hd = d->head_dim, kh = h / (d->n_heads / d->n_kv_heads);
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
     int i0 = blk * QBLOCK, i1 = i0 + QBLOCK < len ? i0 + QBLOCK : len, nk = i1;
-    float *kt = malloc(sizeof(float) * ((size_t)hd * nk + nk)), *sc = kt + (size_t)hd * nk;
+    float *kt = malloc(sizeof(float) * ((size_t)hd * nk + 5 * (size_t)nk)), *sc = kt + (size_t)hd * nk;
     transpose(kt, c->k + (size_t)start * ks + kh * hd, nk, hd, ks);
-    for (int i = i0; i < i1; i++) {
-        int n = i + 1;
-        scores(sc, c->q + (size_t)(start + i) * qs + h * hd, kt, n, nk, hd, d->scale);
-        c->lse[(size_t)(start + i) * d->n_heads + h] =
-            softmax_v(c->out + (size_t)(start + i) * qs + h * hd, sc, n, c->v + (size_t)start * ks + kh * hd, ks, hd);
+    for (int i = i0; i < i1; i += 4) {
+        /* queries i..i+3 (the missing ones of a last short group score into a spare row) */
+        float *srow[4];
+        const float *qrow[4];
+        for (int r = 0; r < 4; r++) {
+            srow[r] = sc + (size_t)(i + r < i1 ? r : 4) * nk;
+            qrow[r] = c->q + (size_t)(start + (i + r < i1 ? i + r : i)) * qs + h * hd;
+        }
+        int n = i + 4 < i1 ? i + 4 : i1;
+        scores4(srow, qrow, kt, n, nk, hd, d->scale);
+        for (int r = 0; r < 4 && i + r < i1; r++)
+            c->lse[(size_t)(start + i + r) * d->n_heads + h] =
+                softmax_v(c->out + (size_t)(start + i + r) * qs + h * hd, srow[r], i + r + 1,
+                          c->v + (size_t)start * ks + kh * hd, ks, hd);
     }
     free(kt);
 }
@@ -122,23 +177,29 @@ CPU_CLONES static void dq_task(void *vc, int t) {
     int start = c->s->start[s], len = c->s->len[s], hd = d->head_dim, kh = h / (d->n_heads / d->n_kv_heads);
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
     int i0 = blk * QBLOCK, i1 = i0 + QBLOCK < len ? i0 + QBLOCK : len, nk = i1;
-    float *kt = malloc(sizeof(float) * ((size_t)2 * hd * nk + 2 * nk)), *vt = kt + (size_t)hd * nk;
-    float *p = vt + (size_t)hd * nk, *dp = p + nk;
+    float *kt = malloc(sizeof(float) * ((size_t)2 * hd * nk + 10 * (size_t)nk)), *vt = kt + (size_t)hd * nk;
+    float *pbuf = vt + (size_t)hd * nk, *dpbuf = pbuf + 5 * (size_t)nk;
     transpose(kt, c->k + (size_t)start * ks + kh * hd, nk, hd, ks);
     transpose(vt, c->v + (size_t)start * ks + kh * hd, nk, hd, ks);
-    for (int i = i0; i < i1; i++) {
-        size_t r = (size_t)(start + i);
-        int n = i + 1;
-        const float *gi = c->dout + r * qs + h * hd;
-        float *dqi = c->dq + r * qs + h * hd, lse = c->lse_in[r * d->n_heads + h], D = c->D[r * d->n_heads + h];
-        scores(p, c->q + r * qs + h * hd, kt, n, nk, hd, d->scale);
-        scores(dp, gi, vt, n, nk, hd, 1.0f);
-        for (int j = 0; j < n; j++) p[j] = cpu_expf(p[j] - lse) * (dp[j] - D) * d->scale;
-        memset(dqi, 0, sizeof(float) * hd);
-        for (int j = 0; j < n; j++) {
-            const float *kj = c->k + (size_t)(start + j) * ks + kh * hd;
-            float w = p[j];
-            for (int e = 0; e < hd; e++) dqi[e] += w * kj[e];
+    for (int i = i0; i < i1; i += 4) {
+        float *prow[4], *dprow[4];
+        const float *qrow[4], *grow[4];
+        for (int r = 0; r < 4; r++) {
+            int rr = i + r < i1 ? r : 4;
+            size_t row = (size_t)(start + (i + r < i1 ? i + r : i));
+            prow[r] = pbuf + rr * (size_t)nk, dprow[r] = dpbuf + rr * (size_t)nk;
+            qrow[r] = c->q + row * qs + h * hd, grow[r] = c->dout + row * qs + h * hd;
+        }
+        int nmax = i + 4 < i1 ? i + 4 : i1;
+        scores4(prow, qrow, kt, nmax, nk, hd, d->scale);
+        scores4(dprow, grow, vt, nmax, nk, hd, 1.0f);
+        for (int r = 0; r < 4 && i + r < i1; r++) {
+            size_t row = (size_t)(start + i + r);
+            int n = i + r + 1;
+            float *p = prow[r], *dp = dprow[r], *dqi = c->dq + row * qs + h * hd;
+            float lse = c->lse_in[row * d->n_heads + h], D = c->D[row * d->n_heads + h];
+            for (int j = 0; j < n; j++) p[j] = cpu_expf(p[j] - lse) * (dp[j] - D) * d->scale;
+            weighted_rows(dqi, NULL, p, n, c->k + (size_t)start * ks + kh * hd, ks, hd);
         }
     }
     free(kt);
@@ -152,34 +213,40 @@ CPU_CLONES static void dkv_task(void *vc, int t) {
     int start = c->s->start[s], len = c->s->len[s], hd = d->head_dim, group = d->n_heads / d->n_kv_heads;
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
     int j0 = blk * QBLOCK, j1 = j0 + QBLOCK < len ? j0 + QBLOCK : len, nb = j1 - j0;
-    float *kt = malloc(sizeof(float) * ((size_t)2 * hd * nb + 2 * nb)), *vt = kt + (size_t)hd * nb;
-    float *p = vt + (size_t)hd * nb, *dp = p + nb;
+    int ni = len - j0; /* queries that see any key of the block */
+    float *kt = malloc(sizeof(float) * ((size_t)2 * hd * nb + 2 * (size_t)ni * nb + 2 * (size_t)ni));
+    float *vt = kt + (size_t)hd * nb, *P = vt + (size_t)hd * nb, *S = P + (size_t)ni * nb;
+    float *pc = S + (size_t)ni * nb, *sc = pc + ni; /* one key's column of P and S */
     transpose(kt, c->k + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks);
     transpose(vt, c->v + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks);
     for (int j = j0; j < j1; j++) {
         memset(c->dk + (size_t)(start + j) * ks + kh * hd, 0, sizeof(float) * hd);
         memset(c->dv + (size_t)(start + j) * ks + kh * hd, 0, sizeof(float) * hd);
     }
-    for (int h = kh * group; h < (kh + 1) * group; h++)
-        for (int i = j0; i < len; i++) {
-            size_t ri = (size_t)(start + i);
+    for (int h = kh * group; h < (kh + 1) * group; h++) {
+        /* P[i][jj] = p(query j0+i, key j0+jj), S[i][jj] = scale * P * (dout . v - D); 0 above the diagonal */
+        for (int i = 0; i < ni; i++) {
+            size_t ri = (size_t)(start + j0 + i);
             const float *qi = c->q + ri * qs + h * hd, *gi = c->dout + ri * qs + h * hd;
             float lse = c->lse_in[ri * d->n_heads + h], D = c->D[ri * d->n_heads + h];
-            int n = i + 1 - j0 < nb ? i + 1 - j0 : nb; /* keys j0 .. min(i, j1-1) */
+            float *p = P + (size_t)i * nb, *dp = S + (size_t)i * nb;
+            int n = i + 1 < nb ? i + 1 : nb;
             scores(p, qi, kt, n, nb, hd, d->scale);
             scores(dp, gi, vt, n, nb, hd, 1.0f);
             for (int jj = 0; jj < n; jj++) {
                 p[jj] = cpu_expf(p[jj] - lse);
                 dp[jj] = p[jj] * (dp[jj] - D) * d->scale;
             }
-            for (int jj = 0; jj < n; jj++) {
-                float *dvj = c->dv + (size_t)(start + j0 + jj) * ks + kh * hd;
-                float *dkj = c->dk + (size_t)(start + j0 + jj) * ks + kh * hd;
-                float pw = p[jj], sw = dp[jj];
-                for (int e = 0; e < hd; e++) dvj[e] += pw * gi[e];
-                for (int e = 0; e < hd; e++) dkj[e] += sw * qi[e];
-            }
+            for (int jj = n; jj < nb; jj++) p[jj] = dp[jj] = 0;
         }
+        /* dv_j += sum_i P[i][j] dout_i ; dk_j += sum_i S[i][j] q_i, over i in order */
+        for (int jj = 0; jj < nb; jj++) {
+            for (int i = jj; i < ni; i++) pc[i - jj] = P[(size_t)i * nb + jj], sc[i - jj] = S[(size_t)i * nb + jj];
+            size_t rj = (size_t)(start + j0 + jj) * ks + kh * hd, r0 = (size_t)(start + j0 + jj) * qs + h * hd;
+            weighted_rows(c->dv + rj, c->dv + rj, pc, ni - jj, c->dout + r0, qs, hd);
+            weighted_rows(c->dk + rj, c->dk + rj, sc, ni - jj, c->q + r0, qs, hd);
+        }
+    }
     free(kt);
 }
 
