@@ -13,8 +13,8 @@
  *   6. latest.json and the metrics.jsonl line follow; each is redone or
  *      repaired on the next run if a crash cuts it short.
  * A FP16/ without done.json is an interrupted commit: removed and redone.
- * Run directories written before step 4 moved may hold the scratch of a done
- * instance: load_states() removes those.
+ * Older runners removed the scratch after step 5, so a run directory may
+ * hold the scratch of a done instance: load_states() removes those.
  */
 #include "runner/exec.h"
 
@@ -44,8 +44,7 @@ typedef struct Runner {
 
 /* Test hook: PURE_CRASH_AT=POINT:N kills the process with SIGKILL the N-th
  * time POINT is reached (points: run, commit, rename, scratch, done,
- * metrics). Used by
- * tests/runner/resume.sh to cut commits at every step. */
+ * metrics). Used by tests/runner/resume.sh to cut commits at every step. */
 static void crash_point(const char *point) {
     static int count;
     const char *env = getenv("PURE_CRASH_AT");
@@ -112,9 +111,9 @@ static void remove_scratch(const char *scratch) {
     if (fs_remove_all(scratch, &e)) log_warn("cannot remove the scratch directory %s: %s", scratch, e.msg);
 }
 
-/* The scratch of a committed instance is never read again; it is left over
- * by a crash in an older runner's commit (scratch removal came after
- * done.json). Runs under the lock, so no stage is using it. */
+/* The scratch of a committed instance is never read again; one can be left
+ * by a crash in the commit of a runner that removed it after done.json.
+ * Called under the run directory's lock, so no stage is using it. */
 static void remove_stale_scratch(const Runner *r, int i) {
     char *scratch = rundir_inst_path(r->o->root, &r->p->insts[i], ".scratch");
     remove_scratch(scratch);
