@@ -157,11 +157,13 @@ static int score_model(StageCtx *ctx, Job *j, PureErr *err) {
             int64_t i = s + k, o = ro->step_ends.off[i];
             int ns = (int)ragged_len(&ro->step_ends, i);
             const char *text = ro->text[i];
+            size_t tlen = strlen(text);
             const char **steps = xmalloc(((size_t)ns + 1) * sizeof(char *));
             size_t *lens = xmalloc(((size_t)ns + 1) * sizeof(size_t)), prev = 0;
             for (int t = 0; t < ns; t++) {
-                size_t e = ro->step_bytes.n ? (size_t)((const int32_t *)ro->step_bytes.v)[o + t] : strlen(text);
-                if (t == ns - 1) e = strlen(text);
+                size_t e = ro->step_bytes.n ? (size_t)((const int32_t *)ro->step_bytes.v)[o + t] : tlen;
+                if (t == ns - 1 || e > tlen) e = tlen; /* offsets never point past the stored text */
+                if (e < prev) e = prev;
                 steps[t] = text + prev;
                 lens[t] = e - prev;
                 prev = e;

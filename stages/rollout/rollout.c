@@ -66,6 +66,9 @@ static int fill_steps(const Tokenizer *tok, const int32_t *ids, int n, char **te
     for (int j = 0; j < n; j++) {
         size_t bl = 0;
         const char *b = tokenizer_is_special(tok, ids[j]) ? NULL : tokenizer_token_bytes(tok, ids[j], &bl);
+        /* a NUL byte would end the stored string early and leave step offsets past its end: drop it
+         * (a byte-level policy can sample the 0x00 byte token) */
+        if (b && bl == 1 && b[0] == 0) b = NULL;
         if (b) {
             while (len + bl + 1 > cap) buf = xrealloc(buf, cap *= 2);
             memcpy(buf + len, b, bl);
