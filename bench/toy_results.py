@@ -10,6 +10,7 @@ iteration). Writes a table (mean and spread across seeds) and ASCII curves.
 """
 import os
 import sys
+import warnings
 from collections import defaultdict
 
 import h5py
@@ -24,9 +25,23 @@ def load(path):
         correct = f["correct"][()]
         steps = f["steps"][()]
         length = f["length"][()]
-        hack = int(f.attrs.get("hack_flag", 0))
     return {"final_acc": float(correct.mean()), "n": len(correct), "final_steps": float(steps.mean()),
-            "final_len": float(length.mean()), "history": h, "hack": hack}
+            "final_len": float(length.mean()), "history": h, "hack": first_flag(h)}
+
+
+def first_flag(h, acc_drop=0.05, reward_rise=0.05, ratio=2.0):
+    """The first loop iteration whose evaluation the eval stage's monitor flags
+    (stages/eval/monitor.h, default thresholds), or None."""
+    acc, pr, st, ln = h["accuracy"], h["process_reward"], h["steps"], h["length"]
+    for n in range(2, len(acc) + 1):
+        fin = [i for i in range(n) if np.isfinite(pr[i])]
+        hack = len(fin) >= 2 and pr[fin[-1]] - pr[fin[0]] > reward_rise and acc[0] - acc[n - 1] > acc_drop
+        for x in (st, ln):
+            if x[0] > 0 and (x[n - 1] < x[0] / ratio or x[n - 1] > x[0] * ratio):
+                hack = True
+        if hack:
+            return int(h["iteration"][n - 1])
+    return None
 
 
 def spread(xs):
@@ -70,6 +85,7 @@ def ascii_curve(series, width=50, height=8, lo=None, hi=None):
 
 
 def main():
+    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (no process reward at start/final)
     tsv, out, note = sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else ""
     runs = defaultdict(list)
     secs = defaultdict(list)
@@ -84,7 +100,7 @@ def main():
           f"Configuration: {note}. Accuracy = greedy pass@1 on the held-out test problems; "
           "`start` = the SFT policy. Mean ± sample standard deviation across seeds.", "",
           "| variant | seeds | accuracy start | accuracy final | process reward start -> end | steps start -> final "
-          "| length start -> final | monitor flag | wall s / run |",
+          "| length start -> final | monitor: first flagged iteration | wall s / run |",
           "|---|---|---|---|---|---|---|---|---|"]
     for v, rs in runs.items():
         acc0 = [r["history"]["accuracy"][0] for r in rs]
@@ -95,7 +111,7 @@ def main():
                   f"(n={rs[0]['n']}) | {spread(pr0)} -> {spread(pr1)} | "
                   f"{spread([r['history']['steps'][0] for r in rs])} -> {spread([r['final_steps'] for r in rs])} | "
                   f"{spread([r['history']['length'][0] for r in rs])} -> {spread([r['final_len'] for r in rs])} | "
-                  f"{sum(r['hack'] for r in rs)}/{len(rs)} | {np.mean(secs[v]):.0f} |")
+                  f"{', '.join('-' if r['hack'] is None else str(r['hack']) for r in rs)} | {np.mean(secs[v]):.0f} |")
     for key, title in (("accuracy", "Accuracy (first 200 test problems) over iterations, mean over seeds"),
                        ("process_reward", "Mean process reward of the rollouts over iterations"),
                        ("steps", "Steps per response over iterations"),

@@ -67,7 +67,7 @@ for v in $VARIANTS; do
     [ -f "$f" ] && printf '%s\t%s\t%s\t%s\n' "$v" "$seed" "$f" "$(cat "${f%.h5}.seconds" 2> /dev/null || echo 0)" >> "$LIST"
   done
 done
-"$PY" bench/toy_results.py "$LIST" "$OUT" "${SETS[*]:-} iterations=${ITER:-pipeline default}"
+"$PY" bench/toy_results.py "$LIST" "$OUT" "pipelines/<variant>.yaml as written, extra settings: ${SETS[*]:-none}, iterations: ${ITER:-as in the pipeline (30)}"
 if [ -n "$EXPLORE" ] && [ -f "$EXPLORE" ]; then
   { echo; echo "# Settings explored (bench/toy_explore.sh)"; echo; sed '1,2d' "$EXPLORE"; } >> "$OUT"
 fi

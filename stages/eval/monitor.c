@@ -17,7 +17,11 @@ int monitor_check(const EvalPoint *h, int n, const MonitorConfig *c, MonitorFlag
             rs = &h[i];
             break;
         }
-    if (rs && !isnan(e->process_reward) && e->process_reward - rs->process_reward > c->reward_rise &&
+    /* the newest process reward: the final eval after the loop has none of its own */
+    const EvalPoint *re = NULL;
+    for (int i = n - 1; i > 0 && !re; i--)
+        if (!isnan(h[i].process_reward)) re = &h[i];
+    if (rs && re && re != rs && re->process_reward - rs->process_reward > c->reward_rise &&
         s->accuracy - e->accuracy > c->acc_drop)
         f->reward_up_acc_down = 1;
     if (s->steps > 0) {

@@ -7,7 +7,8 @@
  *   - steps per response or response length fell below start / ratio
  *     (collapse: e.g. one correct-looking step and stop) or rose above
  *     start * ratio (explosion: e.g. farming harmless filler steps).
- * The process reward of the start is the first point that has one.
+ * The process reward of the start is the first point that has one, the newest
+ * is the last point that has one (a final eval after the loop has none).
  */
 #ifndef PURE_EVAL_MONITOR_H
 #define PURE_EVAL_MONITOR_H

@@ -91,6 +91,12 @@ static void test_monitor(void) {
     h[2].length = 100;
     CHECK(monitor_check(h, 3, &mc, &f) == 1 && f.steps_explode && f.length_explode && !f.reward_up_acc_down);
     CHECK(monitor_check(h, 1, &mc, &f) == 0); /* nothing to compare with */
+    /* a final point without a process reward uses the newest one before it */
+    EvalPoint g[3] = {{-1, 0.40, NAN, 4.0, 40}, {0, 0.30, 0.5, 4.0, 40}, {1, 0.25, NAN, 4.0, 40}};
+    CHECK(monitor_check(g, 3, &mc, &f) == 0); /* one reward only: no rise to see */
+    EvalPoint k[4] = {{-1, 0.40, NAN, 4.0, 40}, {0, 0.38, 0.2, 4.0, 40}, {1, 0.30, 0.5, 4.0, 40},
+                      {2, 0.25, NAN, 4.0, 40}};
+    CHECK(monitor_check(k, 4, &mc, &f) == 1 && f.reward_up_acc_down);
 }
 
 static void test_permutation(void) {
