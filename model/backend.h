@@ -115,14 +115,26 @@ typedef struct Backend {
     /* Draws one token per row of logits (n, V) (backend memory) with
      * temperature / top-k / top-p and uniforms rng_uniform_double(seed,
      * streams[i], counters[i]); tokens and logprobs (the T=1 log-prob of the
-     * drawn token) are host arrays, as are streams and counters. The rule need
-     * not match model/sample.c draw for draw, only in distribution (greedy
-     * must match exactly). NULL: the core downloads the logits and samples on
-     * the host. Returns 0, or -1 with err set. */
+     * drawn token) are host arrays, as are streams and counters. The rule is
+     * model_sample_row's (below), so a backend draws the same tokens as the
+     * host from the same logits. NULL: the core downloads the logits and
+     * samples on the host. Returns 0, or -1 with err set. */
     int (*sample_rows)(int32_t *tokens, float *logprobs, const float *logits, int n, int V, float temperature,
                        float top_p, int top_k, uint64_t seed, const uint64_t *streams, const uint64_t *counters,
                        PureErr *err);
 } Backend;
+
+/* The host sampler (model/sample.c), used when a backend has no sample_rows:
+ * one token from a row of logits (V) at temperature / top-k / top-p with the
+ * uniform u in [0, 1). The rule, which the device sampler (model/cuda/) follows
+ * to the rounding: greedy (lowest id among ties) when temperature <= 0; else
+ * w_j = exp((l_j - max) / T), top-k keeps l_j >= the k-th largest logit (ties
+ * kept), top-p keeps l_j >= the largest logit whose kept mass still reaches
+ * top_p times the top-k mass, and the token is the first id (ascending) at
+ * which the running kept mass exceeds u times the total. idx (V) and w (V)
+ * are scratch. */
+int32_t model_sample_row(const float *logits, int V, float temperature, float top_p, int top_k, double u,
+                         int32_t *idx, double *w);
 
 /* The CPU backend (model/cpu/); always available. */
 const Backend *backend_cpu(void);

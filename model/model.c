@@ -106,6 +106,10 @@ int model_tensor_index(const Model *m, const char *name) {
     return -1;
 }
 
+/* The backend of the most recently created model, for model_kernel_info
+ * (whose signature takes no model). */
+static const Backend *g_info_be;
+
 const Backend *model_pick_backend(const char *device, PureErr *err) {
     if (!device || !strcmp(device, "cpu")) return backend_cpu();
 #ifdef PURE_HAVE_CUDA
@@ -141,6 +145,7 @@ static Model *model_alloc(const ModelConfig *cfg, const char *device, PureErr *e
     Model *m = xcalloc(1, sizeof *m);
     m->cfg = *cfg;
     m->be = be;
+    g_info_be = be;
     model_build_table(m);
     m->params = be->alloc(m->n_params * sizeof(float));
     model_bind(m, m->params, &m->w);
@@ -243,7 +248,17 @@ int model_copy_weights(Model *dst, const Model *src, PureErr *err) {
 }
 
 void model_set_threads(int n) { backend_cpu()->set_threads(n); }
-const char *model_kernel_info(void) { return backend_cpu()->kernel_info(); }
+/* "cpu: <BLAS and SIMD path>" or "cuda: <device>, <matmul mode>..." for the
+ * backend of the most recently created model (the CPU before any). */
+const char *model_kernel_info(void) {
+    static char line[512];
+    const Backend *be = g_info_be ? g_info_be : backend_cpu();
+    const char *info = be->kernel_info(), *name = be->name ? be->name : "?";
+    size_t nl = strlen(name);
+    if (!strncmp(info, name, nl) && info[nl] == ':') return info; /* already names its backend */
+    snprintf(line, sizeof line, "%s: %s", name, info);
+    return line;
+}
 
 /* ---- tensors by name ---- */
 

@@ -5,7 +5,9 @@
  * Sequence i draws its uniforms from rng (cfg->seed, stream_ids[i], step), so
  * its tokens depend only on its prompt, its stream id and the model, never on
  * which other sequences share the batch or on the thread count. Token
- * selection follows Hugging Face's order: temperature, top-k, top-p.
+ * selection follows Hugging Face's order: temperature, top-k, top-p. A
+ * backend with sample_rows (CUDA) samples on the device by the same rule;
+ * otherwise the logits are downloaded and model_sample_row draws here.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -19,15 +21,24 @@
 
 /* ---- choosing one token from a row of logits ---- */
 
+/* Logits are ordered (and cut) by an order-preserving map of floats onto
+ * uint32, as the device sampler does: a total order (-0 below +0) so both
+ * keep exactly the same tokens. */
+static uint32_t logit_key(float f) {
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    return (b & 0x80000000u) ? ~b : b | 0x80000000u;
+}
+
 static const float *g_sort_logits; /* comparator context (sampling runs on one thread) */
 static int by_logit_desc(const void *a, const void *b) {
     int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
-    float li = g_sort_logits[i], lj = g_sort_logits[j];
-    if (li != lj) return li > lj ? -1 : 1;
+    uint32_t ki = logit_key(g_sort_logits[i]), kj = logit_key(g_sort_logits[j]);
+    if (ki != kj) return ki > kj ? -1 : 1;
     return i < j ? -1 : i > j;
 }
 
-/* Moves the k largest (by logit, ties to the lower id) to idx[0..k). */
+/* Moves the k largest (by logit_key, ties to the lower id) to idx[0..k). */
 static void select_top_k(const float *l, int32_t *idx, int n, int k) {
     int lo = 0, hi = n - 1;
     g_sort_logits = l;
@@ -48,52 +59,100 @@ static void select_top_k(const float *l, int32_t *idx, int n, int k) {
     }
 }
 
-/* Samples from softmax(l / T) restricted by top-k / top-p, with uniform u. */
-static int32_t sample_row(const float *l, int V, const SampleConfig *c, double u, int32_t *idx, double *w) {
+/* The rule (the device sampler's, model/cuda/cuda.h, so both draw the same
+ * token from the same logits and uniform): w_j = exp((l_j - max) / T);
+ * top-k keeps l_j >= the k-th largest logit (ties at the cut kept together,
+ * as Hugging Face's top-k does); top-p then keeps l_j >= the largest logit
+ * whose kept mass still reaches top_p times the top-k mass; the token is the
+ * first id, ascending, at which the running kept mass exceeds u times the
+ * total. Masses are summed like the device kernel: SAMPLE_CHUNKS contiguous
+ * id chunks, each in order, then the chunk sums in order, so both round alike. */
+#define SAMPLE_CHUNKS 1024 /* = SAMPLE_THREADS of model/cuda/cuda.h */
+
+/* Kept mass (logit_key(l_j) >= cut); the chunk sums go to part (SAMPLE_CHUNKS) when given. */
+static double kept_mass(const float *l, const double *w, int V, uint32_t cut, double *part) {
+    int chunk = (V + SAMPLE_CHUNKS - 1) / SAMPLE_CHUNKS;
+    double total = 0;
+    for (int t = 0; t < SAMPLE_CHUNKS; t++) {
+        double s = 0;
+        for (int i = t * chunk; i < (t + 1) * chunk && i < V; i++)
+            if (logit_key(l[i]) >= cut) s += w[i];
+        if (part) part[t] = s;
+        total += s;
+    }
+    return total;
+}
+
+/* The top-p cut among the candidates idx[0..n) (weights w by id). Only the
+ * tokens with weight >= tau * Z can be in the nucleus once they carry top_p
+ * of the mass, so only those are sorted. The cut is then settled on the
+ * device's test (chunked kept mass >= need) so that rounding at the boundary
+ * goes the same way on both. */
+static uint32_t top_p_cut(const float *l, const double *w, int V, int32_t *idx, int n, double Z, double need) {
+    double tau = 1e-4;
+    for (;;) {
+        double mass = 0;
+        for (int r = 0; r < n; r++)
+            if (w[idx[r]] >= tau * Z) mass += w[idx[r]];
+        if (mass >= need || tau == 0) break;
+        tau = tau > 1e-30 ? tau * 1e-3 : 0;
+    }
+    int m = 0;
+    for (int r = 0; r < n; r++)
+        if (w[idx[r]] >= tau * Z) idx[m++] = idx[r];
+    g_sort_logits = l;
+    qsort(idx, m, sizeof(int32_t), by_logit_desc);
+    double cum = 0;
+    int k = 0;
+    while (k < m && cum < need) cum += w[idx[k++]];
+    k = k > 0 ? k - 1 : 0;
+    while (k + 1 < m && kept_mass(l, w, V, logit_key(l[idx[k]]), NULL) < need) k++;
+    while (k > 0 && kept_mass(l, w, V, logit_key(l[idx[k - 1]]), NULL) >= need) k--;
+    return logit_key(l[idx[k]]);
+}
+
+int32_t model_sample_row(const float *l, int V, float temperature, float top_p, int top_k, double u, int32_t *idx,
+                         double *w) {
     int best = 0;
     for (int j = 1; j < V; j++)
         if (l[j] > l[best]) best = j;
-    if (c->temperature <= 0) return best;
-    double invT = 1.0 / c->temperature, mx = l[best];
-    int n = V;
+    if (temperature <= 0) return best;
+    double invT = 1.0 / temperature, mx = l[best], part[SAMPLE_CHUNKS];
+    uint32_t cut = 0; /* kept: logit_key(l_j) >= cut */
+    int n = V;        /* candidates idx[0..n), ascending ids */
     for (int j = 0; j < V; j++) idx[j] = j;
-    int use_k = c->top_k > 0 && c->top_k < V, use_p = c->top_p > 0 && c->top_p < 1;
-    if (use_k) {
-        select_top_k(l, idx, V, c->top_k);
-        n = c->top_k;
+    if (top_k > 0 && top_k < V) {
+        select_top_k(l, idx, V, top_k);
+        cut = logit_key(l[idx[0]]);
+        for (int r = 1; r < top_k; r++) cut = logit_key(l[idx[r]]) < cut ? logit_key(l[idx[r]]) : cut;
+        n = 0;
+        for (int j = 0; j < V; j++)
+            if (logit_key(l[j]) >= cut) idx[n++] = j;
     }
-    double Z = 0;
-    for (int r = 0; r < n; r++) Z += (w[r] = exp((l[idx[r]] - mx) * invT));
-    if (use_p) {
-        /* The nucleus is a prefix of the sorted order; tokens with weight below
-         * tau cannot be in it once the tokens above tau carry top_p of the mass,
-         * so only those need sorting. */
-        double tau = 1e-4;
-        for (;;) {
-            double mass = 0;
-            for (int r = 0; r < n; r++)
-                if (w[r] >= tau * Z) mass += w[r];
-            if (mass >= c->top_p * Z || tau == 0) break;
-            tau = tau > 1e-30 ? tau * 1e-3 : 0;
+    for (int r = 0; r < n; r++) w[idx[r]] = exp((l[idx[r]] - mx) * invT);
+    if (top_p > 0 && top_p < 1) {
+        double Z = kept_mass(l, w, V, cut, NULL);
+        cut = top_p_cut(l, w, V, idx, n, Z, top_p * Z);
+    }
+    /* inverse CDF over the kept tokens in id order, skipping whole chunks */
+    double target = u * kept_mass(l, w, V, cut, part), acc = 0;
+    int chunk = (V + SAMPLE_CHUNKS - 1) / SAMPLE_CHUNKS, last = best;
+    for (int t = 0; t < SAMPLE_CHUNKS; t++) {
+        if (target >= acc + part[t]) {
+            acc += part[t];
+            continue;
         }
-        int m = 0;
-        for (int r = 0; r < n; r++)
-            if (w[r] >= tau * Z) idx[m++] = idx[r];
-        g_sort_logits = l;
-        qsort(idx, m, sizeof(int32_t), by_logit_desc);
-        double cum = 0;
-        int keep = 0;
-        while (keep < m && cum < c->top_p * Z) cum += exp((l[idx[keep++]] - mx) * invT);
-        n = keep > 0 ? keep : 1;
-        Z = 0;
-        for (int r = 0; r < n; r++) Z += (w[r] = exp((l[idx[r]] - mx) * invT));
+        for (int i = t * chunk; i < (t + 1) * chunk && i < V; i++)
+            if (logit_key(l[i]) >= cut) {
+                acc += w[i];
+                if (target < acc) return i;
+                last = i;
+            }
+        return last; /* rounding inside the chunk: its last kept id */
     }
-    double target = u * Z, acc = 0;
-    for (int r = 0; r < n; r++) {
-        acc += w[r];
-        if (target < acc) return idx[r];
-    }
-    return idx[n - 1];
+    for (int i = V - 1; i >= 0; i--) /* rounding at the end: the last kept id */
+        if (logit_key(l[i]) >= cut) return i;
+    return last;
 }
 
 /* ---- per-sequence state ---- */
@@ -169,7 +228,7 @@ static int pick_tokens(Model *m, const int32_t *rows, int n, const SampleConfig 
     for (int i = 0; i < n; i++) {
         const float *row = pk->h_logits + (size_t)i * V;
         double u = rng_uniform_double(c->seed, pk->streams[i], pk->counters[i]);
-        pk->tok[i] = sample_row(row, V, c, u, pk->idx, pk->w);
+        pk->tok[i] = model_sample_row(row, V, c->temperature, c->top_p, c->top_k, u, pk->idx, pk->w);
         pk->lp[i] = row[pk->tok[i]] - pk->logz[i];
     }
     return 0;

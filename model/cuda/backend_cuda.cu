@@ -1,7 +1,8 @@
 /* backend_cuda.cu - the CUDA backend's op table (model/backend.h), device
  * memory through the caching arena, scratch/staging buffers, device
- * detection and the kernel-info line. The kernels live in gemm.cu,
- * elementwise.cu, attention.cu, vocab.cu and sample.cu.
+ * detection, the device sampler's entry and the kernel-info line. The
+ * kernels live in gemm.cu, elementwise.cu, attention.cu, vocab.cu and
+ * sample.cu.
  *
  * Everything runs on the legacy default stream, so the synchronous
  * upload/download of the contract order themselves after the kernels.
@@ -157,17 +158,30 @@ extern "C" int cuda_philox_batch(uint32_t *out, uint64_t seed, uint64_t stream, 
 
 static void op_set_threads(int n) { (void)n; /* the GPU's parallelism is not a thread count */ }
 
-static char g_info[256];
+/* The core's sample_rows entry on the device sampler (sample.cu): only the
+ * (n) tokens and log-probs come back instead of the (n, V) logits. */
+static int op_sample_rows(int32_t *tokens, float *logprobs, const float *logits, int n, int V, float temperature,
+                          float top_p, int top_k, uint64_t seed, const uint64_t *streams, const uint64_t *counters,
+                          PureErr *err) {
+    SampleParams sp = {temperature, top_p, top_k, seed};
+    return cuda_sample_rows(tokens, logprobs, logits, n, V, &sp, streams, counters, err);
+}
+
+/* Device name and matmul mode; the mode is read each time (tests switch it). */
+static char g_info[320];
 static const char *op_kernel_info(void) {
-    if (!g_info[0]) {
+    static char dev_info[200];
+    if (!dev_info[0]) {
         int dev = 0;
         cudaDeviceProp p;
         if (cudaGetDevice(&dev) == cudaSuccess && cudaGetDeviceProperties(&p, dev) == cudaSuccess)
-            snprintf(g_info, sizeof g_info, "cuda: %s (sm_%d%d, %.0f GiB), cuBLAS %s matmuls with fp32 accumulation",
-                     p.name, p.major, p.minor, p.totalGlobalMem / 1073741824.0, cuda_matmul_mode_name());
+            snprintf(dev_info, sizeof dev_info, "%s (sm_%d%d, %.0f GiB)", p.name, p.major, p.minor,
+                     p.totalGlobalMem / 1073741824.0);
         else
-            snprintf(g_info, sizeof g_info, "cuda: no device");
+            snprintf(dev_info, sizeof dev_info, "no device");
     }
+    snprintf(g_info, sizeof g_info, "cuda: %s, cuBLAS %s matmuls with fp32 accumulation, device sampling", dev_info,
+             cuda_matmul_mode_name());
     return g_info;
 }
 
@@ -212,6 +226,7 @@ extern "C" const Backend *backend_cuda(void) {
         b->logsumexp_rows = cuda_op_logsumexp_rows;
         b->set_threads = op_set_threads;
         b->kernel_info = op_kernel_info;
+        b->sample_rows = op_sample_rows;
     }
     return usable ? &g_backend : NULL;
 }

@@ -62,9 +62,10 @@ void cu_arena_free(CuArena *a);
  *  (ascending) at which the running kept mass exceeds u * (total kept mass).
  *  Sums run over SAMPLE_THREADS contiguous id chunks, each summed in order, then
  *  the chunk sums in order, so the reference reproduces the kernel's rounding.
- * model/sample.c walks the kept tokens in sorted (top-p) or selection (top-k)
- * order instead of id order: with top-k or top-p the two draw different tokens
- * from the same uniform, though from the same distribution. */
+ * model/sample.c (model_sample_row, the host sampler) follows the same rule
+ * and summation order, so all three pick the same token from the same logits
+ * and uniform (test_cuda_sample_match). The backend's sample_rows entry is
+ * cuda_sample_rows. */
 #define SAMPLE_THREADS 1024
 typedef struct SampleParams {
     float temperature, top_p;

@@ -4,6 +4,10 @@
 # exit 77 (skipped) when no device is present. They carry the label gpu.
 pure_test(test_cuda_host SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_host.c
           ${CMAKE_SOURCE_DIR}/model/cuda/arena.c ${CMAKE_SOURCE_DIR}/model/cuda/sample_ref.c LIBS pure_util m)
+# The host sampler (model/sample.c) against the device sampler's C reference:
+# the same token from the same logits and uniform (no GPU needed).
+pure_test(test_cuda_sample_match SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_sample_match.c
+          ${CMAKE_SOURCE_DIR}/model/cuda/sample_ref.c LIBS pure_model pure_util m)
 if(PURE_HAVE_CUDA)
   pure_test(test_cuda_ops SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_ops.c
             LIBS pure_model_cuda pure_model_cpu pure_util m LABELS gpu)

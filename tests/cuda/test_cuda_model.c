@@ -2,7 +2,8 @@
  * backend on tiny models (Qwen2 with GQA, biases and tied embeddings; Llama
  * untied; a token-classification head): forward log-probs and entropies,
  * every parameter gradient, one AdamW step, greedy generation token for
- * token and seeded sampling. Matmuls run in full fp32 (tight tolerances),
+ * token and seeded sampling (plain and with top-k/top-p: the device sampler
+ * against the host's), and the kernel-info line. Matmuls run in full fp32 (tight tolerances),
  * then once in the default bf16 mode (loose tolerances).
  * Needs a GPU: exits 77 (skipped) when none is present. */
 #include <math.h>
@@ -47,6 +48,10 @@ static void check_model(const char *name, ModelConfig c, double tol) {
         return;
     }
     CHECK(model_copy_weights(mg, mc, &err) == 0);
+    /* the kernel-info line names the backend of the newest model */
+    const char *info = model_kernel_info();
+    CHECK(!strncmp(info, "cuda: ", 6));
+    CHECK(strstr(info, cuda_matmul_mode() == CUDA_MATMUL_FP32 ? "fp32" : "bf16") != NULL);
     int32_t tokens[B * T];
     for (int i = 0; i < B * T; i++) tokens[i] = (int32_t)(rng_uniform(3, 0, i) * c.vocab_size);
     ModelBatch b = {B, T, tokens, lens};
@@ -102,9 +107,12 @@ static void check_model(const char *name, ModelConfig c, double tol) {
         const int32_t *prompts[] = {p0, p1, p2};
         int plen[] = {5, 1, 8};
         uint64_t streams[] = {0, 1, 2};
-        for (int mode = 0; mode < 2; mode++) {
-            SampleConfig sc = {.max_new_tokens = 12, .temperature = mode ? 0.8f : 0, .top_p = 1, .top_k = 0,
-                               .seed = 11};
+        /* greedy, temperature, then temperature with top-k and top-p: the
+         * device sampler (sample_rows) and the host's follow one rule */
+        static const char *mode_name[3] = {"greedy", "sampled", "top-k/top-p"};
+        for (int mode = 0; mode < 3; mode++) {
+            SampleConfig sc = {.max_new_tokens = 12, .temperature = mode ? 0.8f : 0, .top_p = mode == 2 ? 0.85f : 1,
+                               .top_k = mode == 2 ? 20 : 0, .seed = 11};
             SampleResult rc[3], rg[3];
             CHECK(model_generate(mc, NULL, 3, prompts, plen, streams, &sc, rc, &err) == 0);
             CHECK(model_generate(mg, NULL, 3, prompts, plen, streams, &sc, rg, &err) == 0);
@@ -115,7 +123,7 @@ static void check_model(const char *name, ModelConfig c, double tol) {
                 for (int k = 0; k < rc[i].n && k < rg[i].n; k++) lpd = fmax(lpd, fabs(rc[i].logprobs[k] - rg[i].logprobs[k]));
                 sample_result_free(&rc[i]), sample_result_free(&rg[i]);
             }
-            printf("%s: %s generation %s, logprob diff %.3g\n", name, mode ? "sampled" : "greedy",
+            printf("%s: %s generation %s, logprob diff %.3g\n", name, mode_name[mode],
                    same ? "identical" : "DIFFERS", lpd);
             if (tol < 1e-3) { /* in bf16 a near-tie may flip a token of a random tiny model */
                 CHECK(same);
