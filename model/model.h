@@ -134,7 +134,8 @@ void model_runtime_init(int argc, char **argv);
 
 /* Threads for CPU kernels (0 = all cores). */
 void model_set_threads(int n);
-/* One line naming the kernels in use (BLAS library and core type, SIMD path). */
+/* One line naming the backend and kernels in use: "cpu: ..." (BLAS library, core type, SIMD path) or
+ * "cuda: <device> ..." (matmul mode, device sampling), for the most recently created model. */
 const char *model_kernel_info(void);
 
 #endif
