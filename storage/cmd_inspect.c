@@ -35,7 +35,9 @@ static herr_t attr_cb(hid_t loc, const char *key, const H5A_info_t *info, void *
     AttrCtx *c = data;
     (void)loc;
     (void)info;
-    if (!strncmp(key, "pure_", 5)) return 0; /* our bookkeeping (checksum, layout tag) */
+    /* the per-dataset checksum and the ragged layout tag are storage bookkeeping;
+       the runner's provenance attributes (pure_kind, pure_fingerprint, ...) are shown */
+    if (!strcmp(key, H5U_SHA_ATTR) || !strcmp(key, H5U_LAYOUT_ATTR)) return 0;
     PureErr e = {0};
     char buf[512];
     hid_t at = H5Aopen_by_name(c->a->file, c->obj, key, H5P_DEFAULT, H5P_DEFAULT);
