@@ -15,29 +15,12 @@
 
 #include "model/model.h"
 #include "util/rng.h"
+#include "bench/bench_shapes.h"
 
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void config_for(const char *size, ModelConfig *c) {
-    model_config_default(c);
-    if (!strcmp(size, "0.5b")) { /* Qwen2.5-0.5B's shape */
-        c->vocab_size = 151936, c->hidden_size = 896, c->intermediate_size = 4864, c->num_layers = 24;
-        c->num_heads = 14, c->num_kv_heads = 2, c->head_dim = 64, c->max_position = 32768, c->rope_theta = 1e6;
-    } else { /* the quickstart's toy policy */
-        c->vocab_size = 260, c->hidden_size = 64, c->intermediate_size = 192, c->num_layers = 2;
-        c->num_heads = 4, c->num_kv_heads = 2, c->head_dim = 16, c->max_position = 2048;
-    }
-}
-
-/* matmul FLOPs of a forward over one token that attends to ctx tokens */
-static double flops_per_token(const ModelConfig *c, double ctx) {
-    double C = c->hidden_size, QD = c->num_heads * c->head_dim, KD = c->num_kv_heads * c->head_dim;
-    double layer = 2 * (C * QD + 2 * C * KD + QD * C + 3 * C * c->intermediate_size) + 4 * ctx * QD;
-    return c->num_layers * layer + 2 * C * c->vocab_size;
 }
 
 static int arg_int(int argc, char **argv, const char *name, int def) {
@@ -74,7 +57,7 @@ static int bench_train(Model *m, const ModelConfig *c, const char *size, int B, 
         double d = now() - t0; /* the step ends with a host read of the gradient norm */
         if (it > 0 && d < best) best = d;
     }
-    double tps = B * T / best, flops = 3 * flops_per_token(c, T / 2.0) * tps;
+    double tps = B * T / best, flops = 3 * bench_flops_per_token(c, T / 2.0) * tps;
     printf("what=train size=%s batch=%d seq=%d tokens_per_s=%.1f step_s=%.4f flops_per_s=%.4g params=%lld\n", size, B,
            T, tps, best, flops, (long long)model_num_params(m));
     free(tok), free(len), free(out), free(dout);
@@ -110,7 +93,7 @@ static int bench_decode(Model *m, const ModelConfig *c, const char *size, int P,
     double bytes = 4.0 * model_num_params(m) + 2.0 * 4 * c->num_layers * c->num_kv_heads * c->head_dim * ctx * P;
     printf("what=decode size=%s prompts=%d prompt_len=%d new=%d tokens_per_s=%.1f step_s=%.5f prefill_s=%.4f "
            "flops_per_s=%.4g bytes_per_s=%.4g\n",
-           size, P, L, N, tps, dec, best[0], flops_per_token(c, ctx) * tps, bytes / dec);
+           size, P, L, N, tps, dec, best[0], bench_flops_per_token(c, ctx) * tps, bytes / dec);
     free(buf), free(prompts), free(plen), free(streams), free(res);
     return 0;
 }
@@ -119,7 +102,7 @@ int main(int argc, char **argv) {
     const char *size = arg_str(argc, argv, "--size", "toy"), *what = arg_str(argc, argv, "--what", "train");
     const char *device = arg_str(argc, argv, "--device", "cuda");
     ModelConfig c;
-    config_for(size, &c);
+    bench_config_for(size, &c);
     PureErr err;
     err_clear(&err);
     Model *m = model_create(&c, 1234, device, &err);

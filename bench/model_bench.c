@@ -18,6 +18,7 @@
 
 #include "model/model.h"
 #include "util/rng.h"
+#include "bench/bench_shapes.h"
 
 static double now(void) {
     struct timespec ts;
@@ -29,24 +30,6 @@ static double peak_rss_gib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss / 1048576.0;
-}
-
-static void config_for(const char *size, ModelConfig *c) {
-    model_config_default(c);
-    if (!strcmp(size, "0.5b")) { /* Qwen2.5-0.5B */
-        c->vocab_size = 151936, c->hidden_size = 896, c->intermediate_size = 4864, c->num_layers = 24;
-        c->num_heads = 14, c->num_kv_heads = 2, c->head_dim = 64, c->max_position = 32768, c->rope_theta = 1e6;
-    } else { /* the quickstart's toy policy */
-        c->vocab_size = 260, c->hidden_size = 64, c->intermediate_size = 192, c->num_layers = 2;
-        c->num_heads = 4, c->num_kv_heads = 2, c->head_dim = 16, c->max_position = 2048;
-    }
-}
-
-/* matmul FLOPs of a forward over one token at context length ctx (attention included) */
-static double flops_per_token(const ModelConfig *c, double ctx) {
-    double C = c->hidden_size, QD = c->num_heads * c->head_dim, KD = c->num_kv_heads * c->head_dim;
-    double layer = 2 * (C * QD + 2 * C * KD + QD * C + 3 * C * c->intermediate_size) + 4 * ctx * QD;
-    return c->num_layers * layer + 2 * C * c->vocab_size;
 }
 
 static double sgemm_gflops(int n, int reps) {
@@ -86,7 +69,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     ModelConfig cfg;
-    config_for(size, &cfg);
+    bench_config_for(size, &cfg);
     if (layers > 0) cfg.num_layers = layers; /* for profiling a slice of a large shape */
     PureErr err = {0};
     double t0 = now();
@@ -113,7 +96,7 @@ int main(int argc, char **argv) {
             double d = now();
             if (it > 0 && d - a < best) best = d - a, fwd = b2 - a, bwd = c2 - b2, opt = d - c2; /* first is warm-up */
         }
-        double toks = (double)B * T, flops = 3 * toks * flops_per_token(&cfg, T / 2.0);
+        double toks = (double)B * T, flops = 3 * toks * bench_flops_per_token(&cfg, T / 2.0);
         printf("what=train size=%s batch=%d seq=%d tokens_per_s=%.1f step_s=%.4f fwd_s=%.4f bwd_s=%.4f adamw_s=%.4f "
                "gflops=%.1f peak_rss_gib=%.2f init_s=%.1f\n",
                size, B, T, toks / best, best, fwd, bwd, opt, flops / best / 1e9, peak_rss_gib(), t_init);
@@ -139,7 +122,7 @@ int main(int argc, char **argv) {
             for (int i = 0; i < P; i++) gen += res[i].n, sample_result_free(&res[i]);
             if (it > 0 && d < best) best = d;
         }
-        double flops = (double)P * PL * flops_per_token(&cfg, PL / 2.0) + (double)gen * flops_per_token(&cfg, PL + NEW / 2.0);
+        double flops = (double)P * PL * bench_flops_per_token(&cfg, PL / 2.0) + (double)gen * bench_flops_per_token(&cfg, PL + NEW / 2.0);
         printf("what=decode size=%s prompts=%d prompt_len=%d new=%d tokens_per_s=%.1f total_s=%.4f gflops=%.1f "
                "peak_rss_gib=%.2f\n",
                size, P, PL, NEW, gen / best, best, flops / best / 1e9, peak_rss_gib());
