@@ -3,11 +3,10 @@
 # loop iterations of 6 stages (6,002 stage runs), every one committed.
 # Target (issue 2): under a second. The run itself is timed too, as the
 # reference for the per-stage overhead of the runner (fsyncs, hashing).
-# Uses the test-only kinds; the run directory goes to $TMPDIR (default /tmp).
+# Uses the test-only kinds of build/pure-test (the test build); the run directory goes to $TMPDIR (default /tmp).
 set -euo pipefail
-PURE=${1:-build/pure}
+PURE=${1:-build/pure-test}
 PURE=$(cd "$(dirname "$PURE")" && pwd)/$(basename "$PURE")
-export PURE_TEST_KINDS=1
 W=$(mktemp -d "${TMPDIR:-/tmp}/pure_status_bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 cd "$W"

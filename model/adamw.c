@@ -14,18 +14,19 @@
 
 #include "model/model_internal.h"
 
+/* The defaults of model.h (shared with the stage registry). */
 void adamw_config_default(AdamWConfig *c) {
     memset(c, 0, sizeof *c);
-    c->lr = 1e-5;
-    c->beta1 = 0.9;
-    c->beta2 = 0.999;
-    c->eps = 1e-8;
-    c->weight_decay = 0.0;
-    c->grad_clip = 1.0;
-    snprintf(c->schedule, sizeof c->schedule, "constant");
-    c->warmup_steps = 0;
+    c->lr = ADAMW_DEFAULT_LR;
+    c->beta1 = ADAMW_DEFAULT_BETA1;
+    c->beta2 = ADAMW_DEFAULT_BETA2;
+    c->eps = ADAMW_DEFAULT_EPS;
+    c->weight_decay = ADAMW_DEFAULT_WEIGHT_DECAY;
+    c->grad_clip = ADAMW_DEFAULT_GRAD_CLIP;
+    snprintf(c->schedule, sizeof c->schedule, "%s", ADAMW_DEFAULT_SCHEDULE);
+    c->warmup_steps = ADAMW_DEFAULT_WARMUP_STEPS;
     c->total_steps = 0;
-    c->min_lr_ratio = 0.0;
+    c->min_lr_ratio = ADAMW_DEFAULT_MIN_LR_RATIO;
 }
 
 /* lr for 0-based step t */

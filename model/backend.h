@@ -124,15 +124,15 @@ typedef struct Backend {
                        PureErr *err);
 } Backend;
 
-/* The host sampler (model/sample.c), used when a backend has no sample_rows:
- * one token from a row of logits (V) at temperature / top-k / top-p with the
- * uniform u in [0, 1). The rule, which the device sampler (model/cuda/) follows
- * to the rounding: greedy (lowest id among ties) when temperature <= 0; else
- * w_j = exp((l_j - max) / T), top-k keeps l_j >= the k-th largest logit (ties
- * kept), top-p keeps l_j >= the largest logit whose kept mass still reaches
- * top_p times the top-k mass, and the token is the first id (ascending) at
- * which the running kept mass exceeds u times the total. idx (V) and w (V)
- * are scratch. */
+/* The host sampler (model/sample_rule.c), used when a backend has no
+ * sample_rows: one token from a row of logits (V) at temperature / top-k /
+ * top-p with the uniform u in [0, 1), by the rule written out in
+ * model/sample_rule.h, which the device sampler (model/cuda/) follows to the
+ * rounding: greedy (lowest id among ties) when temperature <= 0; else top-k
+ * keeps the logits >= the k-th largest (ties kept), top-p those >= the
+ * largest logit whose kept mass still reaches top_p times the top-k mass, and
+ * the token is the first id (ascending) at which the running kept mass
+ * exceeds u times the total. idx (V) and w (V) are scratch. */
 int32_t model_sample_row(const float *logits, int V, float temperature, float top_p, int top_k, double u,
                          int32_t *idx, double *w);
 

@@ -30,7 +30,7 @@ Model *model_load(const char *dir, const char *device, PureErr *err) {
     for (int i = 0; i < m->n_tensors; i++) {
         const ModelTensor *t = &m->tensors[i];
         float *dst = host + t->offset;
-        if (!strcmp(t->name, "score.bias") && !safetensors_find(st, t->name)) continue; /* zero bias */
+        if (t->optional && !safetensors_find(st, t->name)) continue; /* stays zero (score.bias) */
         if (safetensors_read_f32(st, t->name, t->ndim, t->shape, dst, err)) {
             err_prefix(err, "%s", dir);
             goto fail;

@@ -8,6 +8,7 @@
  * machine and thread count.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,87 +18,146 @@
 #include "util/log.h"
 #include "util/rng.h"
 
-static void add_tensor(Model *m, int init, int decay, int64_t d0, int64_t d1, const char *fmt, int layer,
-                       const char *leaf) {
+/* ---- the tensor table ----
+ *
+ * One row per tensor in file and memory order: the Hugging Face name (with
+ * %d for the layer in per-layer rows), the shape rule, when it exists, how a
+ * fresh model initialises it, and the float * field of ModelW / LayerW it
+ * binds to. model_build_table() lays the rows out into m->tensors and
+ * model_bind() points the fields at them, so a new tensor is one row here
+ * plus its field in model_internal.h. The order (and with it every offset and
+ * the initialisation stream of each tensor) is part of the file format:
+ * append, never reorder. Runs of consecutive per-layer rows repeat once per
+ * layer. AdamW weight decay applies to the matrices (2-D rows). */
+
+enum { DIM_NONE = 0, DIM_V, DIM_C, DIM_F, DIM_QD, DIM_KD, DIM_LABELS }; /* DIM_QD = NH*hd, DIM_KD = NKV*hd */
+enum { WHEN_ALWAYS = 0, WHEN_QKV_BIAS, WHEN_CLASSIFIER, WHEN_LM_UNTIED };
+
+typedef struct TensorRow {
+    const char *name;
+    int per_layer;  /* 1: one tensor per layer, bound into LayerW; 0: once, bound into ModelW */
+    int when;       /* WHEN_*: whether the config has this tensor */
+    int d0, d1;     /* DIM_*; d1 = DIM_NONE for a vector */
+    int init;       /* INIT_* */
+    int optional;   /* 1: a checkpoint may lack it (then it loads as zeros) */
+    int field;      /* offsetof the pointer in LayerW (per_layer) or ModelW */
+    int tied_to;    /* ModelW field it aliases when the LM head is tied to the embedding; -1: NULL when absent */
+} TensorRow;
+
+#define LW(f) (int)offsetof(LayerW, f)
+#define MW(f) (int)offsetof(ModelW, f)
+static const TensorRow TENSOR_ROWS[] = {
+    {"model.embed_tokens.weight", 0, WHEN_ALWAYS, DIM_V, DIM_C, INIT_NORMAL, 0, MW(wte), -1},
+    {"model.layers.%d.input_layernorm.weight", 1, WHEN_ALWAYS, DIM_C, DIM_NONE, INIT_ONE, 0, LW(ln1), -1},
+    {"model.layers.%d.self_attn.q_proj.weight", 1, WHEN_ALWAYS, DIM_QD, DIM_C, INIT_NORMAL, 0, LW(wq), -1},
+    {"model.layers.%d.self_attn.q_proj.bias", 1, WHEN_QKV_BIAS, DIM_QD, DIM_NONE, INIT_ZERO, 0, LW(bq), -1},
+    {"model.layers.%d.self_attn.k_proj.weight", 1, WHEN_ALWAYS, DIM_KD, DIM_C, INIT_NORMAL, 0, LW(wk), -1},
+    {"model.layers.%d.self_attn.k_proj.bias", 1, WHEN_QKV_BIAS, DIM_KD, DIM_NONE, INIT_ZERO, 0, LW(bk), -1},
+    {"model.layers.%d.self_attn.v_proj.weight", 1, WHEN_ALWAYS, DIM_KD, DIM_C, INIT_NORMAL, 0, LW(wv), -1},
+    {"model.layers.%d.self_attn.v_proj.bias", 1, WHEN_QKV_BIAS, DIM_KD, DIM_NONE, INIT_ZERO, 0, LW(bv), -1},
+    {"model.layers.%d.self_attn.o_proj.weight", 1, WHEN_ALWAYS, DIM_C, DIM_QD, INIT_NORMAL, 0, LW(wo), -1},
+    {"model.layers.%d.post_attention_layernorm.weight", 1, WHEN_ALWAYS, DIM_C, DIM_NONE, INIT_ONE, 0, LW(ln2), -1},
+    {"model.layers.%d.mlp.gate_proj.weight", 1, WHEN_ALWAYS, DIM_F, DIM_C, INIT_NORMAL, 0, LW(wg), -1},
+    {"model.layers.%d.mlp.up_proj.weight", 1, WHEN_ALWAYS, DIM_F, DIM_C, INIT_NORMAL, 0, LW(wu), -1},
+    {"model.layers.%d.mlp.down_proj.weight", 1, WHEN_ALWAYS, DIM_C, DIM_F, INIT_NORMAL, 0, LW(wd), -1},
+    {"model.norm.weight", 0, WHEN_ALWAYS, DIM_C, DIM_NONE, INIT_ONE, 0, MW(norm), -1},
+    {"score.weight", 0, WHEN_CLASSIFIER, DIM_LABELS, DIM_C, INIT_NORMAL, 0, MW(score_w), -1},
+    {"score.bias", 0, WHEN_CLASSIFIER, DIM_LABELS, DIM_NONE, INIT_ZERO, 1, MW(score_b), -1},
+    {"lm_head.weight", 0, WHEN_LM_UNTIED, DIM_V, DIM_C, INIT_NORMAL, 0, MW(lm_head), MW(wte)},
+};
+#undef LW
+#undef MW
+#define N_ROWS ((int)(sizeof TENSOR_ROWS / sizeof TENSOR_ROWS[0]))
+
+static int row_present(const ModelConfig *c, const TensorRow *r) {
+    switch (r->when) {
+    case WHEN_QKV_BIAS: return c->qkv_bias != 0;
+    case WHEN_CLASSIFIER: return c->num_labels > 0;
+    case WHEN_LM_UNTIED: return c->num_labels == 0 && !c->tie_embeddings;
+    default: return 1;
+    }
+}
+
+static int64_t dim_of(const ModelConfig *c, int d) {
+    switch (d) {
+    case DIM_V: return c->vocab_size;
+    case DIM_C: return c->hidden_size;
+    case DIM_F: return c->intermediate_size;
+    case DIM_QD: return (int64_t)c->num_heads * c->head_dim;
+    case DIM_KD: return (int64_t)c->num_kv_heads * c->head_dim;
+    case DIM_LABELS: return c->num_labels;
+    default: return 0;
+    }
+}
+
+/* Rows [r, end) are the run of per-layer rows starting at r (end = r + 1 for a model-level row). */
+static int row_run_end(int r) {
+    int e = r + 1;
+    if (TENSOR_ROWS[r].per_layer)
+        while (e < N_ROWS && TENSOR_ROWS[e].per_layer) e++;
+    return e;
+}
+
+static void add_tensor(Model *m, const TensorRow *r, int layer) {
+    const ModelConfig *c = &m->cfg;
     ModelTensor *t = &m->tensors[m->n_tensors++];
     memset(t, 0, sizeof *t);
-    char base[64];
-    snprintf(base, sizeof base, fmt, layer);
-    snprintf(t->name, sizeof t->name, "%s%s", base, leaf);
-    t->ndim = d1 > 0 ? 2 : 1;
+    snprintf(t->name, sizeof t->name, r->name, layer); /* model-level names have no %d */
+    int64_t d0 = dim_of(c, r->d0), d1 = dim_of(c, r->d1);
+    t->ndim = r->d1 == DIM_NONE ? 1 : 2;
     t->shape[0] = d0;
-    t->shape[1] = d1 > 0 ? d1 : 0;
-    t->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
+    t->shape[1] = t->ndim == 2 ? d1 : 0;
+    t->numel = (size_t)d0 * (size_t)(t->ndim == 2 ? d1 : 1);
     t->offset = m->n_params;
-    t->init = init;
-    t->decay = decay;
+    t->init = r->init;
+    t->decay = t->ndim == 2;
+    t->optional = r->optional;
+    t->layer = r->per_layer ? layer : -1;
+    t->field = r->field;
     m->n_params += t->numel;
 }
 
-/* The table, in the order the tensors sit in memory. */
+/* The table, in the order the tensors sit in memory and in the files. */
 void model_build_table(Model *m) {
     const ModelConfig *c = &m->cfg;
-    int64_t C = c->hidden_size, F = c->intermediate_size, QD = (int64_t)c->num_heads * c->head_dim,
-            KD = (int64_t)c->num_kv_heads * c->head_dim;
-    m->tensors = xcalloc((size_t)c->num_layers * 16 + 8, sizeof(ModelTensor));
+    int per_layer = 0;
+    for (int r = 0; r < N_ROWS; r++) per_layer += TENSOR_ROWS[r].per_layer;
+    m->tensors = xcalloc((size_t)c->num_layers * per_layer + (N_ROWS - per_layer) + 1, sizeof(ModelTensor));
     m->n_tensors = 0;
     m->n_params = 0;
-    add_tensor(m, INIT_NORMAL, 1, c->vocab_size, C, "model.embed_tokens", 0, ".weight");
-    const char *lf = "model.layers.%d.";
-    for (int l = 0; l < c->num_layers; l++) {
-        add_tensor(m, INIT_ONE, 0, C, 0, lf, l, "input_layernorm.weight");
-        add_tensor(m, INIT_NORMAL, 1, QD, C, lf, l, "self_attn.q_proj.weight");
-        if (c->qkv_bias) add_tensor(m, INIT_ZERO, 0, QD, 0, lf, l, "self_attn.q_proj.bias");
-        add_tensor(m, INIT_NORMAL, 1, KD, C, lf, l, "self_attn.k_proj.weight");
-        if (c->qkv_bias) add_tensor(m, INIT_ZERO, 0, KD, 0, lf, l, "self_attn.k_proj.bias");
-        add_tensor(m, INIT_NORMAL, 1, KD, C, lf, l, "self_attn.v_proj.weight");
-        if (c->qkv_bias) add_tensor(m, INIT_ZERO, 0, KD, 0, lf, l, "self_attn.v_proj.bias");
-        add_tensor(m, INIT_NORMAL, 1, C, QD, lf, l, "self_attn.o_proj.weight");
-        add_tensor(m, INIT_ONE, 0, C, 0, lf, l, "post_attention_layernorm.weight");
-        add_tensor(m, INIT_NORMAL, 1, F, C, lf, l, "mlp.gate_proj.weight");
-        add_tensor(m, INIT_NORMAL, 1, F, C, lf, l, "mlp.up_proj.weight");
-        add_tensor(m, INIT_NORMAL, 1, C, F, lf, l, "mlp.down_proj.weight");
-    }
-    add_tensor(m, INIT_ONE, 0, C, 0, "model.norm", 0, ".weight");
-    if (c->num_labels > 0) {
-        add_tensor(m, INIT_NORMAL, 1, c->num_labels, C, "score", 0, ".weight");
-        add_tensor(m, INIT_ZERO, 0, c->num_labels, 0, "score", 0, ".bias");
-    } else if (!c->tie_embeddings) {
-        add_tensor(m, INIT_NORMAL, 1, c->vocab_size, C, "lm_head", 0, ".weight");
+    for (int r = 0; r < N_ROWS;) {
+        int e = row_run_end(r), layers = TENSOR_ROWS[r].per_layer ? c->num_layers : 1;
+        for (int l = 0; l < layers; l++)
+            for (int k = r; k < e; k++)
+                if (row_present(c, &TENSOR_ROWS[k])) add_tensor(m, &TENSOR_ROWS[k], l);
+        r = e;
     }
 }
 
-/* Fills w with pointers into base following the table order above. */
+static float **field_at(ModelW *w, int layer, int field) {
+    char *owner = layer >= 0 ? (char *)&w->layers[layer] : (char *)w;
+    return (float **)(owner + field);
+}
+
+/* Points every field of w at its tensor in base (a block laid out like the
+ * table); fields of absent tensors are NULL, or alias the tensor they are tied to. */
 void model_bind(const Model *m, float *base, ModelW *w) {
     const ModelConfig *c = &m->cfg;
-    int i = 0;
-#define NEXT() (base + m->tensors[i++].offset)
-    w->wte = NEXT();
     if (!w->layers) w->layers = xcalloc(c->num_layers, sizeof(LayerW));
-    for (int l = 0; l < c->num_layers; l++) {
-        LayerW *L = &w->layers[l];
-        L->ln1 = NEXT();
-        L->wq = NEXT();
-        L->bq = c->qkv_bias ? NEXT() : NULL;
-        L->wk = NEXT();
-        L->bk = c->qkv_bias ? NEXT() : NULL;
-        L->wv = NEXT();
-        L->bv = c->qkv_bias ? NEXT() : NULL;
-        L->wo = NEXT();
-        L->ln2 = NEXT();
-        L->wg = NEXT();
-        L->wu = NEXT();
-        L->wd = NEXT();
+    for (int r = 0; r < N_ROWS; r++) {
+        const TensorRow *row = &TENSOR_ROWS[r];
+        for (int l = 0; l < (row->per_layer ? c->num_layers : 1); l++)
+            *field_at(w, row->per_layer ? l : -1, row->field) = NULL;
     }
-    w->norm = NEXT();
-    w->lm_head = w->score_w = w->score_b = NULL;
-    if (c->num_labels > 0) {
-        w->score_w = NEXT();
-        w->score_b = NEXT();
-    } else {
-        w->lm_head = c->tie_embeddings ? w->wte : NEXT();
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        *field_at(w, t->layer, t->field) = base + t->offset;
     }
-#undef NEXT
+    for (int r = 0; r < N_ROWS; r++) {
+        const TensorRow *row = &TENSOR_ROWS[r];
+        if (row->tied_to >= 0 && !row_present(c, row) && c->tie_embeddings && c->num_labels == 0)
+            *field_at(w, -1, row->field) = *field_at(w, -1, row->tied_to);
+    }
 }
 
 int model_tensor_index(const Model *m, const char *name) {
@@ -185,12 +245,16 @@ Model *model_create(const ModelConfig *cfg, uint64_t seed, const char *device, P
     int nt = m->n_params < (1u << 20) ? 1 : cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
     InitJob jobs[16];
     pthread_t tid[16];
+    int started[16] = {0};
     for (int k = 0; k < nt; k++) {
         jobs[k] = (InitJob){m, host, seed, m->n_params * k / nt, m->n_params * (k + 1) / nt};
-        if (k > 0) pthread_create(&tid[k], NULL, init_range, &jobs[k]);
+        if (k > 0) started[k] = pthread_create(&tid[k], NULL, init_range, &jobs[k]) == 0;
     }
     init_range(&jobs[0]);
-    for (int k = 1; k < nt; k++) pthread_join(tid[k], NULL);
+    for (int k = 1; k < nt; k++) { /* a range whose thread did not start runs here: same values */
+        if (started[k]) pthread_join(tid[k], NULL);
+        else init_range(&jobs[k]);
+    }
     if (!m->be->host_memory) {
         m->be->upload(m->params, host, m->n_params * sizeof(float));
         free(host);

@@ -80,6 +80,27 @@ typedef struct AdamWConfig {
     int warmup_steps, total_steps;
     double min_lr_ratio;   /* cosine floor as a fraction of lr */
 } AdamWConfig;
+/* The AdamW defaults, written once: adamw_config_default() uses them, and the
+ * stage registry's parameter table (COMMON_ADAMW_PARAMS in stages/common/lm.h)
+ * gives them as its YAML text defaults through ADAMW_STR, so `pure stages`,
+ * the pipeline reference and the C API cannot disagree. The values are the
+ * registry's, which every pipeline run has used, so run fingerprints and
+ * artifacts stay as they were; the C default of min_lr_ratio was 0 before and
+ * is now the registry's 0.1 (it only matters for the cosine schedule). The
+ * learning rate is the exception: each stage kind passes its own default
+ * (sft and prm_train 1e-3, optimize 1e-4); ADAMW_DEFAULT_LR is the C API's. */
+#define ADAMW_DEFAULT_LR 1.0e-5
+#define ADAMW_DEFAULT_BETA1 0.9
+#define ADAMW_DEFAULT_BETA2 0.999
+#define ADAMW_DEFAULT_EPS 1.0e-8
+#define ADAMW_DEFAULT_WEIGHT_DECAY 0.0
+#define ADAMW_DEFAULT_GRAD_CLIP 1.0
+#define ADAMW_DEFAULT_SCHEDULE "constant"
+#define ADAMW_DEFAULT_WARMUP_STEPS 0
+#define ADAMW_DEFAULT_MIN_LR_RATIO 0.1
+/* The text of a default as written above, e.g. ADAMW_STR(ADAMW_DEFAULT_EPS) = "1.0e-8". */
+#define ADAMW_STR(x) ADAMW_STR_(x)
+#define ADAMW_STR_(x) #x
 void adamw_config_default(AdamWConfig *c);
 /* One optimizer step from the accumulated gradients; returns the
  * pre-clip global gradient norm in *grad_norm and the lr used in *lr_used. */

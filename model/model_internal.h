@@ -22,9 +22,13 @@ typedef struct ModelTensor {
     size_t numel;
     int init;          /* INIT_* */
     int decay;         /* 1: AdamW weight decay applies (matrices), 0: biases and norms */
+    int optional;      /* 1: a checkpoint may lack it (loaded as zeros), e.g. score.bias */
+    int layer;         /* layer of a per-layer tensor, -1 for a model-level one */
+    int field;         /* offsetof its pointer in LayerW (layer >= 0) or ModelW (model.c binds it) */
 } ModelTensor;
 
-/* Pointers to one layer's tensors in some block (parameters or gradients). */
+/* Pointers to one layer's tensors in some block (parameters or gradients).
+ * Every field is bound by a row of the tensor table in model.c. */
 typedef struct LayerW {
     float *ln1;        /* (C) */
     float *wq, *bq;    /* (NH*hd, C), (NH*hd) or NULL */

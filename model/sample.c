@@ -7,7 +7,8 @@
  * which other sequences share the batch or on the thread count. Token
  * selection follows Hugging Face's order: temperature, top-k, top-p. A
  * backend with sample_rows (CUDA) samples on the device by the same rule;
- * otherwise the logits are downloaded and model_sample_row draws here.
+ * otherwise the logits are downloaded and model_sample_row (the rule of
+ * model/sample_rule.h) draws here.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -18,142 +19,6 @@
 #include "util/rng.h"
 
 #define KV_BUDGET_BYTES ((size_t)2 << 30) /* cache memory per sub-batch */
-
-/* ---- choosing one token from a row of logits ---- */
-
-/* Logits are ordered (and cut) by an order-preserving map of floats onto
- * uint32, as the device sampler does: a total order (-0 below +0) so both
- * keep exactly the same tokens. */
-static uint32_t logit_key(float f) {
-    uint32_t b;
-    memcpy(&b, &f, sizeof b);
-    return (b & 0x80000000u) ? ~b : b | 0x80000000u;
-}
-
-static const float *g_sort_logits; /* comparator context (sampling runs on one thread) */
-static int by_logit_desc(const void *a, const void *b) {
-    int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
-    uint32_t ki = logit_key(g_sort_logits[i]), kj = logit_key(g_sort_logits[j]);
-    if (ki != kj) return ki > kj ? -1 : 1;
-    return i < j ? -1 : i > j;
-}
-
-/* Moves the k largest (by logit_key, ties to the lower id) to idx[0..k). */
-static void select_top_k(const float *l, int32_t *idx, int n, int k) {
-    int lo = 0, hi = n - 1;
-    g_sort_logits = l;
-    while (lo < hi) {
-        int32_t pivot = idx[(lo + hi) / 2], i = lo, j = hi;
-        while (i <= j) {
-            while (by_logit_desc(&idx[i], &pivot) < 0) i++;
-            while (by_logit_desc(&idx[j], &pivot) > 0) j--;
-            if (i <= j) {
-                int32_t t = idx[i];
-                idx[i++] = idx[j];
-                idx[j--] = t;
-            }
-        }
-        if (k - 1 <= j) hi = j;
-        else if (k - 1 >= i) lo = i;
-        else break;
-    }
-}
-
-/* The rule (the device sampler's, model/cuda/cuda.h, so both draw the same
- * token from the same logits and uniform): w_j = exp((l_j - max) / T);
- * top-k keeps l_j >= the k-th largest logit (ties at the cut kept together,
- * as Hugging Face's top-k does); top-p then keeps l_j >= the largest logit
- * whose kept mass still reaches top_p times the top-k mass; the token is the
- * first id, ascending, at which the running kept mass exceeds u times the
- * total. Masses are summed like the device kernel: SAMPLE_CHUNKS contiguous
- * id chunks, each in order, then the chunk sums in order, so both round alike. */
-#define SAMPLE_CHUNKS 1024 /* = SAMPLE_THREADS of model/cuda/cuda.h */
-
-/* Kept mass (logit_key(l_j) >= cut); the chunk sums go to part (SAMPLE_CHUNKS) when given. */
-static double kept_mass(const float *l, const double *w, int V, uint32_t cut, double *part) {
-    int chunk = (V + SAMPLE_CHUNKS - 1) / SAMPLE_CHUNKS;
-    double total = 0;
-    for (int t = 0; t < SAMPLE_CHUNKS; t++) {
-        double s = 0;
-        for (int i = t * chunk; i < (t + 1) * chunk && i < V; i++)
-            if (logit_key(l[i]) >= cut) s += w[i];
-        if (part) part[t] = s;
-        total += s;
-    }
-    return total;
-}
-
-/* The top-p cut among the candidates idx[0..n) (weights w by id). Only the
- * tokens with weight >= tau * Z can be in the nucleus once they carry top_p
- * of the mass, so only those are sorted. The cut is then settled on the
- * device's test (chunked kept mass >= need) so that rounding at the boundary
- * goes the same way on both. */
-static uint32_t top_p_cut(const float *l, const double *w, int V, int32_t *idx, int n, double Z, double need) {
-    double tau = 1e-4;
-    for (;;) {
-        double mass = 0;
-        for (int r = 0; r < n; r++)
-            if (w[idx[r]] >= tau * Z) mass += w[idx[r]];
-        if (mass >= need || tau == 0) break;
-        tau = tau > 1e-30 ? tau * 1e-3 : 0;
-    }
-    int m = 0;
-    for (int r = 0; r < n; r++)
-        if (w[idx[r]] >= tau * Z) idx[m++] = idx[r];
-    g_sort_logits = l;
-    qsort(idx, m, sizeof(int32_t), by_logit_desc);
-    double cum = 0;
-    int k = 0;
-    while (k < m && cum < need) cum += w[idx[k++]];
-    k = k > 0 ? k - 1 : 0;
-    while (k + 1 < m && kept_mass(l, w, V, logit_key(l[idx[k]]), NULL) < need) k++;
-    while (k > 0 && kept_mass(l, w, V, logit_key(l[idx[k - 1]]), NULL) >= need) k--;
-    return logit_key(l[idx[k]]);
-}
-
-int32_t model_sample_row(const float *l, int V, float temperature, float top_p, int top_k, double u, int32_t *idx,
-                         double *w) {
-    int best = 0;
-    for (int j = 1; j < V; j++)
-        if (l[j] > l[best]) best = j;
-    if (temperature <= 0) return best;
-    double invT = 1.0 / temperature, mx = l[best], part[SAMPLE_CHUNKS];
-    uint32_t cut = 0; /* kept: logit_key(l_j) >= cut */
-    int n = V;        /* candidates idx[0..n), ascending ids */
-    for (int j = 0; j < V; j++) idx[j] = j;
-    if (top_k > 0 && top_k < V) {
-        select_top_k(l, idx, V, top_k);
-        cut = logit_key(l[idx[0]]);
-        for (int r = 1; r < top_k; r++) cut = logit_key(l[idx[r]]) < cut ? logit_key(l[idx[r]]) : cut;
-        n = 0;
-        for (int j = 0; j < V; j++)
-            if (logit_key(l[j]) >= cut) idx[n++] = j;
-    }
-    for (int r = 0; r < n; r++) w[idx[r]] = exp((l[idx[r]] - mx) * invT);
-    if (top_p > 0 && top_p < 1) {
-        double Z = kept_mass(l, w, V, cut, NULL);
-        cut = top_p_cut(l, w, V, idx, n, Z, top_p * Z);
-    }
-    /* inverse CDF over the kept tokens in id order, skipping whole chunks */
-    double target = u * kept_mass(l, w, V, cut, part), acc = 0;
-    int chunk = (V + SAMPLE_CHUNKS - 1) / SAMPLE_CHUNKS, last = best;
-    for (int t = 0; t < SAMPLE_CHUNKS; t++) {
-        if (target >= acc + part[t]) {
-            acc += part[t];
-            continue;
-        }
-        for (int i = t * chunk; i < (t + 1) * chunk && i < V; i++)
-            if (logit_key(l[i]) >= cut) {
-                acc += w[i];
-                if (target < acc) return i;
-                last = i;
-            }
-        return last; /* rounding inside the chunk: its last kept id */
-    }
-    for (int i = V - 1; i >= 0; i--) /* rounding at the end: the last kept id */
-        if (logit_key(l[i]) >= cut) return i;
-    return last;
-}
 
 /* ---- per-sequence state ---- */
 

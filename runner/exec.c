@@ -25,7 +25,7 @@
 #include <time.h>
 
 #include "runner/rundir.h"
-#include "runner/stage_ctx.h"
+#include "stages/stage_host.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -42,16 +42,11 @@ typedef struct Runner {
     int ran, skipped;
 } Runner;
 
-/* Test hook: PURE_CRASH_AT=POINT:N kills the process with SIGKILL the N-th
- * time POINT is reached (points: run, commit, rename, scratch, done,
- * metrics). Used by tests/runner/resume.sh to cut commits at every step. */
-static void crash_point(const char *point) {
-    static int count;
-    const char *env = getenv("PURE_CRASH_AT");
-    if (!env) return;
-    size_t n = strlen(point);
-    if (strncmp(env, point, n) || env[n] != ':') return;
-    if (++count == atoi(env + n + 1)) raise(SIGKILL);
+/* Fault-injection points (run, commit, rename, scratch, done, metrics): the
+ * hook is NULL in the shipped program; the test build's `pure-test` installs
+ * one that kills the process at a chosen point (tests/runner/test_main.c). */
+static void crash_point(const Runner *r, const char *point) {
+    if (r->o->fault) r->o->fault(point);
 }
 
 static const char *label(const Runner *r, int i, char *buf, size_t cap) { return plan_label(r->p, i, buf, cap); }
@@ -66,7 +61,7 @@ static void mark_ancestors(const Plan *p, int i, char *mask) {
         if (p->insts[i].in[k] >= 0) mark_ancestors(p, p->insts[i].in[k], mask);
 }
 
-int exec_select(const Plan *p, const char *target, int with_ancestors, char *mask, PureErr *err) {
+static int select_target(const Plan *p, const char *target, int with_ancestors, char *mask, PureErr *err) {
     char name[128];
     int iter = -2;
     const char *at = strchr(target, '@');
@@ -100,6 +95,30 @@ static void mark_dependants(const Plan *p, int i, char *mask) {
     mask[i] = 1;
     for (int k = 0; k < p->insts[i].ncons; k++)
         if (!mask[p->insts[i].cons[k]]) mark_dependants(p, p->insts[i].cons[k], mask);
+}
+
+int exec_targets(const Plan *p, const char *until, const char *const *force, int nforce, ExecTargets *t,
+                 PureErr *err) {
+    int n = p->n, rc = 0;
+    t->target = xcalloc((size_t)n + 1, 1);
+    t->force = xcalloc((size_t)n + 1, 1);
+    if (until) rc = select_target(p, until, 1, t->target, err);
+    else memset(t->target, 1, (size_t)n);
+    for (int f = 0; f < nforce && !rc; f++) {
+        char *mask = xcalloc((size_t)n + 1, 1);
+        rc = select_target(p, force[f], 0, mask, err);
+        for (int i = 0; i < n && !rc; i++)
+            if (mask[i]) mark_dependants(p, i, t->force);
+        free(mask);
+    }
+    if (rc) exec_targets_free(t);
+    return rc;
+}
+
+void exec_targets_free(ExecTargets *t) {
+    free(t->target);
+    free(t->force);
+    t->target = t->force = NULL;
 }
 
 /* ---------------------------------------------------------------- states */
@@ -172,6 +191,7 @@ static cJSON *metrics_line(const Runner *r, int i, const cJSON *metrics) {
 }
 
 static cJSON *done_record(const Runner *r, int i, cJSON *outputs, const StageCtx *c, double wall) {
+    const cJSON *metrics = stage_ctx_metrics(c);
     const Inst *in = &r->p->insts[i];
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "fingerprint", in->fp);
@@ -179,9 +199,9 @@ static cJSON *done_record(const Runner *r, int i, cJSON *outputs, const StageCtx
     cJSON_AddNumberToObject(d, "iteration", in->iter);
     cJSON_AddItemToObject(d, "identity", cJSON_Duplicate(in->identity, 1));
     cJSON_AddItemToObject(d, "outputs", outputs);
-    cJSON_AddItemToObject(d, "metrics", cJSON_Duplicate(c->metrics, 1));
-    if (cJSON_GetArraySize(c->metrics) > 0) cJSON_AddItemToObject(d, "metrics_line", metrics_line(r, i, c->metrics));
-    cJSON_AddStringToObject(d, "started", c->wall_time);
+    cJSON_AddItemToObject(d, "metrics", cJSON_Duplicate(metrics, 1));
+    if (cJSON_GetArraySize(metrics) > 0) cJSON_AddItemToObject(d, "metrics_line", metrics_line(r, i, metrics));
+    cJSON_AddStringToObject(d, "started", stage_ctx_wall_time(c));
     cJSON_AddNumberToObject(d, "wall_s", wall);
     return d;
 }
@@ -212,15 +232,15 @@ static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *de
     const StageKind *k = r->p->spec->stages[in->stage].kind;
     cJSON *outs = rundir_describe_outputs(tmp, k, err);
     if (!outs) return -1;
-    crash_point("commit");
+    crash_point(r, "commit");
     if (fs_remove_all(dest, err) || fs_rename_durable(tmp, dest, err)) {
         cJSON_Delete(outs);
         return -1;
     }
-    crash_point("rename");
+    crash_point(r, "rename");
     remove_scratch(scratch);
-    crash_point("scratch");
-    cJSON *d = done_record(r, i, outs, c, now_seconds() - c->t_start);
+    crash_point(r, "scratch");
+    cJSON *d = done_record(r, i, outs, c, stage_now() - stage_ctx_started(c));
     char *done_path = fs_join(dest, "done.json");
     int rc = write_json(done_path, d, err);
     free(done_path);
@@ -228,14 +248,14 @@ static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *de
         cJSON_Delete(d);
         return -1;
     }
-    crash_point("done");
+    crash_point(r, "done");
     char *inst_dir = fs_join(r->o->root, in->dir), *latest = fs_join(inst_dir, "latest.json");
     write_json_lazy(latest, d);
     free(latest);
     free(inst_dir);
     const cJSON *line = cJSON_GetObjectItemCaseSensitive(d, "metrics_line");
     if (!rc && line) rc = rundir_metrics_append(r->o->root, line, err);
-    crash_point("metrics");
+    crash_point(r, "metrics");
     cJSON_Delete(r->done[i]);
     r->done[i] = d;
     return rc;
@@ -259,28 +279,41 @@ static int run_inst(Runner *r, int i, PureErr *err) {
         rc = fs_mkdir_p(d, err);
         free(d);
     }
-    StageCtx c;
-    int have_ctx = 0;
+    StageCtx *c = NULL;
+    int nin = st->ninputs;
+    char **in_paths = xcalloc((size_t)nin + 1, sizeof *in_paths);
+    char *inputs_json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(in->identity, "inputs"));
     if (!rc) {
-        stage_ctx_init(&c, p, i, r->o->root, tmp, scratch, r->o->quiet);
-        have_ctx = 1;
+        for (int k = 0; k < nin; k++)
+            if (in->in[k] >= 0) in_paths[k] = rundir_output_path(r->o->root, p, in->in[k], in->in_out[k]);
+        StageRunInfo info = {
+            .kind = st->kind, .params = spec_stage_params(st), .iteration = in->iter, .seed = in->seed,
+            .in_paths = (const char *const *)in_paths, .out_dir = tmp, .scratch_dir = scratch,
+            .param_hash = st->param_hash, .fingerprint = in->fp, .inputs_json = inputs_json, .quiet = r->o->quiet,
+        };
+        c = stage_ctx_new(&info);
         if (!r->o->quiet) log_info("%s (%s) running", lb, st->kind->kind);
-        crash_point("run");
-        rc = st->kind->run(&c, err);
-        stage_ctx_end_progress(&c);
+        crash_point(r, "run");
+        rc = stage_ctx_check_inputs(c, err);
+        if (!rc) rc = st->kind->run(c, err);
+        stage_ctx_end_progress(c);
         if (rc && !err->set) err_set(err, "failed without a message");
+        if (!rc) rc = stage_ctx_check_outputs(c, err);
         if (rc) err_prefix(err, "stage %s failed", lb);
     }
-    if (!rc) rc = commit(r, i, &c, tmp, dest, scratch, err);
+    if (!rc) rc = commit(r, i, c, tmp, dest, scratch, err);
     if (rc) {
         fs_remove_all(tmp, NULL); /* earlier artifacts and the scratch stay */
         if (!strstr(err->msg, lb)) err_prefix(err, "%s", lb);
     } else {
         r->state[i] = S_VERIFIED;
         r->ran++;
-        if (!r->o->quiet) log_info("%s done in %.2fs", lb, now_seconds() - c.t_start);
+        if (!r->o->quiet) log_info("%s done in %.2fs", lb, stage_now() - stage_ctx_started(c));
     }
-    if (have_ctx) stage_ctx_free(&c);
+    stage_ctx_free(c);
+    for (int k = 0; k < nin; k++) free(in_paths[k]);
+    free(in_paths);
+    cJSON_free(inputs_json);
     free(inst_dir);
     free(dest);
     free(tmp);
@@ -317,12 +350,9 @@ static void prune(Runner *r, int stage, int iter) {
         }
         if ((r->state[i] != S_DONE && r->state[i] != S_VERIFIED) || !all_consumers_done(r, i)) break;
         char *dir = rundir_inst_path(r->o->root, &r->p->insts[i], NULL);
-        const cJSON *o;
-        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r->done[i], "outputs")) {
+        for (const PortDef *o = st->kind->outputs; o && o->name; o++) {
             char rel[512];
-            snprintf(rel, sizeof rel, "%s%s", o->string,
-                     !strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "kind")), "h5") ? ".h5" : "");
-            char *path = fs_join(dir, rel);
+            char *path = fs_join(dir, port_file_name(o, rel, sizeof rel));
             fs_remove_all(path, NULL);
             free(path);
         }
@@ -379,19 +409,13 @@ int exec_run(const Plan *p, const RunOpts *o, PureErr *err) {
     r.state = xcalloc((size_t)n + 1, 1);
     r.target = xcalloc((size_t)n + 1, 1);
     r.force = xcalloc((size_t)n + 1, 1);
+    /* the runner's own copies: the force mask is cleared as instances rerun */
+    memcpy(r.target, o->targets->target, (size_t)n);
+    memcpy(r.force, o->targets->force, (size_t)n);
     r.done = xcalloc((size_t)n + 1, sizeof *r.done);
     r.pruned_upto = xcalloc((size_t)p->spec->nstages + 1, sizeof *r.pruned_upto);
     int rc = 0;
-    if (o->until) rc = exec_select(p, o->until, 1, r.target, err);
-    else memset(r.target, 1, (size_t)n);
-    for (int f = 0; f < o->nforce && !rc; f++) {
-        char *mask = xcalloc((size_t)n + 1, 1);
-        rc = exec_select(p, o->force[f], 0, mask, err);
-        for (int i = 0; i < n && !rc; i++)
-            if (mask[i]) mark_dependants(p, i, r.force);
-        free(mask);
-    }
-    if (!rc) {
+    {
         load_states(&r);
         rc = repair_metrics(&r, err);
         int todo = 0, wanted = 0;

@@ -9,21 +9,30 @@
 
 #include "runner/plan.h"
 
+/* Which instances a run wants and which it recomputes: per plan instance, 1 = yes. */
+typedef struct ExecTargets {
+    char *target;                /* wanted by this run (--until: that instance and what it needs; else all) */
+    char *force;                 /* recomputed even when done (--force: those and their dependants) */
+} ExecTargets;
+
+/* Parses --until ("NAME" or "NAME@ITER", NULL = everything) and --force stage
+ * names into masks; the error names an unknown stage with a suggestion. */
+int exec_targets(const Plan *p, const char *until, const char *const *force, int nforce, ExecTargets *t,
+                 PureErr *err);
+void exec_targets_free(ExecTargets *t);
+
 typedef struct RunOpts {
     const char *root;            /* run directory */
     int quiet;
-    const char *const *force;    /* stage names to recompute (with their dependants) */
-    int nforce;
-    const char *until;           /* "NAME" or "NAME@ITER": run only that and what it needs; NULL = all */
+    const ExecTargets *targets;
     int verify;                  /* hash every committed artifact up front (not only those read) */
+    /* Fault injection for tests: called at each named point of a stage run
+     * and its commit; NULL in the shipped program. */
+    void (*fault)(const char *point);
 } RunOpts;
 
 /* Returns 0 when every targeted instance is committed; -1 with err set when a
  * stage failed or the run directory is unusable. */
 int exec_run(const Plan *p, const RunOpts *o, PureErr *err);
-
-/* Parses --until / --force targets into a per-instance mask (1 = selected);
- * error names the unknown stage with a suggestion. */
-int exec_select(const Plan *p, const char *target, int with_ancestors, char *mask, PureErr *err);
 
 #endif

@@ -74,6 +74,14 @@ long rundir_lock_holder(const char *root) {
 
 /* ---------------------------------------------------------------- records */
 
+char *rundir_output_path(const char *root, const Plan *p, int inst, int out) {
+    const Inst *in = &p->insts[inst];
+    char *dir = rundir_inst_path(root, in, NULL), name[512];
+    char *path = fs_join(dir, port_file_name(&p->spec->stages[in->stage].kind->outputs[out], name, sizeof name));
+    free(dir);
+    return path;
+}
+
 char *rundir_inst_path(const char *root, const Inst *in, const char *suffix) {
     char buf[4096];
     snprintf(buf, sizeof buf, "%s/%s/%.16s%s", root, in->dir, in->fp, suffix ? suffix : "");
@@ -159,8 +167,7 @@ cJSON *rundir_describe_outputs(const char *dir, const StageKind *k, PureErr *err
     for (int i = 0; k->outputs && k->outputs[i].name; i++) {
         const PortDef *p = &k->outputs[i];
         char rel[512];
-        snprintf(rel, sizeof rel, "%s%s", p->name, p->kind == ART_H5 ? ".h5" : "");
-        char *path = fs_join(dir, rel);
+        char *path = fs_join(dir, port_file_name(p, rel, sizeof rel));
         int ok = p->kind == ART_H5 ? fs_exists(path) && !fs_is_dir(path) : fs_is_dir(path);
         if (!ok) {
             err_set(err, "the stage did not write its output '%s' (%s expected at %s)", p->name,

@@ -27,6 +27,8 @@ long rundir_lock_holder(const char *root);
 
 /* RUN/<inst dir>/<fp16><suffix> (caller frees). */
 char *rundir_inst_path(const char *root, const Inst *in, const char *suffix);
+/* Committed path of output `out` of plan instance `inst` (caller frees). */
+char *rundir_output_path(const char *root, const Plan *p, int inst, int out);
 /* The done record of this instance's fingerprint, NULL when absent or unreadable. */
 cJSON *rundir_read_done(const char *root, const Inst *in);
 

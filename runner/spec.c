@@ -6,7 +6,7 @@
  *   2. the loop state (initial values and updates) and every stage's inputs:
  *      ports exist, references resolve, artifact kinds match, `every` fits;
  *   3. cycles and a topological order per section;
- *   4. the kinds' own cross-parameter checks.
+ *   4. the kinds' own cross-parameter checks, on the typed parameters.
  */
 #include "runner/spec_internal.h"
 
@@ -18,7 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "runner/stage_ctx.h"
 #include "util/fs.h"
 #include "util/hash.h"
 
@@ -36,8 +35,8 @@ static int valid_name(const char *s) {
     return 1;
 }
 
-static const char **kind_names(void) {
-    const StageKind *const *all = stage_kind_all();
+static const char **kind_names(const Spec *s) {
+    const StageKind *const *all = s->kinds;
     int n = 0;
     while (all[n]) n++;
     const char **names = xcalloc((size_t)n + 1, sizeof *names);
@@ -68,9 +67,9 @@ static int add_stage(Spec *s, const char *name, const YMark *nmark, const YNode 
     if (k->kind != YN_SCALAR)
         return yerr(err, &k->mark, "stage '%s': kind: expected a stage kind name, got %s", name,
                     ynode_describe(k, b, sizeof b));
-    st->kind = stage_kind_find(k->str);
+    st->kind = stage_kind_find(s->kinds, k->str);
     if (!st->kind) {
-        const char **names = kind_names();
+        const char **names = kind_names(s);
         char hint[128];
         suggest_hint(k->str, names, hint, sizeof hint);
         free(names);
@@ -130,7 +129,7 @@ static int add_stage(Spec *s, const char *name, const YMark *nmark, const YNode 
     }
     free(pnames);
     for (int i = 0; i < np; i++) {
-        SpecParam *p = &st->params[i];
+        ParamValue *p = &st->params[i];
         if (p->set) continue;
         if (!p->def->def)
             return yerr(err, nmark, "%s: missing required parameter '%s' (%s)", who, p->def->name,
@@ -169,10 +168,15 @@ int spec_stage_index(const Spec *s, const char *name) {
     return -1;
 }
 
-const SpecParam *spec_param(const SpecStage *st, const char *name) {
+const ParamValue *spec_param(const SpecStage *st, const char *name) {
     for (int i = 0; i < st->nparams; i++)
         if (!strcmp(st->params[i].def->name, name)) return &st->params[i];
     return NULL;
+}
+
+StageParams spec_stage_params(const SpecStage *st) {
+    StageParams v = {st->name, st->kind, st->params, st->nparams};
+    return v;
 }
 
 static int count_stages(const YNode *m) { return m && m->kind == YN_MAP ? m->n : 0; }
@@ -217,17 +221,19 @@ static int build(Spec *s, PureErr *err) {
     if (spec_order_stages(s, err)) return -1;
     for (int i = 0; i < s->nstages; i++) {
         SpecStage *st = &s->stages[i];
-        if (st->kind->check && stage_ctx_check(s, i, err))
+        StageParams view = spec_stage_params(st);
+        if (st->kind->check && st->kind->check(&view, err))
             return err_prefix(err, "%s:%d:%d: stage '%s' (kind %s)", st->mark->file, st->mark->line, st->mark->col,
                               st->name, st->kind->kind);
     }
     return 0;
 }
 
-Spec *spec_load(const char *path, const char *const *sets, int nsets, PureErr *err) {
+Spec *spec_load(const char *path, const char *const *sets, int nsets, const StageKind *const *kinds, PureErr *err) {
     YNode *tree = spec_tree_load(path, sets, nsets, err);
     if (!tree) return NULL;
     Spec *s = xcalloc(1, sizeof *s);
+    s->kinds = kinds;
     s->path = xstrdup(path);
     s->tree = tree;
     if (build(s, err)) {
@@ -242,7 +248,7 @@ void spec_free(Spec *s) {
     for (int i = 0; i < s->nstages; i++) {
         SpecStage *st = &s->stages[i];
         for (int j = 0; j < st->nparams; j++) {
-            SpecParam *p = &st->params[j];
+            ParamValue *p = &st->params[j];
             free(p->s);
             free(p->canon);
             for (int k = 0; k < p->nlist; k++) free(p->list[k]);
@@ -286,7 +292,7 @@ int spec_write_resolved(const Spec *s, const char *path, PureErr *err) {
                                            : ynode_get(t, "after");
         YNode *node = ynode_get(sec, st->name);
         for (int j = 0; j < st->nparams && node; j++) {
-            const SpecParam *p = &st->params[j];
+            const ParamValue *p = &st->params[j];
             YNode *v = ynode_get(node, p->def->name);
             if (p->def->type == PT_PATH && v && p->s[0]) {
                 free(v->str);

@@ -26,25 +26,13 @@ typedef struct SpecRef {
     const YMark *mark;
 } SpecRef;
 
-typedef struct SpecParam {
-    const ParamDef *def;
-    int set;             /* given in the spec */
-    int64_t i;
-    double f;
-    int b;
-    char *s;             /* STRING, ENUM, PATH (resolved absolute path; "" = unset) */
-    char **list;         /* PT_LIST */
-    int nlist;
-    char *canon;         /* canonical text entering the fingerprint */
-} SpecParam;
-
 typedef struct SpecStage {
     char *name;
     Section sec;
     const StageKind *kind;
     int every;           /* loop stages: run when (i+1) % every == 0 and in the last iteration */
     int keep_last;       /* loop stages: keep outputs of the last N iterations; 0 = all */
-    SpecParam *params;   /* one per kind->params entry, same order */
+    ParamValue *params;  /* one per kind->params entry, same order */
     int nparams;
     SpecRef *inputs;     /* one per kind->inputs entry; kind REF_NONE when unconnected */
     int ninputs;
@@ -61,6 +49,7 @@ typedef struct SpecState {
 
 typedef struct Spec {
     char *path;          /* the spec file as given */
+    const StageKind *const *kinds; /* the registry it was validated against (borrowed) */
     uint64_t seed;
     int iterations;      /* 0 when there is no loop */
     int has_loop;
@@ -72,11 +61,14 @@ typedef struct Spec {
     YNode *tree;         /* the resolved tree (marks referenced by the structures above) */
 } Spec;
 
-/* Loads, resolves and validates. sets: "key.path=value" strings. */
-Spec *spec_load(const char *path, const char *const *sets, int nsets, PureErr *err);
+/* Loads, resolves and validates against `kinds` (a NULL-terminated table of
+ * stage kinds, borrowed for the Spec's life). sets: "key.path=value" strings. */
+Spec *spec_load(const char *path, const char *const *sets, int nsets, const StageKind *const *kinds, PureErr *err);
 void spec_free(Spec *s);
 int spec_stage_index(const Spec *s, const char *name);
-const SpecParam *spec_param(const SpecStage *st, const char *name);
+const ParamValue *spec_param(const SpecStage *st, const char *name);
+/* The typed view of a stage's parameters that its kind's check() and run() see. */
+StageParams spec_stage_params(const SpecStage *st);
 /* Writes the resolved spec (vars applied, paths absolute) as YAML. */
 int spec_write_resolved(const Spec *s, const char *path, PureErr *err);
 /* "stage.output", "state.X", "loop.X" or "null" into buf. */

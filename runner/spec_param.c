@@ -80,16 +80,17 @@ static int type_error(const YNode *v, const char *who, const ParamDef *d, PureEr
     static const char *names[] = {"an integer", "a number", "a boolean (true/false)", "a string",
                                   "one of", "a file path", "a list of values"};
     char b[80];
+    char choices[512];
     if (d->type == PT_ENUM)
-        return yerr(err, &v->mark, "%s: parameter '%s': expected one of %s, got %s", who, d->name, d->choices,
-                    ynode_describe(v, b, sizeof b));
+        return yerr(err, &v->mark, "%s: parameter '%s': expected one of %s, got %s", who, d->name,
+                    param_choices_str(d, choices, sizeof choices), ynode_describe(v, b, sizeof b));
     return yerr(err, &v->mark, "%s: parameter '%s': expected %s, got %s", who, d->name, names[d->type],
                 ynode_describe(v, b, sizeof b));
 }
 
 static int range_ok(const ParamDef *d, double v) { return d->min > d->max || (v >= d->min && v <= d->max); }
 
-int spec_parse_param(SpecParam *p, const YNode *v, const char *who, PureErr *err) {
+int spec_parse_param(ParamValue *p, const YNode *v, const char *who, PureErr *err) {
     const ParamDef *d = p->def;
     char b[80];
     switch (d->type) {
@@ -125,24 +126,18 @@ int spec_parse_param(SpecParam *p, const YNode *v, const char *who, PureErr *err
         return 0;
     case PT_ENUM: {
         if (v->kind != YN_SCALAR) return type_error(v, who, d, err);
-        char *choices = xstrdup(d->choices ? d->choices : "");
-        const char *list[64];
-        int n = 0, found = 0;
-        char *save = NULL;
-        for (char *t = strtok_r(choices, "|", &save); t && n < 63; t = strtok_r(NULL, "|", &save)) {
-            list[n++] = t;
-            found |= !strcmp(t, v->str);
-        }
-        list[n] = NULL;
-        if (!found) {
-            char hint[128];
+        int idx = param_choice_index(d, v->str);
+        if (idx < 0) {
+            const char *list[65];
+            int n = 0;
+            for (const char *c; n < 64 && (c = param_choice(d, n)); n++) list[n] = c;
+            list[n] = NULL;
+            char hint[128], choices[512];
             suggest_hint(v->str, list, hint, sizeof hint);
-            yerr(err, &v->mark, "%s: parameter '%s': expected one of %s, got '%s'%s", who, d->name, d->choices,
-                 v->str, hint);
-            free(choices);
-            return -1;
+            return yerr(err, &v->mark, "%s: parameter '%s': expected one of %s, got '%s'%s", who, d->name,
+                        param_choices_str(d, choices, sizeof choices), v->str, hint);
         }
-        free(choices);
+        p->i = idx;
         p->s = xstrdup(v->str);
         p->canon = canon_str(p->s);
         return 0;
@@ -201,7 +196,7 @@ int spec_parse_param(SpecParam *p, const YNode *v, const char *who, PureErr *err
     return err_set(err, "%s: parameter '%s': unknown parameter type %d", who, d->name, (int)d->type);
 }
 
-int spec_parse_default(SpecParam *p, const char *who, PureErr *err) {
+int spec_parse_default(ParamValue *p, const char *who, PureErr *err) {
     YMark m = {"<default>", 1, 1};
     YNode *v = ydoc_load_string(p->def->def, "<default>", 1, 1, err);
     if (!v) return err_prefix(err, "%s: registry default of '%s'", who, p->def->name);

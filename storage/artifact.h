@@ -75,6 +75,22 @@ int artifact_get_attr_f64(Artifact *a, const char *obj, const char *key, double 
  * artifact" check. */
 int artifact_verify(const char *path, PureErr *err);
 
+/* What one object is: the stage interface checks ports against this. */
+typedef enum { AO_ABSENT, AO_DENSE, AO_RAGGED, AO_STRINGS, AO_GROUP, AO_OTHER } ArtObjectKind;
+typedef struct ArtObject {
+    ArtObjectKind kind;
+    int numeric;                       /* dtype is set: a numeric stored type */
+    DType dtype;                       /* dense data, or a ragged group's values */
+    char type_desc[64];                /* the stored type, e.g. "f32", "u16", "vlen utf-8 string" */
+    int ndim;                          /* dense / strings rank; ragged: the values' rank */
+    int64_t dims[ARTIFACT_MAX_DIMS];
+    int64_t rows;                      /* AO_RAGGED: number of rows */
+} ArtObject;
+/* Describes `name` (AO_ABSENT when there is none); -1 + err when unreadable. */
+int artifact_describe(Artifact *a, const char *name, ArtObject *o, PureErr *err);
+/* Names of the root group's children (caller frees each and the array). */
+int artifact_list_root(Artifact *a, char ***names, int *n, PureErr *err);
+
 /* Convenience for scalars written as 0-d datasets. */
 int artifact_write_scalar_f64(Artifact *a, const char *name, double v, PureErr *err);
 int artifact_read_scalar_f64(Artifact *a, const char *name, double *v, PureErr *err);

@@ -1,6 +1,6 @@
-/* inspect.h - private to storage/: what `pure inspect` knows about one
- * dataset, ragged group or string dataset, and how it prints it
- * (inspect_values.c). */
+/* inspect.h - what `pure inspect` knows about one dataset, ragged group or
+ * string dataset, and how it prints it (inspect_values.c), and the whole
+ * file's tree (inspect_tree.c). The front end is cli/cmd_inspect.c. */
 #ifndef PURE_INSPECT_H
 #define PURE_INSPECT_H
 
@@ -43,5 +43,11 @@ void inspect_info_free(InspectInfo *info);
 /* One summary line (+ statistics), then `head` values (0 = none, -1 = all). */
 void inspect_info_print(const InspectInfo *info, long head);
 cJSON *inspect_info_json(const InspectInfo *info, long head);
+
+/* Prints one object (dense, ragged or strings) with `values` (0 = summary
+ * only) into jarr (JSON mode) or stdout. */
+int inspect_object(Artifact *a, const char *name, const InspectOpts *o, int values, cJSON *jarr, PureErr *err);
+/* Prints the whole file: root attributes, then every group and dataset. */
+int inspect_file(Artifact *a, const InspectOpts *o, PureErr *err);
 
 #endif

@@ -31,8 +31,8 @@ typedef struct {
 static int plan_tasks(AttnCtx *c, int heads) {
     int n = 0;
     for (int s = 0; s < c->s->n; s++) n += cpu_nblocks(c->s->len[s], QBLOCK) * heads;
-    c->task_seq = malloc(sizeof(int32_t) * (n ? n : 1));
-    c->task_blk = malloc(sizeof(int32_t) * (n ? n : 1));
+    c->task_seq = xmalloc(sizeof(int32_t) * (n ? n : 1));
+    c->task_blk = xmalloc(sizeof(int32_t) * (n ? n : 1));
     int t = 0;
     for (int s = 0; s < c->s->n; s++)
         for (int b = 0; b < cpu_nblocks(c->s->len[s], QBLOCK) * heads; b++) c->task_seq[t] = s, c->task_blk[t++] = b;
@@ -126,7 +126,7 @@ CPU_CLONES static void fwd_task(void *vc, int t) {
     int start = c->s->start[s], len = c->s->len[s], hd = d->head_dim, kh = h / (d->n_heads / d->n_kv_heads);
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
     int i0 = blk * QBLOCK, i1 = i0 + QBLOCK < len ? i0 + QBLOCK : len, nk = i1;
-    float *kt = malloc(sizeof(float) * ((size_t)hd * nk + 5 * (size_t)nk)), *sc = kt + (size_t)hd * nk;
+    float *kt = xmalloc(sizeof(float) * ((size_t)hd * nk + 5 * (size_t)nk)), *sc = kt + (size_t)hd * nk;
     transpose(kt, c->k + (size_t)start * ks + kh * hd, nk, hd, ks);
     for (int i = i0; i < i1; i += 4) {
         /* queries i..i+3 (the missing ones of a last short group score into a spare row) */
@@ -177,7 +177,7 @@ CPU_CLONES static void dq_task(void *vc, int t) {
     int start = c->s->start[s], len = c->s->len[s], hd = d->head_dim, kh = h / (d->n_heads / d->n_kv_heads);
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
     int i0 = blk * QBLOCK, i1 = i0 + QBLOCK < len ? i0 + QBLOCK : len, nk = i1;
-    float *kt = malloc(sizeof(float) * ((size_t)2 * hd * nk + 10 * (size_t)nk)), *vt = kt + (size_t)hd * nk;
+    float *kt = xmalloc(sizeof(float) * ((size_t)2 * hd * nk + 10 * (size_t)nk)), *vt = kt + (size_t)hd * nk;
     float *pbuf = vt + (size_t)hd * nk, *dpbuf = pbuf + 5 * (size_t)nk;
     transpose(kt, c->k + (size_t)start * ks + kh * hd, nk, hd, ks);
     transpose(vt, c->v + (size_t)start * ks + kh * hd, nk, hd, ks);
@@ -214,7 +214,7 @@ CPU_CLONES static void dkv_task(void *vc, int t) {
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
     int j0 = blk * QBLOCK, j1 = j0 + QBLOCK < len ? j0 + QBLOCK : len, nb = j1 - j0;
     int ni = len - j0; /* queries that see any key of the block */
-    float *kt = malloc(sizeof(float) * ((size_t)2 * hd * nb + 2 * (size_t)ni * nb + 2 * (size_t)ni));
+    float *kt = xmalloc(sizeof(float) * ((size_t)2 * hd * nb + 2 * (size_t)ni * nb + 2 * (size_t)ni));
     float *vt = kt + (size_t)hd * nb, *P = vt + (size_t)hd * nb, *S = P + (size_t)ni * nb;
     float *pc = S + (size_t)ni * nb, *sc = pc + ni; /* one key's column of P and S */
     transpose(kt, c->k + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks);
@@ -257,7 +257,7 @@ void cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const
         if (s->start[i] + s->len[i] > N) N = s->start[i] + s->len[i];
     AttnCtx c = {.dq = dq, .dk = dk, .dv = dv, .dout = dout, .o = out, .lse_in = lse, .q = q, .k = k, .v = v,
                  .s = s, .d = d};
-    c.D = malloc(sizeof(float) * ((size_t)N * d->n_heads + 1));
+    c.D = xmalloc(sizeof(float) * ((size_t)N * d->n_heads + 1));
     int n = plan_tasks(&c, d->n_heads);
     cpu_parallel_for(n, delta_task, &c);
     cpu_parallel_for(n, dq_task, &c);
@@ -285,7 +285,7 @@ CPU_CLONES static void decode_task(void *vc, int t) {
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd, len = c->kv_len[i];
     const float *kb = c->kc + (size_t)c->slot[i] * c->max_t * ks + kh * hd;
     const float *vb = c->vc + (size_t)c->slot[i] * c->max_t * ks + kh * hd;
-    float *sc = malloc(sizeof(float) * (size_t)(len ? len : 1) * group);
+    float *sc = xmalloc(sizeof(float) * (size_t)(len ? len : 1) * group);
     for (int g = 0; g < group; g++) {
         const float *qi = c->q + (size_t)i * qs + (kh * group + g) * hd;
         float *s = sc + (size_t)g * len;

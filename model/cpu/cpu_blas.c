@@ -137,8 +137,8 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
  * largest reference value. */
 static double verify_sgemm(void) {
     enum { M = 67, N = 45, K = 91 };
-    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
-    float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+    float *A = xmalloc(sizeof(float) * M * K), *B = xmalloc(sizeof(float) * K * N);
+    float *C1 = xmalloc(sizeof(float) * M * N), *C2 = xmalloc(sizeof(float) * M * N);
     uint32_t x = 12345;
     for (int i = 0; i < M * K; i++) A[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
     for (int i = 0; i < K * N; i++) B[i] = (float)((x = x * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;

@@ -60,10 +60,10 @@ CPU_CLONES static void stats_task(void *vc_, int r) {
 void cpu_lm_logprob(float *logp, float *lse, float *entropy, const float *h, const float *W, const int32_t *target,
                     int n, int V, int C) {
     HeadCtx c = {.target = target};
-    c.logits = malloc(sizeof(float) * RB * VC);
-    c.mx = malloc(sizeof(double) * RB * 3);
+    c.logits = xmalloc(sizeof(float) * RB * VC);
+    c.mx = xmalloc(sizeof(double) * RB * 3);
     c.s0 = c.mx + RB, c.s1 = c.mx + 2 * RB;
-    c.tgt = malloc(sizeof(float) * RB);
+    c.tgt = xmalloc(sizeof(float) * RB);
     for (c.r0 = 0; c.r0 < n; c.r0 += RB) {
         c.rows = n - c.r0 < RB ? n - c.r0 : RB;
         for (int r = 0; r < c.rows; r++) c.mx[r] = -INFINITY, c.s0[r] = c.s1[r] = 0, c.tgt[r] = 0;
@@ -106,7 +106,7 @@ CPU_CLONES static void grad_task(void *vc_, int r) {
 void cpu_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *lse, const float *h, const float *W,
                         const int32_t *target, int n, int V, int C) {
     HeadCtx c = {.target = target, .dlogp = dlogp, .lse = lse};
-    c.logits = malloc(sizeof(float) * RB * VC);
+    c.logits = xmalloc(sizeof(float) * RB * VC);
     memset(dh, 0, sizeof(float) * (size_t)n * C);
     for (c.r0 = 0; c.r0 < n; c.r0 += RB) {
         c.rows = n - c.r0 < RB ? n - c.r0 : RB;

@@ -218,7 +218,7 @@ CPU_CLONES static void sumsq_task(void *c, int t) {
 }
 static double op_sumsq(const float *x, size_t n) {
     int nb = (int)((n + ELEM_BLOCK - 1) / ELEM_BLOCK);
-    double stack[64], *part = nb <= 64 ? stack : malloc(sizeof(double) * nb);
+    double stack[64], *part = nb <= 64 ? stack : xmalloc(sizeof(double) * nb);
     SumsqCtx c = {x, n, part};
     cpu_parallel_for(nb, sumsq_task, &c);
     double s = 0;

@@ -10,6 +10,8 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include "util/log.h"
+
 /* OpenBLAS's own thread control (declared here to avoid depending on its header layout). */
 void openblas_set_num_threads(int n);
 
@@ -68,7 +70,13 @@ void cpu_set_threads(int n) {
     if (n > MAX_THREADS) n = MAX_THREADS;
     pthread_mutex_lock(&pool.mu);
     while (pool.n_workers < n - 1) {
-        pthread_create(&pool.tid[pool.n_workers], NULL, worker, (void *)(intptr_t)pool.n_workers);
+        if (pthread_create(&pool.tid[pool.n_workers], NULL, worker, (void *)(intptr_t)pool.n_workers)) {
+            /* fewer threads give the same results (fixed partitions), only slower */
+            log_warn("cpu: could not start worker thread %d; running with %d threads", pool.n_workers + 1,
+                     pool.n_workers + 1);
+            n = pool.n_workers + 1;
+            break;
+        }
         pool.n_workers++;
     }
     pool.wanted = n;

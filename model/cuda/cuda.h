@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/sample_rule.h"
 #include "util/err.h"
 
 #ifdef __cplusplus
@@ -51,22 +52,17 @@ void cu_arena_trim(CuArena *a);
 void cu_arena_free(CuArena *a);
 
 /* ---- sampling (temperature, top-k, top-p) ----
- * The rule, identical in the device kernel and in the C reference, and equal
- * to model/sample.c's for greedy and plain temperature sampling:
- *  logz = logsumexp(logits) (T = 1) gives the reported log-prob logits[tok] - logz.
- *  temperature <= 0: tok = argmax (lowest id among ties).
- *  else w_i = exp((x_i - max) / T) in double; top-k keeps x_i >= the k-th largest
- *  logit; top-p then keeps x_i >= the largest logit threshold whose kept mass is
- *  still >= top_p times the top-k mass (ties are kept together, never split by
- *  id). With u = rng_uniform_double(seed, stream, counter), tok is the first id
- *  (ascending) at which the running kept mass exceeds u * (total kept mass).
- *  Sums run over SAMPLE_THREADS contiguous id chunks, each summed in order, then
- *  the chunk sums in order, so the reference reproduces the kernel's rounding.
- * model/sample.c (model_sample_row, the host sampler) follows the same rule
- * and summation order, so all three pick the same token from the same logits
- * and uniform (test_cuda_sample_match). The backend's sample_rows entry is
- * cuda_sample_rows. */
-#define SAMPLE_THREADS 1024
+ * The rule is model/sample_rule.h's, the engine's one definition (greedy
+ * argmax, w_i = exp((x_i - max) / T), top-k and top-p cuts on an
+ * order-preserving integer map of the logits, inverse CDF in id order over
+ * SAMPLE_CHUNKS chunk sums). The kernel (sample.cu) runs one block of
+ * SAMPLE_THREADS = SAMPLE_CHUNKS threads per row, one thread per chunk of
+ * those sums, and finds the cuts by bisection; sample_rows_ref is the same
+ * rule and bisection in plain C (sample_ref.c calls model/sample_rule.c), so
+ * the kernel and the host sampler draw the same token from the same logits
+ * and uniform. The reported log-prob is logits[tok] - logsumexp(logits)
+ * (T = 1). The backend's sample_rows entry is cuda_sample_rows. */
+#define SAMPLE_THREADS SAMPLE_CHUNKS
 typedef struct SampleParams {
     float temperature, top_p;
     int top_k;

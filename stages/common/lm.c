@@ -1,6 +1,9 @@
 /* lm.c - policy loading, row batching and the log-prob gather/scatter (see lm.h). */
 #include "stages/common/lm.h"
 
+const char *const common_device_names[] = {"auto", "cpu", "cuda", NULL};
+const char *const common_schedule_names[] = {"constant", "warmup", "cosine", NULL};
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

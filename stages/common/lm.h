@@ -55,16 +55,17 @@ int lm_rows_logprobs(Model *m, const SeqRow *rows, int n, int micro, float *lp, 
 void lm_pack(const SeqRow *rows, int n, int32_t pad, int *T, int32_t **tokens, int32_t **lengths);
 
 /* ---- shared parameter blocks (expand inside a ParamDef table) ---- */
-#define COMMON_ADAMW_PARAMS(LR)                                                                          \
-    {"lr", PT_FLOAT, LR, 0, 1, NULL, "AdamW peak learning rate"},                                       \
-    {"beta1", PT_FLOAT, "0.9", 0, 1, NULL, "AdamW beta1"},                                              \
-    {"beta2", PT_FLOAT, "0.999", 0, 1, NULL, "AdamW beta2"},                                            \
-    {"adam_eps", PT_FLOAT, "1.0e-8", 0, 1, NULL, "AdamW epsilon"},                                      \
-    {"weight_decay", PT_FLOAT, "0.0", 0, 10, NULL, "decoupled weight decay"},                           \
-    {"grad_clip", PT_FLOAT, "1.0", 0, 1e9, NULL, "global gradient-norm clip (0 = off)"},                \
-    {"schedule", PT_ENUM, "constant", 1, 0, "constant|warmup|cosine", "learning-rate schedule"},        \
-    {"warmup_steps", PT_INT, "0", 0, 1e9, NULL, "linear warm-up steps"},                                \
-    {"min_lr_ratio", PT_FLOAT, "0.1", 0, 1, NULL, "cosine floor as a fraction of lr"}
+extern const char *const common_schedule_names[]; /* constant, warmup, cosine: AdamWConfig.schedule */
+#define COMMON_ADAMW_PARAMS(LR) /* defaults: model/model.h ADAMW_DEFAULT_* */                                         \
+    {"lr", PT_FLOAT, LR, 0, 1, NULL, "AdamW peak learning rate"},                                                     \
+    {"beta1", PT_FLOAT, ADAMW_STR(ADAMW_DEFAULT_BETA1), 0, 1, NULL, "AdamW beta1"},                                   \
+    {"beta2", PT_FLOAT, ADAMW_STR(ADAMW_DEFAULT_BETA2), 0, 1, NULL, "AdamW beta2"},                                   \
+    {"adam_eps", PT_FLOAT, ADAMW_STR(ADAMW_DEFAULT_EPS), 0, 1, NULL, "AdamW epsilon"},                                \
+    {"weight_decay", PT_FLOAT, ADAMW_STR(ADAMW_DEFAULT_WEIGHT_DECAY), 0, 10, NULL, "decoupled weight decay"},         \
+    {"grad_clip", PT_FLOAT, ADAMW_STR(ADAMW_DEFAULT_GRAD_CLIP), 0, 1e9, NULL, "global gradient-norm clip (0 = off)"}, \
+    {"schedule", PT_ENUM, ADAMW_DEFAULT_SCHEDULE, 1, 0, common_schedule_names, "learning-rate schedule"},        \
+    {"warmup_steps", PT_INT, ADAMW_STR(ADAMW_DEFAULT_WARMUP_STEPS), 0, 1e9, NULL, "linear warm-up steps"},            \
+    {"min_lr_ratio", PT_FLOAT, ADAMW_STR(ADAMW_DEFAULT_MIN_LR_RATIO), 0, 1, NULL, "cosine floor as a fraction of lr"}
 
 #define COMMON_MODEL_PARAMS                                                                              \
     {"init", PT_STRING, "", 1, 0, NULL,                                                                 \
@@ -76,7 +77,12 @@ void lm_pack(const SeqRow *rows, int n, int32_t pad, int *T, int32_t **tokens, i
     {"kv_heads", PT_INT, "2", 1, 256, NULL, "fresh model: key/value heads (divides heads)"},            \
     {"intermediate_size", PT_INT, "256", 8, 1000000, NULL, "fresh model: FFN width"},                   \
     {"max_position", PT_INT, "512", 16, 1000000, NULL, "fresh model: longest sequence"},                \
-    {"device", PT_ENUM, "auto", 1, 0, "auto|cpu|cuda", "where the model runs"}
+    COMMON_DEVICE_PARAM("where the model runs")
+
+/* The `device` parameter of every kind that runs a model: its value's name
+ * is what model_create/model_load take. */
+extern const char *const common_device_names[]; /* auto, cpu, cuda */
+#define COMMON_DEVICE_PARAM(DOC) {"device", PT_ENUM, "auto", 1, 0, common_device_names, DOC}
 
 void common_adamw_config(StageCtx *ctx, int total_steps, AdamWConfig *c);
 /* Creates the model for sft/prm_train: from `init` (copied tokenizer), or a

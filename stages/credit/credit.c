@@ -24,13 +24,13 @@ static const PortDef credit_outputs[] = {
 };
 
 static const ParamDef credit_params[] = {
-    {"rule", PT_ENUM, "min", 1, 0, CREDIT_RULES,
+    {"rule", PT_ENUM, "min", 1, 0, credit_rule_names,
      "min: softmax(-r/T)-weighted step rewards (the method); min-exact: min of the remaining steps; "
      "sum: discounted sum; lua: the function credit() in `script`"},
     {"script", PT_PATH, "", 1, 0, NULL, "Lua rule for rule: lua (docs/lua-api.md); its bytes enter the fingerprint"},
     {"temperature", PT_FLOAT, "0.1", 1e-6, 1e6, NULL, "rule min: softmax temperature T (-> 0 approaches min-exact)"},
     {"gamma", PT_FLOAT, "1.0", 0, 1, NULL, "discount of token rewards in the returns"},
-    {"baseline", PT_ENUM, "rloo-token", 1, 0, CREDIT_BASELINES,
+    {"baseline", PT_ENUM, "rloo-token", 1, 0, credit_baseline_names,
      "rloo-token: others' summed returns / ((K-1) N) (the method); rloo: others' mean first-token return; "
      "grpo: group mean and std; none"},
     {"max_length", PT_INT, "0", 0, 1e9, NULL,
@@ -40,7 +40,7 @@ static const ParamDef credit_params[] = {
     {"vr_coef", PT_FLOAT, "1.0", -1e6, 1e6, NULL, "weight of the verifiable reward, placed on the last token"},
     {"kl_coef", PT_FLOAT, "0.0", 0, 1e6, NULL,
      "beta: KL penalty folded into token rewards (needs rollouts logprobs and ref_logprobs)"},
-    {"kl_estimator", PT_ENUM, "k1", 1, 0, "k1|k3", "k1: logp - ref; k3: exp(ref - logp) - (ref - logp) - 1, clamped to [-10, 10]"},
+    {"kl_estimator", PT_ENUM, "k1", 1, 0, credit_kl_names, "k1: logp - ref; k3: exp(ref - logp) - (ref - logp) - 1, clamped to [-10, 10]"},
     {"lua_max_instructions", PT_INT, "50000000", 1000, 1e15, NULL, "Lua rule: instruction budget per group call"},
     {"lua_max_memory_mb", PT_INT, "64", 1, 65536, NULL, "Lua rule: memory cap of the Lua state, MB"},
     {0},
@@ -175,9 +175,9 @@ static int read_verifiable(StageCtx *ctx, StageBatch *sb, PureErr *err) {
 /* Parameters -> config (the runner has validated types, ranges and choices). */
 static int config_from_params(StageCtx *ctx, CreditConfig *cfg, CreditKl *est, PureErr *err) {
     credit_config_init(cfg);
-    if (credit_rule_parse(stage_param_str(ctx, "rule"), &cfg->rule, err) < 0) return -1;
-    if (credit_baseline_parse(stage_param_str(ctx, "baseline"), &cfg->baseline, err) < 0) return -1;
-    if (credit_kl_parse(stage_param_str(ctx, "kl_estimator"), est, err) < 0) return -1;
+    cfg->rule = (CreditRule)stage_param_enum(ctx, "rule");
+    cfg->baseline = (CreditBaseline)stage_param_enum(ctx, "baseline");
+    *est = (CreditKl)stage_param_enum(ctx, "kl_estimator");
     cfg->temperature = stage_param_float(ctx, "temperature");
     cfg->gamma = stage_param_float(ctx, "gamma");
     cfg->max_length = stage_param_int(ctx, "max_length");
@@ -188,13 +188,12 @@ static int config_from_params(StageCtx *ctx, CreditConfig *cfg, CreditKl *est, P
     return 0;
 }
 
-static Sandbox *open_script(StageCtx *ctx, PureErr *err) {
-    SandboxLimits lim = {stage_param_int(ctx, "lua_max_instructions"),
-                         (size_t)stage_param_int(ctx, "lua_max_memory_mb") << 20};
-    Sandbox *sb = sandbox_open(stage_param_str(ctx, "script"), &lim, err);
+static Sandbox *open_script(const StageParams *p, PureErr *err) {
+    SandboxLimits lim = {param_int(p, "lua_max_instructions"), (size_t)param_int(p, "lua_max_memory_mb") << 20};
+    Sandbox *sb = sandbox_open(param_str(p, "script"), &lim, err);
     if (sb && !sandbox_has_function(sb, CREDIT_LUA_FUNCTION)) {
         err_set(err, "%s: the script defines no function '" CREDIT_LUA_FUNCTION "' (docs/lua-api.md)",
-                stage_param_str(ctx, "script"));
+                param_str(p, "script"));
         sandbox_close(sb);
         return NULL;
     }
@@ -202,13 +201,13 @@ static Sandbox *open_script(StageCtx *ctx, PureErr *err) {
 }
 
 /* Validate time: rule and script agree, and the script loads and defines credit(). */
-static int credit_check(StageCtx *ctx, PureErr *err) {
-    const char *rule = stage_param_str(ctx, "rule"), *script = stage_param_str(ctx, "script");
-    int is_lua = !strcmp(rule, "lua");
+static int credit_check(const StageParams *p, PureErr *err) {
+    const char *rule = param_str(p, "rule"), *script = param_str(p, "script");
+    int is_lua = param_enum(p, "rule") == CREDIT_LUA;
     if (is_lua && !*script) return err_set(err, "rule: lua needs a script (script: rules/my_rule.lua)");
     if (!is_lua && *script) return err_set(err, "script is set but rule is %s; set rule: lua to use it", rule);
     if (is_lua) {
-        Sandbox *sb = open_script(ctx, err);
+        Sandbox *sb = open_script(p, err);
         if (!sb) return -1;
         sandbox_close(sb);
     }
@@ -239,7 +238,7 @@ static int credit_run(StageCtx *ctx, PureErr *err) {
     sb.b = (CreditBatch){.n = sb.b.n, .group = sb.group, .length = sb.length, .truncated = sb.truncated,
                          .step_off = sb.step_off, .step_ends = sb.step_ends, .step_rewards = sb.rewards,
                          .verifiable = sb.v, .has_verifiable = sb.has_v, .kl = sb.kl};
-    if (cfg.rule == CREDIT_LUA && !(cfg.lua = open_script(ctx, err))) goto done;
+    if (cfg.rule == CREDIT_LUA && !(cfg.lua = open_script(stage_params(ctx), err))) goto done;
     if (credit_compute(&sb.b, &cfg, &res, err) < 0) goto done;
     stage_progress(ctx, res.n, res.n, "responses");
     if (write_output(ctx, &res, err) < 0) goto done;

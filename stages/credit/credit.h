@@ -36,8 +36,10 @@ typedef enum { CREDIT_MIN = 0, CREDIT_MIN_EXACT, CREDIT_SUM, CREDIT_LUA } Credit
 typedef enum { CREDIT_BASE_RLOO_TOKEN = 0, CREDIT_BASE_RLOO, CREDIT_BASE_GRPO, CREDIT_BASE_NONE } CreditBaseline;
 typedef enum { CREDIT_KL_K1 = 0, CREDIT_KL_K3 } CreditKl;
 
-#define CREDIT_RULES "min|min-exact|sum|lua"
-#define CREDIT_BASELINES "rloo-token|rloo|grpo|none"
+/* Names in enum order (NULL-terminated): the parameters' choices tables. */
+extern const char *const credit_rule_names[];
+extern const char *const credit_baseline_names[];
+extern const char *const credit_kl_names[];
 #define CREDIT_LUA_FUNCTION "credit"  /* the global a Lua rule defines */
 
 /* The input batch; arrays are borrowed, never freed here. */

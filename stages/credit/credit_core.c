@@ -19,6 +19,12 @@ void credit_config_init(CreditConfig *cfg) {
     cfg->vr_coef = 1.0;
 }
 
+const char *const credit_rule_names[] = {"min", "min-exact", "sum", "lua", NULL};
+const char *const credit_baseline_names[] = {"rloo-token", "rloo", "grpo", "none", NULL};
+const char *const credit_kl_names[] = {"k1", "k3", NULL};
+#define CREDIT_RULES "min|min-exact|sum|lua"
+#define CREDIT_BASELINES "rloo-token|rloo|grpo|none"
+
 /* Index of s in the '|'-separated list, or -1. */
 static int choice_index(const char *list, const char *s) {
     size_t n = strlen(s);

@@ -1,6 +1,7 @@
 /* data.c - the `data` stage kind: benchmark/training files or the toy task -> `train` and `test`
  * artifacts in the "prompts" layout (docs/architecture.md). The work is in prepare.c. */
 #include <string.h>
+#include "stages/data/loaders.h"
 #include "stages/data/prepare.h"
 #include "stages/stage.h"
 
@@ -10,9 +11,12 @@ static const PortDef outputs[] = {
     {"test", ART_H5, 0, "held-out prompts (evaluation sets), same layout"},
     {0}};
 
-#define SOURCES "toy|math_train|math500|minerva_math|olympiadbench|aime24|amc23|gsm8k|jsonl"
+static const char *const reference_selects[] = {"fraction", "answer_field", NULL};
+enum { REFERENCE_FRACTION, REFERENCE_ANSWER_FIELD };
+
 static const ParamDef params[] = {
-    {"source", PT_ENUM, "toy", 1, 0, SOURCES, "where prompts come from: the toy task, a file of ../shared/data, or any JSONL file (or JSON array)"},
+    {"source", PT_ENUM, "toy", 1, 0, data_sources,
+     "where prompts come from: the toy task, a file of ../shared/data, or any JSONL file (or JSON array)", sizeof data_sources[0]},
     {"sources", PT_LIST, "[]", 1, 0, NULL,
      "benchmark sources concatenated into one artifact (evaluation sets; files found under data_dir); overrides source"},
     {"path", PT_PATH, "", 1, 0, NULL, "the file of a real source (default: its place under data_dir)"},
@@ -30,7 +34,7 @@ static const ParamDef params[] = {
     {"test_fraction", PT_FLOAT, "0", 0, 1, NULL, "if > 0, the share of rows held out as `test` (overrides test_size)"},
     {"reference_fraction", PT_FLOAT, "1", 0, 1, NULL,
      "share of train prompts whose reference may be used as a verifiable reward (the method: 0.1)"},
-    {"reference_select", PT_ENUM, "fraction", 1, 0, "fraction|answer_field",
+    {"reference_select", PT_ENUM, "fraction", 1, 0, reference_selects,
      "fraction: a seeded random reference_fraction of train prompts; answer_field: math_train's own 10% (answer != \"null\")"},
     {"n_train", PT_INT, "2048", 1, 1e8, NULL, "toy: number of train problems"},
     {"n_test", PT_INT, "512", 0, 1e7, NULL, "toy: number of test problems (none of them in train)"},
@@ -41,35 +45,34 @@ static const ParamDef params[] = {
     {"error_rate", PT_FLOAT, "0.15", 0, 1, NULL, "toy: per-step probability of a wrong result in a demonstration"},
     {0}};
 
-static void read_options(StageCtx *ctx, DataOptions *o) {
+static void read_options(const StageParams *p, DataOptions *o) {
     data_options_default(o);
-    o->source = stage_param_str(ctx, "source");
-    o->n_sources = stage_param_list(ctx, "sources", &o->sources);
-    o->path = stage_param_str(ctx, "path");
-    o->data_dir = stage_param_str(ctx, "data_dir");
-    o->fields.problem = stage_param_str(ctx, "problem_field");
-    o->fields.answer = stage_param_str(ctx, "answer_field");
-    o->fields.solution = stage_param_str(ctx, "solution_field");
-    o->template_ = stage_param_str(ctx, "template");
-    o->shuffle = stage_param_bool(ctx, "shuffle");
-    o->limit = stage_param_int(ctx, "limit");
-    o->test_size = stage_param_int(ctx, "test_size");
-    o->test_fraction = stage_param_float(ctx, "test_fraction");
-    o->reference_fraction = stage_param_float(ctx, "reference_fraction");
-    o->reference_from_answer_field = strcmp(stage_param_str(ctx, "reference_select"), "answer_field") == 0;
-    o->n_train = stage_param_int(ctx, "n_train");
-    o->n_test = stage_param_int(ctx, "n_test");
-    o->toy.min_ops = (int)stage_param_int(ctx, "min_ops");
-    o->toy.max_ops = (int)stage_param_int(ctx, "max_ops");
-    o->toy.max_operand = (int)stage_param_int(ctx, "max_operand");
-    o->toy.filler_rate = stage_param_float(ctx, "filler_rate");
-    o->toy.error_rate = stage_param_float(ctx, "error_rate");
-    o->seed = stage_seed(ctx);
+    o->source = param_str(p, "source");
+    o->n_sources = param_list(p, "sources", &o->sources);
+    o->path = param_str(p, "path");
+    o->data_dir = param_str(p, "data_dir");
+    o->fields.problem = param_str(p, "problem_field");
+    o->fields.answer = param_str(p, "answer_field");
+    o->fields.solution = param_str(p, "solution_field");
+    o->template_ = param_str(p, "template");
+    o->shuffle = param_bool(p, "shuffle");
+    o->limit = param_int(p, "limit");
+    o->test_size = param_int(p, "test_size");
+    o->test_fraction = param_float(p, "test_fraction");
+    o->reference_fraction = param_float(p, "reference_fraction");
+    o->reference_from_answer_field = param_enum(p, "reference_select") == REFERENCE_ANSWER_FIELD;
+    o->n_train = param_int(p, "n_train");
+    o->n_test = param_int(p, "n_test");
+    o->toy.min_ops = (int)param_int(p, "min_ops");
+    o->toy.max_ops = (int)param_int(p, "max_ops");
+    o->toy.max_operand = (int)param_int(p, "max_operand");
+    o->toy.filler_rate = param_float(p, "filler_rate");
+    o->toy.error_rate = param_float(p, "error_rate");
 }
 
-static int check_data(StageCtx *ctx, PureErr *err) {
+static int check_data(const StageParams *p, PureErr *err) {
     DataOptions o;
-    read_options(ctx, &o);
+    read_options(p, &o);
     int toy = o.n_sources == 0 && strcmp(o.source, "toy") == 0;
     if (toy && o.toy.min_ops > o.toy.max_ops)
         return err_set(err, "min_ops (%d) must not exceed max_ops (%d)", o.toy.min_ops, o.toy.max_ops);
@@ -85,7 +88,7 @@ static int check_data(StageCtx *ctx, PureErr *err) {
         return err_set(err, "source 'jsonl' needs `path`");
     if (o.reference_from_answer_field && !(o.n_sources == 0 && strcmp(o.source, "math_train") == 0))
         return err_set(err, "reference_select: answer_field applies to source math_train only (got '%s')", o.source);
-    if (stage_param_is_set(ctx, "test_size") && o.test_fraction > 0)
+    if (param_is_set(p, "test_size") && o.test_fraction > 0)
         return err_set(err, "set test_size or test_fraction, not both");
     if (*o.template_ && !strstr(o.template_, "{problem}"))
         return err_set(err, "template must contain {problem}, got \"%s\"", o.template_);
@@ -101,9 +104,9 @@ static int write_split(StageCtx *ctx, const char *port, const DataSplit *s, Pure
 }
 
 static int run_data(StageCtx *ctx, PureErr *err) {
-    if (check_data(ctx, err) < 0) return -1;
     DataOptions o;
-    read_options(ctx, &o);
+    read_options(stage_params(ctx), &o);
+    o.seed = stage_seed(ctx);
     DataSplit train, test;
     int rc = data_prepare(&o, &train, &test, err);
     if (rc == 0) rc = write_split(ctx, "train", &train, err);

@@ -6,39 +6,36 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "stages/data/loaders.h"
-#include "stages/verify/sbuf.h"
-#include "stages/verify/verify.h"
+#include "util/sbuf.h"
+#include "verifier/verify.h"
 #include "util/fs.h"
 #include "util/json.h"
 
 /* How a known source names its fields. answer: a string, number or array (first element) field;
    NULL: the reference is the last \boxed{} of the solution. */
-typedef struct {
-    const char *name, *file, *problem, *answer, *solution;
-    int hashes;   /* GSM8K: the reference is the text after "####" of the answer field */
-    const char *fallback; /* math_train: ref_answer is "null" where `answer` holds the reference */
-} SourceDef;
-
-static const SourceDef sources[] = {
+const DataSourceDef data_sources[] = {
+    {"toy", NULL, NULL, NULL, NULL, 0, NULL},
+    {"math_train", "train/math_level3to5_8k.json", "question", "ref_answer", NULL, 0, "answer"},
     {"math500", "benchmarks/math500/test.jsonl", "problem", "answer", "solution", 0, NULL},
     {"minerva_math", "benchmarks/minerva_math/test.jsonl", "problem", NULL, "solution", 0, NULL},
     {"olympiadbench", "benchmarks/olympiadbench/test.jsonl", "question", "final_answer", "solution", 0, NULL},
     {"aime24", "benchmarks/aime24/test.jsonl", "problem", "answer", "solution", 0, NULL},
     {"amc23", "benchmarks/amc23/test.jsonl", "problem", "answer", NULL, 0, NULL},
     {"gsm8k", "benchmarks/gsm8k/test.jsonl", "question", "answer", NULL, 1, NULL},
-    {"math_train", "train/math_level3to5_8k.json", "question", "ref_answer", NULL, 0, "answer"},
+    {"jsonl", NULL, NULL, NULL, NULL, 0, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, NULL}};
 
-static const SourceDef *source_find(const char *name) {
-    for (int i = 0; sources[i].name; i++)
-        if (strcmp(sources[i].name, name) == 0) return &sources[i];
+/* A source with a file layout of ../shared/data (not toy, not jsonl). */
+static const DataSourceDef *source_find(const char *name) {
+    for (int i = 0; data_sources[i].name; i++)
+        if (data_sources[i].file && strcmp(data_sources[i].name, name) == 0) return &data_sources[i];
     return NULL;
 }
 
 int data_source_known(const char *source) { return source_find(source) != NULL; }
 
 char *data_default_path(const char *data_dir, const char *source) {
-    const SourceDef *s = source_find(source);
+    const DataSourceDef *s = source_find(source);
     return s ? fs_join(data_dir, s->file) : NULL;
 }
 
@@ -91,7 +88,7 @@ static char *trimmed(const char *s, size_t n) {
 }
 
 /* One record -> one row. where = "file:line" or "file: element N" for messages. */
-static int record_row(const cJSON *obj, const SourceDef *def, const char *bench, int64_t id, const char *where,
+static int record_row(const cJSON *obj, const DataSourceDef *def, const char *bench, int64_t id, const char *where,
                       DataRow *row, PureErr *err) {
     memset(row, 0, sizeof *row);
     if (!cJSON_IsObject(obj)) return err_set(err, "%s: expected a JSON object", where);
@@ -141,7 +138,7 @@ static int record_row(const cJSON *obj, const SourceDef *def, const char *bench,
     return 0;
 }
 
-static int load_jsonl(const char *path, const SourceDef *def, const char *bench, DataSet *out, PureErr *err) {
+static int load_jsonl(const char *path, const DataSourceDef *def, const char *bench, DataSet *out, PureErr *err) {
     size_t len;
     char *text = fs_read_file(path, &len, err);
     if (!text) return err_prefix(err, "%s data", def->name);
@@ -174,7 +171,7 @@ static int load_jsonl(const char *path, const SourceDef *def, const char *bench,
     return rc;
 }
 
-static int load_json_array(const char *path, const SourceDef *def, const char *bench, DataSet *out, PureErr *err) {
+static int load_json_array(const char *path, const DataSourceDef *def, const char *bench, DataSet *out, PureErr *err) {
     cJSON *root = json_parse_file(path, err);
     if (!root) return -1;
     if (!cJSON_IsArray(root)) {
@@ -199,7 +196,7 @@ int data_load(const char *source, const char *path, const DataFields *fields, Da
     if (!path || !*path) return err_set(err, "source '%s' needs a file: set `path` or `data_dir`", source);
     if (!fs_exists(path)) return err_set(err, "%s: no such file (source '%s')", path, source);
     if (strcmp(source, "jsonl") == 0) {
-        SourceDef def = {"jsonl", NULL, fields->problem, fields->answer, fields->solution, 0, NULL};
+        DataSourceDef def = {"jsonl", NULL, fields->problem, fields->answer, fields->solution, 0, NULL};
         char *stem = fs_stem(path);
         /* a file that opens with '[' is one JSON array of records, like the MATH training file */
         FILE *f = fopen(path, "r");
@@ -210,7 +207,7 @@ int data_load(const char *source, const char *path, const DataFields *fields, Da
         free(stem);
         return rc;
     }
-    const SourceDef *def = source_find(source);
+    const DataSourceDef *def = source_find(source);
     if (!def) return err_set(err, "unknown data source '%s'", source);
     if (strcmp(source, "math_train") == 0) return load_json_array(path, def, source, out, err);
     return load_jsonl(path, def, source, out, err);

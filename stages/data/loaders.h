@@ -10,6 +10,17 @@
 #include <stdint.h>
 #include "util/err.h"
 
+/* The data sources: the table is also the `source` parameter's choices
+ * (stage.h, PT_ENUM), so a new source is one row here plus its loader.
+ * answer: a string, number or array (first element) field; NULL: the
+ * reference is the last \boxed{} of the solution. toy and jsonl have no file. */
+typedef struct DataSourceDef {
+    const char *name, *file, *problem, *answer, *solution;
+    int hashes;           /* GSM8K: the reference is the text after "####" of the answer field */
+    const char *fallback; /* math_train: ref_answer is "null" where `answer` holds the reference */
+} DataSourceDef;
+extern const DataSourceDef data_sources[]; /* ends with name == NULL */
+
 typedef struct DataRow {
     int64_t id;          /* the row's index in its source file (0-based line or array element) */
     char *benchmark;     /* the source name: "math500", ..., "toy", or the file stem for jsonl */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stages/data/prepare.h"
-#include "stages/verify/sbuf.h"
+#include "util/sbuf.h"
 #include "util/hash.h"
 #include "util/rng.h"
 
@@ -117,8 +117,14 @@ static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, Pur
 
 static int load_source(const DataOptions *o, const char *source, int k, DataSet *all, PureErr *err) {
     if (!data_source_known(source) && strcmp(source, "jsonl") != 0)
-        return err_set(err, "unknown data source '%s' (expected math_train, math500, minerva_math, olympiadbench, "
-                            "aime24, amc23, gsm8k or jsonl)", source);
+    {
+        char list[256] = "";
+        for (int i = 0; data_sources[i].name; i++)
+            if (strcmp(data_sources[i].name, "toy"))
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "",
+                         data_sources[i].name);
+        return err_set(err, "unknown data source '%s' (expected one of %s)", source, list);
+    }
     char *path = NULL;
     if (o->n_sources == 0 && o->path && *o->path) path = xstrdup(o->path);
     else if (o->data_dir && *o->data_dir) path = data_default_path(o->data_dir, source);

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 #include "stages/data/loaders.h"
-#include "stages/data/toy.h"
+#include "stages/common/toy.h"
 #include "storage/artifact.h"
 
 /* The method's prompt template, and the toy task's short one. */

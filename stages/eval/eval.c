@@ -1,7 +1,7 @@
 /* eval.c - the `eval` stage kind: greedy pass@1 with the verifier, and the monitor.
  *
  * Generates one greedy response per prompt, grades it with the verify stage's
- * implementation (stages/verify/verify.h), and reports per-benchmark accuracy,
+ * implementation (verifier/verify.h), and reports per-benchmark accuracy,
  * their average, response length, steps per response and a repetition score.
  * History for the reward-hacking monitor (stages/eval/monitor.h) travels in
  * the results artifact itself: an optional `history` input (the previous
@@ -16,10 +16,10 @@
 
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
-#include "stages/data/steps.h"
+#include "stages/common/steps.h"
 #include "stages/eval/monitor.h"
 #include "stages/stage.h"
-#include "stages/verify/verify.h"
+#include "verifier/verify.h"
 
 static const PortDef eval_inputs[] = {
     {"policy", ART_DIR, 0, "the policy to evaluate"},
@@ -43,7 +43,7 @@ static const ParamDef eval_params[] = {
     {"monitor_reward_rise", PT_FLOAT, "0.05", 0, 1e9, NULL, "monitor: process-reward rise that counts"},
     {"monitor_ratio", PT_FLOAT, "2.0", 1, 1e9, NULL, "monitor: steps/length collapse or explosion factor"},
     {"summary", PT_BOOL, "false", 1, 0, NULL, "print the summary table (per benchmark and the history)"},
-    {"device", PT_ENUM, "auto", 1, 0, "auto|cpu|cuda", "where the model runs"},
+    COMMON_DEVICE_PARAM("where the model runs"),
     {0},
 };
 

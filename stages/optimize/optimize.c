@@ -42,7 +42,7 @@ static const ParamDef opt_params[] = {
     {"clip_eps", PT_FLOAT, "0.2", 0, 10, NULL, "PPO clip range"},
     {"kl_coef", PT_FLOAT, "0.0", 0, 1e6, NULL, "KL penalty to the reference (needs ref_logprobs in the rollouts)"},
     {"max_ratio", PT_FLOAT, "5.0", 1, 1e12, NULL, "skip a mini-batch whose mean importance ratio leaves [1/x, x]"},
-    {"device", PT_ENUM, "auto", 1, 0, "auto|cpu|cuda", "where the model runs"},
+    COMMON_DEVICE_PARAM("where the model runs"),
     {0},
 };
 

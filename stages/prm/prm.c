@@ -3,7 +3,7 @@
  * mode model:  a token-classification PRM (prm_train's output or a Hugging
  *              Face token classifier with 2 labels) scores the method's input
  *              format at each step marker: reward = P(correct) - P(incorrect).
- * mode oracle: the toy task's exact step checker (stages/data/toy.h), with or
+ * mode oracle: the toy task's exact step checker (stages/common/toy.h), with or
  *              without the "must make progress" option.
  * mode lua:    a sandboxed user script: score(problem, steps, reference)
  *              returns one number per step.
@@ -20,8 +20,8 @@
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
 #include "stages/common/prmfmt.h"
-#include "stages/data/steps.h"
-#include "stages/data/toy.h"
+#include "stages/common/steps.h"
+#include "stages/common/toy.h"
 #include "stages/stage.h"
 
 static const PortDef prm_inputs[] = {
@@ -34,8 +34,11 @@ static const PortDef prm_outputs[] = {
     {"rewards", ART_H5, 0, "step_rewards: ragged f32, one per step, aligned with step_ends"},
     {0},
 };
+static const char *const prm_mode_names[] = {"model", "oracle", "lua", NULL};
+enum { PRM_MODEL, PRM_ORACLE, PRM_LUA };
+
 static const ParamDef prm_params[] = {
-    {"mode", PT_ENUM, "oracle", 1, 0, "model|oracle|lua", "how steps are scored"},
+    {"mode", PT_ENUM, "oracle", 1, 0, prm_mode_names, "how steps are scored"},
     {"require_progress", PT_BOOL, "true", 1, 0, NULL, "oracle: a step must advance the computation"},
     {"filler_correct", PT_BOOL, "true", 1, 0, NULL, "oracle: a filler step (v+0=v) counts as correct"},
     {"correct_reward", PT_FLOAT, "1.0", -1e9, 1e9, NULL, "oracle: reward of a correct step"},
@@ -45,13 +48,12 @@ static const ParamDef prm_params[] = {
     {"max_memory_mb", PT_INT, "0", 0, 1e6, NULL, "lua: memory cap of the script state (0 = default)"},
     {"max_len", PT_INT, "1024", 8, 1e7, NULL, "model: longest PRM input in tokens (longer inputs are cut)"},
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "model: responses per forward pass"},
-    {"device", PT_ENUM, "auto", 1, 0, "auto|cpu|cuda", "model: where the PRM runs"},
+    COMMON_DEVICE_PARAM("model: where the PRM runs"),
     {0},
 };
 
-static int prm_check(StageCtx *ctx, PureErr *err) {
-    const char *mode = stage_param_str(ctx, "mode");
-    if (!strcmp(mode, "lua") && !stage_param_str(ctx, "script")[0])
+static int prm_check(const StageParams *p, PureErr *err) {
+    if (param_enum(p, "mode") == PRM_LUA && !param_str(p, "script")[0])
         return err_set(err, "mode lua needs the parameter 'script' (a .lua file defining score(problem, steps, reference))");
     return 0;
 }
@@ -182,7 +184,6 @@ static int score_model(StageCtx *ctx, Job *j, PureErr *err) {
 
 static int prm_run(StageCtx *ctx, PureErr *err) {
     const char *mode = stage_param_str(ctx, "mode");
-    if (prm_check(ctx, err)) return -1;
     if (!strcmp(mode, "model") && !stage_input_path(ctx, "model"))
         return err_set(err, "mode model needs the input 'model' (a token-classification PRM folder)");
     Rollouts ro;

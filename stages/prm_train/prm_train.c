@@ -18,8 +18,8 @@
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
 #include "stages/common/prmfmt.h"
-#include "stages/data/steps.h"
-#include "stages/data/toy.h"
+#include "stages/common/steps.h"
+#include "stages/common/toy.h"
 #include "stages/stage.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -33,10 +33,13 @@ static const PortDef pt_outputs[] = {
     {"prm", ART_DIR, 0, "token-classification PRM folder (num_labels 2)"},
     {0},
 };
+static const char *const pt_source_names[] = {"toy", "jsonl", NULL};
+enum { PT_SOURCE_TOY, PT_SOURCE_JSONL };
+
 static const ParamDef pt_params[] = {
     COMMON_MODEL_PARAMS,
     COMMON_ADAMW_PARAMS("1.0e-3"),
-    {"source", PT_ENUM, "toy", 1, 0, "toy|jsonl", "where step labels come from"},
+    {"source", PT_ENUM, "toy", 1, 0, pt_source_names, "where step labels come from"},
     {"init_from_policy", PT_BOOL, "false", 1, 0, NULL,
      "start from the connected policy's weights and tokenizer (a new 2-label head), as real PRMs start from an LM"},
     {"data", PT_PATH, "", 1, 0, NULL, "jsonl: PRM800K-style file {problem, steps, labels} per line"},
@@ -55,8 +58,8 @@ static const ParamDef pt_params[] = {
     {0},
 };
 
-static int pt_check(StageCtx *ctx, PureErr *err) {
-    if (!strcmp(stage_param_str(ctx, "source"), "jsonl") && !stage_param_str(ctx, "data")[0])
+static int pt_check(const StageParams *p, PureErr *err) {
+    if (param_enum(p, "source") == PT_SOURCE_JSONL && !param_str(p, "data")[0])
         return err_set(err, "source jsonl needs the parameter 'data' (a PRM800K-style .jsonl file)");
     return 0;
 }
@@ -241,7 +244,6 @@ static int from_policy(StageCtx *ctx, const char *out, Policy *p, PureErr *err) 
 }
 
 static int pt_run(StageCtx *ctx, PureErr *err) {
-    if (pt_check(ctx, err)) return -1;
     const char *out = stage_output_path(ctx, "prm");
     Policy p;
     if (stage_param_bool(ctx, "init_from_policy")) {
@@ -257,7 +259,7 @@ static int pt_run(StageCtx *ctx, PureErr *err) {
         policy_free(&p);
         return rc;
     }
-    int rc = !strcmp(stage_param_str(ctx, "source"), "jsonl") ? load_jsonl(ctx, &ex, p.tok, err)
+    int rc = stage_param_enum(ctx, "source") == PT_SOURCE_JSONL ? load_jsonl(ctx, &ex, p.tok, err)
                                                               : load_toy(ctx, &ex, p.tok, err);
     if (!rc && ex.total == 0) rc = err_set(err, "no labelled steps to train the PRM on");
     if (!rc) {

@@ -14,7 +14,7 @@
 
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
-#include "stages/data/steps.h"
+#include "stages/common/steps.h"
 #include "stages/rollout/step_map.h"
 #include "stages/stage.h"
 
@@ -42,7 +42,7 @@ static const ParamDef rollout_params[] = {
      "store log-probs from a batched forward pass (as optimize computes them) instead of the sampler's"},
     {"batch_size", PT_INT, "64", 1, 1e6, NULL, "sequences per generation call"},
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "sequences per forward pass for log-probs"},
-    {"device", PT_ENUM, "auto", 1, 0, "auto|cpu|cuda", "where the model runs"},
+    COMMON_DEVICE_PARAM("where the model runs"),
     {0},
 };
 

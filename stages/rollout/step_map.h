@@ -1,6 +1,6 @@
 /* step_map.h - mapping "\n\n" steps found in decoded text onto response tokens.
  *
- * Steps are found in the text (stages/data/steps.h gives byte ends); a token
+ * Steps are found in the text (stages/common/steps.h gives byte ends); a token
  * may hold several bytes, and a "\n\n" may be merged into a larger token such
  * as ".\n\n" or "\n\nThe". A step therefore ends at the first token whose byte
  * span reaches the step's last byte. Two steps that end inside the same token

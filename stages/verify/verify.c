@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stages/stage.h"
-#include "stages/verify/verify.h"
+#include "verifier/verify.h"
 
 static const PortDef inputs[] = {
     {"rollouts", ART_H5, 0, "responses: prompt_index i64 (N), text str (N)"},

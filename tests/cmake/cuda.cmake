@@ -2,14 +2,19 @@
 # test_cuda_host needs no GPU (Philox port, arena, sampling reference) and
 # runs everywhere; the GPU tests exist only when the CUDA backend is built and
 # exit 77 (skipped) when no device is present. They carry the label gpu.
+# sample_ref.c calls the engine's sampling rule, model/sample_rule.c, which
+# lives in pure_model: targets that take sample_ref.c without pure_model
+# compile the rule in themselves.
+set(PURE_SAMPLE_RULE ${CMAKE_SOURCE_DIR}/model/sample_rule.c)
 pure_test(test_cuda_host SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_host.c
-          ${CMAKE_SOURCE_DIR}/model/cuda/arena.c ${CMAKE_SOURCE_DIR}/model/cuda/sample_ref.c LIBS pure_util m)
-# The host sampler (model/sample.c) against the device sampler's C reference:
-# the same token from the same logits and uniform (no GPU needed).
+          ${CMAKE_SOURCE_DIR}/model/cuda/arena.c ${CMAKE_SOURCE_DIR}/model/cuda/sample_ref.c ${PURE_SAMPLE_RULE}
+          LIBS pure_util m)
+# The sampling rule's two cut searches (the host's quick-select, the device
+# reference's bisection): the same token from the same logits and uniform (no GPU needed).
 pure_test(test_cuda_sample_match SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_sample_match.c
           ${CMAKE_SOURCE_DIR}/model/cuda/sample_ref.c LIBS pure_model pure_util m)
 if(PURE_HAVE_CUDA)
-  pure_test(test_cuda_ops SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_ops.c
+  pure_test(test_cuda_ops SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_ops.c ${PURE_SAMPLE_RULE}
             LIBS pure_model_cuda pure_model_cpu pure_util m LABELS gpu)
   pure_test(test_cuda_model SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_model.c
             LIBS pure_model pure_tokenizer pure_util m LABELS gpu)
@@ -25,7 +30,7 @@ if(CMAKE_CXX_COMPILER)
   enable_language(CXX)
   file(GLOB emu_cu CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/model/cuda/*.cu)
   set(emu_srcs ${PURE_TEST_DIR}/cuda/emu/emu.cpp ${CMAKE_SOURCE_DIR}/model/cuda/arena.c
-      ${CMAKE_SOURCE_DIR}/model/cuda/sample_ref.c)
+      ${CMAKE_SOURCE_DIR}/model/cuda/sample_ref.c ${PURE_SAMPLE_RULE})
   foreach(cu ${emu_cu})
     get_filename_component(stem ${cu} NAME_WE)
     file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/cuda_emu/emu_${stem}.cpp CONTENT "#include \"${cu}\"\n")

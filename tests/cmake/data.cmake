@@ -1,9 +1,9 @@
 # The data stage's core (steps, toy task, loaders, prepare) is compiled into the tests directly with the
 # verifier it uses for \boxed{} references; only pure_storage and pure_util are linked.
-set(PURE_DATA_CORE ${CMAKE_SOURCE_DIR}/stages/data/steps.c ${CMAKE_SOURCE_DIR}/stages/data/toy.c
+set(PURE_DATA_CORE ${CMAKE_SOURCE_DIR}/stages/common/steps.c ${CMAKE_SOURCE_DIR}/stages/common/toy.c
     ${CMAKE_SOURCE_DIR}/stages/data/loaders.c ${CMAKE_SOURCE_DIR}/stages/data/prepare.c
-    ${CMAKE_SOURCE_DIR}/stages/verify/verify_extract.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_norm.c
-    ${CMAKE_SOURCE_DIR}/stages/verify/verify_expr.c ${CMAKE_SOURCE_DIR}/stages/verify/verify_equal.c)
+    ${CMAKE_SOURCE_DIR}/verifier/verify_extract.c ${CMAKE_SOURCE_DIR}/verifier/verify_norm.c
+    ${CMAKE_SOURCE_DIR}/verifier/verify_expr.c ${CMAKE_SOURCE_DIR}/verifier/verify_equal.c)
 pure_test(test_steps_toy SOURCES ${PURE_TEST_DIR}/data/test_steps_toy.c ${PURE_DATA_CORE} LIBS pure_storage pure_util)
 pure_test(test_data_sources SOURCES ${PURE_TEST_DIR}/data/test_data_sources.c ${PURE_DATA_CORE} LIBS pure_storage pure_util)
 # the data stage kind through `pure run`: every source kind, the layout read back with h5py, bad specs refused

@@ -6,6 +6,8 @@ pure_test(test_model_unit SOURCES ${PURE_TEST_DIR}/model/test_model_unit.c LIBS 
 add_executable(model_bench EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/bench/model_bench.c)
 target_include_directories(model_bench PRIVATE ${CMAKE_SOURCE_DIR} ${OPENBLAS_INC})
 target_link_libraries(model_bench PRIVATE pure_model pure_util)
+# The tensor table (names, shapes, order, offsets) and the pointers bound to it.
+pure_test(test_model_table SOURCES ${PURE_TEST_DIR}/model/test_model_table.c LIBS pure_model pure_util)
 pure_test(test_model_io SOURCES ${PURE_TEST_DIR}/model/test_model_io.c LIBS pure_model pure_util)
 pure_test(test_model_cli SOURCES ${PURE_TEST_DIR}/model/test_model_cli.c LIBS pure_model pure_storage pure_tokenizer pure_util)
 target_compile_definitions(test_model_cli PRIVATE PURE_BIN="$<TARGET_FILE:pure>")

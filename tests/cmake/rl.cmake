@@ -6,12 +6,12 @@ pure_test(test_rl_units
   LIBS pure_util m)
 # smoke.yaml end to end + SIGKILL in the middle of the RL loop + resume == uninterrupted run
 add_test(NAME test_rl_e2e_smoke
-  COMMAND bash ${PURE_TEST_DIR}/rl/e2e_smoke.sh $<TARGET_FILE:pure> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON})
+  COMMAND bash ${PURE_TEST_DIR}/rl/e2e_smoke.sh $<TARGET_FILE:pure-test> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON})
 set_tests_properties(test_rl_e2e_smoke PROPERTIES TIMEOUT 600)
 # every RL stage kind refuses wrong artifacts and parameters with a clear message
 add_test(NAME test_rl_bad_inputs COMMAND bash ${PURE_TEST_DIR}/rl/bad_inputs.sh $<TARGET_FILE:pure>)
 set_tests_properties(test_rl_bad_inputs PROPERTIES TIMEOUT 300)
-pure_test(test_rl_format SOURCES ${PURE_TEST_DIR}/rl/test_rl_format.c LIBS pure_core)
+pure_test(test_rl_format SOURCES ${PURE_TEST_DIR}/rl/test_rl_format.c LIBS pure_cli)
 # every example pipeline validates; qwen_math_smoke.yaml runs on the CPU with the real tokenizer and data
 add_test(NAME test_rl_pipelines
   COMMAND bash ${PURE_TEST_DIR}/rl/pipelines.sh $<TARGET_FILE:pure> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON})

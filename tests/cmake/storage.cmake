@@ -5,4 +5,4 @@ pure_test(test_artifact_corrupt SOURCES ${PURE_TEST_DIR}/storage/test_artifact_c
 set_tests_properties(test_artifact_corrupt PROPERTIES
   ENVIRONMENT "LSAN_OPTIONS=suppressions=${PURE_TEST_DIR}/storage/lsan_hdf5.supp:print_suppressions=0")
 pure_test(test_artifact_h5py SOURCES ${PURE_TEST_DIR}/storage/test_artifact_h5py.c LIBS pure_storage)
-pure_test(test_inspect SOURCES ${PURE_TEST_DIR}/storage/test_inspect.c LIBS pure_storage)
+pure_test(test_inspect SOURCES ${PURE_TEST_DIR}/storage/test_inspect.c ${CMAKE_SOURCE_DIR}/cli/cmd_inspect.c LIBS pure_storage)

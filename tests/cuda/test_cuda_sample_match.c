@@ -1,17 +1,21 @@
-/* test_cuda_sample_match.c - the host sampler (model_sample_row, model/sample.c)
- * and the C reference of the device sampler (sample_rows_ref,
- * model/cuda/sample_ref.c, which test_cuda_emu_ops / test_cuda_ops check
- * against the kernel) draw the same token from the same logits and the same
- * Philox uniform: on random logits (with and without ties, vocabularies
- * below and above one chunk per thread) under temperature, top-k, top-p and
- * both; plus hand-worked rows where the id-order walk differs from the old
- * sorted-order walk. Needs no GPU. */
+/* test_cuda_sample_match.c - the engine has one sampling rule
+ * (model/sample_rule.c) with two searches for its cuts: quick-select for the
+ * host sampler (model_sample_row) and bisection for the C reference of the
+ * device sampler (sample_rows_ref, model/cuda/sample_ref.c, which
+ * test_cuda_emu_ops / test_cuda_ops check against the kernel step for step).
+ * Both must draw the same token from the same logits and the same uniform
+ * (the reference also draws it through the kernel's Philox port): on random
+ * logits (with and without ties, vocabularies below and above one chunk per
+ * thread) under temperature, top-k, top-p and both; plus hand-worked rows
+ * where the id-order walk differs from the old sorted-order walk, and -0/+0
+ * at the top. Needs no GPU. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "model/backend.h"
 #include "model/cuda/cuda.h"
+#include "model/sample_rule.h"
 #include "tests/check.h"
 #include "util/rng.h"
 
@@ -53,15 +57,23 @@ static int compare(int n, int V, SampleParams sp, int ties) {
     return diff;
 }
 
-/* One hand-worked row: logits log(p_j), uniform u, expected token. */
-static void hand(const double *p, int V, float T, float top_p, int top_k, double u, int want) {
-    float l[8];
+/* One hand-worked row: logits l, uniform u, expected token from both searches. */
+static void hand_logits(const float *l, int V, float T, float top_p, int top_k, double u, int want) {
     int32_t idx[8];
     double w[8];
-    for (int j = 0; j < V; j++) l[j] = (float)log(p[j]);
     int32_t got = model_sample_row(l, V, T, top_p, top_k, u, idx, w);
-    if (got != want) fprintf(stderr, "hand row k=%d p=%g u=%g: got %d, want %d\n", top_k, top_p, u, got, want);
+    int32_t bis = sample_rule_row(l, V, T, top_p, top_k, u, SAMPLE_SEARCH_BISECT, NULL, w);
+    if (got != want || bis != want)
+        fprintf(stderr, "hand row k=%d p=%g u=%g: select %d, bisect %d, want %d\n", top_k, top_p, u, got, bis, want);
     CHECK(got == want);
+    CHECK(bis == want);
+}
+
+/* The same with logits log(p_j). */
+static void hand(const double *p, int V, float T, float top_p, int top_k, double u, int want) {
+    float l[8];
+    for (int j = 0; j < V; j++) l[j] = (float)log(p[j]);
+    hand_logits(l, V, T, top_p, top_k, u, want);
 }
 
 int main(void) {
@@ -81,6 +93,13 @@ int main(void) {
     hand(c, 3, 1, 1, 1, 0.51, 2);
     /* temperature 0 is the argmax, lowest id among ties */
     hand(c, 3, 0, 0.5f, 2, 0.99, 0);
+    /* -0 (id 0) and +0 (id 1) at the top are one tie: top-k 1 and top-p 0.3 keep
+     * both (the bisection's upper end is the argmax's key), each half the mass */
+    const float z[3] = {-0.0f, 0.0f, -1.0f};
+    hand_logits(z, 3, 1, 1, 1, 0.49, 0);
+    hand_logits(z, 3, 1, 1, 1, 0.51, 1);
+    hand_logits(z, 3, 1, 0.3f, 0, 0.49, 0);
+    hand_logits(z, 3, 1, 0.3f, 0, 0.51, 1);
 
     int bad = 0;
     const int Vs[3] = {50, 1000, 5000}; /* 5000 > SAMPLE_THREADS: several ids per chunk */

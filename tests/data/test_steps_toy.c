@@ -1,8 +1,8 @@
 /* test_steps_toy.c - steps_split edge cases, the toy generator and demonstrations, and the exact step
  * checker on hand-worked responses (filler and wrong steps scored as designed, with and without progress). */
 #include <stdlib.h>
-#include "stages/data/steps.h"
-#include "stages/data/toy.h"
+#include "stages/common/steps.h"
+#include "stages/common/toy.h"
 #include "tests/check.h"
 
 /* Splits s and compares the step ends with the expected list (n values). */

@@ -4,9 +4,9 @@
  * by the C checker in both modes; the script recomputes every reward. */
 #include <stdlib.h>
 #include <cjson/cJSON.h>
-#include "stages/data/steps.h"
-#include "stages/data/toy.h"
-#include "stages/verify/sbuf.h"
+#include "stages/common/steps.h"
+#include "stages/common/toy.h"
+#include "util/sbuf.h"
 #include "tests/check.h"
 #include "util/rng.h"
 

@@ -147,6 +147,34 @@ static void bad_files(void) {
     model_free(m);
 }
 
+/* A classification checkpoint without score.bias (the table marks it
+ * optional) loads with a zero bias and every other tensor as saved; without
+ * score.weight it is refused, naming the tensor. */
+static void optional_score_bias(void) {
+    ModelConfig c = cfg_for("qwen2", 1, 3, "float32");
+    Model *m = model_create(&c, 3, "cpu", NULL);
+    mt_randomize(m, 6, 0.2f); /* score.bias becomes non-zero */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/model_io_nobias", tmpdir());
+    fs_remove_all(dir, NULL);
+    CHECK(model_save(m, dir, NULL) == 0);
+    rewrite_without(dir, m, "score.bias", NULL);
+    PureErr err = {0};
+    Model *l = model_load(dir, "cpu", &err);
+    CHECK(l != NULL);
+    if (l) {
+        float b[3] = {1, 1, 1}, want[3];
+        CHECK(model_get_tensor(m, "score.bias", want, NULL) == 0 && (want[0] != 0 || want[1] != 0));
+        CHECK(model_get_tensor(l, "score.bias", b, NULL) == 0 && b[0] == 0 && b[1] == 0 && b[2] == 0);
+        CHECK(model_set_tensor(l, "score.bias", want, NULL) == 0);
+        CHECK(same_weights(m, l, "float32"));
+        model_free(l);
+    }
+    rewrite_without(dir, m, "score.weight", NULL);
+    CHECK(model_load(dir, "cpu", &err) == NULL && strstr(err.msg, "score.weight"));
+    model_free(m);
+}
+
 /* Optimizer state: save after two steps, restore into a copy, the third step matches bit for bit. */
 static void optimizer_state(void) {
     ModelConfig c = cfg_for("qwen2", 1, 0, "float32");
@@ -194,6 +222,7 @@ int main(void) {
     round_trip("qwen2", 1, 3, "float32");
     round_trip("llama", 0, 2, "bfloat16");
     bad_files();
+    optional_score_bias();
     optimizer_state();
     return check_report("test_model_io");
 }

@@ -25,7 +25,7 @@ grep -q "average" "$T/a.log" || fail "final summary table not printed"
 grep -q '"step": 2' "$T"/a/stages/optimize/1/*/optimizer/state.json || fail "optimizer step count did not carry over"
 echo "e2e_smoke: uninterrupted run ok"
 
-# kill in the middle of the loop. The runner's PURE_CRASH_AT=POINT:N sends the process SIGKILL the Nth time it
+# kill in the middle of the loop. pure-test's PURE_CRASH_AT=POINT:N sends the process SIGKILL the Nth time it
 # reaches POINT (runner/exec.c), so the kill lands at the same place however fast the machine is:
 #   run:14     as the 14th stage run starts: data, sft, prm_train, eval_sft, 8 stages of iteration 0, rollout[1],
 #              then prm[1] is killed before it writes anything;

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "stages/common/prmfmt.h"
-#include "stages/data/steps.h"
+#include "stages/common/steps.h"
 #include "stages/rollout/step_map.h"
 #include "tests/check.h"
 #include "tokenizer/tokenizer.h"

@@ -4,7 +4,6 @@
 # and full disk, --until/--force, keep_last, gc, exit codes and --help.
 set -u
 PURE=$1
-export PURE_TEST_KINDS=1
 W=$(mktemp -d)
 holder=
 trap '[ -z "$holder" ] || kill -9 $holder 2>/dev/null; rm -rf "$W"' EXIT

@@ -6,7 +6,6 @@ set -u
 PURE=$1
 PY=${2:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
-export PURE_TEST_KINDS=1
 if ! "$PY" -c "import h5py, numpy" 2>/dev/null; then
   echo "resume: skipped ($PY has no h5py/numpy to compare HDF5 artifacts)"
   exit 77
@@ -36,7 +35,7 @@ YAML
 
 "$PURE" run "$W/p.yaml" --run-dir "$W/ref" -q || fail "reference run"
 
-# 1. deterministic kills at every commit step (PURE_CRASH_AT, see runner/exec.c).
+# 1. deterministic kills at every commit step (PURE_CRASH_AT of pure-test, tests/runner/test_main.c).
 # Each point gets its own run directory, so that all three kills land (1 + 4 +
 # 9 instances < 16); a shared one would be complete before the later points.
 n=0

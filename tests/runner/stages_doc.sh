@@ -8,7 +8,7 @@ PURE=$1
 DOC=$2
 BEGIN='<!-- BEGIN GENERATED: pure stages --markdown -->'
 END='<!-- END GENERATED -->'
-unset PURE_TEST_KINDS # the test-only kinds are not documented
+# `pure` is the shipped program: no test-only kinds to leave out
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 

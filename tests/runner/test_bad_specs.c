@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "runner/plan.h"
+
+const StageKind *const *test_kinds_all(void); /* test_kinds.c */
 #include "tests/check.h"
 #include "util/fs.h"
 
@@ -40,7 +42,7 @@ static void check_one(const char *file, const char *expect) {
     }
     PureErr err;
     err_clear(&err);
-    Spec *s = spec_load(file, sets, nsets, &err);
+    Spec *s = spec_load(file, sets, nsets, test_kinds_all(), &err);
     Plan *p = s ? plan_build(s, &err) : NULL;
     if (p || !err.set) {
         check_failures++;
@@ -59,7 +61,6 @@ static void check_one(const char *file, const char *expect) {
 }
 
 int main(void) {
-    setenv("PURE_TEST_KINDS", "1", 1);
     if (chdir(PURE_SOURCE_DIR "/tests/runner/bad_specs") != 0) {
         perror("chdir bad_specs");
         return 1;

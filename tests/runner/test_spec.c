@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "runner/plan.h"
+
+const StageKind *const *test_kinds_all(void); /* test_kinds.c */
 #include "tests/check.h"
 #include "util/fs.h"
 #include "util/hash.h"
@@ -26,7 +28,7 @@ static Spec *load(const char *name, const char *text, const char *const *sets, i
     char *path = write_tmp(name, text);
     PureErr err;
     err_clear(&err);
-    Spec *s = spec_load(path, sets, nsets, &err);
+    Spec *s = spec_load(path, sets, nsets, test_kinds_all(), &err);
     if (!s) fprintf(stderr, "unexpected error: %s\n", err.msg);
     free(path);
     return s;
@@ -202,7 +204,7 @@ static void test_fingerprints(void) {
     fs_mkdir_p(res, &err);
     char *rpath = fs_join(res, "resolved.yaml");
     CHECK(spec_write_resolved(s2, rpath, &err) == 0);
-    Spec *s3 = spec_load(rpath, NULL, 0, &err);
+    Spec *s3 = spec_load(rpath, NULL, 0, test_kinds_all(), &err);
     Plan *p3 = s3 ? plan_of(s3) : NULL;
     CHECK(p3 && p3->n == p2->n);
     for (int i = 0; p3 && i < p3->n; i++) CHECK_STR(p3->insts[i].fp, p2->insts[i].fp);
@@ -273,7 +275,6 @@ static void test_hash_cache(void) {
 }
 
 int main(void) {
-    setenv("PURE_TEST_KINDS", "1", 1);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/pure_test_spec_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     test_ydoc();

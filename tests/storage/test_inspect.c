@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runner/commands.h"
+#include "cli/commands.h"
 #include "storage/artifact.h"
 #include "tests/check.h"
 #include "tests/storage/tmpdir.h"

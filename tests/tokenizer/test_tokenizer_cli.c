@@ -3,7 +3,7 @@
  * (when ../shared has it) the Qwen tokenizer. stdin and stdout are files. */
 #include <fcntl.h>
 #include <unistd.h>
-#include "runner/commands.h"
+#include "cli/commands.h"
 #include "tests/check.h"
 #include "tests/tokenizer/tok_test_util.h"
 

@@ -2,7 +2,7 @@
  * order, with the extracted answer (null without a box) and the verdict; a bad line stops with line:col. */
 #include <stdlib.h>
 #include <unistd.h>
-#include "runner/commands.h"
+#include "cli/commands.h"
 #include "tests/check.h"
 #include "util/fs.h"
 

@@ -2,7 +2,7 @@
  * non-equivalent answer pairs covering every rule in docs/verifier.md. */
 #include <stdint.h>
 #include <stdlib.h>
-#include "stages/verify/verify.h"
+#include "verifier/verify.h"
 #include "tests/check.h"
 
 typedef struct { const char *answer, *reference; int equal; } Pair;

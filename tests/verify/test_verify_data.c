@@ -4,7 +4,7 @@
  *   - references of different problems are rarely judged equal (only where the values really coincide). */
 #include <stdlib.h>
 #include "stages/data/loaders.h"
-#include "stages/verify/verify.h"
+#include "verifier/verify.h"
 #include "tests/check.h"
 #include "util/fs.h"
 
