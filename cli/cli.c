@@ -49,12 +49,13 @@ int cli_parse(int argc, char **argv, const char *allowed, int need_spec, const c
             fprintf(stderr, "pure %s: unknown option '%s'\n\n%s", argv[0], a, help);
             return -1;
         }
-        int flag = !strcmp(key, "quiet") || !strcmp(key, "verify") || !strcmp(key, "markdown") ||
+        int flag = !strcmp(key, "quiet") || !strcmp(key, "verify") || !strcmp(key, "markdown") || !strcmp(key, "artifacts") ||
                    !strcmp(key, "all") || !strcmp(key, "dry-run") || !strcmp(key, "dot");
         if (flag) {
             if (!strcmp(key, "quiet")) o->quiet = 1;
             if (!strcmp(key, "verify")) o->verify = 1;
             if (!strcmp(key, "markdown")) o->markdown = 1;
+            if (!strcmp(key, "artifacts")) o->artifacts = 1;
             if (!strcmp(key, "all")) o->all = 1;
             if (!strcmp(key, "dry-run")) o->dry_run = 1;
             if (!strcmp(key, "dot")) o->dot = 1;

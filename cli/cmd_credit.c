@@ -1,9 +1,14 @@
 /* cmd_credit.c - `pure credit`: try a credit rule on a JSON batch.
  *
- *   pure credit [--rule min|min-exact|sum|FILE.lua] [--temperature T] [--gamma G]
- *               [--baseline rloo-token|rloo|grpo|none] [--max-length N] [--whiten]
+ *   pure credit [--rule RULE|FILE.lua] [--temperature T] [--gamma G]
+ *               [--baseline BASELINE] [--max-length N] [--whiten]
  *               [--prm-coef C] [--vr-coef C] [--kl-coef B]
  *               [--lua-max-instructions N] [--lua-max-memory-mb M] < batch.json > result.json
+ *
+ * RULE and BASELINE are the names of the rows of credit_rules and
+ * credit_baselines (stages/credit/credit.h): the usage text and the error
+ * messages list them from the tables. FILE.lua selects the rule that runs a
+ * script (rule lua), with that file as the script.
  *
  * in:  {"responses": [{"group": 0, "length": 12, "eos": true, "step_ends": [3, 7, 11],
  *                      "step_rewards": [0.9, -0.2, 0.5], "verifiable": 1.0, "kl": [one per token]}]}
@@ -25,13 +30,54 @@
 
 #define INPUT_NAME "stdin"
 
-static const char usage_text[] =
-    "usage: pure credit [--rule min|min-exact|sum|FILE.lua] [--temperature T] [--gamma G]\n"
-    "                   [--baseline rloo-token|rloo|grpo|none] [--max-length N] [--whiten]\n"
-    "                   [--prm-coef C] [--vr-coef C] [--kl-coef B]\n"
-    "                   [--lua-max-instructions N] [--lua-max-memory-mb M] < batch.json > result.json\n"
-    "Reads {\"responses\": [{\"group\", \"length\", \"eos\", \"step_ends\", \"step_rewards\", \"verifiable\", \"kl\"}]}\n"
-    "and prints per-token returns and advantages plus metrics as JSON (docs/lua-api.md).\n";
+#define SCRIPT_ARG "FILE.lua"
+
+/* ---- the rule and baseline lists, from the tables ---- */
+
+static int runs_script(const void *row) { return (((const CreditRule *)row)->needs & CREDIT_NEEDS_SCRIPT) != 0; }
+
+/* The rule FILE.lua selects: the first that runs a script (NULL: none does). */
+static const CreditRule *script_rule(void) {
+    for (const CreditRule *r = credit_rules; r->name; r++)
+        if (runs_script(r)) return r;
+    return NULL;
+}
+
+/* "min|min-exact|sum|FILE.lua": the rules --rule takes by name, then FILE.lua. */
+static const char *rule_choices(char *buf, size_t cap) {
+    credit_table_names(credit_rules, sizeof *credit_rules, "|", runs_script, buf, cap);
+    size_t len = strlen(buf);
+    if (script_rule()) snprintf(buf + len, cap - len, "%s" SCRIPT_ARG, len ? "|" : "");
+    return buf;
+}
+
+static const char *baseline_choices(char *buf, size_t cap) {
+    return credit_table_names(credit_baselines, sizeof *credit_baselines, "|", NULL, buf, cap);
+}
+
+/* The synopsis; with full (--help), each rule and baseline with its doc. */
+static void print_usage(FILE *f, int full) {
+    char rules[512], baselines[512];
+    fprintf(f,
+            "usage: pure credit [--rule %s] [--temperature T] [--gamma G]\n"
+            "                   [--baseline %s] [--max-length N] [--whiten]\n"
+            "                   [--prm-coef C] [--vr-coef C] [--kl-coef B]\n"
+            "                   [--lua-max-instructions N] [--lua-max-memory-mb M] < batch.json > result.json\n"
+            "Reads {\"responses\": [{\"group\", \"length\", \"eos\", \"step_ends\", \"step_rewards\", \"verifiable\", "
+            "\"kl\"}]}\n"
+            "and prints per-token returns and advantages plus metrics as JSON (docs/lua-api.md).\n",
+            rule_choices(rules, sizeof rules), baseline_choices(baselines, sizeof baselines));
+    if (!full) return;
+    int w = (int)strlen(SCRIPT_ARG);
+    for (const CreditRule *r = credit_rules; r->name; r++) w = (int)strlen(r->name) > w ? (int)strlen(r->name) : w;
+    for (const CreditBaseline *b = credit_baselines; b->name; b++)
+        w = (int)strlen(b->name) > w ? (int)strlen(b->name) : w;
+    fputs("\nrules (--rule):\n", f);
+    for (const CreditRule *r = credit_rules; r->name; r++)
+        fprintf(f, "  %-*s  %s\n", w, runs_script(r) ? SCRIPT_ARG : r->name, r->doc);
+    fputs("baselines (--baseline):\n", f);
+    for (const CreditBaseline *b = credit_baselines; b->name; b++) fprintf(f, "  %-*s  %s\n", w, b->name, b->doc);
+}
 
 /* ---- the batch read from JSON, owning its arrays ---- */
 
@@ -235,17 +281,25 @@ static int parse_flags(int argc, char **argv, CliOpts *o, PureErr *err) {
             o->cfg.whiten = 1;
             used = 0;
         } else if (!strcmp(f, "--rule")) {
-            if (!v) return err_set(err, "--rule expects min|min-exact|sum|FILE.lua");
-            if (has_suffix(v, ".lua")) {
+            char choices[512];
+            const CreditRule *rule;
+            if (!v) return err_set(err, "--rule expects %s", rule_choices(choices, sizeof choices));
+            if (has_suffix(v, ".lua") && script_rule()) {
                 if (!fs_exists(v)) return err_set(err, "--rule: no such Lua file '%s'", v);
-                o->cfg.rule = CREDIT_LUA;
+                o->cfg.rule = script_rule();
                 o->script = v;
-            } else if (credit_rule_parse(v, &o->cfg.rule, err) < 0 || o->cfg.rule == CREDIT_LUA) {
-                return err_set(err, "--rule expects min|min-exact|sum|FILE.lua, got '%s'", v);
+            } else if (!(rule = credit_rule_find(v, NULL)) || runs_script(rule)) {
+                return err_set(err, "--rule expects %s, got '%s'", rule_choices(choices, sizeof choices), v);
+            } else {
+                o->cfg.rule = rule;
             }
         } else if (!strcmp(f, "--baseline")) {
-            if (!v || credit_baseline_parse(v, &o->cfg.baseline, err) < 0)
-                return err_set(err, "--baseline expects rloo-token|rloo|grpo|none, got '%s'", v ? v : "(nothing)");
+            char choices[512];
+            const CreditBaseline *bl = v ? credit_baseline_find(v, NULL) : NULL;
+            if (!bl)
+                return err_set(err, "--baseline expects %s, got '%s'", baseline_choices(choices, sizeof choices),
+                               v ? v : "(nothing)");
+            o->cfg.baseline = bl;
         } else if (!strcmp(f, "--temperature")) {
             if (parse_num(f, v, 1e-9, 1e9, &o->cfg.temperature, err) < 0) return -1;
         } else if (!strcmp(f, "--gamma")) {
@@ -277,14 +331,15 @@ static int parse_flags(int argc, char **argv, CliOpts *o, PureErr *err) {
 int cmd_credit(int argc, char **argv) {
     for (int a = 1; a < argc; a++)
         if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
-            fputs(usage_text, stdout);
+            print_usage(stdout, 1);
             return PURE_EXIT_OK;
         }
     PureErr err;
     err_clear(&err);
     CliOpts o = {0};
     if (parse_flags(argc, argv, &o, &err) < 0) {
-        fprintf(stderr, "pure credit: %s\n%s", err.msg, usage_text);
+        fprintf(stderr, "pure credit: %s\n", err.msg);
+        print_usage(stderr, 0);
         return PURE_EXIT_USAGE;
     }
     /* read stdin whole */

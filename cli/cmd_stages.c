@@ -7,11 +7,12 @@
 #include "cli/commands.h"
 
 static const char *help =
-    "usage: pure stages [KIND] [--markdown]\n"
+    "usage: pure stages [KIND] [--markdown | --artifacts]\n"
     "\n"
-    "Lists the stage kinds with their inputs, outputs and parameters (type, default,\n"
-    "range, doc), all from the registry table. --markdown prints the YAML reference\n"
-    "section of docs/pipeline-spec.md.\n";
+    "Lists the stage kinds with their inputs, outputs (with the datasets each HDF5\n"
+    "port holds) and parameters (type, default, range, doc), all from the registry\n"
+    "table. --markdown prints the YAML reference section of docs/pipeline-spec.md,\n"
+    "--artifacts the dataset tables of docs/artifacts.md.\n";
 
 static const char *type_name(ParamType t) {
     static const char *n[] = {"int", "float", "bool", "string", "enum", "path", "list"};
@@ -31,6 +32,28 @@ static const char *def_text(const ParamDef *d) {
     return d->def;
 }
 
+/* "(N)", "ragged (N, tokens)", "attribute": the shape rule of a declared dataset. */
+static const char *shape_text(const DatasetDef *d, char *buf, size_t cap) {
+    switch (d->form) {
+    case DS_VEC: snprintf(buf, cap, "%s (%s)", dtype_name(d->dtype), d->rows); break;
+    case DS_STRINGS: snprintf(buf, cap, "str (%s)", d->rows); break;
+    case DS_RAGGED:
+        snprintf(buf, cap, "ragged %s (%s, %s)", dtype_name(d->dtype), d->rows, d->inner ? d->inner : "*");
+        break;
+    case DS_ATTR: snprintf(buf, cap, "attr %s", dtype_name(d->dtype)); break;
+    case DS_ATTR_STR: snprintf(buf, cap, "attr str"); break;
+    }
+    return buf;
+}
+
+static void print_datasets(const DatasetDef *ds) {
+    for (; ds && ds->name; ds++) {
+        char sh[96];
+        printf("        %-22s %-24s %s%s\n", ds->name, shape_text(ds, sh, sizeof sh), ds->optional ? "(optional) " : "",
+               ds->doc ? ds->doc : "");
+    }
+}
+
 static void print_text(const StageKind *k) {
     printf("%s (version %d)\n  %s\n", k->kind, k->version, k->doc ? k->doc : "");
     const PortDef *sets[2] = {k->inputs, k->outputs};
@@ -39,8 +62,11 @@ static void print_text(const StageKind *k) {
         if (!sets[s] || !sets[s][0].name) printf(" none");
         printf("\n");
         for (int i = 0; sets[s] && sets[s][i].name; i++)
+        {
             printf("    %-14s %-4s%s %s\n", sets[s][i].name, sets[s][i].kind == ART_DIR ? "dir" : "h5",
                    sets[s][i].optional ? " (optional)" : "", sets[s][i].doc ? sets[s][i].doc : "");
+            print_datasets(sets[s][i].datasets);
+        }
     }
     printf("  parameters:");
     if (!k->params || !k->params[0].name) printf(" none");
@@ -108,10 +134,48 @@ static void print_markdown(const StageKind *k) {
     printf("\n");
 }
 
+/* --artifacts: each distinct dataset table once, with the ports that use it
+ * (docs/artifacts.md, "Artifact contracts"). */
+static void print_artifacts(const StageKind *const *all) {
+    const DatasetDef *seen[64];
+    int nseen = 0;
+    for (int i = 0; all[i]; i++)
+        for (int o = 0; all[i]->outputs && all[i]->outputs[o].name; o++) {
+            const DatasetDef *ds = all[i]->outputs[o].datasets;
+            int dup = !ds;
+            for (int k = 0; k < nseen && !dup; k++) dup = seen[k] == ds;
+            if (dup || nseen == 64) continue;
+            seen[nseen++] = ds;
+            printf("### `%s.%s`", all[i]->kind, all[i]->outputs[o].name);
+            for (int j = 0; all[j]; j++)
+                for (int q = 0; all[j]->outputs && all[j]->outputs[q].name; q++)
+                    if (all[j]->outputs[q].datasets == ds && (j != i || q != o))
+                        printf(", `%s.%s`", all[j]->kind, all[j]->outputs[q].name);
+            printf("\n\nRead by:");
+            int any = 0;
+            for (int j = 0; all[j]; j++)
+                for (int q = 0; all[j]->inputs && all[j]->inputs[q].name; q++)
+                    if (all[j]->inputs[q].datasets == ds)
+                        printf("%s `%s.%s`", any++ ? "," : "", all[j]->kind, all[j]->inputs[q].name);
+            printf("%s\n\n| dataset | shape | | |\n|---|---|---|---|\n", any ? "." : " none.");
+            for (; ds->name; ds++) {
+                char sh[96];
+                printf("| `%s` | %s | %s | ", ds->name, shape_text(ds, sh, sizeof sh), ds->optional ? "optional" : "");
+                md_cell(ds->doc);
+                printf(" |\n");
+            }
+            printf("\n");
+        }
+}
+
 int cmd_stages(int argc, char **argv) {
     CliOpts o;
-    int rc = cli_parse(argc, argv, "markdown", 0, help, &o);
+    int rc = cli_parse(argc, argv, "markdown artifacts", 0, help, &o);
     if (rc) return rc > 0 ? PURE_EXIT_OK : PURE_EXIT_USAGE;
+    if (o.artifacts) {
+        print_artifacts(cli_config()->kinds);
+        return PURE_EXIT_OK;
+    }
     const StageKind *const *all = cli_config()->kinds;
     if (o.spec && !stage_kind_find(all, o.spec)) {
         int n = 0;

@@ -51,7 +51,8 @@ static const char *form_name(DatasetForm f) {
     case DS_VEC: return "a rank-1 dataset";
     case DS_RAGGED: return "a ragged group (values + offsets)";
     case DS_STRINGS: return "a string dataset";
-    case DS_ATTR: return "a root attribute";
+    case DS_ATTR: return "a numeric root attribute";
+    case DS_ATTR_STR: return "a string root attribute";
     }
     return "?";
 }
@@ -109,19 +110,29 @@ static int check_one(Artifact *a, const DatasetDef *d, const char *port, StageSy
     char who[192];
     snprintf(who, sizeof who, "%s dataset '%s'", port, d->name);
     const char *path = artifact_path(a);
-    if (d->form == DS_ATTR) {
+    if (d->form == DS_ATTR || d->form == DS_ATTR_STR) {
         double v;
         PureErr e = {0};
-        if (artifact_get_attr_f64(a, "/", d->name, &v, &e) == 0) return 0;
-        if (d->optional) return 0;
-        return err_set(err, "%s: missing root attribute '%s' (expected a number: %s)", path, d->name,
-                       d->doc ? d->doc : "");
+        char *str = NULL;
+        int ok = d->form == DS_ATTR ? artifact_get_attr_f64(a, "/", d->name, &v, &e) == 0
+                                    : (str = artifact_get_attr_str(a, "/", d->name, &e)) != NULL;
+        free(str);
+        if (ok || d->optional) return 0;
+        return err_set(err, "%s: %s: missing or unreadable root attribute '%s', expected %s (%s)", port, path, d->name,
+                       form_name(d->form), d->doc ? d->doc : "");
     }
     ArtObject o;
     if (artifact_describe(a, d->name, &o, err)) return err_prefix(err, "%s", port);
     if (o.kind == AO_ABSENT) {
         if (d->optional) return 0;
-        return err_set(err, "%s: %s: missing dataset '%s', expected %s%s%s (%s)", port, path, d->name,
+        /* most often the wrong artifact was wired in: say whose it is */
+        PureErr e = {0};
+        char *kind = artifact_get_attr_str(a, "/", "pure_kind", &e), *stage = artifact_get_attr_str(a, "/", "pure_stage", &e);
+        char from[256] = "";
+        if (kind && stage) snprintf(from, sizeof from, " (written by stage '%s', kind %s)", stage, kind);
+        free(kind);
+        free(stage);
+        return err_set(err, "%s: %s%s: missing dataset '%s', expected %s%s%s (%s)", port, path, from, d->name,
                        form_name(d->form), d->form == DS_STRINGS ? "" : " of ", d->form == DS_STRINGS ? ""
                        : dtype_name(d->dtype), d->doc ? d->doc : "");
     }
@@ -150,8 +161,10 @@ int port_check(Artifact *a, const DatasetDef *defs, const char *who, int strict,
     int rc = 0;
     for (int i = 0; i < n; i++) {
         int known = 0;
+        size_t len = strlen(names[i]);
         for (const DatasetDef *d = defs; d && d->name && !known; d++)
-            known = d->form != DS_ATTR && !strcmp(d->name, names[i]);
+            known = d->form != DS_ATTR && d->form != DS_ATTR_STR &&
+                    (!strcmp(d->name, names[i]) || (!strncmp(d->name, names[i], len) && d->name[len] == '/'));
         if (!known && !rc)
             rc = err_set(err, "%s (%s): holds '%s', which the port does not declare", who, artifact_path(a), names[i]);
         free(names[i]);

@@ -108,7 +108,8 @@ typedef enum {
     DS_VEC,      /* a rank-1 numeric dataset, one value per row */
     DS_RAGGED,   /* a ragged group (NAME/values + NAME/offsets): one variable-length row per row */
     DS_STRINGS,  /* a rank-1 UTF-8 string dataset */
-    DS_ATTR      /* a numeric attribute on "/" (a scalar summary) */
+    DS_ATTR,     /* a numeric attribute on "/" (a scalar summary) */
+    DS_ATTR_STR  /* a string attribute on "/" */
 } DatasetForm;
 
 /* One dataset an H5 port holds. Shape rules are symbols: every dataset with

@@ -101,16 +101,19 @@ int stage_ctx_check_inputs(StageCtx *c, PureErr *err) {
     return rc;
 }
 
+/* Outputs one by one: each is its own artifact, so symbols bind per port
+ * (data's train and test both hold prompts, of different counts). */
 int stage_ctx_check_outputs(StageCtx *c, PureErr *err) {
     const PortDef *ports = c->info.kind->outputs;
-    StageSymbols *syms = stage_symbols_new();
     int rc = 0;
     for (int i = 0; i < c->nout && !rc; i++) {
         if (ports[i].kind != ART_H5 || !ports[i].datasets) continue;
+        StageSymbols *syms = stage_symbols_new();
         char who[160];
         snprintf(who, sizeof who, "stage kind '%s' output '%s'", c->info.kind->kind, ports[i].name);
         if (access(c->out_paths[i], F_OK) != 0) {
             rc = err_set(err, "%s: the stage wrote no file (a bug in the kind)", who);
+            stage_symbols_free(syms);
             break;
         }
         Artifact *a = artifact_open(c->out_paths[i], err);
@@ -118,8 +121,8 @@ int stage_ctx_check_outputs(StageCtx *c, PureErr *err) {
         else if ((rc = port_check(a, ports[i].datasets, who, 1, syms, err)))
             err_prefix(err, "a bug in the kind, the output does not match its declaration");
         artifact_close(a, NULL);
+        stage_symbols_free(syms);
     }
-    stage_symbols_free(syms);
     return rc;
 }
 

@@ -24,15 +24,15 @@ static const PortDef credit_outputs[] = {
 };
 
 static const ParamDef credit_params[] = {
-    {"rule", PT_ENUM, "min", 1, 0, credit_rule_names,
-     "min: softmax(-r/T)-weighted step rewards (the method); min-exact: min of the remaining steps; "
-     "sum: discounted sum; lua: the function credit() in `script`"},
+    {"rule", PT_ENUM, "min", 1, 0, credit_rules,
+     "how step rewards become returns: min is the method's (each rule: `pure credit --help`, docs/stages.md); "
+     "lua runs the function credit() in `script`", sizeof *credit_rules},
     {"script", PT_PATH, "", 1, 0, NULL, "Lua rule for rule: lua (docs/lua-api.md); its bytes enter the fingerprint"},
     {"temperature", PT_FLOAT, "0.1", 1e-6, 1e6, NULL, "rule min: softmax temperature T (-> 0 approaches min-exact)"},
     {"gamma", PT_FLOAT, "1.0", 0, 1, NULL, "discount of token rewards in the returns"},
-    {"baseline", PT_ENUM, "rloo-token", 1, 0, credit_baseline_names,
-     "rloo-token: others' summed returns / ((K-1) N) (the method); rloo: others' mean first-token return; "
-     "grpo: group mean and std; none"},
+    {"baseline", PT_ENUM, "rloo-token", 1, 0, credit_baselines,
+     "what advantages are measured against within a group: rloo-token is the method's (each baseline: "
+     "`pure credit --help`, docs/stages.md)", sizeof *credit_baselines},
     {"max_length", PT_INT, "0", 0, 1e9, NULL,
      "rloo-token N: the maximum generation length; 0 = the longest response in the batch"},
     {"whiten", PT_BOOL, "false", 1, 0, NULL, "whiten advantages over all tokens of the batch"},
@@ -40,7 +40,8 @@ static const ParamDef credit_params[] = {
     {"vr_coef", PT_FLOAT, "1.0", -1e6, 1e6, NULL, "weight of the verifiable reward, placed on the last token"},
     {"kl_coef", PT_FLOAT, "0.0", 0, 1e6, NULL,
      "beta: KL penalty folded into token rewards (needs rollouts logprobs and ref_logprobs)"},
-    {"kl_estimator", PT_ENUM, "k1", 1, 0, credit_kl_names, "k1: logp - ref; k3: exp(ref - logp) - (ref - logp) - 1, clamped to [-10, 10]"},
+    {"kl_estimator", PT_ENUM, "k1", 1, 0, credit_kl_estimators,
+     "k1: logp - ref; k3: exp(ref - logp) - (ref - logp) - 1, clamped to [-10, 10]", sizeof *credit_kl_estimators},
     {"lua_max_instructions", PT_INT, "50000000", 1000, 1e15, NULL, "Lua rule: instruction budget per group call"},
     {"lua_max_memory_mb", PT_INT, "64", 1, 65536, NULL, "Lua rule: memory cap of the Lua state, MB"},
     {0},
@@ -106,7 +107,7 @@ static float *read_aligned(Artifact *a, const char *name, int64_t n, const int64
     return flat;
 }
 
-static int read_rollouts(StageCtx *ctx, StageBatch *sb, int want_kl, CreditKl est, PureErr *err) {
+static int read_rollouts(StageCtx *ctx, StageBatch *sb, int want_kl, const CreditKlEstimator *est, PureErr *err) {
     Artifact *a = stage_input_open(ctx, "rollouts", err);
     if (!a) return -1;
     int64_t n = -1, rows, m;
@@ -172,12 +173,13 @@ static int read_verifiable(StageCtx *ctx, StageBatch *sb, PureErr *err) {
     return rc;
 }
 
-/* Parameters -> config (the runner has validated types, ranges and choices). */
-static int config_from_params(StageCtx *ctx, CreditConfig *cfg, CreditKl *est, PureErr *err) {
+/* Parameters -> config (the runner has validated types, ranges and choices:
+ * an enum's index is a row of its table). */
+static void config_from_params(StageCtx *ctx, CreditConfig *cfg, const CreditKlEstimator **est) {
     credit_config_init(cfg);
-    cfg->rule = (CreditRule)stage_param_enum(ctx, "rule");
-    cfg->baseline = (CreditBaseline)stage_param_enum(ctx, "baseline");
-    *est = (CreditKl)stage_param_enum(ctx, "kl_estimator");
+    cfg->rule = &credit_rules[stage_param_enum(ctx, "rule")];
+    cfg->baseline = &credit_baselines[stage_param_enum(ctx, "baseline")];
+    *est = &credit_kl_estimators[stage_param_enum(ctx, "kl_estimator")];
     cfg->temperature = stage_param_float(ctx, "temperature");
     cfg->gamma = stage_param_float(ctx, "gamma");
     cfg->max_length = stage_param_int(ctx, "max_length");
@@ -185,7 +187,6 @@ static int config_from_params(StageCtx *ctx, CreditConfig *cfg, CreditKl *est, P
     cfg->prm_coef = stage_param_float(ctx, "prm_coef");
     cfg->vr_coef = stage_param_float(ctx, "vr_coef");
     cfg->kl_coef = stage_param_float(ctx, "kl_coef");
-    return 0;
 }
 
 static Sandbox *open_script(const StageParams *p, PureErr *err) {
@@ -200,13 +201,23 @@ static Sandbox *open_script(const StageParams *p, PureErr *err) {
     return sb;
 }
 
+/* The first rule that runs a script (for the hint when a script is set but the rule runs none). */
+static const char *script_rule(void) {
+    for (const CreditRule *r = credit_rules; r->name; r++)
+        if (r->needs & CREDIT_NEEDS_SCRIPT) return r->name;
+    return "lua";
+}
+
 /* Validate time: rule and script agree, and the script loads and defines credit(). */
 static int credit_check(const StageParams *p, PureErr *err) {
-    const char *rule = param_str(p, "rule"), *script = param_str(p, "script");
-    int is_lua = param_enum(p, "rule") == CREDIT_LUA;
-    if (is_lua && !*script) return err_set(err, "rule: lua needs a script (script: rules/my_rule.lua)");
-    if (!is_lua && *script) return err_set(err, "script is set but rule is %s; set rule: lua to use it", rule);
-    if (is_lua) {
+    const CreditRule *rule = &credit_rules[param_enum(p, "rule")];
+    const char *script = param_str(p, "script");
+    int needs_script = (rule->needs & CREDIT_NEEDS_SCRIPT) != 0;
+    if (needs_script && !*script)
+        return err_set(err, "rule: %s needs a script (script: rules/my_rule.lua)", rule->name);
+    if (!needs_script && *script)
+        return err_set(err, "script is set but rule is %s; set rule: %s to use it", rule->name, script_rule());
+    if (needs_script) {
         Sandbox *sb = open_script(p, err);
         if (!sb) return -1;
         sandbox_close(sb);
@@ -225,20 +236,20 @@ static int write_output(StageCtx *ctx, const CreditResult *res, PureErr *err) {
 
 static int credit_run(StageCtx *ctx, PureErr *err) {
     CreditConfig cfg;
-    CreditKl est;
-    if (config_from_params(ctx, &cfg, &est, err) < 0) return -1;
+    const CreditKlEstimator *est;
+    config_from_params(ctx, &cfg, &est);
     StageBatch sb = {0};
     int rc = -1;
     CreditResult res = {0};
     if (read_rollouts(ctx, &sb, cfg.kl_coef != 0, est, err) < 0 || read_rewards(ctx, &sb, err) < 0 ||
         read_verifiable(ctx, &sb, err) < 0)
         goto done;
-    if (!sb.rewards && cfg.rule != CREDIT_LUA)
+    if (!sb.rewards && (cfg.rule->needs & CREDIT_NEEDS_STEP_REWARDS))
         stage_warn(ctx, "no rewards input: process returns are 0 (only verifiable rewards and KL count)");
     sb.b = (CreditBatch){.n = sb.b.n, .group = sb.group, .length = sb.length, .truncated = sb.truncated,
                          .step_off = sb.step_off, .step_ends = sb.step_ends, .step_rewards = sb.rewards,
                          .verifiable = sb.v, .has_verifiable = sb.has_v, .kl = sb.kl};
-    if (cfg.rule == CREDIT_LUA && !(cfg.lua = open_script(stage_params(ctx), err))) goto done;
+    if ((cfg.rule->needs & CREDIT_NEEDS_SCRIPT) && !(cfg.lua = open_script(stage_params(ctx), err))) goto done;
     if (credit_compute(&sb.b, &cfg, &res, err) < 0) goto done;
     stage_progress(ctx, res.n, res.n, "responses");
     if (write_output(ctx, &res, err) < 0) goto done;

@@ -2,10 +2,16 @@
  * verifiable rewards and KL) to per-token returns and advantages.
  *
  * One implementation serves the `credit` stage kind (credit.c) and the
- * `pure credit` command (cmd_credit.c). The batch is ragged: response i owns
- * tokens [tok_off[i], tok_off[i+1]) (tok_off built from the lengths) and steps
- * [step_off[i], step_off[i+1]). Everything is computed in double and stored
- * as float.
+ * `pure credit` command (cli/cmd_credit.c). The batch is ragged: response i
+ * owns tokens [tok_off[i], tok_off[i+1]) (tok_off built from the lengths) and
+ * steps [step_off[i], step_off[i+1]). Everything is computed in double and
+ * stored as float.
+ *
+ * Three tables say what can be chosen: the rules (credit_rules.c, each rule in
+ * its own file credit_NAME.c), the baselines (credit_baselines.c) and the KL
+ * estimators (credit_kl.c). Each row begins with its name, so a table is at
+ * the same time the `choices` of the stage's PT_ENUM parameter (stage.h), the
+ * list `pure credit` accepts and prints, and what an error message lists.
  *
  * Returns, per response of length L with token rewards r_t (process part
  * scaled by prm_coef, vr_coef * verifiable on token L-1, -kl_coef * kl_t):
@@ -28,18 +34,11 @@
 #ifndef PURE_CREDIT_H
 #define PURE_CREDIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "../../lua/sandbox.h"
 #include "../../util/err.h"
 
-typedef enum { CREDIT_MIN = 0, CREDIT_MIN_EXACT, CREDIT_SUM, CREDIT_LUA } CreditRule;
-typedef enum { CREDIT_BASE_RLOO_TOKEN = 0, CREDIT_BASE_RLOO, CREDIT_BASE_GRPO, CREDIT_BASE_NONE } CreditBaseline;
-typedef enum { CREDIT_KL_K1 = 0, CREDIT_KL_K3 } CreditKl;
-
-/* Names in enum order (NULL-terminated): the parameters' choices tables. */
-extern const char *const credit_rule_names[];
-extern const char *const credit_baseline_names[];
-extern const char *const credit_kl_names[];
 #define CREDIT_LUA_FUNCTION "credit"  /* the global a Lua rule defines */
 
 /* The input batch; arrays are borrowed, never freed here. */
@@ -56,15 +55,19 @@ typedef struct CreditBatch {
     const float *kl;               /* (T) per-token KL estimate, rows follow the lengths; NULL = none */
 } CreditBatch;
 
+typedef struct CreditRule CreditRule;
+typedef struct CreditBaseline CreditBaseline;
+typedef struct CreditKlEstimator CreditKlEstimator;
+
 typedef struct CreditConfig {
-    CreditRule rule;
-    double temperature;       /* min: softmax temperature T > 0 */
-    double gamma;             /* discount of the token-reward suffix sums, in [0, 1] */
-    CreditBaseline baseline;
-    int64_t max_length;       /* rloo-token N; 0 = longest response of the batch */
+    const CreditRule *rule;         /* a row of credit_rules */
+    double temperature;             /* min: softmax temperature T > 0 */
+    double gamma;                   /* discount of the token-reward suffix sums, in [0, 1] */
+    const CreditBaseline *baseline; /* a row of credit_baselines */
+    int64_t max_length;             /* rloo-token N; 0 = longest response of the batch */
     int whiten;
     double prm_coef, vr_coef, kl_coef;
-    Sandbox *lua;             /* rule lua: a sandbox defining CREDIT_LUA_FUNCTION (borrowed) */
+    Sandbox *lua;                   /* a rule that needs a script: a sandbox defining CREDIT_LUA_FUNCTION (borrowed) */
 } CreditConfig;
 
 #define CREDIT_MAX_METRICS 16
@@ -84,30 +87,128 @@ typedef struct CreditResult {
 
 /* Defaults: rule min, T 0.1, gamma 1, baseline rloo-token, coefficients 1, 0 KL. */
 void credit_config_init(CreditConfig *cfg);
-/* Parses a rule or baseline name; -1 + err listing the choices. */
-int credit_rule_parse(const char *s, CreditRule *out, PureErr *err);
-int credit_baseline_parse(const char *s, CreditBaseline *out, PureErr *err);
-int credit_kl_parse(const char *s, CreditKl *out, PureErr *err);
 
 /* Checks every array of the batch against the others and the config (the
  * messages name the response and step): empty batch, lengths < 0, step ends
  * not ascending or outside the response, non-finite rewards or KL, groups of
- * one under a leave-one-out baseline or grpo. */
+ * one under a leave-one-out baseline or grpo, what the rule needs. */
 int credit_validate(const CreditBatch *b, const CreditConfig *cfg, PureErr *err);
 /* Validates, then computes; res is filled (free with credit_result_free). */
 int credit_compute(const CreditBatch *b, const CreditConfig *cfg, CreditResult *res, PureErr *err);
 void credit_result_free(CreditResult *res);
 
-/* Per-token KL estimate from log-probabilities (n tokens):
- * k1 = logp - ref, k3 = exp(ref - logp) - (ref - logp) - 1 clamped to [-10, 10]. */
-void credit_kl_estimate(CreditKl est, const float *logp, const float *ref_logp, int64_t n, float *out);
+/* ---------------------------------------------------------------- the tables */
 
-/* ---- internal: the Lua rule (credit_lua.c), used by credit_compute ---- */
-/* Runs the user function group by group. Output per response i: proc[tok_off[i] ..]
- * holds L_i values, and is_return[i] says whether they are token rewards (0: to
- * be summed with gamma) or process returns (1). */
-int credit_lua_run(const CreditBatch *b, const CreditConfig *cfg, const int64_t *tok_off, double *proc,
-                   uint8_t *is_return, PureErr *err);
+/* A row of any of the three tables is found by name with one helper: rows
+ * begin with their name and the table ends with a row whose name is NULL.
+ * Returns the row, or NULL with err (when not NULL) set to
+ * "unknown WHAT 'NAME' (expected one of a|b|c)". */
+const void *credit_table_find(const void *rows, size_t stride, const char *what, const char *name, PureErr *err);
+/* The names joined by sep ("a|b|c"), skipping rows for which skip(row) is
+ * true (skip may be NULL), into buf. */
+const char *credit_table_names(const void *rows, size_t stride, const char *sep, int (*skip)(const void *row),
+                               char *buf, size_t cap);
+#define CREDIT_TABLE_FIND(table, what, name, err) credit_table_find((table), sizeof *(table), (what), (name), (err))
+
+/* ---- rules (credit_rules.c) ---- */
+
+/* What a rule needs besides the batch's lengths and steps. */
+enum {
+    CREDIT_NEEDS_STEP_REWARDS = 1 << 0, /* process rewards (the stage's `rewards` input): without them the
+                                           process part is 0, which the stage warns about */
+    CREDIT_NEEDS_SCRIPT = 1 << 1,       /* a Lua script defining CREDIT_LUA_FUNCTION (cfg->lua; the stage's
+                                           `script` parameter, `pure credit --rule FILE.lua`) */
+    CREDIT_NEEDS_TEMPERATURE = 1 << 2,  /* cfg->temperature > 0 */
+};
+
+/* One credit_compute() call as a rule sees it. */
+typedef struct CreditRuleRun {
+    const CreditBatch *b;
+    const CreditConfig *cfg;
+    const int64_t *tok_off;   /* (N+1) */
+    /* Scratch a rule's prepare() may allocate (xmalloc); credit_compute frees both. */
+    double *values;           /* e.g. (T) */
+    uint8_t *flags;           /* e.g. (N) */
+} CreditRuleRun;
+
+/* A rule's process part of response i (L = length[i] tokens), already
+ * weighted by cfg->prm_coef, written as one or both of:
+ *   tok[0..L): token rewards, zeroed on entry; a rule adds into them. They are
+ *              summed into the returns with gamma, like the verifiable reward
+ *              and the KL penalty (which are added to tok after the rule).
+ *   ret[0..L): process returns, added as they are to the discounted sum at
+ *              each token; not initialised: a rule that uses them writes all L.
+ * Returns 1 if it wrote ret, 0 if not. */
+typedef int CreditRuleFn(const CreditRuleRun *run, int64_t i, double *tok, double *ret);
+/* Optional: runs once over the whole batch before the responses (the Lua
+ * rule calls the script here); -1 with err set fails credit_compute. */
+typedef int CreditRulePrepareFn(CreditRuleRun *run, PureErr *err);
+
+struct CreditRule {
+    const char *name;             /* first: the row is a PT_ENUM choice */
+    const char *doc;              /* one line for `pure credit --help` */
+    unsigned needs;               /* CREDIT_NEEDS_* */
+    CreditRuleFn *response;
+    CreditRulePrepareFn *prepare; /* NULL = none */
+};
+
+extern const CreditRule credit_rules[];  /* ends with a row whose name is NULL; row 0 is the default */
+
+static inline const CreditRule *credit_rule_find(const char *name, PureErr *err) {
+    return CREDIT_TABLE_FIND(credit_rules, "rule", name, err);
+}
+
+/* ---- baselines (credit_baselines.c) ---- */
+
+/* What a baseline sees of one group (the responses sharing a group id). */
+typedef struct CreditGroup {
+    int64_t k;                  /* responses */
+    double sum_tot, sum_first;  /* sums over the group of the responses' summed returns and first returns */
+    double mean, sd;            /* of the first returns (sd: sample, 0 for one response) */
+    double n_norm;              /* rloo-token N: max_length, or the longest response of the batch */
+} CreditGroup;
+
+/* Advantage of response i's tokens = (return - *base) * *scale; *base = 0 and
+ * *scale = 1 on entry. sum: the response's summed returns, first: its first. */
+typedef void CreditBaselineFn(const CreditGroup *g, double sum, double first, double *base, double *scale);
+
+struct CreditBaseline {
+    const char *name;      /* first: the row is a PT_ENUM choice */
+    const char *doc;
+    int min_group;         /* responses a group needs (2 for a leave-one-out or a group statistic) */
+    CreditBaselineFn *fn;
+};
+
+extern const CreditBaseline credit_baselines[];  /* ends with a NULL name; row 0 is the default */
+
+static inline const CreditBaseline *credit_baseline_find(const char *name, PureErr *err) {
+    return CREDIT_TABLE_FIND(credit_baselines, "baseline", name, err);
+}
+
+/* ---- KL estimators (credit_kl.c) ---- */
+
+/* Per-token KL estimate of n tokens from log-probabilities. */
+typedef void CreditKlFn(const float *logp, const float *ref_logp, int64_t n, float *out);
+
+struct CreditKlEstimator {
+    const char *name;      /* first: the row is a PT_ENUM choice */
+    const char *doc;
+    CreditKlFn *fn;
+};
+
+/* k1 = logp - ref, k3 = exp(ref - logp) - (ref - logp) - 1 clamped to [-10, 10]. */
+extern const CreditKlEstimator credit_kl_estimators[];  /* ends with a NULL name; row 0 is the default */
+
+static inline const CreditKlEstimator *credit_kl_find(const char *name, PureErr *err) {
+    return CREDIT_TABLE_FIND(credit_kl_estimators, "kl estimator", name, err);
+}
+static inline void credit_kl_estimate(const CreditKlEstimator *est, const float *logp, const float *ref_logp,
+                                      int64_t n, float *out) {
+    est->fn(logp, ref_logp, n, out);
+}
+
+/* ---- shared by the core and the rules ---- */
+
 /* Responses ordered by (group, index), and where each group starts: order (N),
  * starts (n_groups+1). Returns n_groups. Caller frees both. */
 int64_t credit_group_order(const CreditBatch *b, int64_t **order, int64_t **starts);

@@ -1,82 +1,55 @@
-/* credit_core.c - validation, returns, baselines, whitening and metrics of
- * credit assignment (the formulas are in credit.h). */
+/* credit_core.c - what every credit rule shares: the table lookup,
+ * validation, the returns (a rule's process part plus the verifiable reward
+ * and KL, summed backwards), the baseline of the configured row, whitening
+ * and metrics (the formulas are in credit.h; each rule is in its own file). */
 #include "credit.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define GRPO_EPS 1e-6
 #define WHITEN_EPS 1e-8
 
 void credit_config_init(CreditConfig *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    cfg->rule = CREDIT_MIN;
+    cfg->rule = &credit_rules[0];
     cfg->temperature = 0.1;
     cfg->gamma = 1.0;
-    cfg->baseline = CREDIT_BASE_RLOO_TOKEN;
+    cfg->baseline = &credit_baselines[0];
     cfg->prm_coef = 1.0;
     cfg->vr_coef = 1.0;
 }
 
-const char *const credit_rule_names[] = {"min", "min-exact", "sum", "lua", NULL};
-const char *const credit_baseline_names[] = {"rloo-token", "rloo", "grpo", "none", NULL};
-const char *const credit_kl_names[] = {"k1", "k3", NULL};
-#define CREDIT_RULES "min|min-exact|sum|lua"
-#define CREDIT_BASELINES "rloo-token|rloo|grpo|none"
+/* ---- the tables ---- */
 
-/* Index of s in the '|'-separated list, or -1. */
-static int choice_index(const char *list, const char *s) {
-    size_t n = strlen(s);
-    int idx = 0;
-    for (const char *p = list; *p; idx++) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, s, n) == 0) return idx;
-        if (!bar) break;
-        p = bar + 1;
+static const char *row_name(const void *rows, size_t stride, int i) {
+    const char *name;
+    memcpy(&name, (const char *)rows + (size_t)i * stride, sizeof name); /* every row begins with its name */
+    return name;
+}
+
+const char *credit_table_names(const void *rows, size_t stride, const char *sep, int (*skip)(const void *row),
+                               char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    const char *name;
+    for (int i = 0; (name = row_name(rows, stride, i)) && len < cap; i++)
+        if (!skip || !skip((const char *)rows + (size_t)i * stride))
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? sep : "", name);
+    return buf;
+}
+
+const void *credit_table_find(const void *rows, size_t stride, const char *what, const char *name, PureErr *err) {
+    const char *n;
+    for (int i = 0; (n = row_name(rows, stride, i)); i++)
+        if (!strcmp(n, name)) return (const char *)rows + (size_t)i * stride;
+    if (err) {
+        char names[512];
+        err_set(err, "unknown %s '%s' (expected one of %s)", what, name,
+                credit_table_names(rows, stride, "|", NULL, names, sizeof names));
     }
-    return -1;
-}
-
-static int parse_choice(const char *what, const char *list, const char *s, int *out, PureErr *err) {
-    int i = choice_index(list, s);
-    if (i < 0) return err_set(err, "unknown %s '%s' (expected one of %s)", what, s, list);
-    *out = i;
-    return 0;
-}
-
-int credit_rule_parse(const char *s, CreditRule *out, PureErr *err) {
-    int i;
-    if (parse_choice("rule", CREDIT_RULES, s, &i, err) < 0) return -1;
-    *out = (CreditRule)i;
-    return 0;
-}
-
-int credit_baseline_parse(const char *s, CreditBaseline *out, PureErr *err) {
-    int i;
-    if (parse_choice("baseline", CREDIT_BASELINES, s, &i, err) < 0) return -1;
-    *out = (CreditBaseline)i;
-    return 0;
-}
-
-int credit_kl_parse(const char *s, CreditKl *out, PureErr *err) {
-    int i;
-    if (parse_choice("kl estimator", "k1|k3", s, &i, err) < 0) return -1;
-    *out = (CreditKl)i;
-    return 0;
-}
-
-void credit_kl_estimate(CreditKl est, const float *logp, const float *ref_logp, int64_t n, float *out) {
-    for (int64_t t = 0; t < n; t++) {
-        double d = (double)logp[t] - ref_logp[t];
-        if (est == CREDIT_KL_K1) {
-            out[t] = (float)d;
-        } else {
-            double x = -d, k3 = expm1(x) - x;  /* exp(x) - x - 1 without cancellation near 0 */
-            out[t] = (float)(k3 > 10 ? 10 : k3 < -10 ? -10 : k3);
-        }
-    }
+    return NULL;
 }
 
 /* ---- groups ---- */
@@ -141,35 +114,33 @@ static int validate_response(const CreditBatch *b, const CreditConfig *cfg, int6
     return 0;
 }
 
-static const char *baseline_name(CreditBaseline bl) {
-    static const char *names[] = {"rloo-token", "rloo", "grpo", "none"};
-    return names[bl];
-}
-
 int credit_validate(const CreditBatch *b, const CreditConfig *cfg, PureErr *err) {
+    const CreditRule *rule = cfg->rule;
     if (b->n <= 0) return err_set(err, "empty batch: no responses");
-    if (cfg->rule == CREDIT_MIN && !(cfg->temperature > 0))
-        return err_set(err, "temperature %g: the min rule needs a temperature > 0", cfg->temperature);
+    if ((rule->needs & CREDIT_NEEDS_TEMPERATURE) && !(cfg->temperature > 0))
+        return err_set(err, "temperature %g: the %s rule needs a temperature > 0", cfg->temperature, rule->name);
     if (!(cfg->gamma >= 0 && cfg->gamma <= 1)) return err_set(err, "gamma %g is outside [0, 1]", cfg->gamma);
     if (!isfinite(cfg->prm_coef) || !isfinite(cfg->vr_coef) || !isfinite(cfg->kl_coef))
         return err_set(err, "prm_coef, vr_coef and kl_coef must be finite");
-    if (cfg->rule == CREDIT_LUA && !cfg->lua) return err_set(err, "rule lua needs a script");
+    if ((rule->needs & CREDIT_NEEDS_SCRIPT) && !cfg->lua) return err_set(err, "rule %s needs a script", rule->name);
     if (b->step_off[0] != 0) return err_set(err, "step offsets must start at 0");
     int64_t tok = 0;
     for (int64_t i = 0; i < b->n; i++) {
         if (validate_response(b, cfg, i, tok, err) < 0) return -1;
         tok += b->length[i];
     }
-    if (cfg->baseline == CREDIT_BASE_NONE) return 0;
+    int need = cfg->baseline->min_group;
+    if (need <= 1) return 0;
     int64_t *order, *starts;
     int64_t ng = credit_group_order(b, &order, &starts);
     int rc = 0;
     for (int64_t g = 0; g < ng && rc == 0; g++)
-        if (starts[g + 1] - starts[g] < 2) {
+        if (starts[g + 1] - starts[g] < need) {
             int64_t i = order[starts[g]];
-            rc = err_set(err, "group %lld has one response (response %lld); baseline %s needs at least 2 "
+            rc = err_set(err, "group %lld has %s (response %lld); baseline %s needs at least %d "
                               "responses per group (use baseline none)",
-                         (long long)b->group[i], (long long)i, baseline_name(cfg->baseline));
+                         (long long)b->group[i], starts[g + 1] - starts[g] == 1 ? "one response" : "too few responses",
+                         (long long)i, cfg->baseline->name, need);
         }
     free(order);
     free(starts);
@@ -178,23 +149,6 @@ int credit_validate(const CreditBatch *b, const CreditConfig *cfg, PureErr *err)
 
 /* ---- returns ---- */
 
-/* Process token rewards of a linear rule (min, sum) added into r[0..L). */
-static void add_step_rewards(const CreditBatch *b, const CreditConfig *cfg, int64_t i, double *r) {
-    int64_t s0 = b->step_off[i], s1 = b->step_off[i + 1];
-    if (!b->step_rewards || s1 == s0) return;
-    const float *rw = b->step_rewards;
-    if (cfg->rule == CREDIT_SUM) {
-        for (int64_t k = s0; k < s1; k++) r[b->step_ends[k]] += cfg->prm_coef * rw[k];
-        return;
-    }
-    /* min: softmax(-r/T) weights, shifted by the smallest reward so exp never overflows */
-    double rmin = rw[s0], z = 0;
-    for (int64_t k = s0; k < s1; k++) rmin = rw[k] < rmin ? rw[k] : rmin;
-    for (int64_t k = s0; k < s1; k++) z += exp(-(rw[k] - rmin) / cfg->temperature);
-    for (int64_t k = s0; k < s1; k++)
-        r[b->step_ends[k]] += cfg->prm_coef * exp(-(rw[k] - rmin) / cfg->temperature) / z * rw[k];
-}
-
 /* Per-response sums, so the metrics need no extra pass over the tokens. */
 typedef struct RespStats {
     double first;        /* return at the first token (0 for an empty response) */
@@ -202,37 +156,26 @@ typedef struct RespStats {
     double base, scale;  /* advantage = (return - base) * scale */
 } RespStats;
 
-/* Fills the returns of response i; r is scratch of L doubles. */
-static void response_returns(const CreditBatch *b, const CreditConfig *cfg, int64_t i, int64_t off,
-                             const double *proc, const uint8_t *is_return, double *r, float *ret, RespStats *st) {
+/* Fills the returns of response i; r and p are scratch of L doubles. */
+static void response_returns(const CreditRuleRun *run, int64_t i, int64_t off, double *r, double *p, float *ret,
+                             RespStats *st) {
+    const CreditBatch *b = run->b;
+    const CreditConfig *cfg = run->cfg;
     int32_t L = b->length[i];
     st->first = st->sum = st->sumsq = 0;
     if (L == 0) return;
     memset(r, 0, (size_t)L * sizeof *r);
-    int lua_returns = cfg->rule == CREDIT_LUA && is_return[i];
-    if (cfg->rule == CREDIT_MIN || cfg->rule == CREDIT_SUM) add_step_rewards(b, cfg, i, r);
-    else if (cfg->rule == CREDIT_LUA && !lua_returns)
-        for (int32_t t = 0; t < L; t++) r[t] += cfg->prm_coef * proc[off + t];
+    int has_ret = cfg->rule->response(run, i, r, p);
     if (b->verifiable && (!b->has_verifiable || b->has_verifiable[i])) r[L - 1] += cfg->vr_coef * b->verifiable[i];
     if (b->kl && cfg->kl_coef != 0)
         for (int32_t t = 0; t < L; t++) r[t] -= cfg->kl_coef * b->kl[off + t];
 
-    /* One backward pass: discounted suffix sum, plus the non-additive process returns. */
-    int exact = cfg->rule == CREDIT_MIN_EXACT && b->step_rewards;
-    int64_t s0 = b->step_off[i], j = b->step_off[i + 1] - 1;
-    double s = 0, m = INFINITY, sum = 0, sq = 0, g = 0;
+    /* One backward pass: discounted suffix sum, plus the rule's process returns. */
+    double s = 0, sum = 0, sq = 0, g = 0;
     for (int32_t t = L - 1; t >= 0; t--) {
         s = r[t] + cfg->gamma * s;
         g = s;
-        if (exact) {
-            while (j >= s0 && b->step_ends[j] >= t) {
-                if (b->step_rewards[j] < m) m = b->step_rewards[j];
-                j--;
-            }
-            if (m != INFINITY) g += cfg->prm_coef * m;
-        } else if (lua_returns) {
-            g += cfg->prm_coef * proc[off + t];
-        }
+        if (has_ret) g += p[t];
         ret[off + t] = (float)g;
         sum += g;
         sq += g * g;
@@ -259,16 +202,12 @@ static void apply_baseline(const CreditBatch *b, const CreditConfig *cfg, Credit
         double mean = sum_first / K;
         for (int64_t k = a; k < z; k++) sq += (st[order[k]].first - mean) * (st[order[k]].first - mean);
         double sd = K > 1 ? sqrt(sq / (K - 1)) : 0;
+        CreditGroup grp = {K, sum_tot, sum_first, mean, sd, n_norm};
         for (int64_t k = a; k < z; k++) {
             RespStats *p = &st[order[k]];
             p->base = 0;
             p->scale = 1;
-            switch (cfg->baseline) {
-            case CREDIT_BASE_RLOO_TOKEN: p->base = n_norm > 0 ? (sum_tot - p->sum) / ((K - 1) * n_norm) : 0; break;
-            case CREDIT_BASE_RLOO: p->base = (sum_first - p->first) / (K - 1); break;
-            case CREDIT_BASE_GRPO: p->base = mean; p->scale = 1 / (sd + GRPO_EPS); break;
-            case CREDIT_BASE_NONE: break;
-            }
+            cfg->baseline->fn(&grp, p->sum, p->first, &p->base, &p->scale);
         }
     }
     for (int64_t i = 0; i < b->n; i++)
@@ -363,30 +302,26 @@ int credit_compute(const CreditBatch *b, const CreditConfig *cfg, CreditResult *
     res->returns = xmalloc(tbytes);
     res->advantages = xmalloc(tbytes);
 
-    double *proc = NULL;
-    uint8_t *is_return = NULL;
-    if (cfg->rule == CREDIT_LUA) {
-        proc = xcalloc((size_t)(res->n_tokens ? res->n_tokens : 1), sizeof *proc);
-        is_return = xcalloc((size_t)b->n, 1);
-        if (credit_lua_run(b, cfg, res->tok_off, proc, is_return, err) < 0) {
-            free(proc);
-            free(is_return);
-            credit_result_free(res);
-            return -1;
-        }
+    CreditRuleRun run = {b, cfg, res->tok_off, NULL, NULL};
+    if (cfg->rule->prepare && cfg->rule->prepare(&run, err) < 0) {
+        free(run.values);
+        free(run.flags);
+        credit_result_free(res);
+        return -1;
     }
-    double *scratch = xmalloc((size_t)(max_len ? max_len : 1) * sizeof *scratch);
+    size_t row = (size_t)(max_len ? max_len : 1);
+    double *scratch = xmalloc(2 * row * sizeof *scratch);  /* token rewards, then process returns */
     RespStats *st = xmalloc((size_t)b->n * sizeof *st);
     for (int64_t i = 0; i < b->n; i++)
-        response_returns(b, cfg, i, res->tok_off[i], proc, is_return, scratch, res->returns, &st[i]);
+        response_returns(&run, i, res->tok_off[i], scratch, scratch + row, res->returns, &st[i]);
     apply_baseline(b, cfg, res, st, max_len);
     double w_mean = 0, w_inv = 1;
     if (cfg->whiten) whiten(res->advantages, res->n_tokens, &w_mean, &w_inv);
     fill_metrics(b, res, st, w_mean, w_inv);
     free(scratch);
     free(st);
-    free(proc);
-    free(is_return);
+    free(run.values);
+    free(run.flags);
     return 0;
 }
 

@@ -1,6 +1,8 @@
-/* credit_lua.c - the `lua` credit rule: calls the script's credit(responses, params)
- * once per group and turns what it returns into per-token process values.
- * The Lua side of the contract is documented in docs/lua-api.md. */
+/* credit_lua.c - the `lua` credit rule: prepare() calls the script's
+ * credit(responses, params) once per group and turns what it returns into
+ * per-token process values; the rule's function then hands each response's
+ * values on as token rewards or as process returns. The Lua side of the
+ * contract is documented in docs/lua-api.md. */
 #include "credit.h"
 
 #include <lauxlib.h>
@@ -75,8 +77,19 @@ static int read_entry(lua_State *L, const CreditBatch *b, int64_t i, double *pro
     return 0;
 }
 
-int credit_lua_run(const CreditBatch *b, const CreditConfig *cfg, const int64_t *tok_off, double *proc,
-                   uint8_t *is_return, PureErr *err) {
+CreditRulePrepareFn credit_lua_prepare;
+CreditRuleFn credit_lua;
+
+/* Runs the user function group by group. Output per response i: values[tok_off[i] ..]
+ * holds L_i values, and flags[i] says whether they are token rewards (0: to be
+ * summed with gamma) or process returns (1). */
+int credit_lua_prepare(CreditRuleRun *run, PureErr *err) {
+    const CreditBatch *b = run->b;
+    const CreditConfig *cfg = run->cfg;
+    const int64_t *tok_off = run->tok_off;
+    int64_t n_tokens = tok_off[b->n];
+    double *proc = run->values = xcalloc((size_t)(n_tokens ? n_tokens : 1), sizeof *proc);
+    uint8_t *is_return = run->flags = xcalloc((size_t)b->n, 1);
     Sandbox *sb = cfg->lua;
     lua_State *L = sandbox_state(sb);
     int64_t *order, *starts, max_steps = 1;
@@ -128,4 +141,16 @@ int credit_lua_run(const CreditBatch *b, const CreditConfig *cfg, const int64_t 
     free(order);
     free(starts);
     return rc;
+}
+
+int credit_lua(const CreditRuleRun *run, int64_t i, double *tok, double *ret) {
+    const double *v = run->values + run->tok_off[i];
+    double c = run->cfg->prm_coef;
+    int32_t L = run->b->length[i];
+    if (run->flags[i]) {
+        for (int32_t t = 0; t < L; t++) ret[t] = c * v[t];
+        return 1;
+    }
+    for (int32_t t = 0; t < L; t++) tok[t] += c * v[t];
+    return 0;
 }

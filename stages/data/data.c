@@ -3,12 +3,13 @@
 #include <string.h>
 #include "stages/data/loaders.h"
 #include "stages/data/prepare.h"
+#include "stages/common/layouts.h"
 #include "stages/stage.h"
 
 static const PortDef no_inputs[] = {{0}};
 static const PortDef outputs[] = {
-    {"train", ART_H5, 0, "prompts for SFT and RL: id, benchmark, problem, prompt, reference, has_reference, solution"},
-    {"test", ART_H5, 0, "held-out prompts (evaluation sets), same layout"},
+    {"train", ART_H5, 0, "prompts for SFT and RL", layout_prompts},
+    {"test", ART_H5, 0, "held-out prompts (evaluation sets), same layout", layout_prompts},
     {0}};
 
 static const char *const reference_selects[] = {"fraction", "answer_field", NULL};

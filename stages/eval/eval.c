@@ -18,18 +18,22 @@
 #include "stages/common/lm.h"
 #include "stages/common/steps.h"
 #include "stages/eval/monitor.h"
+#include "stages/common/layouts.h"
 #include "stages/stage.h"
 #include "verifier/verify.h"
 
 static const PortDef eval_inputs[] = {
     {"policy", ART_DIR, 0, "the policy to evaluate"},
-    {"data", ART_H5, 0, "prompts with references (data stage, e.g. data.test)"},
-    {"rewards", ART_H5, 1, "this iteration's prm.rewards: its mean step reward enters the monitor's history"},
-    {"history", ART_H5, 1, "a previous eval's results (loop state): the monitor compares against its history"},
+    {"data", ART_H5, 0, "prompts with references (data stage, e.g. data.test)", layout_prompts},
+    {"rewards", ART_H5, 1, "this iteration's prm.rewards: its mean step reward enters the monitor's history",
+     layout_rewards},
+    {"history", ART_H5, 1, "a previous eval's results (loop state): the monitor compares against its history",
+     layout_results},
     {0},
 };
 static const PortDef eval_outputs[] = {
-    {"results", ART_H5, 0, "per-response rows, accuracies as root attributes, history/* for the monitor"},
+    {"results", ART_H5, 0, "per-response rows, accuracies as root attributes, history/* for the monitor",
+     layout_results},
     {0},
 };
 static const ParamDef eval_params[] = {

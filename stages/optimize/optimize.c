@@ -18,14 +18,15 @@
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
 #include "stages/optimize/ppo.h"
+#include "stages/common/layouts.h"
 #include "stages/stage.h"
 #include "util/fs.h"
 
 static const PortDef opt_inputs[] = {
     {"policy", ART_DIR, 0, "the policy that sampled the rollouts"},
     {"optimizer", ART_DIR, 1, "AdamW state from the previous iteration (optimizer.safetensors + state.json)"},
-    {"rollouts", ART_H5, 0, "rollout stage output"},
-    {"advantages", ART_H5, 0, "credit stage output: per-token advantages"},
+    {"rollouts", ART_H5, 0, "rollout stage output", layout_rollouts},
+    {"advantages", ART_H5, 0, "credit stage output: per-token advantages", layout_advantages},
     {0},
 };
 static const PortDef opt_outputs[] = {

@@ -20,12 +20,13 @@
 #include "stages/common/prmfmt.h"
 #include "stages/common/steps.h"
 #include "stages/common/toy.h"
+#include "stages/common/layouts.h"
 #include "stages/stage.h"
 #include "util/fs.h"
 #include "util/json.h"
 
 static const PortDef pt_inputs[] = {
-    {"train", ART_H5, 0, "toy prompts with solutions (data stage, source toy)"},
+    {"train", ART_H5, 0, "toy prompts with solutions (data stage, source toy)", layout_prompts},
     {"policy", ART_DIR, 1, "toy: also label responses sampled from this policy"},
     {0},
 };

@@ -16,16 +16,17 @@
 #include "stages/common/lm.h"
 #include "stages/common/steps.h"
 #include "stages/rollout/step_map.h"
+#include "stages/common/layouts.h"
 #include "stages/stage.h"
 
 static const PortDef rollout_inputs[] = {
     {"policy", ART_DIR, 0, "the policy to sample from"},
-    {"prompts", ART_H5, 0, "prompts artifact (data stage)"},
+    {"prompts", ART_H5, 0, "prompts artifact (data stage)", layout_prompts},
     {"reference", ART_DIR, 1, "reference model: when connected, ref_logprobs are stored for the KL term"},
     {0},
 };
 static const PortDef rollout_outputs[] = {
-    {"rollouts", ART_H5, 0, "responses: tokens, logprobs, text, step_ends, ... (docs/architecture.md)"},
+    {"rollouts", ART_H5, 0, "K sampled responses per prompt", layout_rollouts},
     {0},
 };
 static const ParamDef rollout_params[] = {

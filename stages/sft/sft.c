@@ -13,10 +13,11 @@
 
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
+#include "stages/common/layouts.h"
 #include "stages/stage.h"
 
 static const PortDef sft_inputs[] = {
-    {"train", ART_H5, 0, "prompts with a non-empty `solution` column (data stage)"},
+    {"train", ART_H5, 0, "prompts with a non-empty `solution` column (data stage)", layout_prompts},
     {0},
 };
 static const PortDef sft_outputs[] = {

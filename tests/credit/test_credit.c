@@ -12,13 +12,36 @@
 
 #define TOL 1e-6
 
-static CreditConfig cfg_of(CreditRule rule, CreditBaseline bl) {
+/* Rows of the tables by name (a name missing from a table is a test bug). */
+static const CreditRule *rule_of(const char *name) {
+    PureErr err;
+    const CreditRule *r = credit_rule_find(name, &err);
+    if (!r) {
+        fprintf(stderr, "%s\n", err.msg);
+        abort();
+    }
+    return r;
+}
+
+static const CreditBaseline *baseline_of(const char *name) {
+    PureErr err;
+    const CreditBaseline *b = credit_baseline_find(name, &err);
+    if (!b) {
+        fprintf(stderr, "%s\n", err.msg);
+        abort();
+    }
+    return b;
+}
+
+static CreditConfig cfg_of(const char *rule, const char *bl) {
     CreditConfig c;
     credit_config_init(&c);
-    c.rule = rule;
-    c.baseline = bl;
+    c.rule = rule_of(rule);
+    c.baseline = baseline_of(bl);
     return c;
 }
+
+static int runs_script(const void *row) { return (((const CreditRule *)row)->needs & CREDIT_NEEDS_SCRIPT) != 0; }
 
 /* Runs and checks returns and advantages of every token against want_ret / want_adv (NULL = skip). */
 static void check_run(const CreditBatch *b, const CreditConfig *c, const double *want_ret, const double *want_adv) {
@@ -55,7 +78,7 @@ static void test_min_hand(void) {
     float rw[] = {1.0f, (float)(1 + log(3.0))};
     CreditBatch b = {.n = 1, .group = (int64_t[]){0}, .length = (int32_t[]){4}, .step_off = (int64_t[]){0, 2},
                      .step_ends = (int32_t[]){1, 3}, .step_rewards = rw};
-    CreditConfig c = cfg_of(CREDIT_MIN, CREDIT_BASE_NONE);
+    CreditConfig c = cfg_of("min", "none");
     c.temperature = 1;
     double g3 = (double)rw[1] / 4, g0 = 0.75 + g3;
     check_run(&b, &c, (double[]){g0, g0, g3, g3}, (double[]){g0, g0, g3, g3});
@@ -74,7 +97,7 @@ static void test_min_exact_hand(void) {
      * = [-0.3, -0.3, -0.3, -0.3, 0.2, 0.2]; verifiable 1 with vr_coef 0.5 adds 0.5 everywhere */
     CreditBatch b = {.n = 1, .group = (int64_t[]){0}, .length = (int32_t[]){6}, .step_off = (int64_t[]){0, 3},
                      .step_ends = (int32_t[]){1, 3, 5}, .step_rewards = (float[]){0.5f, -0.3f, 0.2f}};
-    CreditConfig c = cfg_of(CREDIT_MIN_EXACT, CREDIT_BASE_NONE);
+    CreditConfig c = cfg_of("min-exact", "none");
     check_run(&b, &c, (double[]){-0.3, -0.3, -0.3, -0.3, 0.2, 0.2}, NULL);
     b.verifiable = (float[]){1.0f};
     c.vr_coef = 0.5;
@@ -91,7 +114,7 @@ static void test_sum_hand(void) {
     /* L=4, r = [1, 2] at tokens 1 and 3; gamma 0.5: G = [0.75, 1.5, 1, 2]; gamma 1: [3, 3, 2, 2] */
     CreditBatch b = {.n = 1, .group = (int64_t[]){0}, .length = (int32_t[]){4}, .step_off = (int64_t[]){0, 2},
                      .step_ends = (int32_t[]){1, 3}, .step_rewards = (float[]){1, 2}};
-    CreditConfig c = cfg_of(CREDIT_SUM, CREDIT_BASE_NONE);
+    CreditConfig c = cfg_of("sum", "none");
     check_run(&b, &c, (double[]){3, 3, 2, 2}, NULL);
     c.gamma = 0.5;
     check_run(&b, &c, (double[]){0.75, 1.5, 1, 2}, NULL);
@@ -100,11 +123,11 @@ static void test_sum_hand(void) {
 static void test_kl(void) {
     /* k1 = logp - ref; k3 = e^x - x - 1 with x = ref - logp; k3 clamped at 10 */
     float logp[] = {-1, -2, -20}, ref[] = {-2, -1, 0}, out[3];
-    credit_kl_estimate(CREDIT_KL_K1, logp, ref, 3, out);
+    credit_kl_estimate(credit_kl_find("k1", NULL), logp, ref, 3, out);
     CHECK_NEAR(out[0], 1, TOL);
     CHECK_NEAR(out[1], -1, TOL);
     CHECK_NEAR(out[2], -20, TOL);
-    credit_kl_estimate(CREDIT_KL_K3, logp, ref, 3, out);
+    credit_kl_estimate(credit_kl_find("k3", NULL), logp, ref, 3, out);
     CHECK_NEAR(out[0], exp(-1.0), TOL);
     CHECK_NEAR(out[1], exp(1.0) - 2, TOL);
     CHECK_NEAR(out[2], 10, 0);
@@ -112,14 +135,14 @@ static void test_kl(void) {
      * r = [-0.1, -0.2, -0.3] -> G = [-0.6, -0.5, -0.3] */
     CreditBatch b = {.n = 1, .group = (int64_t[]){0}, .length = (int32_t[]){3}, .step_off = (int64_t[]){0, 0},
                      .step_ends = (int32_t[]){0}, .step_rewards = (float[]){0}, .kl = (float[]){1, 2, 3}};
-    CreditConfig c = cfg_of(CREDIT_SUM, CREDIT_BASE_NONE);
+    CreditConfig c = cfg_of("sum", "none");
     c.kl_coef = 0.1;
     check_run(&b, &c, (double[]){-0.6, -0.5, -0.3}, NULL);
     /* min-exact keeps its process return apart from the KL suffix sum */
     b.step_off = (int64_t[]){0, 1};
     b.step_ends = (int32_t[]){1};
     b.step_rewards = (float[]){-0.5f};
-    c.rule = CREDIT_MIN_EXACT;
+    c.rule = rule_of("min-exact");
     check_run(&b, &c, (double[]){-1.1, -1.0, -0.3}, NULL);
 }
 
@@ -137,12 +160,12 @@ static void test_baselines(void) {
     CreditBatch b = {.n = 5, .group = bl_group, .length = bl_len, .step_off = bl_off, .step_ends = bl_ends,
                      .step_rewards = bl_rw};
     double ret[] = {1, 1, 0, 0, 2, 2, 2, 4, 2};
-    CreditConfig c = cfg_of(CREDIT_SUM, CREDIT_BASE_NONE);
+    CreditConfig c = cfg_of("sum", "none");
     check_run(&b, &c, ret, ret);
 
     /* rloo-token, N = longest = 3: group 7 totals A 2, B 6, C 4 -> b_A = 10/6, b_B = 6/6, b_C = 8/6;
      * group 3 totals D 0, E 2 -> b_D = 2/3, b_E = 0 */
-    c.baseline = CREDIT_BASE_RLOO_TOKEN;
+    c.baseline = baseline_of("rloo-token");
     double bA = 10.0 / 6, bB = 1, bC = 8.0 / 6, bD = 2.0 / 3, bE = 0;
     check_run(&b, &c, ret, (double[]){1 - bA, 1 - bA, 0 - bD, 0 - bD, 2 - bB, 2 - bB, 2 - bB, 4 - bC, 2 - bE});
     /* N = max_length 4 */
@@ -152,17 +175,17 @@ static void test_baselines(void) {
     c.max_length = 0;
 
     /* rloo on first-token returns: group 7 = {1, 2, 4} -> b = [3, 2.5, 1.5]; group 3 = {0, 2} -> [2, 0] */
-    c.baseline = CREDIT_BASE_RLOO;
+    c.baseline = baseline_of("rloo");
     check_run(&b, &c, ret, (double[]){-2, -2, -2, -2, -0.5, -0.5, -0.5, 2.5, 2});
 
     /* grpo: group 7 mean 7/3, sample std sqrt(7/3); group 3 mean 1, std sqrt(2) */
-    c.baseline = CREDIT_BASE_GRPO;
+    c.baseline = baseline_of("grpo");
     double m7 = 7.0 / 3, s7 = sqrt(7.0 / 3) + 1e-6, s3 = sqrt(2.0) + 1e-6;
     double a = (1 - m7) / s7, bb = (2 - m7) / s7, cc = (4 - m7) / s7, d = -1 / s3, e = 1 / s3;
     check_run(&b, &c, ret, (double[]){a, a, d, d, bb, bb, bb, cc, e});
 
     /* whitening (baseline none): tokens [1,1,0,0,2,2,2,4,2], mean 14/9, unbiased var */
-    c.baseline = CREDIT_BASE_NONE;
+    c.baseline = baseline_of("none");
     c.whiten = 1;
     double mean = 14.0 / 9, var = 0;
     for (int t = 0; t < 9; t++) var += (ret[t] - mean) * (ret[t] - mean);
@@ -180,13 +203,13 @@ static void test_properties(void) {
     const CreditBatch *b = &rb.b;
     PureErr err;
     CreditResult rmin, rsum, rtiny, rexact;
-    CreditConfig c = cfg_of(CREDIT_MIN, CREDIT_BASE_NONE);
+    CreditConfig c = cfg_of("min", "none");
     CHECK(credit_compute(b, &c, &rmin, &err) == 0);
     c.temperature = 1e-4;
     CHECK(credit_compute(b, &c, &rtiny, &err) == 0);
-    c.rule = CREDIT_MIN_EXACT;
+    c.rule = rule_of("min-exact");
     CHECK(credit_compute(b, &c, &rexact, &err) == 0);
-    c.rule = CREDIT_SUM;
+    c.rule = rule_of("sum");
     CHECK(credit_compute(b, &c, &rsum, &err) == 0);
     int bad_range = 0, bad_tiny = 0, bad_exact = 0, bad_sum = 0;
     for (int64_t i = 0; i < b->n; i++) {
@@ -241,11 +264,11 @@ static void test_edges(void) {
                      .truncated = (uint8_t[]){0, 1}, .step_off = (int64_t[]){0, 0, 1},
                      .step_ends = (int32_t[]){1}, .step_rewards = (float[]){-0.5f},
                      .verifiable = (float[]){1, 0.5f}, .has_verifiable = (uint8_t[]){1, 1}};
-    CreditConfig c = cfg_of(CREDIT_MIN, CREDIT_BASE_NONE);
+    CreditConfig c = cfg_of("min", "none");
     check_run(&b, &c, (double[]){1, 1, 1, 0, 0}, NULL);
     /* has_verifiable 0 drops it; rloo over the two: first returns {1, 0} -> advantages 1, -1 */
     b.has_verifiable = (uint8_t[]){1, 0};
-    c.baseline = CREDIT_BASE_RLOO;
+    c.baseline = baseline_of("rloo");
     check_run(&b, &c, (double[]){1, 1, 1, -0.5, -0.5}, (double[]){1.5, 1.5, 1.5, -1.5, -1.5});
     PureErr err;
     CreditResult res;
@@ -267,13 +290,13 @@ static void test_edges(void) {
 
     /* groups of one under leave-one-out baselines and grpo */
     b.group = (int64_t[]){0, 5};
-    c.baseline = CREDIT_BASE_RLOO_TOKEN;
+    c.baseline = baseline_of("rloo-token");
     check_error(&b, &c, "group 0 has one response (response 0); baseline rloo-token needs at least 2 responses per "
                         "group (use baseline none)");
-    c.baseline = CREDIT_BASE_GRPO;
+    c.baseline = baseline_of("grpo");
     check_error(&b, &c, "group 0 has one response (response 0); baseline grpo needs at least 2 responses per "
                         "group (use baseline none)");
-    c.baseline = CREDIT_BASE_NONE;
+    c.baseline = baseline_of("none");
     check_run(&b, &c, NULL, NULL);
 
     /* non-finite rewards name response and step */
@@ -315,25 +338,43 @@ static void test_edges(void) {
     c.gamma = 1.5;
     check_error(&d, &c, "gamma 1.5 is outside [0, 1]");
     c.gamma = 1;
-    c.rule = CREDIT_LUA;
+    c.rule = rule_of("lua");
     check_error(&d, &c, "rule lua needs a script");
 
     /* no process rewards at all (no PRM): returns are the verifiable reward alone */
     d.step_rewards = NULL;
     d.verifiable = (float[]){2};
-    for (int r = CREDIT_MIN; r <= CREDIT_SUM; r++) {
-        c.rule = (CreditRule)r;
+    for (const CreditRule *r = credit_rules; r->name; r++) {
+        if (r->needs & CREDIT_NEEDS_SCRIPT) continue;
+        c.rule = r;
         check_run(&d, &c, (double[]){2, 2, 2, 2, 2}, NULL);
     }
 
-    /* parsing */
-    CreditRule rule;
-    CreditBaseline bl;
-    CHECK(credit_rule_parse("min-exact", &rule, &err) == 0 && rule == CREDIT_MIN_EXACT);
-    CHECK(credit_rule_parse("mi", &rule, &err) < 0);
+    /* lookups in the tables: one helper, errors listing the table's names */
+    const CreditRule *found = credit_rule_find("min-exact", &err);
+    CHECK(found != NULL && !strcmp(found->name, "min-exact"));
+    CHECK(credit_rule_find("mi", &err) == NULL);
     CHECK_STR(err.msg, "unknown rule 'mi' (expected one of min|min-exact|sum|lua)");
-    CHECK(credit_baseline_parse("grpo", &bl, &err) == 0 && bl == CREDIT_BASE_GRPO);
-    CHECK(credit_baseline_parse("rloo-tok", &bl, &err) < 0);
+    const CreditBaseline *fb = credit_baseline_find("grpo", &err);
+    CHECK(fb != NULL && !strcmp(fb->name, "grpo"));
+    CHECK(credit_baseline_find("rloo-tok", &err) == NULL);
+    CHECK_STR(err.msg, "unknown baseline 'rloo-tok' (expected one of rloo-token|rloo|grpo|none)");
+    CHECK(credit_kl_find("k2", &err) == NULL);
+    CHECK_STR(err.msg, "unknown kl estimator 'k2' (expected one of k1|k3)");
+    CHECK(credit_rule_find("x", NULL) == NULL);  /* no err: just the lookup */
+    /* the defaults: row 0 of each table */
+    CreditConfig d0;
+    credit_config_init(&d0);
+    CHECK_STR(d0.rule->name, "min");
+    CHECK_STR(d0.baseline->name, "rloo-token");
+    /* names, all or without the rules that run a script (as `pure credit --rule` lists them) */
+    char buf[128];
+    CHECK_STR(credit_table_names(credit_rules, sizeof *credit_rules, ", ", NULL, buf, sizeof buf),
+              "min, min-exact, sum, lua");
+    CHECK_STR(credit_table_names(credit_rules, sizeof *credit_rules, "|", runs_script, buf, sizeof buf),
+              "min|min-exact|sum");
+    CHECK_STR(credit_table_names(credit_kl_estimators, sizeof *credit_kl_estimators, "|", NULL, buf, sizeof buf),
+              "k1|k3");
 }
 
 /* ---- metrics: the per-response sums agree with direct token-level statistics ---- */
@@ -355,9 +396,9 @@ static void direct_mean_std(const float *v, int64_t n, double *m, double *sd) {
 static void test_metrics(void) {
     RandBatch rb;
     rand_batch_init(&rb, 11, 48, 4, 1, 200, 8, 1, 1);
-    for (int bl = 0; bl < 4; bl++)
+    for (const CreditBaseline *bl = credit_baselines; bl->name; bl++)
         for (int w = 0; w < 2; w++) {
-            CreditConfig c = cfg_of(CREDIT_MIN, (CreditBaseline)bl);
+            CreditConfig c = cfg_of("min", bl->name);
             c.whiten = w;
             c.kl_coef = 0.1;
             CreditResult res;
@@ -401,21 +442,21 @@ static double max_diff(const CreditResult *a, const CreditResult *b) {
 static void test_lua_matches_builtins(void) {
     RandBatch rb;
     rand_batch_init(&rb, 7, 96, 8, 1, 300, 12, 1, 1);
-    const struct { const char *file; CreditRule rule; double temperature, gamma; } cases[] = {
-        {"min.lua", CREDIT_MIN, 0.1, 1}, {"min.lua", CREDIT_MIN, 0.7, 0.95},
-        {"sum.lua", CREDIT_SUM, 0.1, 1}, {"sum.lua", CREDIT_SUM, 0.1, 0.9}};
+    const struct { const char *file, *rule; double temperature, gamma; } cases[] = {
+        {"min.lua", "min", 0.1, 1}, {"min.lua", "min", 0.7, 0.95},
+        {"sum.lua", "sum", 0.1, 1}, {"sum.lua", "sum", 0.1, 0.9}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         Sandbox *sb = open_rule(cases[k].file);
         CHECK(sb != NULL);
         if (!sb) continue;
-        CreditConfig c = cfg_of(cases[k].rule, CREDIT_BASE_RLOO_TOKEN);
+        CreditConfig c = cfg_of(cases[k].rule, "rloo-token");
         c.temperature = cases[k].temperature;
         c.gamma = cases[k].gamma;
         c.kl_coef = 0.05;
         CreditResult built, lua;
         PureErr err;
         CHECK(credit_compute(&rb.b, &c, &built, &err) == 0);
-        c.rule = CREDIT_LUA;
+        c.rule = rule_of("lua");
         c.lua = sb;
         int rc = credit_compute(&rb.b, &c, &lua, &err);
         CHECK(rc == 0);
@@ -445,13 +486,13 @@ static void test_first_error(void) {
                      .step_off = (int64_t[]){0, 3, 5}, .step_ends = (int32_t[]){2, 5, 7, 1, 3},
                      .step_rewards = (float[]){0.6f, -0.4f, -0.9f, 0.2f, 0.4f}, .verifiable = (float[]){1, 0},
                      .has_verifiable = (uint8_t[]){1, 0}};
-    CreditConfig c = cfg_of(CREDIT_LUA, CREDIT_BASE_RLOO);
+    CreditConfig c = cfg_of("lua", "rloo");
     c.lua = sb;
     /* rloo: first returns 0.6 and 0.3 -> baselines 0.3 and 0.6 */
     check_run(&b, &c, (double[]){0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 1, 1, 0.3, 0.3, 0.3, 0.3},
               (double[]){0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.7, 0.7, -0.3, -0.3, -0.3, -0.3});
     /* compare min-exact on the same batch: it blames the worst step (-0.9) everywhere */
-    c.rule = CREDIT_MIN_EXACT;
+    c.rule = rule_of("min-exact");
     check_run(&b, &c, (double[]){0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.2, 0.4, 0.4}, NULL);
     sandbox_close(sb);
 }
@@ -468,7 +509,7 @@ static void check_lua_error(const char *code, const SandboxLimits *lim, const ch
     CreditBatch b = {.n = 3, .group = (int64_t[]){4, 9, 9}, .length = (int32_t[]){3, 2, 2},
                      .step_off = (int64_t[]){0, 2, 3, 4}, .step_ends = (int32_t[]){0, 2, 1, 1},
                      .step_rewards = (float[]){1, 2, 3, 4}};
-    CreditConfig c = cfg_of(CREDIT_LUA, CREDIT_BASE_NONE);
+    CreditConfig c = cfg_of("lua", "none");
     c.lua = sb;
     CreditResult res;
     CHECK(credit_compute(&b, &c, &res, &err) < 0);
@@ -512,7 +553,7 @@ static void test_lua_kinds(void) {
     CreditBatch b = {.n = 2, .group = (int64_t[]){0, 1}, .length = (int32_t[]){3, 2},
                      .step_off = (int64_t[]){0, 0, 0}, .step_ends = (int32_t[]){0},
                      .verifiable = (float[]){2, 2}};
-    CreditConfig c = cfg_of(CREDIT_LUA, CREDIT_BASE_NONE);
+    CreditConfig c = cfg_of("lua", "none");
     c.lua = sb;
     c.gamma = 0.5;
     c.prm_coef = 2;

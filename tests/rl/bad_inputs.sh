@@ -42,17 +42,17 @@ check() { # name, expected exit code, expected message (grep -F), stage yaml
     echo "bad_inputs: ok $1: $(grep -F -- "$3" "$T/$1.log" | head -1 | cut -c1-200)"
   fi
 }
-check sft_wrong_train 1 "not a prompts artifact (missing dataset 'prompt'" \
+check sft_wrong_train 1 "h5 (written by stage 'oracle', kind prm): missing dataset 'id', expected a rank-1 dataset of i64" \
   "{kind: sft, inputs: {train: oracle.rewards}, steps: 1, $M}"
 check sft_bad_shape 1 "heads must divide hidden_size" \
   "{kind: sft, inputs: {train: data.train}, steps: 1, hidden_size: 30, layers: 1, heads: 4, kv_heads: 2, device: cpu}"
 check rollout_classifier 1 "is a token-classification model (num_labels 2), expected a causal LM" \
   "{kind: rollout, inputs: {policy: prm_model.prm, prompts: data.train}, device: cpu}"
-check rollout_wrong_prompts 1 "not a prompts artifact" \
+check rollout_wrong_prompts 1 "(written by stage 'rollout', kind rollout): missing dataset 'id'" \
   "{kind: rollout, inputs: {policy: sft.policy, prompts: rollout.rollouts}, device: cpu}"
 check rollout_too_long 1 "exceeds the model's max_position 200" \
   "{kind: rollout, inputs: {policy: sft.policy, prompts: data.train}, max_new_tokens: 1000, device: cpu}"
-check prm_wrong_rollouts 1 "not a rollouts artifact" \
+check prm_wrong_rollouts 1 "(written by stage 'data', kind data): missing dataset 'prompt_index'" \
   "{kind: prm, inputs: {rollouts: data.train, prompts: data.train}, mode: oracle}"
 check prm_model_missing 1 "mode model needs the input 'model'" \
   "{kind: prm, inputs: {rollouts: rollout.rollouts, prompts: data.train}, mode: model}"
@@ -70,15 +70,15 @@ check prm_train_short_labels 1 "short.jsonl:2: expected" \
   "{kind: prm_train, inputs: {train: data.train}, source: jsonl, data: $T/short.jsonl, $M}"
 check prm_train_jsonl_nodata 2 "source jsonl needs the parameter 'data'" \
   "{kind: prm_train, inputs: {train: data.train}, source: jsonl, $M}"
-check optimize_wrong_advantages 1 "has no dataset 'advantages' (expected the output of a credit stage)" \
+check optimize_wrong_advantages 1 "h5 (written by stage 'rollout', kind rollout): missing dataset 'returns', expected a ragged group" \
   "{kind: optimize, inputs: {policy: sft.policy, rollouts: rollout.rollouts, advantages: rollout.rollouts}, device: cpu}"
 check optimize_kl_without_reference 1 "needs ref_logprobs in the rollouts" \
   "{kind: optimize, inputs: {policy: sft.policy, rollouts: rollout.rollouts, advantages: credit.advantages}, kl_coef: 0.1, device: cpu}"
 check optimize_bad_optimizer 1 "input 'optimizer'" \
   "{kind: optimize, inputs: {policy: sft.policy, optimizer: sft.policy, rollouts: rollout.rollouts, advantages: credit.advantages}, device: cpu}"
-check eval_wrong_data 1 "not a prompts artifact" \
+check eval_wrong_data 1 "h5 (written by stage 'rollout', kind rollout): missing dataset 'id'" \
   "{kind: eval, inputs: {policy: sft.policy, data: rollout.rollouts}, device: cpu}"
-check eval_wrong_history 1 "has no 'history/iteration' (expected an eval stage's results)" \
+check eval_wrong_history 1 "h5 (written by stage 'data', kind data): missing dataset 'benchmark'" \
   "{kind: eval, inputs: {policy: sft.policy, data: data.test, history: data.train}, max_new_tokens: 4, device: cpu}"
 check eval_wrong_rewards 1 "has no 'step_rewards' (expected a prm stage output)" \
   "{kind: eval, inputs: {policy: sft.policy, data: data.test, rewards: data.train}, max_new_tokens: 4, device: cpu}"

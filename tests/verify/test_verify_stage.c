@@ -1,37 +1,16 @@
-/* test_verify_stage.c - the `verify` stage kind's run function on hand-made artifacts, through a minimal
- * stand-in for the runner's stage API (only what verify.c calls): rewards, has_reward, correct, extracted and
- * the accuracy metric checked against hand-worked values; malformed inputs refused with clear messages. */
-#include <stdarg.h>
+/* test_verify_stage.c - the `verify` stage kind run as the runner runs it
+ * (tests/stage_test_host.h: real parameters, port checks): rewards,
+ * has_reward, correct, extracted and the accuracy metric checked against
+ * hand-worked values; malformed inputs refused with clear messages. */
 #include <stdlib.h>
 #include <unistd.h>
+#include "stages/common/io.h"
 #include "stages/stage.h"
 #include "tests/check.h"
+#include "tests/stage_test_host.h"
 #include "util/fs.h"
 
 extern const StageKind stage_kind_verify;
-
-struct StageCtx {
-    const char *rollouts, *prompts, *out;
-    double correct_reward, wrong_reward;
-    double accuracy;
-    int has_accuracy;
-};
-
-Artifact *stage_input_open(StageCtx *ctx, const char *port, PureErr *err) {
-    return artifact_open(!strcmp(port, "rollouts") ? ctx->rollouts : ctx->prompts, err);
-}
-Artifact *stage_output_create(StageCtx *ctx, const char *port, PureErr *err) {
-    CHECK_STR(port, "verifiable");
-    return artifact_create(ctx->out, err);
-}
-double stage_param_float(StageCtx *ctx, const char *name) {
-    return !strcmp(name, "correct_reward") ? ctx->correct_reward : ctx->wrong_reward;
-}
-void stage_progress(StageCtx *ctx, int64_t done, int64_t total, const char *unit) { (void)ctx, (void)done, (void)total, (void)unit; }
-void stage_metric(StageCtx *ctx, const char *key, double value) {
-    if (!strcmp(key, "accuracy")) ctx->accuracy = value, ctx->has_accuracy = 1;
-}
-void stage_log(StageCtx *ctx, const char *fmt, ...) { (void)ctx, (void)fmt; }
 
 static char dir[] = "/tmp/pure_test_verify_stage_XXXXXX";
 
@@ -39,20 +18,52 @@ static char *write_prompts(const char *name, int64_t p, const char *const *refs,
     PureErr err = {0};
     char *path = fs_join(dir, name);
     Artifact *a = artifact_create(path, &err);
-    CHECK(a && artifact_write_strings(a, "reference", p, refs, &err) == 0);
+    int64_t ids[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    CHECK(a && artifact_write(a, "id", DT_I64, 1, &p, ids, &err) == 0);
+    const char *cols[] = {"benchmark", "problem", "prompt", "solution"};
+    for (int c = 0; c < 4; c++) CHECK(artifact_write_strings(a, cols[c], p, refs, &err) == 0);
+    CHECK(artifact_write_strings(a, "reference", p, refs, &err) == 0);
     if (has) CHECK(artifact_write(a, "has_reference", DT_U8, 1, &p, has, &err) == 0);
     CHECK(artifact_close(a, &err) == 0);
     return path;
 }
 
+/* A complete rollouts artifact (every dataset of the layout) with one token
+ * and one step per response; n_text < n writes a short `text` on purpose. */
 static char *write_rollouts(const char *name, int64_t n, const int64_t *idx, int64_t n_text, const char *const *text) {
     PureErr err = {0};
     char *path = fs_join(dir, name);
     Artifact *a = artifact_create(path, &err);
+    int64_t grp[8] = {0}, off[9];
+    int32_t one[8] = {1, 1, 1, 1, 1, 1, 1, 1}, zero[8] = {0};
+    float lp[8] = {0};
+    for (int i = 0; i <= n; i++) off[i] = i;
     CHECK(a && artifact_write(a, "prompt_index", DT_I64, 1, &n, idx, &err) == 0);
+    CHECK(artifact_write(a, "group", DT_I64, 1, &n, grp, &err) == 0);
+    CHECK(artifact_write_ragged(a, "prompt_tokens", DT_I32, n, off, one, &err) == 0);
+    CHECK(artifact_write_ragged(a, "tokens", DT_I32, n, off, one, &err) == 0);
+    CHECK(artifact_write_ragged(a, "logprobs", DT_F32, n, off, lp, &err) == 0);
+    CHECK(artifact_write(a, "length", DT_I32, 1, &n, one, &err) == 0);
+    CHECK(artifact_write(a, "finish", DT_I32, 1, &n, zero, &err) == 0);
     CHECK(artifact_write_strings(a, "text", n_text, text, &err) == 0);
+    CHECK(artifact_write_ragged(a, "step_ends", DT_I32, n, off, zero, &err) == 0);
     CHECK(artifact_close(a, &err) == 0);
     return path;
+}
+
+/* Runs verify with correct_reward 1, wrong_reward -0.5; the accuracy metric into *acc. */
+static int run(const char *rollouts, const char *prompts, const char *out, double *acc, PureErr *err) {
+    static const char *const params[] = {"correct_reward=1.0", "wrong_reward=-0.5", NULL};
+    char r[512], p[512];
+    snprintf(r, sizeof r, "rollouts=%s", rollouts);
+    snprintf(p, sizeof p, "prompts=%s", prompts);
+    const char *inputs[] = {r, p, NULL};
+    cJSON *m = NULL;
+    int rc = test_stage_run(&stage_kind_verify, params, inputs, out, &m, err);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(m, "accuracy");
+    *acc = cJSON_IsNumber(a) ? a->valuedouble : -1;
+    cJSON_Delete(m);
+    return rc;
 }
 
 int main(void) {
@@ -65,13 +76,13 @@ int main(void) {
     char *prompts = write_prompts("prompts.h5", 4, refs, has);
     char *rollouts = write_rollouts("rollouts.h5", 6, idx, 6, text);
     char *out = fs_join(dir, "verifiable.h5");
-    StageCtx ctx = {rollouts, prompts, out, 1.0, -0.5, 0, 0};
     PureErr err = {0};
-    int rc = stage_kind_verify.run(&ctx, &err);
+    double acc;
+    int rc = run(rollouts, prompts, dir, &acc, &err);
     CHECK(rc == 0);
     if (rc) fprintf(stderr, "  %s\n", err.msg);
     /* graded rows: those with a non-empty reference (0, 1, 2, 4, 5): 3 correct of 5 */
-    CHECK(ctx.has_accuracy && fabs(ctx.accuracy - 0.6) < 1e-12);
+    CHECK(fabs(acc - 0.6) < 1e-12);
     Artifact *a = artifact_open(out, &err);
     CHECK(a != NULL);
     if (a) {
@@ -98,21 +109,20 @@ int main(void) {
     /* malformed inputs: each refused with the file, the dataset and what was expected */
     static const int64_t bad_idx[] = {0, 9};
     char *r_bad = write_rollouts("bad_index.h5", 2, bad_idx, 2, text);
-    ctx.rollouts = r_bad;
     err = (PureErr){0};
-    CHECK(stage_kind_verify.run(&ctx, &err) < 0);
-    CHECK(strstr(err.msg, "prompt_index'[1] = 9") && strstr(err.msg, "4 prompts"));
+    CHECK(run(r_bad, prompts, dir, &acc, &err) < 0);
+    CHECK(strstr(err.msg, "prompt_index[1] = 9") && strstr(err.msg, "(4 rows)"));
+    printf("refused: %s\n", err.msg);
+    /* the port check: text has 1 row where the other per-response datasets have 2 */
     char *r_short = write_rollouts("short_text.h5", 2, idx, 1, text);
-    ctx.rollouts = r_short;
     err = (PureErr){0};
-    CHECK(stage_kind_verify.run(&ctx, &err) < 0);
-    CHECK(strstr(err.msg, "short_text.h5") && strstr(err.msg, "'text' has 1 rows, expected 2"));
+    CHECK(run(r_short, prompts, dir, &acc, &err) < 0);
+    CHECK(strstr(err.msg, "short_text.h5") && strstr(err.msg, "dataset 'text'") && strstr(err.msg, "1 rows, but"));
+    printf("refused: %s\n", err.msg);
     char *p_nohas = write_prompts("no_has.h5", 4, refs, NULL);
-    ctx.rollouts = rollouts;
-    ctx.prompts = p_nohas;
     err = (PureErr){0};
-    CHECK(stage_kind_verify.run(&ctx, &err) < 0);
-    CHECK(strstr(err.msg, "has_reference") != NULL);
+    CHECK(run(rollouts, p_nohas, dir, &acc, &err) < 0);
+    CHECK(strstr(err.msg, "input 'prompts'") && strstr(err.msg, "missing dataset 'has_reference'"));
     printf("refused: %s\n", err.msg);
     free(prompts), free(rollouts), free(out), free(r_bad), free(r_short), free(p_nohas);
     fs_remove_all(dir, &err);

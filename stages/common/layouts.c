@@ -1,0 +1,69 @@
+/* layouts.c - the dataset tables of layouts.h. The doc strings are what
+ * docs/artifacts.md shows; change a table and regenerate that section. */
+#include "stages/common/layouts.h"
+
+const DatasetDef layout_prompts[] = {
+    {"id", DS_VEC, DT_I64, "P", NULL, 0, "row index in the source file"},
+    {"benchmark", DS_STRINGS, 0, "P", NULL, 0, "source name (math500, toy, ...)"},
+    {"problem", DS_STRINGS, 0, "P", NULL, 0, "the problem text"},
+    {"prompt", DS_STRINGS, 0, "P", NULL, 0, "the templated prompt"},
+    {"reference", DS_STRINGS, 0, "P", NULL, 0, "reference answer, \"\" if none"},
+    {"has_reference", DS_VEC, DT_U8, "P", NULL, 0, "1: the reference may be used as a verifiable reward"},
+    {"solution", DS_STRINGS, 0, "P", NULL, 0, "worked solution (the SFT target), \"\" if none"},
+    {0},
+};
+
+const DatasetDef layout_rollouts[] = {
+    {"prompt_index", DS_VEC, DT_I64, "N", NULL, 0, "row in the prompts artifact"},
+    {"group", DS_VEC, DT_I64, "N", NULL, 0, "0..groups-1 within this batch: responses to one prompt"},
+    {"prompt_tokens", DS_RAGGED, DT_I32, "N", NULL, 0, "the prompt's token ids"},
+    {"tokens", DS_RAGGED, DT_I32, "N", "tokens", 0, "the response's token ids"},
+    {"logprobs", DS_RAGGED, DT_F32, "N", "tokens", 0, "log-probability of each response token under the sampler"},
+    {"ref_logprobs", DS_RAGGED, DT_F32, "N", "tokens", 1, "under the reference model (only when one is connected)"},
+    {"length", DS_VEC, DT_I32, "N", NULL, 0, "response tokens"},
+    {"finish", DS_VEC, DT_I32, "N", NULL, 0, "0 eos, 1 stop, 2 length"},
+    {"text", DS_STRINGS, 0, "N", NULL, 0, "the decoded response"},
+    {"step_ends", DS_RAGGED, DT_I32, "N", "steps", 0, "response token index ending each \"\\n\\n\" step; the last ends at length-1"},
+    {"step_bytes", DS_RAGGED, DT_I32, "N", "steps", 1, "byte offset one past each step's end in text"},
+    {"samples", DS_ATTR, DT_I64, NULL, NULL, 1, "K responses per prompt"},
+    {"iteration", DS_ATTR, DT_I64, NULL, NULL, 1, "the loop iteration that sampled them"},
+    {0},
+};
+
+const DatasetDef layout_rewards[] = {
+    {"step_rewards", DS_RAGGED, DT_F32, "N", "steps", 0, "one process reward per step of the rollouts' step_ends"},
+    {"mode", DS_ATTR_STR, 0, NULL, NULL, 1, "the prm mode that scored them"},
+    {0},
+};
+
+const DatasetDef layout_verifiable[] = {
+    {"reward", DS_VEC, DT_F32, "N", NULL, 0, "verifiable reward of each response"},
+    {"has_reward", DS_VEC, DT_U8, "N", NULL, 0, "1: the prompt has a usable reference"},
+    {"correct", DS_VEC, DT_U8, "N", NULL, 0, "1: the final answer matches the reference"},
+    {"extracted", DS_STRINGS, 0, "N", NULL, 0, "the final answer found in the response, \"\" if none"},
+    {0},
+};
+
+const DatasetDef layout_advantages[] = {
+    {"returns", DS_RAGGED, DT_F32, "N", "tokens", 0, "return of each response token"},
+    {"advantages", DS_RAGGED, DT_F32, "N", "tokens", 0, "advantage of each response token"},
+    {0},
+};
+
+const DatasetDef layout_results[] = {
+    {"benchmark", DS_STRINGS, 0, "R", NULL, 0, "the row's benchmark"},
+    {"correct", DS_VEC, DT_U8, "R", NULL, 0, "1: greedy answer correct"},
+    {"length", DS_VEC, DT_I32, "R", NULL, 0, "response tokens"},
+    {"steps", DS_VEC, DT_I32, "R", NULL, 0, "\"\\n\\n\" steps in the response"},
+    {"repetition", DS_VEC, DT_F32, "R", NULL, 0, "share of repeated steps"},
+    {"extracted", DS_STRINGS, 0, "R", NULL, 0, "the final answer found, \"\" if none"},
+    {"text", DS_STRINGS, 0, "R", NULL, 0, "the response"},
+    {"history/iteration", DS_VEC, DT_F64, "H", NULL, 0, "monitor history: iteration of each eval so far"},
+    {"history/accuracy", DS_VEC, DT_F64, "H", NULL, 0, "monitor history: accuracy"},
+    {"history/process_reward", DS_VEC, DT_F64, "H", NULL, 0, "monitor history: mean step reward"},
+    {"history/steps", DS_VEC, DT_F64, "H", NULL, 0, "monitor history: mean steps per response"},
+    {"history/length", DS_VEC, DT_F64, "H", NULL, 0, "monitor history: mean response length"},
+    {"accuracy", DS_ATTR, DT_F64, NULL, NULL, 0, "overall accuracy (also accuracy_<benchmark> per benchmark)"},
+    {"hack_flag", DS_ATTR, DT_I64, NULL, NULL, 0, "1: the reward-hacking monitor fired"},
+    {0},
+};
