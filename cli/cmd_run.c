@@ -69,6 +69,9 @@ int cmd_run(int argc, char **argv) {
         RunOpts ro = {root, o.quiet, &targets, o.verify, cli_config()->fault};
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
+        /* a file-size limit (ulimit -f) must fail the write with EFBIG and a
+           message, not kill the run silently */
+        signal(SIGXFSZ, SIG_IGN);
         if (exec_run(plan, &ro, &err)) {
             log_error("%s", err.msg);
             log_error("the run directory is intact; fix the cause and run the same command again to resume");

@@ -105,7 +105,7 @@ static void classify(const Plan *p, const char *root, int verify, long holder, R
             r->state = ST_PRUNED;
         } else {
             char *dir = rundir_inst_path(root, in, NULL);
-            r->state = rundir_check(dir, done, !verify, r->why, sizeof r->why) ? ST_DAMAGED : ST_DONE;
+            r->state = rundir_check(dir, done, !verify, NULL, r->why, sizeof r->why) ? ST_DAMAGED : ST_DONE;
             free(dir);
         }
         cJSON_Delete(done);

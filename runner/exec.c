@@ -18,6 +18,7 @@
  */
 #include "runner/exec.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,8 @@ static void crash_point(const Runner *r, const char *point) {
 }
 
 static const char *label(const Runner *r, int i, char *buf, size_t cap) { return plan_label(r->p, i, buf, cap); }
+static int write_json_lazy(const char *path, const cJSON *j);
+static cJSON *json_read_file_quiet(const char *path);
 
 /* ---------------------------------------------------------------- selection */
 
@@ -139,6 +142,36 @@ static void remove_stale_scratch(const Runner *r, int i) {
     free(scratch);
 }
 
+/* The files of a committed instance got new times (a copy, a restore) with
+ * the same bytes: record the new times so the next check is quick again. */
+static void save_retimed(const Runner *r, int i, const char *dir) {
+    char lb[160];
+    char *path = fs_join(dir, "done.json");
+    PureErr e;
+    err_clear(&e);
+    char *text = cJSON_Print(r->done[i]);
+    if (fs_write_atomic(path, text, strlen(text), &e))
+        log_warn("%s: cannot re-record file times: %s", label(r, i, lb, sizeof lb), e.msg);
+    else if (!r->o->quiet)
+        log_info("%s: files have new times but the committed bytes; re-recorded their times", label(r, i, lb, sizeof lb));
+    cJSON_free(text);
+    free(path);
+}
+
+/* latest.json explains staleness once the spec changes; a crash between
+ * done.json and latest.json (or a full disk) leaves it missing or pointing
+ * at an older fingerprint: the instance the current spec plans is done, so
+ * its record is the latest. */
+static void repair_latest(const Runner *r, int i) {
+    char *inst_dir = fs_join(r->o->root, r->p->insts[i].dir), *latest = fs_join(inst_dir, "latest.json");
+    cJSON *have = json_read_file_quiet(latest);
+    const char *fp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(have, "fingerprint"));
+    if (!fp || strcmp(fp, r->p->insts[i].fp)) write_json_lazy(latest, r->done[i]);
+    cJSON_Delete(have);
+    free(latest);
+    free(inst_dir);
+}
+
 static void load_states(Runner *r) {
     const Plan *p = r->p;
     for (int i = 0; i < p->n; i++) {
@@ -153,8 +186,11 @@ static void load_states(Runner *r) {
             continue;
         }
         char *dir = rundir_inst_path(r->o->root, &p->insts[i], NULL), why[512], lb[160];
-        if (rundir_check(dir, r->done[i], !r->o->verify, why, sizeof why) == 0) {
+        int retimed = 0;
+        if (rundir_check(dir, r->done[i], !r->o->verify, &retimed, why, sizeof why) == 0) {
             r->state[i] = r->o->verify ? S_VERIFIED : S_DONE;
+            if (retimed) save_retimed(r, i, dir);
+            repair_latest(r, i);
         } else {
             log_warn("%s: committed artifact is damaged (%s); it will be recomputed", label(r, i, lb, sizeof lb), why);
             r->state[i] = S_BAD;
@@ -213,17 +249,29 @@ static int write_json(const char *path, const cJSON *j, PureErr *err) {
     return rc;
 }
 
-/* latest.json only explains staleness: atomic (rename) but not fsynced, it
- * is rewritten by the next commit anyway. */
-static void write_json_lazy(const char *path, const cJSON *j) {
+/* latest.json only explains staleness: atomic (rename) but not fsynced, and
+ * repaired from done.json by the next run (repair_latest) if it is lost.
+ * Returns -1 when it could not be written (a full disk). */
+static int write_json_lazy(const char *path, const cJSON *j) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     char *text = cJSON_Print(j);
     FILE *f = fopen(tmp, "wb");
     int ok = f && fputs(text, f) >= 0;
     if (f && fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) remove(tmp);
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        ok = 0;
+    }
     cJSON_free(text);
+    return ok ? 0 : -1;
+}
+
+static cJSON *json_read_file_quiet(const char *path) {
+    char *text = fs_read_file(path, NULL, NULL);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    return j;
 }
 
 static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *dest, const char *scratch,
@@ -250,7 +298,11 @@ static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *de
     }
     crash_point(r, "done");
     char *inst_dir = fs_join(r->o->root, in->dir), *latest = fs_join(inst_dir, "latest.json");
-    write_json_lazy(latest, d);
+    if (write_json_lazy(latest, d)) {
+        /* the commit stands (done.json is written); the next run repairs latest.json */
+        char lb[160];
+        log_warn("%s: cannot write %s: %s", label(r, i, lb, sizeof lb), latest, strerror(errno));
+    }
     free(latest);
     free(inst_dir);
     const cJSON *line = cJSON_GetObjectItemCaseSensitive(d, "metrics_line");
@@ -377,7 +429,7 @@ static int available(Runner *r, int i, PureErr *err) {
     if (r->state[i] == S_VERIFIED && !r->force[i]) return 0;
     if (r->state[i] == S_DONE && !r->force[i]) {
         char *dir = rundir_inst_path(r->o->root, &r->p->insts[i], NULL);
-        int ok = rundir_check(dir, r->done[i], 0, why, sizeof why) == 0;
+        int ok = rundir_check(dir, r->done[i], 0, NULL, why, sizeof why) == 0;
         free(dir);
         if (ok) {
             r->state[i] = S_VERIFIED;

@@ -24,15 +24,16 @@ static long read_pid(const char *path) {
     return pid;
 }
 
+/* The lock is a flock() on the run directory itself, not on a file in it:
+ * deleting RUN/lock (or any file) during a run cannot let a second run in,
+ * since the directory cannot go while it holds the run's files. RUN/lock
+ * only records the holder's pid for messages. flock() is local to one
+ * machine on NFS-like shared filesystems (docs/pipeline-spec.md). */
 int rundir_lock(const char *root, int *fd, PureErr *err) {
     if (fs_mkdir_p(root, err)) return err_prefix(err, "run directory is not usable");
+    int f = open(root, O_RDONLY | O_DIRECTORY);
+    if (f < 0) return err_set(err, "run directory %s cannot be opened: %s", root, strerror(errno));
     char *path = fs_join(root, "lock");
-    int f = open(path, O_RDWR | O_CREAT, 0644);
-    if (f < 0) {
-        err_set(err, "run directory %s is not writable: cannot create %s: %s", root, path, strerror(errno));
-        free(path);
-        return -1;
-    }
     /* a `pure status` probing the lock holds it for microseconds: retry briefly */
     int locked = -1;
     for (int tries = 0; tries < 5 && (locked = flock(f, LOCK_EX | LOCK_NB)) != 0; tries++) usleep(20000);
@@ -45,12 +46,15 @@ int rundir_lock(const char *root, int *fd, PureErr *err) {
     }
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-    if (ftruncate(f, 0) != 0 || pwrite(f, buf, (size_t)n, 0) != n) {
+    int pf = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (pf < 0 || write(pf, buf, (size_t)n) != n) {
         err_set(err, "run directory %s is not writable: %s: %s", root, path, strerror(errno));
+        if (pf >= 0) close(pf);
         close(f);
         free(path);
         return -1;
     }
+    close(pf);
     free(path);
     *fd = f;
     return 0;
@@ -62,7 +66,7 @@ void rundir_unlock(int fd) {
 
 long rundir_lock_holder(const char *root) {
     char *path = fs_join(root, "lock");
-    int f = open(path, O_RDONLY);
+    int f = open(root, O_RDONLY | O_DIRECTORY);
     long pid = 0;
     if (f >= 0) {
         if (flock(f, LOCK_SH | LOCK_NB) != 0) pid = read_pid(path);
@@ -195,11 +199,12 @@ cJSON *rundir_describe_outputs(const char *dir, const StageKind *k, PureErr *err
 
 /* ---------------------------------------------------------------- checks */
 
-int rundir_check(const char *commit_dir, const cJSON *done, int quick, char *why, size_t cap) {
+int rundir_check(const char *commit_dir, cJSON *done, int quick, int *retimed, char *why, size_t cap) {
     const cJSON *outs = cJSON_GetObjectItemCaseSensitive(done, "outputs"), *o;
+    if (retimed) *retimed = 0;
     if (!cJSON_IsObject(outs)) return snprintf(why, cap, "done record has no outputs"), -1;
     cJSON_ArrayForEach(o, outs) {
-        const cJSON *f;
+        cJSON *f;
         cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(o, "files")) {
             const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "path"));
             const cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
@@ -217,11 +222,20 @@ int rundir_check(const char *commit_dir, const cJSON *done, int quick, char *why
                          size->valuedouble);
                 rc = -1;
             } else if (quick) {
-                char now[48];
+                char now[48], hex[65];
                 mtime_str(&st, now, sizeof now);
                 if (strcmp(now, mt)) {
-                    snprintf(why, cap, "%s was modified after it was committed", rel);
-                    rc = -1;
+                    /* new time: damage only if the bytes changed too */
+                    if (sha256_file_hex(path, hex) != 0) {
+                        snprintf(why, cap, "%s cannot be read", rel);
+                        rc = -1;
+                    } else if (strcmp(hex, sha)) {
+                        snprintf(why, cap, "%s was modified after it was committed (its SHA-256 differs)", rel);
+                        rc = -1;
+                    } else {
+                        cJSON_ReplaceItemInObjectCaseSensitive(f, "mtime", cJSON_CreateString(now));
+                        if (retimed) *retimed = 1;
+                    }
                 }
             } else {
                 char hex[65];

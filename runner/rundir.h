@@ -1,7 +1,7 @@
 /* rundir.h - the run directory: lock, completion records, integrity checks.
  *
  * Layout (docs/pipeline-spec.md, "Run directory"):
- *   RUN/lock                       flock()ed by the running `pure run`, holds its pid
+ *   RUN/lock                       the pid of the running `pure run` (which flock()s RUN/ itself)
  *   RUN/spec.yaml                  the resolved spec of the last run
  *   RUN/metrics.jsonl              one JSON object per stage run that reported metrics
  *   RUN/stages/NAME[/ITER]/FP16/   committed outputs (PORT.h5, PORT/) + done.json, written last
@@ -38,9 +38,13 @@ cJSON *rundir_read_done(const char *root, const Inst *in);
 cJSON *rundir_describe_outputs(const char *dir, const StageKind *k, PureErr *err);
 
 /* Integrity of a committed directory against its done record. quick: sizes
- * and mtimes only (what `pure status` uses); else SHA-256 of every byte.
- * Returns 0 when intact, else -1 with the reason in why. */
-int rundir_check(const char *commit_dir, const cJSON *done, int quick, char *why, size_t cap);
+ * and mtimes (what `pure status` uses), with the SHA-256 of any file whose
+ * mtime changed (a copy, an rsync without -t, a restore: new times, same
+ * bytes); else SHA-256 of every byte. A file whose bytes match but whose
+ * time changed is accepted and its new time written into `done`, and
+ * *retimed is set (the caller may save the record). Only a change of
+ * content is damage. Returns 0 when intact, else -1 with the reason in why. */
+int rundir_check(const char *commit_dir, cJSON *done, int quick, int *retimed, char *why, size_t cap);
 
 /* metrics.jsonl: drops a torn last line; returns the set of fingerprints
  * already recorded (a cJSON object used as a set). */

@@ -18,3 +18,7 @@ add_test(NAME runner_shipped COMMAND bash ${PURE_TEST_DIR}/runner/shipped.sh $<T
 add_test(NAME runner_stages_doc COMMAND bash ${PURE_TEST_DIR}/runner/stages_doc.sh $<TARGET_FILE:pure>
          ${CMAKE_SOURCE_DIR}/docs/pipeline-spec.md ${CMAKE_SOURCE_DIR}/docs/artifacts.md)
 set_tests_properties(runner_cli runner_resume runner_stages_doc runner_shipped PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# the runner under a hostile or careless user: deleted lock, copied run directory, kill before latest.json,
+# file-size limit
+add_test(NAME runner_hostile COMMAND bash ${PURE_TEST_DIR}/runner/hostile.sh $<TARGET_FILE:pure-test>)
+set_tests_properties(runner_hostile PROPERTIES TIMEOUT 300)

@@ -9,14 +9,3 @@ pure_test(test_tokenizer_variants SOURCES ${PURE_TEST_DIR}/tokenizer/test_tokeni
 add_executable(tokenizer_bench EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/bench/tokenizer_bench.c)
 target_include_directories(tokenizer_bench PRIVATE ${CMAKE_SOURCE_DIR})
 target_link_libraries(tokenizer_bench PRIVATE pure_tokenizer pure_util)
-# Optional libFuzzer target (clang only; not a test): the tokenizer sources are
-# compiled into it so that libFuzzer sees their coverage.
-if(CMAKE_C_COMPILER_ID MATCHES "Clang")
-  file(GLOB tok_fuzz_srcs ${CMAKE_SOURCE_DIR}/tokenizer/*.c)
-  add_executable(fuzz_tokenizer EXCLUDE_FROM_ALL ${PURE_TEST_DIR}/tokenizer/fuzz_tokenizer.c ${tok_fuzz_srcs})
-  target_include_directories(fuzz_tokenizer PRIVATE ${CMAKE_SOURCE_DIR})
-  target_compile_options(fuzz_tokenizer PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_options(fuzz_tokenizer PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_compile_definitions(fuzz_tokenizer PRIVATE PURE_SHARED_DIR="${PURE_SHARED_DIR}")
-  target_link_libraries(fuzz_tokenizer PRIVATE pure_util PkgConfig::PCRE2 PkgConfig::UTF8PROC PkgConfig::CJSON)
-endif()

@@ -1,6 +1,5 @@
-/* fuzz_tokenizer.c - libFuzzer target, built only with clang
- * (tests/cmake/tokenizer.cmake: `cmake --build B --target fuzz_tokenizer`,
- * then `B/fuzz_tokenizer -max_total_time=60`). The first input byte picks the
+/* fuzz_tokenizer.c - libFuzzer target (scripts/fuzz.sh builds and runs it;
+ * seeds in tests/fuzz/corpus/tokenizer/). The first input byte picks the
  * mode: even = encode the rest with the Qwen tokenizer (the toy one when
  * ../shared lacks it) and check the raw round trip of ASCII input; odd = load
  * the rest as a tokenizer.json. The deterministic test_tokenizer_fuzz covers
