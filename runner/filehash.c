@@ -92,6 +92,8 @@ static void save_entry(const HashEntry *e) {
 static int hash_file(const char *path, char hex[65], PureErr *err) {
     struct stat st;
     if (stat(path, &st) != 0) return err_set(err, "%s: %s", path, strerror(errno));
+    /* a device or FIFO (/dev/zero, a pipe) would be read forever */
+    if (!S_ISREG(st.st_mode)) return err_set(err, "%s: not a regular file or directory", path);
     if (!g_loaded) load_cache();
     long long mt = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     for (int i = g_nhashes - 1; i >= 0; i--) {

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "runner/spec.h"
 #include "util/fs.h"
@@ -39,6 +40,12 @@ static YNode *load_with_extends(const char *path, char **chain, int depth, PureE
     char real[PATH_MAX];
     if (!realpath(base, real)) {
         yerr(err, &ext->mark, "extends: file '%s' not found (looked for %s)", ext->str, base);
+        free(base);
+        goto fail;
+    }
+    struct stat st;
+    if (stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+        yerr(err, &ext->mark, "extends: '%s' is not a regular file (%s)", ext->str, real);
         free(base);
         goto fail;
     }

@@ -155,7 +155,16 @@ int yerr(PureErr *err, const YMark *m, const char *fmt, ...) {
 typedef struct Anchor {
     char *name;
     YNode *node; /* a private copy */
+    int64_t nodes, bytes; /* its size, charged again at every alias */
 } Anchor;
+
+/* What one document may grow to. Aliases copy their anchor, so a few hundred
+ * bytes of nested aliases ("billion laughs") would expand to gigabytes; every
+ * node and scalar byte is charged against these budgets as it is made,
+ * aliases and the anchors' own copies included, and the alias that would
+ * cross them is the error. A real pipeline spec is a few hundred nodes. */
+#define YDOC_MAX_NODES 200000
+#define YDOC_MAX_BYTES (16 << 20)
 
 typedef struct Parser {
     yaml_parser_t p;
@@ -163,8 +172,29 @@ typedef struct Parser {
     int line0, col0; /* offsets for strings embedded elsewhere (--set values) */
     Anchor *anchors;
     int nanchors;
+    int64_t nodes, bytes; /* made so far, against YDOC_MAX_NODES / YDOC_MAX_BYTES */
     PureErr *err;
 } Parser;
+
+static void node_size(const YNode *n, int64_t *nodes, int64_t *bytes) {
+    (*nodes)++;
+    if (n->str) *bytes += (int64_t)strlen(n->str) + 1;
+    for (int i = 0; i < n->n; i++) {
+        if (n->keys) *bytes += (int64_t)strlen(n->keys[i]) + 1;
+        node_size(n->items[i], nodes, bytes);
+    }
+}
+
+/* Charges a node (or an alias's copy) against the document's budgets. */
+static int charge(Parser *ps, int64_t nodes, int64_t bytes, const YMark *m, const char *alias) {
+    ps->nodes += nodes;
+    ps->bytes += bytes;
+    if (ps->nodes <= YDOC_MAX_NODES && ps->bytes <= YDOC_MAX_BYTES) return 0;
+    if (alias)
+        return yerr(ps->err, m, "alias '*%s' would grow the document past %d nodes or %d MB (aliases copy their "
+                    "anchor; nested aliases multiply)", alias, YDOC_MAX_NODES, YDOC_MAX_BYTES >> 20);
+    return yerr(ps->err, m, "the document exceeds %d nodes or %d MB", YDOC_MAX_NODES, YDOC_MAX_BYTES >> 20);
+}
 
 static YMark mark_of(Parser *ps, yaml_mark_t m) {
     YMark r = {(char *)ps->file, (int)m.line + 1 + ps->line0, (int)m.column + 1 + (m.line == 0 ? ps->col0 : 0)};
@@ -187,12 +217,18 @@ static int is_null_text(const char *s) {
     return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
-static void add_anchor(Parser *ps, const yaml_char_t *name, const YNode *n) {
-    if (!name) return;
+static int add_anchor(Parser *ps, const yaml_char_t *name, const YNode *n, const YMark *m) {
+    if (!name) return 0;
+    int64_t nodes = 0, bytes = 0;
+    node_size(n, &nodes, &bytes);
+    if (charge(ps, nodes, bytes, m, NULL)) return -1;
     ps->anchors = xrealloc(ps->anchors, (size_t)(ps->nanchors + 1) * sizeof *ps->anchors);
     ps->anchors[ps->nanchors].name = xstrdup((const char *)name);
     ps->anchors[ps->nanchors].node = ynode_clone(n);
+    ps->anchors[ps->nanchors].nodes = nodes;
+    ps->anchors[ps->nanchors].bytes = bytes;
     ps->nanchors++;
+    return 0;
 }
 
 static YNode *parse_node(Parser *ps, yaml_event_t *ev, int depth);
@@ -253,6 +289,7 @@ static YNode *parse_node(Parser *ps, yaml_event_t *ev, int depth) {
     switch (ev->type) {
     case YAML_SCALAR_EVENT: {
         const char *s = (const char *)ev->data.scalar.value;
+        if (charge(ps, 1, (int64_t)ev->data.scalar.length + 1, &m, NULL)) return NULL;
         int plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         if (plain && is_null_text(s)) {
             n = ynode_new(YN_NULL, &m);
@@ -260,25 +297,35 @@ static YNode *parse_node(Parser *ps, yaml_event_t *ev, int depth) {
             n = ynode_scalar(s, &m);
             n->quoted = !plain;
         }
-        add_anchor(ps, ev->data.scalar.anchor, n);
+        if (add_anchor(ps, ev->data.scalar.anchor, n, &m)) {
+            ynode_free(n);
+            return NULL;
+        }
         return n;
     }
     case YAML_ALIAS_EVENT:
         for (int i = ps->nanchors - 1; i >= 0; i--)
-            if (!strcmp(ps->anchors[i].name, (const char *)ev->data.alias.anchor))
+            if (!strcmp(ps->anchors[i].name, (const char *)ev->data.alias.anchor)) {
+                if (charge(ps, ps->anchors[i].nodes, ps->anchors[i].bytes, &m, (const char *)ev->data.alias.anchor))
+                    return NULL;
                 return ynode_clone(ps->anchors[i].node);
+            }
         yerr(ps->err, &m, "unknown alias '*%s'", ev->data.alias.anchor);
         return NULL;
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
         const yaml_char_t *anchor = ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
                                                                           : ev->data.mapping_start.anchor;
+        if (charge(ps, 1, 0, &m, NULL)) return NULL;
         n = ynode_new(ev->type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP, &m);
         if (parse_children(ps, n, depth)) {
             ynode_free(n);
             return NULL;
         }
-        add_anchor(ps, anchor, n);
+        if (add_anchor(ps, anchor, n, &m)) {
+            ynode_free(n);
+            return NULL;
+        }
         return n;
     }
     default:

@@ -74,9 +74,46 @@ static void test_fs_json(void) {
     free(back); free(file); free(sub); free(stem);
 }
 
+/* hostile JSON and files (issue 12): trailing data, duplicate keys, devices */
+static void test_json_strict(void) {
+    PureErr err;
+    const char *ok = "{\"a\": [1, {\"b\": 2, \"c\": 3}]}\n \t\r\n";
+    err_clear(&err);
+    cJSON *j = json_parse(ok, strlen(ok), "ok.json", &err);
+    CHECK(j != NULL);
+    cJSON_Delete(j);
+    const char *trailing = "{\"a\": 1}\n{\"a\": 2}\n";
+    err_clear(&err);
+    CHECK(json_parse(trailing, strlen(trailing), "t.json", &err) == NULL);
+    CHECK(strstr(err.msg, "t.json:2:1: unexpected data after the JSON value") != NULL);
+    const char *garbage = "[1, 2] x";
+    err_clear(&err);
+    CHECK(json_parse(garbage, strlen(garbage), "g.json", &err) == NULL);
+    CHECK(strstr(err.msg, "g.json:1:8:") != NULL);
+    const char *dup = "{\"a\": [1, {\"b\": 2, \"c\": 3, \"b\": 4}]}";
+    err_clear(&err);
+    CHECK(json_parse(dup, strlen(dup), "d.json", &err) == NULL);
+    CHECK(strstr(err.msg, "d.json: duplicate key \"b\" in the object at $.a[1]") != NULL);
+    const char *dup_top = "{\"x\": 1, \"x\": 1}";
+    err_clear(&err);
+    CHECK(json_parse(dup_top, strlen(dup_top), "d.json", &err) == NULL);
+    CHECK(strstr(err.msg, "duplicate key \"x\" in the object at $") != NULL);
+    /* the same key in sibling objects is fine */
+    const char *sib = "[{\"k\": 1}, {\"k\": 2}]";
+    err_clear(&err);
+    j = json_parse(sib, strlen(sib), "s.json", &err);
+    CHECK(j != NULL);
+    cJSON_Delete(j);
+    /* devices and FIFOs are refused instead of read forever */
+    err_clear(&err);
+    CHECK(fs_read_file("/dev/zero", NULL, &err) == NULL);
+    CHECK(strstr(err.msg, "/dev/zero: not a regular file") != NULL);
+}
+
 int main(void) {
     test_sha256();
     test_rng();
     test_fs_json();
+    test_json_strict();
     return check_report("test_util");
 }

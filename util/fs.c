@@ -18,6 +18,14 @@ char *fs_read_file(const char *path, size_t *len, PureErr *err) {
         err_set(err, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
+    /* only regular files: a device or FIFO (/dev/zero, a pipe) would be read
+       forever, a directory not at all */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        err_set(err, "%s: not a regular file", path);
+        fclose(f);
+        return NULL;
+    }
     size_t cap = 1 << 16, n = 0, got;
     char *buf = xmalloc(cap + 1);
     while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
