@@ -17,3 +17,7 @@ add_test(NAME test_rl_pipelines
   COMMAND bash ${PURE_TEST_DIR}/rl/pipelines.sh $<TARGET_FILE:pure> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON})
 set_tests_properties(test_rl_pipelines PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 pure_test(test_rl_lua_prm SOURCES ${PURE_TEST_DIR}/rl/test_rl_lua_prm.c LIBS pure_lua)
+# kill -9 at 20 random moments of the smoke pipeline, resume, everything equal to an uninterrupted run
+add_test(NAME test_rl_kill_torture
+  COMMAND bash ${PURE_TEST_DIR}/rl/kill_torture.sh $<TARGET_FILE:pure> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON} 20)
+set_tests_properties(test_rl_kill_torture PROPERTIES TIMEOUT 900 LABELS slow)
