@@ -36,18 +36,11 @@
 
 static int runs_script(const void *row) { return (((const CreditRule *)row)->needs & CREDIT_NEEDS_SCRIPT) != 0; }
 
-/* The rule FILE.lua selects: the first that runs a script (NULL: none does). */
-static const CreditRule *script_rule(void) {
-    for (const CreditRule *r = credit_rules; r->name; r++)
-        if (runs_script(r)) return r;
-    return NULL;
-}
-
 /* "min|min-exact|sum|FILE.lua": the rules --rule takes by name, then FILE.lua. */
 static const char *rule_choices(char *buf, size_t cap) {
     credit_table_names(credit_rules, sizeof *credit_rules, "|", runs_script, buf, cap);
     size_t len = strlen(buf);
-    if (script_rule()) snprintf(buf + len, cap - len, "%s" SCRIPT_ARG, len ? "|" : "");
+    if (credit_script_rule()) snprintf(buf + len, cap - len, "%s" SCRIPT_ARG, len ? "|" : "");
     return buf;
 }
 
@@ -284,9 +277,9 @@ static int parse_flags(int argc, char **argv, CliOpts *o, PureErr *err) {
             char choices[512];
             const CreditRule *rule;
             if (!v) return err_set(err, "--rule expects %s", rule_choices(choices, sizeof choices));
-            if (has_suffix(v, ".lua") && script_rule()) {
+            if (has_suffix(v, ".lua") && credit_script_rule()) {
                 if (!fs_exists(v)) return err_set(err, "--rule: no such Lua file '%s'", v);
-                o->cfg.rule = script_rule();
+                o->cfg.rule = credit_script_rule();
                 o->script = v;
             } else if (!(rule = credit_rule_find(v, NULL)) || runs_script(rule)) {
                 return err_set(err, "--rule expects %s, got '%s'", rule_choices(choices, sizeof choices), v);

@@ -1,5 +1,6 @@
 /* cmd_inspect.c - `pure inspect FILE.h5 [DATASET]`: options, then
- * storage/inspect_tree.c prints the tree or one dataset. */
+ * storage/inspect_tree.c prints the tree or one dataset (nothing at all when
+ * the file cannot be read whole: the error goes to stderr, exit 2). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,10 @@ static const char *USAGE =
     "statistics (min, max, mean, std, NaN and Inf counts; ragged groups as rows x\n"
     "lengths). With DATASET (a dataset, a ragged group or a string dataset): also\n"
     "its values, the first N (--head, default 10) or all of them (--all).\n"
-    "  --json   one JSON object on stdout instead of text\n"
+    "  --json   one JSON object on stdout instead of text (always valid UTF-8:\n"
+    "           bytes that are not are replaced by U+FFFD)\n"
+    "Soft and external links are listed, never followed. A file that cannot be\n"
+    "read whole (damaged, or beyond the reader's limits) prints nothing on stdout.\n"
     "Exit codes: 0 ok, 2 bad usage, missing or damaged file or dataset.\n";
 
 int cmd_inspect(int argc, char **argv) {
@@ -58,8 +62,8 @@ int cmd_inspect(int argc, char **argv) {
     int rc;
     if (dataset) {
         if (!artifact_has(a, dataset)) rc = err_set(&err, "%s: no dataset '%s'", file, dataset);
-        else rc = inspect_object(a, dataset, &o, 1, NULL, &err);
-    } else rc = inspect_file(a, &o, &err);
+        else rc = inspect_object(a, dataset, &o, stdout, &err);
+    } else rc = inspect_file(a, &o, stdout, &err);
     fflush(stdout);
     artifact_close(a, NULL);
     if (rc) {

@@ -26,9 +26,11 @@
  * binds to. model_build_table() lays the rows out into m->tensors and
  * model_bind() points the fields at them, so a new tensor is one row here
  * plus its field in model_internal.h. The order (and with it every offset and
- * the initialisation stream of each tensor) is part of the file format:
- * append, never reorder. Runs of consecutive per-layer rows repeat once per
- * layer. AdamW weight decay applies to the matrices (2-D rows). */
+ * the initialisation stream of each tensor) is part of the file format: never
+ * reorder rows; a new row must be conditional on a config setting existing
+ * models lack, so their tables, files and fresh weights stay the same. Runs
+ * of consecutive per-layer rows repeat once per layer. AdamW weight decay
+ * applies to the matrices (2-D rows). */
 
 enum { DIM_NONE = 0, DIM_V, DIM_C, DIM_F, DIM_QD, DIM_KD, DIM_LABELS }; /* DIM_QD = NH*hd, DIM_KD = NKV*hd */
 enum { WHEN_ALWAYS = 0, WHEN_QKV_BIAS, WHEN_CLASSIFIER, WHEN_LM_UNTIED };

@@ -248,7 +248,8 @@ static int tensor_cmp(const void *x, const void *y) {
     return strcmp(((const StTensor *)x)->name, ((const StTensor *)y)->name);
 }
 
-/* Sorts by name and refuses duplicates (within one header JSON allows them, across shards too). */
+/* Sorts by name and refuses duplicates: a tensor in two shards (util/json.c
+ * already refuses a key twice within one header). */
 static int sort_tensors(SafeTensors *st, PureErr *err) {
     qsort(st->t, (size_t)st->n, sizeof *st->t, tensor_cmp);
     for (int i = 1; i < st->n; i++)

@@ -36,6 +36,7 @@ int artifact_describe(Artifact *a, const char *name, ArtObject *o, PureErr *err)
     if (h5u_norm_name(name, path, sizeof path) < 0) return err_set(err, "%s: invalid name '%s'", a->path, name);
     int k = h5u_kind(a->file, path), is_str = 0;
     if (k == H5O_TYPE_UNKNOWN) return o->kind = AO_ABSENT, 0;
+    if (k < H5O_TYPE_UNKNOWN) return h5u_kind_fail(a, path, k, err); /* damaged, too deep, an external link */
     if (k == H5O_TYPE_DATASET) {
         if (dataset_info(a, path, o, &is_str, err)) return -1;
         o->kind = is_str ? AO_STRINGS : AO_DENSE;
@@ -57,32 +58,11 @@ int artifact_describe(Artifact *a, const char *name, ArtObject *o, PureErr *err)
     return 0;
 }
 
-typedef struct {
-    char **names;
-    int n, cap;
-} NameList;
-
-static herr_t add_name(hid_t g, const char *name, const H5L_info_t *info, void *data) {
-    (void)g;
-    (void)info;
-    NameList *l = data;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 16;
-        l->names = xrealloc(l->names, (size_t)l->cap * sizeof *l->names);
-    }
-    l->names[l->n++] = xstrdup(name);
-    return 0;
-}
-
 int artifact_list_root(Artifact *a, char ***names, int *n, PureErr *err) {
-    NameList l = {0};
-    hsize_t idx = 0;
+    H5uNames l;
     h5u_quiet();
-    if (H5Literate(a->file, H5_INDEX_NAME, H5_ITER_INC, &idx, add_name, &l) < 0) {
-        for (int i = 0; i < l.n; i++) free(l.names[i]);
-        free(l.names);
-        return h5u_fail(err, "%s: cannot list the root group", a->path);
-    }
+    if (h5u_list_links(a, "/", &l, err)) return -1;
+    free(l.types);
     *names = l.names;
     *n = l.n;
     return 0;

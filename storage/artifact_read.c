@@ -4,9 +4,12 @@
  * Every failure names the file and the object and says what was expected
  * versus what is stored. Damaged files must end in a PureErr, never a crash:
  * HDF5 checksums the metadata of the format we write, and our pure_sha256
- * attribute covers the raw data bytes. */
+ * attribute covers the raw data bytes. Hostile files get an error too: no read
+ * allocates more than the file can hold (h5u_read_budget), names nest at most
+ * H5U_MAX_DEPTH groups deep, and external links are never followed. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "storage/h5util.h"
 #include "util/fs.h"
@@ -31,6 +34,8 @@ Artifact *artifact_open(const char *path, PureErr *err) {
     Artifact *a = xcalloc(1, sizeof *a);
     a->file = f;
     a->path = xstrdup(path);
+    struct stat st;
+    a->file_size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
     return a;
 }
 
@@ -55,6 +60,14 @@ static hid_t open_dataset(Artifact *a, const char *name, PureErr *err) {
         err_set(err, "%s: no dataset '%s'", a->path, path);
         return H5I_INVALID_HID;
     }
+    if (k < H5O_TYPE_UNKNOWN) {
+        h5u_kind_fail(a, path, k, err);
+        return H5I_INVALID_HID;
+    }
+    if (k == H5O_TYPE_NAMED_DATATYPE) {
+        err_set(err, "%s: '%s' is a named datatype, expected a dataset", a->path, path);
+        return H5I_INVALID_HID;
+    }
     if (k != H5O_TYPE_DATASET) {
         if (h5u_is_ragged(a->file, path))
             err_set(err, "%s: '%s' is a ragged group (values + offsets), expected a dense dataset", a->path, path);
@@ -70,6 +83,9 @@ static hid_t open_dataset(Artifact *a, const char *name, PureErr *err) {
 static int space_dims(hid_t sp, Artifact *a, const char *name, int *ndim, int64_t *dims, PureErr *err) {
     int r = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
     if (r < 0) return h5u_fail(err, "%s: '%s': cannot read its dataspace", a->path, name);
+    if (H5Sget_simple_extent_type(sp) == H5S_NULL)
+        return err_set(err, "%s: '%s': an empty (null) dataspace holds no data, expected a dataset with a shape",
+                       a->path, name);
     if (r > ARTIFACT_MAX_DIMS)
         return err_set(err, "%s: '%s': rank %d, more than the %d supported", a->path, name, r, ARTIFACT_MAX_DIMS);
     hsize_t hd[ARTIFACT_MAX_DIMS];
@@ -86,11 +102,7 @@ static int dataset_dims(hid_t ds, Artifact *a, const char *name, int *ndim, int6
     return rc;
 }
 
-static int64_t count_of(int ndim, const int64_t *dims) {
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= dims[i];
-    return n;
-}
+static int64_t count_of(int ndim, const int64_t *dims) { return h5u_count(ndim, dims); }
 
 /* Reads a string attribute of an open object (vlen or fixed length). */
 static char *attr_read_str(hid_t at, Artifact *a, const char *obj, const char *key, PureErr *err) {
@@ -113,6 +125,9 @@ static char *attr_read_str(hid_t at, Artifact *a, const char *obj, const char *k
             H5Sclose(sp);
         }
         H5Tclose(mt);
+    } else if (H5Tget_size(ft) == 0 || H5Tget_size(ft) > h5u_read_limit(a)) {
+        err_set(err, "%s: attribute '%s' of '%s': a %zu-byte string, more than the file holds (damaged file?)", a->path,
+                key, obj, H5Tget_size(ft));
     } else {
         size_t sz = H5Tget_size(ft);
         char *buf = xcalloc(sz + 1, 1);
@@ -127,8 +142,14 @@ static char *attr_read_str(hid_t at, Artifact *a, const char *obj, const char *k
 
 static hid_t open_attr(Artifact *a, const char *obj, const char *key, PureErr *err) {
     char o[1024];
-    if (h5u_norm_name(obj, o, sizeof o) < 0 || h5u_kind(a->file, o) == H5O_TYPE_UNKNOWN) {
+    int k = h5u_norm_name(obj, o, sizeof o) < 0 ? H5U_K_BADNAME : h5u_kind(a->file, o);
+    if (k == H5O_TYPE_UNKNOWN) {
         err_set(err, "%s: no object '%s' (reading attribute '%s')", a->path, obj, key);
+        return H5I_INVALID_HID;
+    }
+    if (k < H5O_TYPE_UNKNOWN) {
+        h5u_kind_fail(a, obj, k, err);
+        err_prefix(err, "reading attribute '%s'", key);
         return H5I_INVALID_HID;
     }
     htri_t ex = H5Aexists_by_name(a->file, o, key, H5P_DEFAULT);
@@ -201,7 +222,9 @@ void *artifact_read(Artifact *a, const char *name, DType want, int want_ndim, in
     }
     int64_t n = count_of(ndim, d);
     size_t fsz = H5Tget_size(ft), msz = dtype_size(want);
-    buf = xmalloc((size_t)n * (fsz > msz ? fsz : msz));
+    /* before any allocation: the shape of a sparse or compressed dataset says nothing of the file's size */
+    if (h5u_read_budget(a, ds, name, n, fsz, err)) goto done;
+    buf = xmalloc((size_t)n * (fsz > msz ? fsz : msz) + 1);
     /* read the stored bytes as they are, check them, then convert in place */
     if (n > 0 && H5Dread(ds, ft, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
         h5u_fail(err, "%s: dataset '%s': read failed (damaged file?)", a->path, name);
@@ -235,6 +258,7 @@ int artifact_read_ragged(Artifact *a, const char *name, DType want, int64_t *n_r
     if (h5u_norm_name(name, path, sizeof path) < 0) return err_set(err, "%s: invalid name '%s'", a->path, name);
     int k = h5u_kind(a->file, path);
     if (k == H5O_TYPE_UNKNOWN) return err_set(err, "%s: no ragged group '%s'", a->path, path);
+    if (k < H5O_TYPE_UNKNOWN) return h5u_kind_fail(a, path, k, err);
     if (k == H5O_TYPE_DATASET)
         return err_set(err, "%s: '%s' is a dense dataset, expected a ragged group (values + offsets)", a->path, path);
     int64_t od[ARTIFACT_MAX_DIMS], vd[ARTIFACT_MAX_DIMS];
@@ -278,6 +302,7 @@ int artifact_read_ragged(Artifact *a, const char *name, DType want, int64_t *n_r
 /* Fixed-length strings (h5py's numpy 'S' arrays): copy out each padded slot. */
 static char **read_fixed_strings(Artifact *a, const char *name, hid_t ds, hid_t ft, int64_t n, PureErr *err) {
     size_t sz = H5Tget_size(ft);
+    if (h5u_read_budget(a, ds, name, n, sz, err)) return NULL;
     char *raw = xmalloc((size_t)n * sz + 1);
     char **out = NULL;
     if (n > 0 && H5Dread(ds, ft, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
@@ -299,6 +324,8 @@ static char **read_fixed_strings(Artifact *a, const char *name, hid_t ds, hid_t 
 }
 
 static char **read_vlen_strings(Artifact *a, const char *name, hid_t ds, hid_t ft, int64_t n, PureErr *err) {
+    /* each element is a 16-byte heap reference in the file */
+    if (h5u_read_budget(a, ds, name, n, 16, err)) return NULL;
     hid_t mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, H5T_VARIABLE);
     H5Tset_cset(mt, H5Tget_cset(ft));

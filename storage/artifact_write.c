@@ -78,6 +78,10 @@ static int prepare_name(Artifact *a, const char *name, char *path, size_t n, Pur
     if (!a->writable) return err_set(err, "%s: opened read-only, cannot write '%s'", a->path, name);
     if (!name || h5u_norm_name(name, path, n) < 0 || !strcmp(path, "/"))
         return err_set(err, "%s: invalid object name '%s'", a->path, name ? name : "(null)");
+    int depth = 1;
+    for (const char *s = path; *s; s++) depth += *s == '/';
+    if (depth > H5U_MAX_DEPTH) /* readers refuse such names: never write one */
+        return err_set(err, "%s: cannot write '%s': nested more than %d levels deep", a->path, path, H5U_MAX_DEPTH);
     if (h5u_kind(a->file, path) != H5O_TYPE_UNKNOWN)
         return err_set(err, "%s: '%s' already exists", a->path, path);
     for (char *s = path; *s; s++) {

@@ -54,11 +54,13 @@ static int64_t walk_collection(const Collection *c, size_t sz_size, unsigned idx
 /* Reads and walks a collection; 0 if well-formed. */
 static int load_collection(int fd, uint64_t addr, uint64_t file_size, size_t sz_size, Collection *c) {
     unsigned char head[32];
-    if (addr + 8 + sz_size > file_size || pread(fd, head, 8 + sz_size, (off_t)addr) != (ssize_t)(8 + sz_size))
+    /* written so that no sum can wrap around: addr comes from the (unchecksummed) raw data */
+    if (addr > file_size || 8 + sz_size > file_size - addr ||
+        pread(fd, head, 8 + sz_size, (off_t)addr) != (ssize_t)(8 + sz_size))
         return -1;
     if (memcmp(head, "GCOL", 4) != 0 || head[4] != 1) return -1;
     uint64_t size = le_get(head + 8, sz_size);
-    if (size < 8 + sz_size || size > file_size || addr + size > file_size) return -1;
+    if (size < 8 + sz_size || size > file_size - addr) return -1;
     c->addr = addr;
     c->size = size;
     c->bytes = xmalloc(size);
@@ -86,12 +88,12 @@ int h5u_check_vlen_heap(Artifact *a, hid_t ds, const char *name, int64_t n, Pure
         return err_set(err, "%s: dataset '%s': cannot reopen the file to check it", a->path, name);
     }
     uint64_t file_size = (uint64_t)st.st_size, elem = 4 + sz_addr + 4;
-    uint64_t base = (uint64_t)raw + ublock;
+    uint64_t base = (uint64_t)raw + ublock, total = 0;
     int rc = 0;
     unsigned char *ids = NULL;
     Collection cols[8];
     int ncols = 0;
-    if ((uint64_t)n > file_size / elem || base + (uint64_t)n * elem > file_size) {
+    if (base < (uint64_t)raw || base > file_size || (uint64_t)n > (file_size - base) / elem) {
         rc = err_set(err, "%s: dataset '%s': string data lies beyond the end of the file (damaged file)", a->path, name);
         goto done;
     }
@@ -105,9 +107,22 @@ int h5u_check_vlen_heap(Artifact *a, hid_t ds, const char *name, int64_t n, Pure
         uint64_t len = le_get(p, 4), addr = le_get(p + 4, sz_addr);
         unsigned idx = (unsigned)le_get(p + 4 + sz_addr, 4);
         if (len == 0 && addr == 0) continue; /* a null string: nothing stored */
+        /* many references to one heap object would multiply it in memory */
+        total += len + 1;
+        if (total > h5u_read_limit(a)) {
+            rc = err_set(err, "%s: dataset '%s': its strings add up to more than %llu bytes, more than the file holds "
+                              "(damaged or hostile file): not read", a->path, name,
+                         (unsigned long long)h5u_read_limit(a));
+            break;
+        }
         Collection *c = NULL;
         for (int k = 0; k < ncols; k++)
             if (cols[k].addr == addr + ublock) c = &cols[k];
+        if (!c && addr + ublock < addr) {
+            rc = err_set(err, "%s: dataset '%s': string %lld points outside the file (damaged file)", a->path, name,
+                         (long long)i);
+            break;
+        }
         if (!c) {
             if (ncols == 8) free(cols[--ncols].bytes); /* bounded cache: evict one */
             c = &cols[ncols];

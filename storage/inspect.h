@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "storage/artifact.h"
 
 typedef struct InspectOpts {
@@ -41,13 +42,22 @@ typedef struct InspectInfo {
 int inspect_load(Artifact *a, const char *name, InspectInfo *info, PureErr *err);
 void inspect_info_free(InspectInfo *info);
 /* One summary line (+ statistics), then `head` values (0 = none, -1 = all). */
-void inspect_info_print(const InspectInfo *info, long head);
+void inspect_info_print(FILE *out, const InspectInfo *info, long head);
 cJSON *inspect_info_json(const InspectInfo *info, long head);
 
-/* Prints one object (dense, ragged or strings) with `values` (0 = summary
- * only) into jarr (JSON mode) or stdout. */
-int inspect_object(Artifact *a, const char *name, const InspectOpts *o, int values, cJSON *jarr, PureErr *err);
-/* Prints the whole file: root attributes, then every group and dataset. */
-int inspect_file(Artifact *a, const InspectOpts *o, PureErr *err);
+/* Prints one object (dense, ragged or strings) with its values (o->head)
+ * into out. Writes nothing unless it was read whole: -1 + err instead. */
+int inspect_object(Artifact *a, const char *name, const InspectOpts *o, FILE *out, PureErr *err);
+/* Prints the whole file: root attributes, then every group, dataset and link.
+ * Writes nothing unless every object and attribute was read: -1 + err. */
+int inspect_file(Artifact *a, const InspectOpts *o, FILE *out, PureErr *err);
+
+/* Strings from a file are bytes: these keep output valid UTF-8. A copy of s
+ * with each byte that is not part of valid UTF-8 replaced by U+FFFD (caller
+ * frees); a JSON string of it; s in double quotes with quotes, backslashes
+ * and control characters escaped and invalid bytes shown as \xNN. */
+char *inspect_utf8_clean(const char *s);
+cJSON *inspect_json_string(const char *s);
+char *inspect_quote(const char *s);
 
 #endif

@@ -408,7 +408,7 @@ static cJSON *parse(const char *path, ModelLists *ml, int *fast, PureErr *err) {
     cJSON *root = NULL;
     char *rest = tok_fastjson_disabled ? NULL : fastjson_model(text, len, ml);
     if (rest) {
-        root = json_parse(rest, ml->rest_len, path, err);
+        root = json_parse_dups(rest, ml->rest_len, path, err);
         free(rest);
         if (!root) {  /* the rest is broken: let cJSON report on the original text */
             modellists_free(ml);
@@ -416,7 +416,7 @@ static cJSON *parse(const char *path, ModelLists *ml, int *fast, PureErr *err) {
         }
     }
     *fast = root != NULL;
-    if (!root) root = json_parse(text, len, path, err);
+    if (!root) root = json_parse_dups(text, len, path, err);
     free(text);
     return root;
 }

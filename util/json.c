@@ -51,7 +51,17 @@ static int check_dups(const cJSON *j, const char *what, char *path, size_t len, 
     return 0;
 }
 
+static cJSON *parse(const char *text, size_t len, const char *what, int dups_ok, PureErr *err);
+
 cJSON *json_parse(const char *text, size_t len, const char *what, PureErr *err) {
+    return parse(text, len, what, 0, err);
+}
+
+cJSON *json_parse_dups(const char *text, size_t len, const char *what, PureErr *err) {
+    return parse(text, len, what, 1, err);
+}
+
+static cJSON *parse(const char *text, size_t len, const char *what, int dups_ok, PureErr *err) {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (root) {
@@ -67,7 +77,7 @@ cJSON *json_parse(const char *text, size_t len, const char *what, PureErr *err) 
             return NULL;
         }
         char path[512] = "";
-        if (check_dups(root, what, path, 0, sizeof path, err)) {
+        if (!dups_ok && check_dups(root, what, path, 0, sizeof path, err)) {
             cJSON_Delete(root);
             return NULL;
         }

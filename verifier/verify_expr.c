@@ -1,16 +1,23 @@
-/* verify_expr.c - recursive-descent evaluation of normalized answer expressions (see verify_expr.h). */
+/* verify_expr.c - recursive-descent evaluation of normalized answer expressions (see verify_expr.h).
+ *
+ * Every operation on finite operands checks that its result is still a faithful double: an overflow to
+ * infinity, a division by zero or a nonzero value lost to underflow marks the evaluation out of range
+ * (10^{400} and 10^{401} would otherwise both be "infinity" and compare equal). Infinite values come only
+ * from the symbol \infty. */
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "verifier/verify_expr.h"
+#include "verifier/verify_scan.h"
 
 typedef struct {
     const char *s;   /* cursor */
     int point;       /* which random point variables take */
     int n_vars;
     int bad;         /* 1 once the text is not an expression */
+    int range;       /* 1 once a value left the range of doubles (overflow, division by zero, underflow) */
     int depth;       /* recursion guard against hostile inputs */
 } Parser;
 
@@ -20,6 +27,7 @@ static double parse_unary(Parser *p);
 static int starts(const Parser *p, const char *w) { return strncmp(p->s, w, strlen(w)) == 0; }
 /* Consumes the word w if it is not followed by another letter (so "\pi" does not match "\pix"). */
 static int take_word(Parser *p, const char *w) {
+    if (p->s[0] != w[0]) return 0; /* most tries end here: cheaper than strlen + strncmp */
     size_t k = strlen(w);
     if (strncmp(p->s, w, k) != 0 || isalpha((unsigned char)p->s[k])) return 0;
     p->s += k;
@@ -27,13 +35,37 @@ static int take_word(Parser *p, const char *w) {
 }
 /* Spaces survive normalization only between a command and a letter ("\\sin x"). */
 static void ws(Parser *p) {
-    while (*p->s == ' ') p->s++;
+    while (*p->s == ' ') p->s++, VERIFY_STEP(1);
 }
 static int take(Parser *p, char c) {
     ws(p);
     if (*p->s != c) return 0;
     p->s++;
     return 1;
+}
+
+/* ---- range checks: r is the result of an operation on a (and b) ---- */
+
+/* Lost to underflow: zero or subnormal where the exact result is not zero. */
+static int underflow(double r) { return r == 0 || fpclassify(r) == FP_SUBNORMAL; }
+
+static double add_chk(Parser *p, double r, double a, double b) {
+    if (isfinite(a) && isfinite(b) && isinf(r)) p->range = 1;
+    return r;
+}
+static double mul_chk(Parser *p, double a, double b) {
+    double r = a * b;
+    if (isfinite(a) && isfinite(b) && (isinf(r) || (a != 0 && b != 0 && underflow(r)))) p->range = 1;
+    return r;
+}
+static double div_chk(Parser *p, double a, double b) {
+    double r = a / b;
+    if (isfinite(a) && isfinite(b) && (b == 0 || isinf(r) || (a != 0 && underflow(r)))) p->range = 1;
+    return r;
+}
+static double pow_chk(Parser *p, double r, double a, double e) {
+    if (isfinite(a) && isfinite(e) && (isinf(r) || (a != 0 && !isnan(r) && underflow(r)))) p->range = 1;
+    return r;
 }
 
 /* The value of a variable at a point: FNV-1a of the name and the point mapped into [0.35, 2.85),
@@ -67,18 +99,39 @@ static double parse_number(Parser *p) {
     const char *q = p->s;
     double v = 0;
     int any = 0;
-    while (isdigit((unsigned char)*q)) { v = v * 10 + (*q++ - '0'); any = 1; }
+    int nonzero = 0; /* a nonzero digit: a value of 0 then means underflow */
+    while (isdigit((unsigned char)*q)) {
+        VERIFY_STEP(1);
+        nonzero |= *q != '0';
+        v = v * 10 + (*q++ - '0');
+        any = 1;
+    }
     if (*q == '.' && isdigit((unsigned char)q[1])) {
         q++;
         double scale = 0.1;
-        while (isdigit((unsigned char)*q)) { v += (*q++ - '0') * scale; scale *= 0.1; any = 1; }
+        while (isdigit((unsigned char)*q)) {
+            VERIFY_STEP(1);
+            nonzero |= *q != '0';
+            v += (*q++ - '0') * scale;
+            scale *= 0.1;
+            any = 1;
+        }
     }
     if (!any) { p->bad = 1; return NAN; }
-    /* scientific notation 1.6e5, 3E-2 (only with digits after the e: "2e" stays 2 times e) */
+    if (isinf(v) || (nonzero && underflow(v))) p->range = 1; /* 400 digits, or 0.000...0001 */
+    /* scientific notation 1.6e5, 3E-2 (only with digits after the e: "2e" stays 2 times e); the exponent is
+       an integer, and beyond 9999 it only says "out of range" (unless the number is 0) */
     if ((*q == 'e' || *q == 'E') && (isdigit((unsigned char)q[1]) || ((q[1] == '-' || q[1] == '+') && isdigit((unsigned char)q[2])))) {
-        char *end;
-        v *= pow(10, strtod(q + 1, &end));
-        q = end;
+        int neg = q[1] == '-';
+        q += 1 + (q[1] == '-' || q[1] == '+');
+        long e = 0;
+        while (isdigit((unsigned char)*q)) {
+            VERIFY_STEP(1);
+            if (e < 100000) e = e * 10 + (*q - '0');
+            q++;
+        }
+        double scale = pow(10, (double)(neg ? -e : e));
+        if (v != 0) v = pow_chk(p, v * scale, v, (double)e);
     }
     p->s = q;
     /* mixed number: 2\frac{1}{2} is 2.5 in the benchmarks' answers, not 2 * 1/2 */
@@ -92,7 +145,7 @@ static double parse_number(Parser *p) {
             while (isdigit((unsigned char)*b)) b++;
             if (*b == '}' && floor(v) == v && (b[1] == 0 || b[1] == ')' || b[1] == '}' || b[1] == ',')) {
                 double num = parse_arg(p), den = parse_arg(p);
-                return v + num / den;
+                return v + div_chk(p, num, den);
             }
         }
         p->s = save;
@@ -109,6 +162,7 @@ static const char *const greek[] = {"alpha", "beta", "gamma", "delta", "epsilon"
                                     "phi", "omega", "sigma", "rho", "tau", "psi", "xi", "eta", "zeta", "kappa", NULL};
 
 static double parse_primary(Parser *p) {
+    VERIFY_STEP(1);
     if (++p->depth > 200) { p->bad = 1; return NAN; }
     double v = NAN;
     ws(p);
@@ -123,7 +177,7 @@ static double parse_primary(Parser *p) {
         if (!take(p, '}')) p->bad = 1;
     } else if (take_word(p, "\\frac") || take_word(p, "\\dfrac") || take_word(p, "\\tfrac")) {
         double a = parse_arg(p), b = parse_arg(p);
-        v = a / b;
+        v = div_chk(p, a, b);
     } else if (take_word(p, "\\sqrt") || take_word(p, "sqrt")) {
         double n = 2;
         if (take(p, '[')) {
@@ -131,7 +185,7 @@ static double parse_primary(Parser *p) {
             if (!take(p, ']')) p->bad = 1;
         }
         double a = parse_arg(p);
-        v = (n == 3) ? cbrt(a) : pow(a, 1.0 / n);
+        v = (n == 3) ? cbrt(a) : pow_chk(p, pow(a, div_chk(p, 1.0, n)), a, 1.0 / n);
     } else if (take_word(p, "\\pi") || take_word(p, "pi")) {
         v = M_PI;
     } else if (take_word(p, "\\infty")) {
@@ -139,24 +193,34 @@ static double parse_primary(Parser *p) {
     } else if (take_word(p, "\\log") || take_word(p, "log")) {
         double base = 10;
         if (take(p, '_')) base = parse_arg(p);
-        v = log(parse_unary(p)) / log(base);
+        double a = parse_unary(p), la = log(a);
+        if (isfinite(a) && isinf(la)) p->range = 1; /* log 0 */
+        v = div_chk(p, la, log(base));
     } else {
         int done = 0;
+        /* a function with or without its backslash; a Greek letter with it (the names are tried without
+           building "\\name" strings: this runs for every operand) */
+        int slash = *p->s == '\\';
         for (int i = 0; functions[i].name && !done; i++) {
-            char bs[16] = "\\";
-            strcat(bs, functions[i].name);
-            if (take_word(p, bs) || take_word(p, functions[i].name)) {
-                v = functions[i].f(parse_unary(p));
+            p->s += slash;
+            if (take_word(p, functions[i].name)) {
+                double a = parse_unary(p);
+                v = functions[i].f(a);
+                /* exp overflows and underflows; ln 0 is -infinity; the others stay in range */
+                if (isfinite(a) && (isinf(v) || (functions[i].f == exp && underflow(v)))) p->range = 1;
                 done = 1;
+            } else {
+                p->s -= slash;
             }
         }
-        for (int i = 0; greek[i] && !done; i++) {
-            char bs[16] = "\\";
-            strcat(bs, greek[i]);
-            if (take_word(p, bs)) {
-                v = var_value(bs, strlen(bs), p->point);
+        for (int i = 0; slash && greek[i] && !done; i++) {
+            p->s++;
+            if (take_word(p, greek[i])) {
+                v = var_value(c, (size_t)(p->s - c), p->point); /* the name with its backslash */
                 p->n_vars++;
                 done = 1;
+            } else {
+                p->s--;
             }
         }
         if (!done && isalpha((unsigned char)*c)) {
@@ -165,6 +229,7 @@ static double parse_primary(Parser *p) {
             if (*q == '_') {
                 if (q[1] == '{') {
                     const char *e = strchr(q, '}');
+                    VERIFY_STEP(e ? (size_t)(e - q) : strlen(q));
                     q = e ? e + 1 : q;
                 } else if (isalnum((unsigned char)q[1])) {
                     q += 2;
@@ -192,10 +257,11 @@ static double parse_power(Parser *p) {
         if (*p->s == '{') e = parse_arg(p);
         else if (isdigit((unsigned char)*p->s)) e = parse_number(p);
         else e = parse_unary(p);
-        /* odd roots of negatives: (-8)^(1/3) = -2 as a mathematician reads it */
-        if (b < 0 && floor(e) != e && fabs(1 / e - round(1 / e)) < 1e-12 && ((long)round(1 / e)) % 2)
-            return -pow(-b, e);
-        return pow(b, e);
+        /* odd roots of negatives: (-8)^(1/3) = -2 as a mathematician reads it (a root of degree up to 1e9) */
+        if (b < 0 && floor(e) != e && fabs(1 / e) < 1e9 && fabs(1 / e - round(1 / e)) < 1e-12 &&
+            ((long)round(1 / e)) % 2)
+            return pow_chk(p, -pow(-b, e), b, e);
+        return pow_chk(p, pow(b, e), b, e);
     }
     return b;
 }
@@ -220,9 +286,9 @@ static int starts_operand(Parser *p) {
 static double parse_term(Parser *p) {
     double v = parse_unary(p);
     while (!p->bad) {
-        if (take(p, '*')) v *= parse_unary(p);
-        else if (take(p, '/')) v /= parse_unary(p);
-        else if (starts_operand(p)) v *= parse_power(p);
+        if (take(p, '*')) v = mul_chk(p, v, parse_unary(p));
+        else if (take(p, '/')) v = div_chk(p, v, parse_unary(p));
+        else if (starts_operand(p)) v = mul_chk(p, v, parse_power(p));
         else break;
     }
     return v;
@@ -232,8 +298,8 @@ static double parse_expr(Parser *p) {
     if (++p->depth > 200) { p->bad = 1; return NAN; }
     double v = parse_term(p);
     while (!p->bad) {
-        if (take(p, '+')) v += parse_term(p);
-        else if (take(p, '-')) v -= parse_term(p);
+        if (take(p, '+')) { double t = parse_term(p); v = add_chk(p, v + t, v, t); }
+        else if (take(p, '-')) { double t = parse_term(p); v = add_chk(p, v - t, v, t); }
         else break;
     }
     p->depth--;
@@ -241,12 +307,12 @@ static double parse_expr(Parser *p) {
 }
 
 int expr_eval(const char *s, int point, double *v, int *n_vars) {
-    Parser p = {s, point, 0, 0, 0};
+    Parser p = {s, point, 0, 0, 0, 0};
     if (!*s) return -1;
     double x = parse_expr(&p);
     ws(&p);
     if (p.bad || *p.s) return -1;
     *v = x;
     if (n_vars) *n_vars = p.n_vars;
-    return 0;
+    return p.range ? 1 : 0;
 }

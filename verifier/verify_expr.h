@@ -9,8 +9,9 @@
 #ifndef PURE_VERIFY_EXPR_H
 #define PURE_VERIFY_EXPR_H
 
-/* Evaluates s. Returns 0 and *v (possibly NaN for a domain error), or -1 if s is not an expression.
- * *n_vars gets the number of variable occurrences (0: a constant). */
+/* Evaluates s. Returns 0 and *v (possibly NaN for a domain error); 1 if the value left the range of doubles on
+ * the way (an overflow, a division by zero, a nonzero value lost to underflow: *v then means nothing); -1 if
+ * s is not an expression. *n_vars gets the number of variable occurrences (0: a constant). */
 int expr_eval(const char *s, int point, double *v, int *n_vars);
 
 #endif

@@ -1,9 +1,14 @@
-/* verify_norm.c - LaTeX clean-up of answer strings before comparison (docs/verifier.md lists the rules). */
+/* verify_norm.c - LaTeX clean-up of answer strings before comparison (docs/verifier.md lists the rules).
+ *
+ * A fixed sequence of passes, each linear in the answer: groups are looked up in the brace table
+ * (verify_scan.h), and no pass walks back over what it already wrote (a run of 80,000 " cm" or "a " once
+ * made the unit and space passes quadratic). Every loop counts its steps with VERIFY_STEP. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util/sbuf.h"
 #include "verifier/verify.h"
+#include "verifier/verify_scan.h"
 
 /* Words dropped when they follow a number (and \text{...} groups made only of them). */
 static const char *const unit_words[] = {
@@ -16,6 +21,7 @@ static const char *const unit_words[] = {
     "points", "marbles", "apples", "eggs", "pages", "boxes", "books", "coins", "sides", "games", "bags", NULL};
 
 static int is_unit_word(const char *w, size_t n) {
+    VERIFY_STEP(1); /* a fixed list of short words */
     for (int i = 0; unit_words[i]; i++)
         if (strlen(unit_words[i]) == n && strncasecmp(unit_words[i], w, n) == 0) return 1;
     return 0;
@@ -25,9 +31,10 @@ static int is_unit_word(const char *w, size_t n) {
 static int only_units(const char *s, size_t n) {
     int words = 0;
     for (size_t i = 0; i < n;) {
+        VERIFY_STEP(1);
         if (isalpha((unsigned char)s[i])) {
             size_t j = i;
-            while (j < n && isalpha((unsigned char)s[j])) j++;
+            while (j < n && isalpha((unsigned char)s[j])) j++, VERIFY_STEP(1);
             if (!is_unit_word(s + i, j - i)) return 0;
             words++;
             i = j;
@@ -44,6 +51,7 @@ static int only_units(const char *s, size_t n) {
 
 /* b takes out's string (a rewriting pass ends with this). */
 static void sbuf_replace(SBuf *b, SBuf *out) {
+    VERIFY_STEP(out->n);
     free(b->s);
     if (!out->s) out->s = xstrdup("");
     *b = *out;
@@ -51,12 +59,14 @@ static void sbuf_replace(SBuf *b, SBuf *out) {
 
 /* Replaces every occurrence of `from` by `to`; with word=1 only when `from` is not followed by a letter. */
 static void replace_all(SBuf *b, const char *from, const char *to, int word) {
+    VERIFY_STEP(b->n); /* strstr */
     if (!b->s || !strstr(b->s, from)) return;
     SBuf out = {0};
     size_t k = strlen(from);
     const char *s = b->s;
     while (*s) {
-        if (strncmp(s, from, k) == 0 && !(word && isalpha((unsigned char)s[k]))) {
+        VERIFY_STEP(1);
+        if (*s == *from && strncmp(s, from, k) == 0 && !(word && isalpha((unsigned char)s[k]))) {
             sbuf_add(&out, to);
             s += k;
         } else {
@@ -66,31 +76,29 @@ static void replace_all(SBuf *b, const char *from, const char *to, int word) {
     sbuf_replace(b, &out);
 }
 
-/* Position just past the group that starts at s[0] == '{' (balanced); NULL if unbalanced. */
-static const char *group_end(const char *s) {
-    int depth = 0;
-    for (; *s; s++) {
-        if (*s == '\\' && s[1]) { s++; continue; }
-        if (*s == '{') depth++;
-        else if (*s == '}' && --depth == 0) return s + 1;
-    }
-    return NULL;
+/* Position just past the group that starts at s[0] == '{' (balanced), from the brace table of the string
+   that starts at base; NULL if unbalanced. */
+static const char *group_end(const size_t *ends, const char *base, const char *s) {
+    size_t e = ends[s - base];
+    return e ? base + e : NULL;
 }
 
 /* \text{...}, \mbox{...} and friends: the content stays, unless it is only units (then it goes). */
 static void unwrap_text(SBuf *b) {
     static const char *const cmds[] = {"\\text", "\\textbf", "\\textit", "\\textrm", "\\mbox", "\\mathrm",
                                        "\\mathbf", "\\mathit", "\\operatorname", "\\boxed", NULL};
+    size_t *ends = verify_brace_ends(b->s, b->n);
     SBuf out = {0};
     const char *s = b->s;
     while (*s) {
+        VERIFY_STEP(1);
         int done = 0;
-        for (int i = 0; cmds[i] && !done; i++) {
+        for (int i = 0; *s == '\\' && cmds[i] && !done; i++) {
             size_t k = strlen(cmds[i]);
             if (strncmp(s, cmds[i], k) != 0 || isalpha((unsigned char)s[k])) continue;
             const char *g = s + k;
-            while (*g == ' ') g++;
-            const char *e = *g == '{' ? group_end(g) : NULL;
+            while (*g == ' ') g++, VERIFY_STEP(1);
+            const char *e = *g == '{' ? group_end(ends, b->s, g) : NULL;
             if (!e) continue;
             size_t inner = (size_t)(e - g - 2);
             /* a unit group after something (not the whole answer) disappears with a trailing ^2 */
@@ -104,31 +112,35 @@ static void unwrap_text(SBuf *b) {
         }
         if (!done) sbuf_addc(&out, *s++);
     }
+    free(ends);
     sbuf_replace(b, &out);
 }
 
 /* Unit words written plainly after a number: "5 cm", "12 square feet", "3 m^2". */
 static void drop_plain_units(SBuf *b) {
     SBuf out = {0};
+    size_t spaces = 0; /* trailing spaces of out: counted as they are written, never walked back over */
     const char *s = b->s;
     while (*s) {
+        VERIFY_STEP(1);
         if (isalpha((unsigned char)*s) && (s == b->s || !isalpha((unsigned char)s[-1]))) {
             const char *e = s;
-            while (isalpha((unsigned char)*e)) e++;
+            while (isalpha((unsigned char)*e)) e++, VERIFY_STEP(1);
             /* the previous non-space character must end a number */
-            size_t k = out.n;
-            while (k > 0 && out.s[k - 1] == ' ') k--;
+            size_t k = out.n - spaces;
             int after_number = k > 0 && (isdigit((unsigned char)out.s[k - 1]) || out.s[k - 1] == '}');
-            int spaced = k < out.n;
+            int spaced = spaces > 0;
             if (after_number && (spaced || e - s >= 2) && is_unit_word(s, (size_t)(e - s)) && e - s > 1) {
                 if (e[0] == '^' && (e[1] == '2' || e[1] == '3')) e += 2;
                 s = e;
                 continue;
             }
             sbuf_addn(&out, s, (size_t)(e - s));
+            spaces = 0;
             s = e;
             continue;
         }
+        spaces = *s == ' ' ? spaces + 1 : 0;
         sbuf_addc(&out, *s++);
     }
     sbuf_replace(b, &out);
@@ -136,16 +148,19 @@ static void drop_plain_units(SBuf *b) {
 
 /* \frac12 -> \frac{1}{2}, \sqrt2 -> \sqrt{2}, x^{2} -> x^2: one spelling for string comparison. */
 static void canonical_args(SBuf *b) {
+    size_t *ends = verify_brace_ends(b->s, b->n);
     SBuf out = {0};
     const char *s = b->s;
     while (*s) {
+        VERIFY_STEP(1);
         if (strncmp(s, "\\frac", 5) == 0 && !isalpha((unsigned char)s[5])) {
             sbuf_add(&out, "\\frac");
             s += 5;
             for (int a = 0; a < 2 && *s; a++) {
                 if (*s == '{') {
-                    const char *e = group_end(s);
+                    const char *e = group_end(ends, b->s, s);
                     if (!e) break;
+                    VERIFY_STEP(e - s);
                     sbuf_addn(&out, s, (size_t)(e - s));
                     s = e;
                 } else {
@@ -168,21 +183,24 @@ static void canonical_args(SBuf *b) {
             sbuf_addc(&out, *s++);
         }
     }
+    free(ends);
     sbuf_replace(b, &out);
 }
 
 /* Removes whitespace, except one space between a command and a letter ("\\sin x" is not "\\sinx"). */
 static void squeeze(SBuf *b) {
-    size_t k = 0;
+    size_t k = 0, word = 0; /* word: where the letters that end the output so far begin */
     for (size_t i = 0; i < b->n; i++) {
-        if (!isspace((unsigned char)b->s[i])) {
-            b->s[k++] = b->s[i];
+        VERIFY_STEP(1);
+        unsigned char c = (unsigned char)b->s[i];
+        if (!isspace(c)) {
+            if (isalpha(c) && (k == 0 || !isalpha((unsigned char)b->s[k - 1]))) word = k;
+            b->s[k++] = (char)c;
             continue;
         }
-        size_t j = k;
-        while (j > 0 && isalpha((unsigned char)b->s[j - 1])) j--;
+        size_t j = k > 0 && isalpha((unsigned char)b->s[k - 1]) ? word : k;
         size_t nx = i;
-        while (nx < b->n && isspace((unsigned char)b->s[nx])) nx++;
+        while (nx < b->n && isspace((unsigned char)b->s[nx])) nx++, VERIFY_STEP(1);
         if (j < k && j > 0 && b->s[j - 1] == '\\' && nx < b->n && isalpha((unsigned char)b->s[nx])) b->s[k++] = ' ';
         i = nx - 1;
     }
@@ -194,6 +212,7 @@ static void squeeze(SBuf *b) {
 static void drop_thousands(SBuf *b) {
     const char *s = b->s;
     size_t i = (s[0] == '-'), d = 0;
+    VERIFY_STEP(b->n);
     while (isdigit((unsigned char)s[i])) { i++; d++; }
     if (d < 1 || d > 3 || s[i] != ',') return;
     while (s[i] == ',') {
@@ -220,6 +239,7 @@ static void strip_math_delims(SBuf *b) {
     for (int i = 0; i < 4; i++) {
         size_t a = strlen(pairs[i][0]), z = strlen(pairs[i][1]);
         if (b->n >= a + z && strncmp(b->s, pairs[i][0], a) == 0 && strcmp(b->s + b->n - z, pairs[i][1]) == 0) {
+            VERIFY_STEP(b->n);
             memmove(b->s, b->s + a, b->n - a - z);
             b->n -= a + z;
             b->s[b->n] = 0;
@@ -228,24 +248,34 @@ static void strip_math_delims(SBuf *b) {
     }
 }
 
+/* Trailing whitespace goes. */
+static void rtrim(SBuf *b) {
+    while (b->n > 0 && isspace((unsigned char)b->s[b->n - 1])) b->n--, VERIFY_STEP(1);
+    b->s[b->n] = 0;
+}
+
+/* Leading and trailing whitespace go. */
 static void trim(SBuf *b) {
+    rtrim(b);
     size_t a = 0;
     while (a < b->n && isspace((unsigned char)b->s[a])) a++;
-    size_t z = b->n;
-    while (z > a && isspace((unsigned char)b->s[z - 1])) z--;
-    memmove(b->s, b->s + a, z - a);
-    b->n = z - a;
+    VERIFY_STEP(b->n);
+    memmove(b->s, b->s + a, b->n - a);
+    b->n -= a;
     b->s[b->n] = 0;
 }
 
 char *verify_normalize(const char *answer) {
     SBuf b = {0};
     sbuf_add(&b, answer ? answer : "");
+    VERIFY_STEP(b.n);
     trim(&b);
     strip_math_delims(&b);
-    /* a trailing line break or full stop ends the sentence, not the answer */
+    trim(&b);
+    /* a trailing line break or full stop ends the sentence, not the answer (only the end is trimmed in the
+       loop: trimming the start each time made "5 . . . ." quadratic) */
     for (;;) {
-        trim(&b);
+        rtrim(&b);
         if (b.n >= 2 && b.s[b.n - 1] == '\\' && b.s[b.n - 2] == '\\') b.n -= 2;
         else if (b.n >= 1 && b.s[b.n - 1] == '.') b.n -= 1;
         else break;
@@ -297,12 +327,13 @@ char *verify_normalize(const char *answer) {
     replace_all(&b, " or ", ",", 0);
     squeeze(&b);
     /* trailing full stops and line breaks of a sentence end */
-    while (b.n > 0 && (b.s[b.n - 1] == '.' || b.s[b.n - 1] == '\\')) b.s[--b.n] = 0;
+    while (b.n > 0 && (b.s[b.n - 1] == '.' || b.s[b.n - 1] == '\\')) b.s[--b.n] = 0, VERIFY_STEP(1);
     canonical_args(&b);
     drop_thousands(&b);
     /* ".5" -> "0.5" */
     if (b.n > 1 && b.s[0] == '.' && isdigit((unsigned char)b.s[1])) {
         SBuf t = {0};
+        VERIFY_STEP(b.n);
         sbuf_add(&t, "0");
         sbuf_add(&t, b.s);
         free(b.s);

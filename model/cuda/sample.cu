@@ -1,7 +1,9 @@
 /* sample.cu - sampling on the device: greedy, temperature, top-k, top-p,
  * one block of SAMPLE_THREADS threads per row, drawing from the Philox stream
- * of util/rng.h (philox.h). The rule and the summation order are those of
- * sample_ref.c (see cuda.h), so both pick the same token from the same logits.
+ * of util/rng.h (philox.h). The rule and the summation order are the
+ * engine's one rule (model/sample_rule.h); sample_ref.c is this kernel's
+ * algorithm in plain C on that rule, so both pick the same token from the
+ * same logits, and so does the host sampler.
  *
  * Cuts are logit thresholds found by bisection over an order-preserving
  * uint32 map of floats: the top-k cut is exactly the k-th largest logit

@@ -63,7 +63,7 @@ extern const char *const common_schedule_names[]; /* constant, warmup, cosine: A
     {"adam_eps", PT_FLOAT, ADAMW_STR(ADAMW_DEFAULT_EPS), 0, 1, NULL, "AdamW epsilon"},                                \
     {"weight_decay", PT_FLOAT, ADAMW_STR(ADAMW_DEFAULT_WEIGHT_DECAY), 0, 10, NULL, "decoupled weight decay"},         \
     {"grad_clip", PT_FLOAT, ADAMW_STR(ADAMW_DEFAULT_GRAD_CLIP), 0, 1e9, NULL, "global gradient-norm clip (0 = off)"}, \
-    {"schedule", PT_ENUM, ADAMW_DEFAULT_SCHEDULE, 1, 0, common_schedule_names, "learning-rate schedule"},        \
+    {"schedule", PT_ENUM, ADAMW_DEFAULT_SCHEDULE, 1, 0, common_schedule_names, "learning-rate schedule"},             \
     {"warmup_steps", PT_INT, ADAMW_STR(ADAMW_DEFAULT_WARMUP_STEPS), 0, 1e9, NULL, "linear warm-up steps"},            \
     {"min_lr_ratio", PT_FLOAT, ADAMW_STR(ADAMW_DEFAULT_MIN_LR_RATIO), 0, 1, NULL, "cosine floor as a fraction of lr"}
 

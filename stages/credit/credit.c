@@ -7,19 +7,20 @@
 #include <string.h>
 
 #include "credit.h"
+#include "stages/common/layouts.h"
 #include "stages/stage.h"
 
 static const PortDef credit_inputs[] = {
     {"rollouts", ART_H5, 0,
-     "responses: group i64 (N), length i32 (N), finish i32 (N, 2 = truncated), step_ends ragged i32; "
-     "logprobs and ref_logprobs ragged f32 when kl_coef > 0"},
-    {"rewards", ART_H5, 1, "process rewards: step_rewards ragged f32, one per step of step_ends"},
-    {"verifiable", ART_H5, 1, "verifiable rewards: reward f32 (N), has_reward u8 (N)"},
+     "responses (reads group, length, finish (2 = truncated) and step_ends; logprobs and ref_logprobs when "
+     "kl_coef > 0)", layout_rollouts},
+    {"rewards", ART_H5, 1, "process rewards (prm stage), one per step of the rollouts' step_ends", layout_rewards},
+    {"verifiable", ART_H5, 1, "verifiable rewards (verify stage; reads reward and has_reward)", layout_verifiable},
     {0},
 };
 
 static const PortDef credit_outputs[] = {
-    {"advantages", ART_H5, 0, "returns ragged f32 and advantages ragged f32, one per response token"},
+    {"advantages", ART_H5, 0, "returns and advantages, one per response token", layout_advantages},
     {0},
 };
 
@@ -201,13 +202,6 @@ static Sandbox *open_script(const StageParams *p, PureErr *err) {
     return sb;
 }
 
-/* The first rule that runs a script (for the hint when a script is set but the rule runs none). */
-static const char *script_rule(void) {
-    for (const CreditRule *r = credit_rules; r->name; r++)
-        if (r->needs & CREDIT_NEEDS_SCRIPT) return r->name;
-    return "lua";
-}
-
 /* Validate time: rule and script agree, and the script loads and defines credit(). */
 static int credit_check(const StageParams *p, PureErr *err) {
     const CreditRule *rule = &credit_rules[param_enum(p, "rule")];
@@ -216,7 +210,8 @@ static int credit_check(const StageParams *p, PureErr *err) {
     if (needs_script && !*script)
         return err_set(err, "rule: %s needs a script (script: rules/my_rule.lua)", rule->name);
     if (!needs_script && *script)
-        return err_set(err, "script is set but rule is %s; set rule: %s to use it", rule->name, script_rule());
+        return err_set(err, "script is set but rule is %s; set rule: %s to use it", rule->name,
+                       credit_script_rule() ? credit_script_rule()->name : "lua");
     if (needs_script) {
         Sandbox *sb = open_script(p, err);
         if (!sb) return -1;

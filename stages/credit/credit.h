@@ -157,6 +157,13 @@ extern const CreditRule credit_rules[];  /* ends with a row whose name is NULL; 
 static inline const CreditRule *credit_rule_find(const char *name, PureErr *err) {
     return CREDIT_TABLE_FIND(credit_rules, "rule", name, err);
 }
+/* The first rule that runs a script (rule lua), NULL if none: what a script
+ * path selects (`pure credit --rule FILE.lua`, the hint of the stage's check). */
+static inline const CreditRule *credit_script_rule(void) {
+    for (const CreditRule *r = credit_rules; r->name; r++)
+        if (r->needs & CREDIT_NEEDS_SCRIPT) return r;
+    return NULL;
+}
 
 /* ---- baselines (credit_baselines.c) ---- */
 

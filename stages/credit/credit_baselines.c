@@ -26,7 +26,7 @@ static void grpo(const CreditGroup *g, double sum, double first, double *base, d
 static void none(const CreditGroup *g, double sum, double first, double *base, double *scale) {}
 
 const CreditBaseline credit_baselines[] = {
-    {"rloo-token", "the method's: the others' summed returns / ((K-1) N), N = max_length or the longest response", 2,
+    {"rloo-token", "the method's: others' summed returns / ((K-1) N), N = max_length or the longest response", 2,
      rloo_token},
     {"rloo", "the others' mean first-token return", 2, rloo},
     {"grpo", "(G - group mean) / (group std + 1e-6) of the first-token returns", 2, grpo},

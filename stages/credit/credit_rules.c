@@ -12,9 +12,9 @@ CreditRuleFn credit_min, credit_min_exact, credit_sum, credit_lua;
 CreditRulePrepareFn credit_lua_prepare;
 
 const CreditRule credit_rules[] = {
-    {"min", "the method: step rewards weighted by softmax(-r/T) over the response's steps, then a discounted sum",
+    {"min", "the method: step rewards weighted by softmax(-r/T) over the steps, then a discounted sum",
      CREDIT_NEEDS_STEP_REWARDS | CREDIT_NEEDS_TEMPERATURE, credit_min, NULL},
-    {"min-exact", "process return = the lowest reward of the steps ending at or after the token (T -> 0 of min)",
+    {"min-exact", "process return: the lowest reward of the steps ending at or after the token",
      CREDIT_NEEDS_STEP_REWARDS, credit_min_exact, NULL},
     {"sum", "the canonical sum form: step rewards on the step ends, then a discounted sum",
      CREDIT_NEEDS_STEP_REWARDS, credit_sum, NULL},

@@ -1,44 +1,37 @@
 /* prm.c - the `prm` stage kind: one process reward per step of every response.
  *
- * mode model:  a token-classification PRM (prm_train's output or a Hugging
- *              Face token classifier with 2 labels) scores the method's input
- *              format at each step marker: reward = P(correct) - P(incorrect).
- * mode oracle: the toy task's exact step checker (stages/common/toy.h), with or
- *              without the "must make progress" option.
- * mode lua:    a sandboxed user script: score(problem, steps, reference)
- *              returns one number per step.
+ * How steps are scored is the `mode`, a row of the table prm_modes
+ * (prm_modes.c; each mode in its own file prm_NAME.c): a token-classification
+ * model, the toy task's exact checker, or a sandboxed Lua script. This file
+ * checks what the row needs, reads the inputs, calls the row's function,
+ * and writes the rewards with their summary metrics.
+ *
  * Rewards align with the rollouts' step_ends. The checker and scripts see the
- * text's steps; when a token held the end of two steps the rollout merged
- * them, and the merged step gets the lowest of their rewards.
+ * text's steps (prm_score_text below); when a token held the end of two steps
+ * the rollout merged them, and the merged step gets the lowest of their rewards.
  */
-#include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lua/sandbox.h"
-#include "stages/common/io.h"
+#include "prm.h"
+#include "stages/common/layouts.h"
 #include "stages/common/lm.h"
-#include "stages/common/prmfmt.h"
 #include "stages/common/steps.h"
-#include "stages/common/toy.h"
-#include "stages/stage.h"
 
 static const PortDef prm_inputs[] = {
-    {"rollouts", ART_H5, 0, "responses to score (rollout stage)"},
-    {"prompts", ART_H5, 0, "the prompts the rollouts were sampled from"},
+    {"rollouts", ART_H5, 0, "responses to score (rollout stage)", layout_rollouts},
+    {"prompts", ART_H5, 0, "the prompts the rollouts were sampled from", layout_prompts},
     {"model", ART_DIR, 1, "mode model: the token-classification PRM (prm_train stage or a Hugging Face folder)"},
     {0},
 };
 static const PortDef prm_outputs[] = {
-    {"rewards", ART_H5, 0, "step_rewards: ragged f32, one per step, aligned with step_ends"},
+    {"rewards", ART_H5, 0, "step_rewards: ragged f32, one per step, aligned with step_ends", layout_rewards},
     {0},
 };
-static const char *const prm_mode_names[] = {"model", "oracle", "lua", NULL};
-enum { PRM_MODEL, PRM_ORACLE, PRM_LUA };
 
 static const ParamDef prm_params[] = {
-    {"mode", PT_ENUM, "oracle", 1, 0, prm_mode_names, "how steps are scored"},
+    {"mode", PT_ENUM, "oracle", 1, 0, prm_modes, "how steps are scored", sizeof *prm_modes},
     {"require_progress", PT_BOOL, "true", 1, 0, NULL, "oracle: a step must advance the computation"},
     {"filler_correct", PT_BOOL, "true", 1, 0, NULL, "oracle: a filler step (v+0=v) counts as correct"},
     {"correct_reward", PT_FLOAT, "1.0", -1e9, 1e9, NULL, "oracle: reward of a correct step"},
@@ -52,16 +45,22 @@ static const ParamDef prm_params[] = {
     {0},
 };
 
+/* What the chosen row needs, at validate time (parameters) and run time (inputs). */
 static int prm_check(const StageParams *p, PureErr *err) {
-    if (param_enum(p, "mode") == PRM_LUA && !param_str(p, "script")[0])
-        return err_set(err, "mode lua needs the parameter 'script' (a .lua file defining score(problem, steps, reference))");
+    const PrmMode *m = &prm_modes[param_enum(p, "mode")];
+    if ((m->needs & PRM_NEEDS_SCRIPT) && !param_str(p, "script")[0])
+        return err_set(err, "mode %s needs the parameter 'script' (a .lua file defining " PRM_LUA_FUNCTION
+                            "(problem, steps, reference))", m->name);
     return 0;
 }
 
-/* Text steps (start, end bytes) of one response; returns the count (>= 0). */
-static int text_steps(const char *text, size_t **ends, size_t **starts) {
-    return steps_split(text, strlen(text), ends, starts);
+static int check_inputs(StageCtx *ctx, const PrmMode *m, PureErr *err) {
+    if ((m->needs & PRM_NEEDS_MODEL) && !stage_input_path(ctx, "model"))
+        return err_set(err, "mode %s needs the input 'model' (a token-classification PRM folder)", m->name);
+    return 0;
 }
+
+/* ---------------------------------------------------------------- text steps (oracle, lua) */
 
 /* Folds per-text-step rewards onto the stored steps (bytes = stored byte ends):
  * a stored step takes the minimum over the text steps ending inside it. */
@@ -79,56 +78,16 @@ static void fold(const size_t *tends, const float *tr, int nt, const int32_t *by
     }
 }
 
-typedef struct Job {
-    const Rollouts *ro;
-    const Prompts *pr;
-    float *out; /* flat, aligned with ro->step_ends */
-} Job;
-
-/* Splits response i into text steps and scores them with the oracle or the script. */
-static int score_text(StageCtx *ctx, Job *j, int64_t i, Sandbox *sb, PureErr *err) {
+/* Splits response i into text steps, scores them with fn and stores them on its steps. */
+static int score_text(PrmJob *j, int64_t i, PrmTextScoreFn *fn, void *state, float wrong, PureErr *err) {
     const Rollouts *ro = j->ro;
-    const char *text = ro->text[i], *problem = j->pr->problem[ro->prompt_index[i]];
+    const char *text = ro->text[i];
     size_t *ends = NULL, *starts = NULL;
-    int nt = text_steps(text, &ends, &starts);
+    int nt = steps_split(text, strlen(text), &ends, &starts);
     float *tr = xmalloc(((size_t)nt + 1) * sizeof(float));
-    float wrong = (float)stage_param_float(ctx, "wrong_reward");
-    int rc = 0;
-    if (!sb) {
-        ToyCheckOptions o;
-        toy_check_options_default(&o);
-        o.require_progress = stage_param_bool(ctx, "require_progress");
-        o.filler_correct = stage_param_bool(ctx, "filler_correct");
-        o.correct_reward = (float)stage_param_float(ctx, "correct_reward");
-        o.wrong_reward = wrong;
-        int n = toy_check_steps(problem, text, &o, tr, nt);
-        if (n < 0)
-            rc = err_set(err, "prompt row %lld: '%.60s' is not a toy problem (mode oracle checks the toy task only)",
-                         (long long)ro->prompt_index[i], problem);
-        else if (n != nt)
-            rc = err_set(err, "response %lld: the checker found %d steps, steps_split %d", (long long)i, n, nt);
-    } else {
-        lua_State *L = sandbox_state(sb);
-        lua_pushstring(L, problem);
-        lua_createtable(L, nt, 0);
-        for (int s = 0; s < nt; s++) {
-            lua_pushlstring(L, text + starts[s], ends[s] - starts[s]);
-            lua_rawseti(L, -2, s + 1);
-        }
-        lua_pushstring(L, j->pr->reference[ro->prompt_index[i]]);
-        char context[64];
-        snprintf(context, sizeof context, "response %lld", (long long)i);
-        double *v = xmalloc(((size_t)nt + 1) * sizeof(double));
-        if (sandbox_call(sb, "score", 3, 1, context, err)) rc = -1;
-        else {
-            char what[64];
-            snprintf(what, sizeof what, "score() result for response %lld", (long long)i);
-            rc = sandbox_read_numbers(L, -1, v, nt, what, err);
-            lua_pop(L, 1);
-            for (int s = 0; s < nt; s++) tr[s] = (float)v[s];
-        }
-        free(v);
-    }
+    int64_t row = ro->prompt_index[i];
+    PrmText t = {i, row, text, j->pr->problem[row], j->pr->reference[row], starts, ends, nt};
+    int rc = fn(state, &t, tr, err);
     if (!rc) {
         int64_t o = ro->step_ends.off[i];
         int ns = (int)ragged_len(&ro->step_ends, i);
@@ -145,47 +104,39 @@ static int score_text(StageCtx *ctx, Job *j, int64_t i, Sandbox *sb, PureErr *er
     return rc;
 }
 
-static int score_model(StageCtx *ctx, Job *j, PureErr *err) {
-    Policy p;
-    if (policy_load(stage_input_path(ctx, "model"), "model", 2, stage_param_str(ctx, "device"), &p, err)) return -1;
-    const Rollouts *ro = j->ro;
-    int micro = (int)stage_param_int(ctx, "micro_batch"), max_len = (int)stage_param_int(ctx, "max_len");
-    if (max_len > model_config(p.m)->max_position) max_len = model_config(p.m)->max_position;
-    PrmInput *in = xcalloc((size_t)micro, sizeof *in);
+int prm_score_text(StageCtx *ctx, PrmJob *j, PrmTextScoreFn *fn, void *state, PureErr *err) {
+    float wrong = (float)stage_param_float(ctx, "wrong_reward");
     int rc = 0;
-    for (int64_t s = 0; s < ro->n && !rc; s += micro) {
-        int c = (int)(ro->n - s < micro ? ro->n - s : micro);
-        for (int k = 0; k < c && !rc; k++) {
-            int64_t i = s + k, o = ro->step_ends.off[i];
-            int ns = (int)ragged_len(&ro->step_ends, i);
-            const char *text = ro->text[i];
-            size_t tlen = strlen(text);
-            const char **steps = xmalloc(((size_t)ns + 1) * sizeof(char *));
-            size_t *lens = xmalloc(((size_t)ns + 1) * sizeof(size_t)), prev = 0;
-            for (int t = 0; t < ns; t++) {
-                size_t e = ro->step_bytes.n ? (size_t)((const int32_t *)ro->step_bytes.v)[o + t] : tlen;
-                if (t == ns - 1 || e > tlen) e = tlen; /* offsets never point past the stored text */
-                if (e < prev) e = prev;
-                steps[t] = text + prev;
-                lens[t] = e - prev;
-                prev = e;
-            }
-            rc = prm_format(p.tok, j->pr->problem[ro->prompt_index[i]], steps, lens, ns, max_len, &in[k], err);
-            free(steps), free(lens);
-        }
-        if (!rc) rc = prm_score(p.m, in, c, j->out + ro->step_ends.off[s], err);
-        for (int k = 0; k < c; k++) prm_input_free(&in[k]);
-        stage_progress(ctx, s + c, ro->n, "responses");
+    for (int64_t i = 0; i < j->ro->n && !rc; i++) rc = score_text(j, i, fn, state, wrong, err);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+static int write_rewards(StageCtx *ctx, const PrmMode *m, const Rollouts *ro, const float *out, PureErr *err) {
+    int64_t ns = ro->step_ends.off[ro->n];
+    double sum = 0, mn = 0;
+    for (int64_t i = 0; i < ro->n; i++) {
+        int64_t o = ro->step_ends.off[i], k = ragged_len(&ro->step_ends, i);
+        float v = 0;
+        for (int64_t t = 0; t < k; t++) v = (t == 0 || out[o + t] < v) ? out[o + t] : v;
+        mn += v;
     }
-    free(in);
-    policy_free(&p);
+    for (int64_t t = 0; t < ns; t++) sum += out[t];
+    stage_metric(ctx, "step_reward", ns ? sum / ns : 0);
+    stage_metric(ctx, "min_step_reward", ro->n ? mn / ro->n : 0);
+    stage_metric(ctx, "sum_step_reward", ro->n ? sum / ro->n : 0);
+    Artifact *a = stage_output_create(ctx, "rewards", err);
+    if (!a) return -1;
+    int rc = artifact_write_ragged(a, "step_rewards", DT_F32, ro->n, ro->step_ends.off, out, err) ||
+             artifact_set_attr_str(a, "/", "mode", m->name, err);
+    if (artifact_close(a, rc ? NULL : err)) rc = -1;
     return rc;
 }
 
 static int prm_run(StageCtx *ctx, PureErr *err) {
-    const char *mode = stage_param_str(ctx, "mode");
-    if (!strcmp(mode, "model") && !stage_input_path(ctx, "model"))
-        return err_set(err, "mode model needs the input 'model' (a token-classification PRM folder)");
+    const PrmMode *m = &prm_modes[stage_param_enum(ctx, "mode")];
+    if (check_inputs(ctx, m, err)) return -1;
     Rollouts ro;
     Prompts pr;
     if (input_read_rollouts(ctx, "rollouts", &ro, err)) return -1;
@@ -199,43 +150,9 @@ static int prm_run(StageCtx *ctx, PureErr *err) {
             rc = err_set(err, "response %lld: prompt_index %lld is outside the prompts artifact (%lld rows); were the "
                          "rollouts sampled from these prompts?", (long long)i, (long long)ro.prompt_index[i],
                          (long long)pr.n);
-    Job j = {&ro, &pr, xcalloc((size_t)ro.step_ends.off[ro.n] + 1, sizeof(float))};
-    if (!rc && !strcmp(mode, "model")) {
-        rc = score_model(ctx, &j, err);
-    } else if (!rc) {
-        Sandbox *sb = NULL;
-        if (!strcmp(mode, "lua")) {
-            SandboxLimits lim = {stage_param_int(ctx, "max_instructions"),
-                                 (size_t)stage_param_int(ctx, "max_memory_mb") << 20};
-            sb = sandbox_open(stage_param_str(ctx, "script"), &lim, err);
-            if (!sb) rc = -1;
-            else if (!sandbox_has_function(sb, "score"))
-                rc = err_set(err, "%s: defines no function score(problem, steps, reference)", sandbox_name(sb));
-        }
-        for (int64_t i = 0; i < ro.n && !rc; i++) rc = score_text(ctx, &j, i, sb, err);
-        sandbox_close(sb);
-    }
-    if (!rc) {
-        int64_t ns = ro.step_ends.off[ro.n];
-        double sum = 0, mn = 0;
-        for (int64_t i = 0; i < ro.n; i++) {
-            int64_t o = ro.step_ends.off[i], k = ragged_len(&ro.step_ends, i);
-            float m = 0;
-            for (int64_t t = 0; t < k; t++) m = (t == 0 || j.out[o + t] < m) ? j.out[o + t] : m;
-            mn += m;
-        }
-        for (int64_t t = 0; t < ns; t++) sum += j.out[t];
-        stage_metric(ctx, "step_reward", ns ? sum / ns : 0);
-        stage_metric(ctx, "min_step_reward", ro.n ? mn / ro.n : 0);
-        stage_metric(ctx, "sum_step_reward", ro.n ? sum / ro.n : 0);
-        Artifact *o = stage_output_create(ctx, "rewards", err);
-        if (!o) rc = -1;
-        else {
-            rc = artifact_write_ragged(o, "step_rewards", DT_F32, ro.n, ro.step_ends.off, j.out, err) ||
-                 artifact_set_attr_str(o, "/", "mode", mode, err);
-            if (artifact_close(o, rc ? NULL : err)) rc = -1;
-        }
-    }
+    PrmJob j = {&ro, &pr, xcalloc((size_t)ro.step_ends.off[ro.n] + 1, sizeof(float))};
+    if (!rc) rc = m->score(ctx, &j, err);
+    if (!rc) rc = write_rewards(ctx, m, &ro, j.out, err);
     free(j.out);
     rollouts_free(&ro);
     prompts_free(&pr);

@@ -54,6 +54,7 @@ if(CMAKE_CXX_COMPILER)
   # The model core (model/*.c) over the emulated backend: device "cuda" runs
   # the whole-model checks of test_cuda_model.c without a GPU.
   file(GLOB emu_core CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/model/*.c)
+  list(REMOVE_ITEM emu_core ${PURE_SAMPLE_RULE}) # already in pure_model_cuda_emu
   add_library(pure_model_emu STATIC ${emu_core})
   target_include_directories(pure_model_emu PUBLIC ${CMAKE_SOURCE_DIR} ${OPENBLAS_INC} ${HDF5_C_INCLUDE_DIRS})
   target_link_libraries(pure_model_emu PUBLIC pure_model_cuda_emu pure_model_cpu pure_tokenizer pure_util)

@@ -64,7 +64,11 @@ expect("kl folded", near(json.loads(p.stdout)["responses"][0]["returns"], [0.4, 
 p = run(["--rule", os.path.join(src, "lua/rules/first_error.lua"), "--baseline", "none"], EXAMPLE)
 expect("first_error.lua", p.returncode == 0 and near(json.loads(p.stdout)["responses"][0]["returns"],
                                                      [0.8] * 8 + [1.0] * 4), p.stdout[:300] + p.stderr)
-expect("--help", run(["--help"], "").returncode == 0)
+p = run(["--help"], "")
+expect("--help", p.returncode == 0)
+# --help lists every rule and baseline with its doc (from the tables)
+expect("--help lists rules", "rules (--rule):" in p.stdout and "\n  min-exact " in p.stdout
+       and "\n  FILE.lua " in p.stdout and "\n  rloo-token " in p.stdout, p.stdout)
 
 
 def expect_error(name, args, data, code, text):
@@ -77,7 +81,11 @@ expect_error("unknown flag", ["--bogus"], EXAMPLE, 2, "unknown flag '--bogus'")
 expect_error("bad number", ["--temperature", "abc"], EXAMPLE, 2, "--temperature expects a number")
 expect_error("missing value", ["--gamma"], EXAMPLE, 2, "--gamma expects a number")
 expect_error("gamma range", ["--gamma", "2"], EXAMPLE, 2, "--gamma expects a number in [0, 1], got '2'")
-expect_error("bad rule", ["--rule", "max"], EXAMPLE, 2, "--rule expects min|min-exact|sum|FILE.lua, got 'max'")
+# the lists come from the tables (a new rule adds its name): the built-ins by name, then FILE.lua for rule lua
+expect_error("bad rule", ["--rule", "max"], EXAMPLE, 2, "--rule expects min|min-exact|sum|")
+expect_error("bad rule lists FILE.lua", ["--rule", "max"], EXAMPLE, 2, "|FILE.lua, got 'max'")
+expect_error("rule lua needs FILE.lua", ["--rule", "lua"], EXAMPLE, 2, "|FILE.lua, got 'lua'")
+expect_error("missing rule", ["--rule"], EXAMPLE, 2, "--rule expects min|min-exact|sum|")
 expect_error("bad baseline", ["--baseline", "ppo"], EXAMPLE, 2, "--baseline expects rloo-token|rloo|grpo|none")
 expect_error("invalid json", base, '{"responses": [', 2, "stdin:1:")
 expect_error("no responses", base, {"x": 1}, 2, 'expected an object with a "responses" array')

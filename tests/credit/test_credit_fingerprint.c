@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cli/commands.h"
 #include "runner/plan.h"
 #include "runner/spec.h"
 #include "tests/check.h"
@@ -17,6 +18,7 @@ static char dir[256], spec_path[512], rule_path[512];
 
 /* Test kinds: a source of rollouts and a consumer of advantages (never run),
  * so the test depends on the runner and the credit kind only. */
+extern const StageKind stage_kind_credit;
 static int never_run(StageCtx *ctx, PureErr *err) { (void)ctx; return err_set(err, "not run in this test"); }
 static const PortDef no_ports[] = {{0}};
 static const ParamDef no_params[] = {{0}};
@@ -25,6 +27,8 @@ static const PortDef sink_in[] = {{"advantages", ART_H5, 0, "advantages"}, {0}};
 static const PortDef sink_out[] = {{"out", ART_H5, 0, "anything"}, {0}};
 static const StageKind t_source = {"t_source", 1, "test source", no_ports, source_out, no_params, never_run, 0};
 static const StageKind t_sink = {"t_sink", 1, "test sink", sink_in, sink_out, no_params, never_run, 0};
+/* The kinds this test's specs may use: the two above and the shipped credit kind. */
+static const StageKind *const kinds[] = {&t_source, &t_sink, &stage_kind_credit, NULL};
 
 static const char spec_text[] =
     "seed: 3\n"
@@ -44,7 +48,7 @@ static void write_file(const char *path, const char *text) {
 static int plan_fps(char labels[][64], char fps[][65], int cap) {
     PureErr err;
     err_clear(&err);
-    Spec *s = spec_load(spec_path, NULL, 0, &err);
+    Spec *s = spec_load(spec_path, NULL, 0, kinds, &err);
     if (!s) {
         fprintf(stderr, "spec_load: %s\n", err.msg);
         return -1;
@@ -74,8 +78,8 @@ static int changed(char labels[][64], char a[][65], char b[][65], int n, const c
 }
 
 int main(void) {
-    stage_kind_register(&t_source);
-    stage_kind_register(&t_sink);
+    /* the shipped table holds the same credit kind */
+    CHECK(stage_kind_find(registry_kinds, "credit") == &stage_kind_credit);
     snprintf(dir, sizeof dir, "/tmp/test_credit_fp.%d", (int)getpid());
     snprintf(spec_path, sizeof spec_path, "%s/spec.yaml", dir);
     snprintf(rule_path, sizeof rule_path, "%s/rules/rule.lua", dir);
@@ -113,7 +117,7 @@ int main(void) {
      * the script and reports a syntax error with its line */
     write_file(rule_path, "function credit(rs, p)\n  return {\nend\n");
     err_clear(&err);
-    Spec *s = spec_load(spec_path, NULL, 0, &err);
+    Spec *s = spec_load(spec_path, NULL, 0, kinds, &err);
     CHECK(s == NULL);
     if (!strstr(err.msg, "rule.lua:3:")) fprintf(stderr, "  got: %s\n", err.msg);
     CHECK(strstr(err.msg, "rule.lua:3:") != NULL);

@@ -241,6 +241,40 @@ static void test_sampling(int n, int V, SampleParams sp) {
     G->free(dl);
 }
 
+/* -0 and +0 at the top of a row are one tie (the rule of model/sample_rule.h):
+ * the kernel, its C reference and the host sampler keep both under top-k 1
+ * and top-p 0.3, and draw each about half the time. */
+static void test_sampling_signed_zero(void) {
+    enum { n = 64, V = 3 };
+    float logits[n * V];
+    for (int r = 0; r < n; r++) logits[r * V] = -0.0f, logits[r * V + 1] = 0.0f, logits[r * V + 2] = -1.0f;
+    float *dl = to_dev(logits, (size_t)n * V);
+    uint64_t streams[n], counters[n];
+    for (int r = 0; r < n; r++) streams[r] = 300 + r, counters[r] = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        SampleParams sp = pass ? (SampleParams){1, 0.3f, 0, 8} : (SampleParams){1, 1, 1, 8};
+        int32_t t1[n], t2[n], idx[V];
+        float l1[n], l2[n];
+        double w[V];
+        PureErr err;
+        err_clear(&err);
+        sample_rows_ref(t1, l1, logits, n, V, &sp, streams, counters);
+        CHECK(cuda_sample_rows(t2, l2, dl, n, V, &sp, streams, counters, &err) == 0);
+        int diff = 0, host = 0, zeros = 0;
+        for (int r = 0; r < n; r++) {
+            double u = rng_uniform_double(sp.seed, streams[r], counters[r]);
+            diff += t1[r] != t2[r];
+            host += model_sample_row(logits + r * V, V, sp.temperature, sp.top_p, sp.top_k, u, idx, w) != t1[r];
+            zeros += t1[r] == 0;
+        }
+        printf("sample -0/+0 k=%d p=%g: %d device and %d host tokens differ, id 0 drawn %d of %d\n", sp.top_k,
+               sp.top_p, diff, host, zeros, n);
+        CHECK(diff == 0 && host == 0);
+        CHECK(zeros > n / 4 && zeros < 3 * n / 4);
+    }
+    G->free(dl);
+}
+
 static void test_philox_device(void) {
     uint64_t ctr[1000];
     for (int i = 0; i < 1000; i++) ctr[i] = (uint64_t)i * 0x100000001ull;
@@ -321,6 +355,7 @@ int main(void) {
     test_sampling(64, 5000, (SampleParams){0.7f, 1, 40, 3});
     test_sampling(64, 5000, (SampleParams){1.2f, 0.9f, 0, 4});
     test_sampling(16, BIG_V, (SampleParams){0.8f, 0.95f, 50, 5});
+    test_sampling_signed_zero();
     size_t in_use, cached, peak;
     cuda_mem_stats(&in_use, &cached, &peak);
     printf("arena: %zu bytes in use, %zu cached, peak %zu\n", in_use, cached, peak);

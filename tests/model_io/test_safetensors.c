@@ -177,7 +177,7 @@ static void test_bad_files(void) {
     expect_open_error("dupe.safetensors",
                       "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
                       "\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}",
-                      2, -1, "tensor 'a' appears twice");
+                      2, -1, "duplicate key \"a\""); /* the strict JSON parser (util/json.c) refuses it */
     expect_open_error("neg.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,0]}}", 0, -1,
                       "tensor 'w': shape entry 0 is not a non-negative integer");
     expect_open_error("offs.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 8, -1,
@@ -228,6 +228,12 @@ static void test_sharded(void) {
     const char *bad2 = "{\"weight_map\":{\"layer.0.w\":\"model-00002-of-00002.safetensors\",\"norm\":\"model-00001-of-00002.safetensors\"}}";
     fs_write_atomic(ix, bad2, strlen(bad2), &e);
     CHECK(safetensors_open(d, &e) == NULL && msg_has(&e, "tensor 'layer.0.w' is listed in shard model-00002-of-00002.safetensors but found in", NULL));
+    /* one tensor in two shards */
+    StWrite w1n[] = {{"layer.0.w", ST_BF16, 2, {2, 2}, a}, {"norm", ST_F16, 1, {2}, b}};
+    CHECK(safetensors_write(s1, w1n, 2, NULL, &e) == 0);
+    fs_write_atomic(ix, index, strlen(index), &e);
+    CHECK(safetensors_open(d, &e) == NULL && msg_has(&e, "tensor 'norm' appears twice", "model-00001-of-00002.safetensors"));
+    CHECK(safetensors_write(s1, w1, 1, NULL, &e) == 0);
     const char *bad3 = "{\"weight_map\":{\"x\":\"../escape.safetensors\"}}";
     fs_write_atomic(ix, bad3, strlen(bad3), &e);
     CHECK(safetensors_open(d, &e) == NULL && msg_has(&e, "must be a file inside", NULL));

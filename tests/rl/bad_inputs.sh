@@ -78,9 +78,9 @@ check optimize_bad_optimizer 1 "input 'optimizer'" \
   "{kind: optimize, inputs: {policy: sft.policy, optimizer: sft.policy, rollouts: rollout.rollouts, advantages: credit.advantages}, device: cpu}"
 check eval_wrong_data 1 "h5 (written by stage 'rollout', kind rollout): missing dataset 'id'" \
   "{kind: eval, inputs: {policy: sft.policy, data: rollout.rollouts}, device: cpu}"
-check eval_wrong_history 1 "h5 (written by stage 'data', kind data): missing dataset 'benchmark'" \
+check eval_wrong_history 1 "h5 (written by stage 'data', kind data): missing dataset 'correct'" \
   "{kind: eval, inputs: {policy: sft.policy, data: data.test, history: data.train}, max_new_tokens: 4, device: cpu}"
-check eval_wrong_rewards 1 "has no 'step_rewards' (expected a prm stage output)" \
+check eval_wrong_rewards 1 "h5 (written by stage 'data', kind data): missing dataset 'step_rewards', expected a ragged group" \
   "{kind: eval, inputs: {policy: sft.policy, data: data.test, rewards: data.train}, max_new_tokens: 4, device: cpu}"
 # not an error: an update whose importance ratio leaves [1/max_ratio, max_ratio] is skipped with a warning
 check optimize_ratio_explodes 0 "skipping an update: mean importance ratio" \

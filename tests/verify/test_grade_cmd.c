@@ -1,5 +1,6 @@
 /* test_grade_cmd.c - `pure grade` (cmd_grade) on a JSONL file: one output object per non-blank input line, in
- * order, with the extracted answer (null without a box) and the verdict; a bad line stops with line:col. */
+ * order, with the extracted answer (null without a box) and the verdict; a bad line stops with line:col; NUL
+ * bytes ("\u0000") are graded as characters, not as the end of the string. */
 #include <stdlib.h>
 #include <unistd.h>
 #include "cli/commands.h"
@@ -54,6 +55,38 @@ int main(void) {
     free(out);
     rc = run_grade("{\"reference\": \"1\"}\n", &out);
     CHECK(rc == 1 && out && out[0] == 0);
+    free(out);
+    /* NUL bytes ("\u0000") are characters of the response: nothing is cut at them (issue 12: the first line
+       gave "extracted":null, the second "5" and false, the third null) */
+    rc = run_grade("{\"response\": \"\\\\boxed{1\\u00002}\", \"reference\": \"12\"}\n"
+                   "{\"response\": \"\\\\boxed{5} \\u0000 then \\\\boxed{7}\", \"reference\": \"7\"}\n"
+                   "{\"response\": \"\\\\boxed{7\\u0000}\", \"reference\": \"7\\u0000\"}\n"
+                   "{\"response\": \"\\\\boxed{7}\", \"reference\": \"7\\u0000\"}\n",
+                   &out);
+    CHECK(rc == 0);
+    CHECK_STR(out, "{\"extracted\":\"1\\u00002\",\"correct\":false}\n"
+                   "{\"extracted\":\"7\",\"correct\":true}\n"
+                   "{\"extracted\":\"7\\u0000\",\"correct\":true}\n"
+                   "{\"extracted\":\"7\",\"correct\":false}\n");
+    free(out);
+    /* strings are printed back as cJSON prints them: escapes, control bytes, UTF-8 and surrogate pairs */
+    rc = run_grade("{\"response\": \"\\\\boxed{\\\"a\\\\b\\/\\u0001\\t\\n\\u00e9\\ud83d\\ude00}\", \"reference\": 1}\n", &out);
+    CHECK(rc == 0);
+    CHECK_STR(out, "{\"extracted\":\"\\\"a\\\\b/\\u0001\\t\\n\xc3\xa9\xf0\x9f\x98\x80\",\"correct\":false}\n");
+    free(out);
+    /* "\u" without four hex digits is not JSON (cJSON alone read "\u0zzz" as a NUL) */
+    rc = run_grade("{\"response\": \"\\\\boxed{1\\u0zzz}\", \"reference\": \"1\"}\n", &out);
+    CHECK(rc == 1 && out && out[0] == 0);
+    free(out);
+    /* a key is its exact bytes: "response\u0000x" is not "response" */
+    rc = run_grade("{\"response\\u0000x\": \"\\\\boxed{1}\", \"reference\": \"1\"}\n", &out);
+    CHECK(rc == 1 && out && out[0] == 0);
+    free(out);
+    /* the first of two members with one name, as cJSON reads it; nested values are skipped over */
+    rc = run_grade("{\"x\": {\"response\": [1, \"}\"]}, \"response\": \"\\\\boxed{2}\", \"response\": \"\\\\boxed{3}\", "
+                   "\"reference\": 2}\n", &out);
+    CHECK(rc == 0);
+    CHECK_STR(out, "{\"extracted\":\"2\",\"correct\":true}\n");
     free(out);
     char *argv[] = {"grade", "extra", NULL};
     CHECK(cmd_grade(2, argv) == 2); /* usage */

@@ -2,6 +2,7 @@
  * non-equivalent answer pairs covering every rule in docs/verifier.md. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "verifier/verify.h"
 #include "tests/check.h"
 
@@ -99,6 +100,21 @@ static const Pair pairs[] = {
     {"\\frac{1}{3}+\\frac{1}{3}", "\\frac{1}{3}", 0}, {"90", "\\frac{\\pi}{2}", 0}, {"x+1", "x", 0},
     {"(0,1)", "(1,0)", 0}, {"\\{1,2\\}", "\\{1,3\\}", 0}, {"4", "\\text{four}", 0}, {"-\\frac12", "\\frac12", 0},
     {"y=2x", "y=3x", 0}, {"5\\%", "5.1", 0}, {"1,000", "1", 0}, {"\\sqrt{3}", "3", 0}, {"3^4", "4^3", 0}, {"(1,2)", "(1,2,3)", 0}, {"[1,2]", "(1,2)", 0}, {"x", "y", 0}, {"abc", "abd", 0},
+    /* overflow, underflow and division by zero: out of range, so equal only as the same spelling (issue 12:
+       these were all equal as "infinity" or 0) */
+    {"10^{10^{10}}", "10^{10^{11}}", 0}, {"1e400", "2e400", 0}, {"\\infty", "10^{400}", 0}, {"2/0", "5/0", 0},
+    {"1/0", "\\infty", 0}, {"x^{10^{10}}", "x^{10^{11}}", 0}, {"1e-400", "2e-400", 0}, {"10^{-400}", "0", 0},
+    {"\\frac{1}{0}", "\\frac{2}{0}", 0}, {"-\\frac{1}{0}", "-\\infty", 0}, {"\\ln 0", "-\\infty", 0},
+    {"2^{1024}", "2^{1025}", 0}, {"\\exp(1000)", "\\exp(1001)", 0}, {"\\exp(-1000)", "0", 0},
+    {"0.5^{10000}", "0.25^{10000}", 0}, {"10^{308}*10", "10^{309}", 0}, {"\\log_1 5", "\\log_1 7", 0},
+    {"\\sqrt[0]{2}", "\\sqrt[0]{3}", 0}, {"2\\frac{1}{0}", "3\\frac{1}{0}", 0}, {"x/0", "2x/0", 0},
+    {"1e99999999999", "2e99999999999", 0}, {"(-8)^{10^{-300}}", "1", 0},
+    {"10^{400}", "10^{400}", 1}, {"1/0", "1/0", 1}, {"\\infty", "+\\infty", 1}, {"10^{308}", "1e308", 1},
+    {"1e-300", "10^{-300}", 1}, {"0e400", "0", 1}, {"170!", "7.257415615307994e306", 1},
+    /* unordered items are matched as a whole (not greedily): 1 ~ 0.999999995 and 1.000000018 ~ 1.000000009
+       within the relative 1e-8, although 1 ~ 1.000000009 too */
+    {"\\{1, 1.000000018\\}", "\\{1.000000009, 0.999999995\\}", 1},
+    {"\\{1, 1.000000018\\}", "\\{1.000000009, 1.00000003\\}", 0},
 };
 
 typedef struct { const char *response, *extracted; } Extract;
@@ -118,6 +134,13 @@ static const Extract extracts[] = {
     {"", NULL},
     {"\\boxedx{4}", NULL},
     {"The answer is \\boxed{56}.", "56"},
+    {"\\boxed{\\boxed{5}}", "5"},                 /* the last box to start is the inner one */
+    {"\\boxed{a \\} b}", "a \\} b"},             /* \} is no brace */
+    {"\\boxed{1} \\boxed{\\boxed{", "1"},           /* unclosed boxes are skipped */
+    {"\\boxed\\boxed 7", "7"},
+    {"\\\\boxed{3}", "3"},
+    {"\\boxed{}", ""},
+    {"\\fbox{2} \\boxed 8$", "8"},
 };
 
 int main(void) {
@@ -157,6 +180,27 @@ int main(void) {
     CHECK(verify_grade("\\boxed{3}", "", NULL) == 0); /* an empty reference is never matched */
     CHECK(verify_grade("\\boxed{3}", "4", NULL) == 0);
     CHECK(verify_equal(NULL, "1") == 0);
+
+    /* NUL bytes (the _n functions): an ordinary character, never the end of the text (issue 12: a NUL in the
+       box used to drop the answer, and one after it hid the later boxes) */
+    size_t xn = 0;
+    static const char nul_box[] = "\\boxed{1\0 2}";
+    x = verify_extract_n(nul_box, sizeof nul_box - 1, &xn);
+    CHECK(x && xn == 4 && memcmp(x, "1\0 2", 4) == 0);
+    free(x);
+    static const char nul_between[] = "\\boxed{5} \0 then \\boxed{7}";
+    CHECK(verify_grade_n(nul_between, sizeof nul_between - 1, "7", 1, &x, &xn) == 1);
+    CHECK_STR(x, "7");
+    CHECK(xn == 1);
+    free(x);
+    static const char nul_in[] = "\\boxed{12\0}";
+    CHECK(verify_grade_n(nul_in, sizeof nul_in - 1, "12", 2, NULL, NULL) == 0);   /* "12\0" is not "12" */
+    CHECK(verify_grade_n(nul_in, sizeof nul_in - 1, "12\0", 3, NULL, NULL) == 1); /* the same bytes are */
+    CHECK(verify_equal_n("1\0", 2, "1\0", 2) == 1);
+    CHECK(verify_equal_n("1\0", 2, "1", 1) == 0);
+    CHECK(verify_equal_n("1", 1, "1\0", 2) == 0);
+    CHECK(verify_equal_n("\\frac12x", 7, "0.5", 3) == 1); /* a length shorter than the string: not terminated */
+    CHECK(verify_grade_n("\\boxed{3}", 9, "", 0, NULL, NULL) == 0);
 
     /* normalized spellings */
     char *n1 = verify_normalize("\\left( 3, \\dfrac{\\pi}{2} \\right)");

@@ -1,0 +1,2 @@
+# verifier/ (extraction, normalization, equivalence) and the `pure grade` line reader
+pure_fuzzer(grade pure_verifier pure_util)
