@@ -163,7 +163,7 @@ typedef struct Anchor {
  * node and scalar byte is charged against these budgets as it is made,
  * aliases and the anchors' own copies included, and the alias that would
  * cross them is the error. A real pipeline spec is a few hundred nodes. */
-#define YDOC_MAX_NODES 200000
+#define YDOC_MAX_NODES 100000
 #define YDOC_MAX_BYTES (16 << 20)
 
 typedef struct Parser {
