@@ -35,6 +35,8 @@ static int resolve(const Plan *p, const SpecRef *r, int iter, int *out) {
     case REF_LOOP: {
         const SpecState *st = &s->states[r->state];
         int prev = r->kind == REF_STATE ? iter - 1 : s->iterations - 1;
+        /* the latest iteration whose update stage ran (every: K); none yet = the initial value */
+        while (prev >= 0 && p->loop_idx[st->update.stage][prev] < 0) prev--;
         if (prev < 0) return st->init.kind == REF_NONE ? -1 : resolve(p, &st->init, -1, out);
         *out = st->update.output;
         return p->loop_idx[st->update.stage][prev];

@@ -149,10 +149,8 @@ int spec_parse_states(Spec *s, const YNode *loop, PureErr *err) {
             if (parse_ref(s, update->items[i], SEC_LOOP, who, u, err)) return -1;
             if (u->kind != REF_STAGE || s->stages[u->stage].sec != SEC_LOOP)
                 return yerr(err, &update->items[i]->mark, "%s: expected the output of a stage in loop.stages", who);
-            if (s->stages[u->stage].every != 1)
-                return yerr(err, &update->items[i]->mark,
-                            "%s: stage '%s' runs only every %d iterations; a state update must run every iteration",
-                            who, s->stages[u->stage].name, s->stages[u->stage].every);
+            /* an update from an `every: K` stage is fine: in the iterations it
+               does not run, the state keeps its last value (plan.c) */
         }
     }
     for (int i = 0; i < n; i++) {

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -186,13 +187,14 @@ static void node_size(const YNode *n, int64_t *nodes, int64_t *bytes) {
 }
 
 /* Charges a node (or an alias's copy) against the document's budgets. */
-static int charge(Parser *ps, int64_t nodes, int64_t bytes, const YMark *m, const char *alias) {
+/* what: "alias '*x'", "anchor '&x'" or NULL (a plain node). */
+static int charge(Parser *ps, int64_t nodes, int64_t bytes, const YMark *m, const char *what) {
     ps->nodes += nodes;
     ps->bytes += bytes;
     if (ps->nodes <= YDOC_MAX_NODES && ps->bytes <= YDOC_MAX_BYTES) return 0;
-    if (alias)
-        return yerr(ps->err, m, "alias '*%s' would grow the document past %d nodes or %d MB (aliases copy their "
-                    "anchor; nested aliases multiply)", alias, YDOC_MAX_NODES, YDOC_MAX_BYTES >> 20);
+    if (what)
+        return yerr(ps->err, m, "%s would grow the document past %d nodes or %d MB (aliases copy their anchor; "
+                    "nested aliases multiply)", what, YDOC_MAX_NODES, YDOC_MAX_BYTES >> 20);
     return yerr(ps->err, m, "the document exceeds %d nodes or %d MB", YDOC_MAX_NODES, YDOC_MAX_BYTES >> 20);
 }
 
@@ -221,7 +223,9 @@ static int add_anchor(Parser *ps, const yaml_char_t *name, const YNode *n, const
     if (!name) return 0;
     int64_t nodes = 0, bytes = 0;
     node_size(n, &nodes, &bytes);
-    if (charge(ps, nodes, bytes, m, NULL)) return -1;
+    char what[160];
+    snprintf(what, sizeof what, "anchor '&%.100s'", (const char *)name);
+    if (charge(ps, nodes, bytes, m, what)) return -1;
     ps->anchors = xrealloc(ps->anchors, (size_t)(ps->nanchors + 1) * sizeof *ps->anchors);
     ps->anchors[ps->nanchors].name = xstrdup((const char *)name);
     ps->anchors[ps->nanchors].node = ynode_clone(n);
@@ -306,8 +310,9 @@ static YNode *parse_node(Parser *ps, yaml_event_t *ev, int depth) {
     case YAML_ALIAS_EVENT:
         for (int i = ps->nanchors - 1; i >= 0; i--)
             if (!strcmp(ps->anchors[i].name, (const char *)ev->data.alias.anchor)) {
-                if (charge(ps, ps->anchors[i].nodes, ps->anchors[i].bytes, &m, (const char *)ev->data.alias.anchor))
-                    return NULL;
+                char what[160];
+                snprintf(what, sizeof what, "alias '*%.100s'", (const char *)ev->data.alias.anchor);
+                if (charge(ps, ps->anchors[i].nodes, ps->anchors[i].bytes, &m, what)) return NULL;
                 return ynode_clone(ps->anchors[i].node);
             }
         yerr(ps->err, &m, "unknown alias '*%s'", ev->data.alias.anchor);

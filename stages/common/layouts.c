@@ -58,6 +58,7 @@ const DatasetDef layout_results[] = {
     {"repetition", DS_VEC, DT_F32, "R", NULL, 0, "share of repeated steps"},
     {"extracted", DS_STRINGS, 0, "R", NULL, 0, "the final answer found, \"\" if none"},
     {"text", DS_STRINGS, 0, "R", NULL, 0, "the response"},
+    {"sampled_correct", DS_VEC, DT_F32, "R", NULL, 1, "share of the row's sampled responses graded correct (samples > 0)"},
     {"history/iteration", DS_VEC, DT_F64, "H", NULL, 0, "monitor history: iteration of each eval so far"},
     {"history/accuracy", DS_VEC, DT_F64, "H", NULL, 0, "monitor history: accuracy"},
     {"history/process_reward", DS_VEC, DT_F64, "H", NULL, 0, "monitor history: mean step reward"},
@@ -65,5 +66,6 @@ const DatasetDef layout_results[] = {
     {"history/length", DS_VEC, DT_F64, "H", NULL, 0, "monitor history: mean response length"},
     {"accuracy", DS_ATTR, DT_F64, NULL, NULL, 0, "overall accuracy (also accuracy_<benchmark> per benchmark)"},
     {"hack_flag", DS_ATTR, DT_I64, NULL, NULL, 0, "1: the reward-hacking monitor fired"},
+    {"sampled_accuracy", DS_ATTR, DT_F64, NULL, NULL, 1, "sampled pass@1, averaged over benchmarks (samples > 0)"},
     {0},
 };

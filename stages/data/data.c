@@ -127,7 +127,7 @@ static int run_data(StageCtx *ctx, PureErr *err) {
 }
 
 const StageKind stage_kind_data = {
-    "data", 1,
+    "data", 2, /* 2: the method's template has real newlines inside the quotes, as the official code */
     "Prompts for training and evaluation: the toy arithmetic task (docs/toy-task.md) or the benchmark and training "
     "files of ../shared/data (MATH-500, Minerva Math, OlympiadBench, AIME24, AMC23, GSM8K, the MATH training set) "
     "or any JSONL file with field mapping. Reference answers come from the answer field or the last \\boxed{} of the "

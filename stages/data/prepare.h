@@ -9,9 +9,11 @@
 #include "stages/common/toy.h"
 #include "storage/artifact.h"
 
-/* The method's prompt template, and the toy task's short one. */
+/* The method's prompt template (the official code's, with real newlines
+ * inside the quotes: the model is told to separate steps by a blank line),
+ * and the toy task's short one. */
 #define DATA_TEMPLATE_METHOD \
-    "{problem}\n\nPlease reason step by step with steps separated by \"\\n\\n\", and put your final answer within \\boxed{}."
+    "{problem}\n\nPlease reason step by step with steps separated by \"\n\n\", and put your final answer within \\boxed{}."
 #define DATA_TEMPLATE_TOY "{problem}\n\n"
 
 typedef struct DataOptions {

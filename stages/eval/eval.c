@@ -47,6 +47,9 @@ static const ParamDef eval_params[] = {
     {"monitor_reward_rise", PT_FLOAT, "0.05", 0, 1e9, NULL, "monitor: process-reward rise that counts"},
     {"monitor_ratio", PT_FLOAT, "2.0", 1, 1e9, NULL, "monitor: steps/length collapse or explosion factor"},
     {"summary", PT_BOOL, "false", 1, 0, NULL, "print the summary table (per benchmark and the history)"},
+    {"samples", PT_INT, "0", 0, 4096, NULL,
+     "sampled pass@1: k responses per prompt at `temperature`, besides the greedy one (0 = greedy only)"},
+    {"temperature", PT_FLOAT, "1.0", 1e-6, 100, NULL, "sampled pass@1: sampling temperature"},
     COMMON_DEVICE_PARAM("where the model runs"),
     {0},
 };
@@ -108,15 +111,70 @@ static int read_history(StageCtx *ctx, EvalPoint **h, int *n, PureErr *err) {
     return rc;
 }
 
+/* Sampled pass@1: k responses per prompt at temperature T; frac[r] = share of
+ * prompt r's responses graded correct. Streams are (prompt, sample) pairs
+ * offset past the greedy ones, so the result does not depend on batching. */
+static int sampled_pass(StageCtx *ctx, const Policy *p, const Prompts *pr, int64_t n, const SampleConfig *greedy,
+                        int k, int bs, int chat, float *frac, PureErr *err) {
+    SampleConfig sc = *greedy;
+    sc.temperature = (float)stage_param_float(ctx, "temperature");
+    int rows = bs * k;
+    int32_t **ids = xcalloc((size_t)rows, sizeof(int32_t *));
+    int *plen = xcalloc((size_t)rows, sizeof(int));
+    uint64_t *stream = xcalloc((size_t)rows, sizeof(uint64_t));
+    SampleResult *res = xcalloc((size_t)rows, sizeof *res);
+    int rc = 0;
+    for (int64_t s = 0; s < n && !rc; s += bs) {
+        int c = (int)(n - s < bs ? n - s : bs);
+        for (int i = 0; i < c && !rc; i++) {
+            int32_t *one;
+            int len;
+            if (policy_encode_prompt(p->tok, pr->prompt[s + i], chat, &one, &len, err)) {
+                rc = err_prefix(err, "prompt %lld", (long long)(s + i));
+                break;
+            }
+            for (int j = 0; j < k; j++) {
+                int row = i * k + j;
+                ids[row] = j ? xmalloc((size_t)len * sizeof(int32_t)) : one;
+                if (j) memcpy(ids[row], one, (size_t)len * sizeof(int32_t));
+                plen[row] = len;
+                stream[row] = ((uint64_t)1 << 40) + (uint64_t)(s + i) * (uint64_t)k + (uint64_t)j;
+            }
+        }
+        if (!rc)
+            rc = model_generate(p->m, p->tok, c * k, (const int32_t *const *)ids, plen, stream, &sc, res, err);
+        for (int i = 0; i < c && !rc; i++) {
+            int good = 0;
+            for (int j = 0; j < k; j++) {
+                SampleResult *r = &res[i * k + j];
+                char *t = tokenizer_decode(p->tok, r->tokens, r->n, 1, NULL);
+                good += verify_grade(t, pr->reference[s + i], NULL) == 1;
+                free(t);
+            }
+            frac[s + i] = (float)good / (float)k;
+        }
+        for (int i = 0; i < c * k; i++) {
+            free(ids[i]);
+            ids[i] = NULL;
+            sample_result_free(&res[i]);
+            memset(&res[i], 0, sizeof res[i]);
+        }
+        stage_progress(ctx, s + c, n, "prompts (sampled)");
+    }
+    free(ids), free(plen), free(stream), free(res);
+    return rc;
+}
+
 typedef struct Bench {
     char name[64];
     int n, correct;
-    double length, steps;
+    double length, steps, sampled;
 } Bench;
 
 static int write_results(StageCtx *ctx, int64_t n, char **bench, uint8_t *correct, int32_t *len, int32_t *steps,
-                         float *rep, char **extracted, char **text, const Bench *b, int nb, double acc,
-                         const EvalPoint *h, int nh, const MonitorFlags *f, PureErr *err) {
+                         float *rep, char **extracted, char **text, const float *sampled, double sampled_acc,
+                         const Bench *b, int nb, double acc, const EvalPoint *h, int nh, const MonitorFlags *f,
+                         PureErr *err) {
     Artifact *o = stage_output_create(ctx, "results", err);
     if (!o) return -1;
     int64_t nh64 = nh;
@@ -130,6 +188,9 @@ static int write_results(StageCtx *ctx, int64_t n, char **bench, uint8_t *correc
              artifact_write_strings(o, "text", n, (const char *const *)text, err) ||
              artifact_set_attr_f64(o, "/", "accuracy", acc, err) ||
              artifact_set_attr_i64(o, "/", "hack_flag", f->any, err);
+    if (!rc && sampled)
+        rc = artifact_write(o, "sampled_correct", DT_F32, 1, &n, sampled, err) ||
+             artifact_set_attr_f64(o, "/", "sampled_accuracy", sampled_acc, err);
     static const char *names[] = {"history/iteration", "history/accuracy", "history/process_reward", "history/steps",
                                   "history/length"};
     for (int k = 0; k < 5 && !rc; k++) {
@@ -251,6 +312,9 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
         stage_progress(ctx, s + c, n, "prompts");
     }
     free(ids), free(plen), free(stream), free(res);
+    int nsamples = (int)stage_param_int(ctx, "samples");
+    float *sampled = nsamples > 0 ? xcalloc((size_t)n, sizeof(float)) : NULL;
+    if (!rc && sampled) rc = sampled_pass(ctx, &p, &pr, n, &sc, nsamples, bs, chat, sampled, err);
 
     if (!rc) {
         /* per benchmark, in order of first appearance */
@@ -262,14 +326,16 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
             while (k < nb && strcmp(b[k].name, pr.benchmark[r])) k++;
             if (k == nb) snprintf(b[nb++].name, sizeof b[0].name, "%s", pr.benchmark[r]);
             b[k].n++, b[k].correct += correct[r], b[k].length += len[r], b[k].steps += steps[r];
+            if (sampled) b[k].sampled += sampled[r];
             tl += len[r], ts += steps[r], tr += rep[r];
         }
-        double acc = 0;
+        double acc = 0, sacc = 0;
         for (int k = 0; k < nb; k++) {
             char key[96];
             snprintf(key, sizeof key, "accuracy_%s", b[k].name);
             stage_metric(ctx, key, (double)b[k].correct / b[k].n);
             acc += (double)b[k].correct / b[k].n / nb;
+            sacc += b[k].sampled / b[k].n / nb;
         }
         hist = xrealloc(hist, ((size_t)nh + 1) * sizeof *hist);
         /* after the loop (iteration -1 with a history) the point follows the last one; the table says "final" */
@@ -281,6 +347,7 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
         MonitorFlags f;
         monitor_check(hist, nh, &mc, &f);
         stage_metric(ctx, "accuracy", acc);
+        if (sampled) stage_metric(ctx, "sampled_accuracy", sacc);
         stage_metric(ctx, "length", tl / n);
         stage_metric(ctx, "steps", ts / n);
         stage_metric(ctx, "repetition", tr / n);
@@ -304,12 +371,15 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
         stage_log(ctx, "eval: accuracy %.3f over %lld prompts, length %.1f, steps %.2f, repetition %.3f", acc,
                   (long long)n, tl / n, ts / n, tr / n);
         if (stage_param_bool(ctx, "summary")) print_summary(ctx, b, nb, acc, hist, nh);
-        rc = write_results(ctx, n, pr.benchmark, correct, len, steps, rep, extracted, text, b, nb, acc, hist, nh, &f,
-                           err);
+        if (sampled)
+            stage_log(ctx, "eval: sampled pass@1 %.3f (%d samples per prompt, temperature %g)", sacc, nsamples,
+                      stage_param_float(ctx, "temperature"));
+        rc = write_results(ctx, n, pr.benchmark, correct, len, steps, rep, extracted, text, sampled, sacc, b, nb, acc,
+                           hist, nh, &f, err);
         free(b);
     }
     for (int64_t r = 0; r < n; r++) free(text[r]), free(extracted[r]);
-    free(text), free(extracted), free(correct), free(len), free(steps), free(rep), free(hist);
+    free(text), free(extracted), free(correct), free(len), free(steps), free(rep), free(hist), free(sampled);
     policy_free(&p);
     prompts_free(&pr);
     return rc;
@@ -317,7 +387,8 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
 
 const StageKind stage_kind_eval = {
     "eval", 1,
-    "Greedy pass@1 on benchmark prompts graded by the verifier: per-benchmark accuracy and their average, response "
+    "Greedy pass@1 on benchmark prompts graded by the verifier (and, with samples > 0, sampled pass@1: the share of "
+    "k responses at `temperature` graded correct): per-benchmark accuracy and their average, response "
     "length, steps per response and a repetition score; a reward-hacking monitor compares against the history "
     "carried in `history` (process reward up while accuracy falls, steps or length collapsing or exploding).",
     eval_inputs, eval_outputs, eval_params, eval_run, NULL,

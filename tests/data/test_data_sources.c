@@ -96,7 +96,9 @@ static void test_prepare_real(const char *data_dir) {
     for (int64_t i = 0; i < te.rows.n; i++)
         for (int k = 0; k < 3; k++) per[k] += !strcmp(te.rows.rows[i].benchmark, srcs[k]);
     CHECK(per[0] == 500 && per[1] == 40 && per[2] == 30);
-    CHECK(te.rows.n && strstr(te.prompts[0], "Please reason step by step with steps separated by \"\\n\\n\"") != NULL);
+    /* the official template: real newlines inside the quotes, not a backslash and an n */
+    CHECK(te.rows.n && strstr(te.prompts[0], "Please reason step by step with steps separated by \"\n\n\", and") != NULL);
+    CHECK(te.rows.n && strstr(te.prompts[0], "separated by \"\\n") == NULL);
     CHECK(te.rows.n && strncmp(te.prompts[0], te.rows.rows[0].problem, strlen(te.rows.rows[0].problem)) == 0);
     for (int64_t i = 0; i < te.rows.n; i++) CHECK(te.has_reference[i] == 1);
     /* the same seed gives the same order; another seed another; limit keeps a seeded subset per source */

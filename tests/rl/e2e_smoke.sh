@@ -39,3 +39,23 @@ echo "e2e_smoke: killed twice in iteration 1 (SIGKILL at a stage start, then in 
 "$PURE" run "$SRC/pipelines/smoke.yaml" --run-dir "$T/b" > "$T/b2.log" 2>&1 || { cat "$T/b2.log"; fail "resume failed"; }
 "$PY" "$SRC/tests/rl/compare_runs.py" "$T/a" "$T/b" || fail "resumed run differs from the uninterrupted one"
 echo "e2e_smoke: resumed run identical"
+
+# sampled pass@1 in eval: at a temperature near 0 every sample is the greedy response, so each row's sampled
+# share equals its greedy correctness; at T = 1 the shares are multiples of 1/k in [0, 1]
+for temp in 1e-6 1.0; do
+  "$PURE" run "$SRC/pipelines/smoke.yaml" --run-dir "$T/a" --until final_eval -q \
+    --set after.final_eval.samples=3 --set after.final_eval.temperature=$temp > "$T/s.log" 2>&1 \
+    || { cat "$T/s.log"; fail "eval with samples failed (T=$temp)"; }
+  "$PY" - "$T/a" "$temp" <<'PY' || fail "sampled pass@1 check failed (T=$temp)"
+import glob, json, sys, h5py, numpy as np
+root, temp = sys.argv[1], float(sys.argv[2])
+latest = json.load(open(root + "/stages/final_eval/latest.json"))
+f = h5py.File(glob.glob(root + "/stages/final_eval/%s/results.h5" % latest["fingerprint"][:16])[0], "r")
+s, c = f["sampled_correct"][()], f["correct"][()]
+assert "sampled_accuracy" in f.attrs and 0 <= f.attrs["sampled_accuracy"] <= 1
+assert np.all((s * 3).round() == s * 3) and s.min() >= 0 and s.max() <= 1, s
+if temp < 1e-3:
+    assert np.array_equal(s, c.astype(np.float32)), (s, c)
+print("e2e_smoke: sampled pass@1 at T=%g: %.3f (greedy %.3f)" % (temp, f.attrs["sampled_accuracy"], f.attrs["accuracy"]))
+PY
+done

@@ -140,6 +140,28 @@ static void test_plan(void) {
     CHECK(p->insts[inst_of(p, "opt", 3)].in[1] == inst_of(p, "opt", 2));
     CHECK(p->insts[inst_of(p, "final", -1)].in[0] == inst_of(p, "opt", 4));
     CHECK(p->insts[inst_of(p, "ev", 3)].in[0] == -1 && p->insts[inst_of(p, "ev", 3)].in[1] == inst_of(p, "opt", 3));
+    /* a state updated by an `every: 2` stage keeps its last value in between */
+    {
+        Spec *s2 = load("every_update.yaml",
+                        "stages:\n  src: {kind: test_blob}\nloop:\n  iterations: 5\n  state: {w: src.out, h: null}\n"
+                        "  stages:\n    s: {kind: test_blob, inputs: {a: state.w}}\n"
+                        "    e: {kind: test_blob, inputs: {a: s.out, b: state.h}, every: 2}\n"
+                        "  update: {w: s.out, h: e.out}\n"
+                        "after:\n  f: {kind: test_blob, inputs: {a: loop.h}}\n",
+                        NULL, 0);
+        Plan *p2 = s2 ? plan_of(s2) : NULL;
+        CHECK(p2 != NULL);
+        if (p2) {
+            /* e runs in iterations 1, 3 and 4 (the last); it reads the h of the previous e, none at first */
+            CHECK(inst_of(p2, "e", 0) == -1 && inst_of(p2, "e", 2) == -1);
+            CHECK(p2->insts[inst_of(p2, "e", 1)].in[1] == -1);
+            CHECK(p2->insts[inst_of(p2, "e", 3)].in[1] == inst_of(p2, "e", 1));
+            CHECK(p2->insts[inst_of(p2, "e", 4)].in[1] == inst_of(p2, "e", 3));
+            CHECK(p2->insts[inst_of(p2, "f", -1)].in[0] == inst_of(p2, "e", 4));
+        }
+        plan_free(p2);
+        spec_free(s2);
+    }
     /* every instance comes after what it reads */
     for (int i = 0; i < p->n; i++)
         for (int k = 0; k < s->stages[p->insts[i].stage].ninputs; k++) CHECK(p->insts[i].in[k] < i);
