@@ -5,6 +5,9 @@
  * Tensors that Hugging Face stores but this engine derives or ignores
  * (lm_head.weight of a tied model, rotary inv_freq buffers) are skipped; a
  * missing tensor or a wrong shape is an error naming the tensor and file.
+ * The config is checked against the header (model_check_tensors) and the
+ * memory (model_check_size) before the model is allocated, and non-finite
+ * weights are counted as they are converted, for one warning.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,14 @@ Model *model_load(const char *dir, const char *device, PureErr *err) {
     if (model_config_load(dir, &cfg, err)) return NULL;
     SafeTensors *st = safetensors_open(dir, err);
     if (!st) return NULL;
+    /* the config against the header, then the size against memory, before any large allocation */
+    int bad_shape = model_check_tensors(&cfg, st, err);
+    if (bad_shape || model_check_size(&cfg, err)) {
+        if (bad_shape || !fs_is_dir(dir)) err_prefix(err, "%s", dir);
+        else err_prefix(err, "%s/config.json", dir);
+        safetensors_close(st);
+        return NULL;
+    }
     Model *m = model_new_empty(&cfg, device, err);
     if (!m) {
         err_prefix(err, "%s", dir);
@@ -27,15 +38,23 @@ Model *model_load(const char *dir, const char *device, PureErr *err) {
     }
     const Backend *be = m->be;
     float *host = be->host_memory ? m->params : xmalloc(m->n_params * sizeof(float));
+    size_t bad = 0;
+    const char *first_bad = NULL;
     for (int i = 0; i < m->n_tensors; i++) {
         const ModelTensor *t = &m->tensors[i];
         float *dst = host + t->offset;
         if (t->optional && !safetensors_find(st, t->name)) continue; /* stays zero (score.bias) */
-        if (safetensors_read_f32(st, t->name, t->ndim, t->shape, dst, err)) {
+        size_t k;
+        if (safetensors_read_f32_scan(st, t->name, t->ndim, t->shape, dst, &k, err)) {
             err_prefix(err, "%s", dir);
             goto fail;
         }
+        if (k && !first_bad) first_bad = t->name;
+        bad += k;
     }
+    if (bad)
+        log_warn("%s: %zu of %zu weights are not finite (NaN or Inf), the first in '%s': outputs will be NaN or "
+                 "garbage", dir, bad, m->n_params, first_bad);
     int unused = 0;
     for (int i = 0; i < safetensors_count(st); i++) {
         const StTensor *t = safetensors_get(st, i);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "model/model_internal.h"
@@ -136,6 +137,142 @@ void model_build_table(Model *m) {
     }
 }
 
+/* ---- checks before allocation ----
+ *
+ * A config.json can ask for any size (intermediate_size 2^31 - 1, a million
+ * layers). Both checks below walk the rows without building the table, so
+ * nothing is allocated before the config has been compared with the file's
+ * header and the model is known to fit in memory. */
+
+/* The config key(s) behind a dimension, for messages: "intermediate_size 4864". */
+static void dim_text(const ModelConfig *c, int d, char *buf, size_t n) {
+    switch (d) {
+    case DIM_V: snprintf(buf, n, "vocab_size %d", c->vocab_size); break;
+    case DIM_C: snprintf(buf, n, "hidden_size %d", c->hidden_size); break;
+    case DIM_F: snprintf(buf, n, "intermediate_size %d", c->intermediate_size); break;
+    case DIM_QD: snprintf(buf, n, "num_attention_heads %d x head_dim %d", c->num_heads, c->head_dim); break;
+    case DIM_KD: snprintf(buf, n, "num_key_value_heads %d x head_dim %d", c->num_kv_heads, c->head_dim); break;
+    case DIM_LABELS: snprintf(buf, n, "num_labels %d", c->num_labels); break;
+    default: snprintf(buf, n, "-");
+    }
+}
+
+static void shape_text(int ndim, const int64_t *s, char *buf, size_t n) {
+    if (ndim == 1) snprintf(buf, n, "[%lld]", (long long)s[0]);
+    else if (ndim == 2) snprintf(buf, n, "[%lld, %lld]", (long long)s[0], (long long)s[1]);
+    else {
+        size_t k = (size_t)snprintf(buf, n, "[");
+        for (int i = 0; i < ndim && k < n; i++) k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? ", " : "", (long long)s[i]);
+        if (k < n) snprintf(buf + k, n - k, "]");
+    }
+}
+
+/* Layers the checkpoint has tensors for: 1 + the largest N of "model.layers.N.". */
+static long file_layers(const SafeTensors *st) {
+    long most = 0;
+    for (int i = 0; i < safetensors_count(st); i++) {
+        const char *nm = safetensors_get(st, i)->name;
+        if (strncmp(nm, "model.layers.", 13) || nm[13] < '0' || nm[13] > '9') continue;
+        char *end;
+        long l = strtol(nm + 13, &end, 10);
+        if (*end == '.' && l >= 0 && l < (1L << 30) && l + 1 > most) most = l + 1;
+    }
+    return most;
+}
+
+int model_check_tensors(const ModelConfig *c, const SafeTensors *st, PureErr *err) {
+    if (model_config_validate(c, err)) return -1;
+    for (int r = 0; r < N_ROWS;) {
+        int e = row_run_end(r), layers = TENSOR_ROWS[r].per_layer ? c->num_layers : 1;
+        for (int l = 0; l < layers; l++)
+            for (int k = r; k < e; k++) {
+                const TensorRow *row = &TENSOR_ROWS[k];
+                if (!row_present(c, row)) continue;
+                char name[96];
+                snprintf(name, sizeof name, row->name, l);
+                const StTensor *t = safetensors_find(st, name);
+                if (!t && row->optional) continue;
+                long have = !t && row->per_layer && l > 0 ? file_layers(st) : 0;
+                if (!t && row->per_layer && l > 0 && have <= l) /* the layers stop here, not one tensor */
+                    return err_set(err, "tensor '%s' not found: config.json has num_hidden_layers %d, the checkpoint "
+                                   "holds %ld layer%s", name, c->num_layers, have, have == 1 ? "" : "s");
+                if (!t)
+                    return err_set(err, "tensor '%s' not found (%d tensors present)", name, safetensors_count(st));
+                int ndim = row->d1 == DIM_NONE ? 1 : 2;
+                int64_t want[2] = {dim_of(c, row->d0), ndim == 2 ? dim_of(c, row->d1) : 0};
+                int rank = t->ndim == ndim, bad0 = !rank || t->shape[0] != want[0];
+                int bad1 = ndim == 2 && (!rank || t->shape[1] != want[1]);
+                if (!bad0 && !bad1) continue;
+                char ws[64], gs[256], keys[200] = "", k[96];
+                shape_text(ndim, want, ws, sizeof ws);
+                shape_text(t->ndim, t->shape, gs, sizeof gs);
+                if (bad0) dim_text(c, row->d0, keys, sizeof keys);
+                if (bad1) {
+                    dim_text(c, row->d1, k, sizeof k);
+                    size_t at = strlen(keys);
+                    snprintf(keys + at, sizeof keys - at, "%s%s", at ? ", " : "", k);
+                }
+                return err_set(err, "%s: tensor '%s' has shape %s, but config.json (%s) implies %s", t->file, name, gs,
+                               keys, ws);
+            }
+        r = e;
+    }
+    return 0;
+}
+
+/* Bytes of memory this process may use: physical memory, lowered by an
+ * address-space limit (ulimit -v) or a cgroup v2 memory.max; *what names
+ * the bound that applies. */
+static double memory_available(const char **what) {
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    double avail = pages > 0 && psz > 0 ? (double)pages * (double)psz : 1e300;
+    *what = "physical memory (sysconf)";
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (double)rl.rlim_cur < avail)
+        avail = (double)rl.rlim_cur, *what = "address-space limit (ulimit -v)";
+    FILE *f = fopen("/sys/fs/cgroup/memory.max", "r");
+    if (f) {
+        unsigned long long v;
+        if (fscanf(f, "%llu", &v) == 1 && (double)v < avail) avail = (double)v, *what = "cgroup memory limit (memory.max)";
+        fclose(f);
+    }
+    return avail;
+}
+
+int model_check_size(const ModelConfig *c, PureErr *err) {
+    if (model_config_validate(c, err)) return -1;
+    /* in doubles: a million layers of 2^31 x 2^31 matrices must not wrap */
+    double params = 0, tensors = 0, big = -1;
+    int big_row = 0;
+    for (int r = 0; r < N_ROWS; r++) {
+        const TensorRow *row = &TENSOR_ROWS[r];
+        if (!row_present(c, row)) continue;
+        double n = (double)dim_of(c, row->d0) * (row->d1 == DIM_NONE ? 1.0 : (double)dim_of(c, row->d1));
+        double times = row->per_layer ? (double)c->num_layers : 1.0;
+        params += n * times, tensors += times;
+        if (n * times > big) big = n * times, big_row = r;
+    }
+    double need = params * sizeof(float) + tensors * sizeof(ModelTensor) + (double)c->num_layers * 2 * sizeof(LayerW);
+    const char *what;
+    double avail = memory_available(&what);
+    if (need <= avail) return 0;
+    const TensorRow *row = &TENSOR_ROWS[big_row];
+    char k0[96], k1[96], per[64] = "";
+    dim_text(c, row->d0, k0, sizeof k0);
+    dim_text(c, row->d1, k1, sizeof k1);
+    if (row->per_layer) snprintf(per, sizeof per, " in each of num_hidden_layers %d", c->num_layers);
+    char name[96];
+    snprintf(name, sizeof name, row->name, 0);
+    if (row->per_layer) { /* show the layer as N */
+        const char *at = strstr(row->name, "%d");
+        snprintf(name, sizeof name, "%.*sN%s", (int)(at - row->name), row->name, at + 2);
+    }
+    return err_set(err, "the model has %.0f parameters and needs %.1f GiB for its f32 weights (%.1f GiB to train, with "
+                   "gradients and AdamW moments), more than the %.1f GiB of %s; the largest part is '%s' [%s%s%s]%s",
+                   params, need / 1073741824.0, params * 16 / 1073741824.0, avail / 1073741824.0, what, name, k0,
+                   row->d1 == DIM_NONE ? "" : ", ", row->d1 == DIM_NONE ? "" : k1, per);
+}
+
 static float **field_at(ModelW *w, int layer, int field) {
     char *owner = layer >= 0 ? (char *)&w->layers[layer] : (char *)w;
     return (float **)(owner + field);
@@ -201,7 +338,7 @@ const Backend *model_pick_backend(const char *device, PureErr *err) {
 
 /* A model with its table and a zeroed parameter block. */
 static Model *model_alloc(const ModelConfig *cfg, const char *device, PureErr *err) {
-    if (model_config_validate(cfg, err)) return NULL;
+    if (model_check_size(cfg, err)) return NULL;
     const Backend *be = model_pick_backend(device, err);
     if (!be) return NULL;
     Model *m = xcalloc(1, sizeof *m);

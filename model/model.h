@@ -43,6 +43,19 @@ int model_config_load(const char *dir, ModelConfig *cfg, PureErr *err);
 /* Fills defaults for a fresh small model (qwen2, tied, rope 1e4, eps 1e-6). */
 void model_config_default(ModelConfig *cfg);
 
+/* Refuses, before anything is allocated, a config whose parameters would not
+ * fit in this process's memory (physical memory, or a lower ulimit -v or
+ * cgroup limit): the message gives the parameter count, the bytes needed, what
+ * is available and the largest tensor with its config keys. model_create and
+ * model_load call it. */
+int model_check_size(const ModelConfig *cfg, PureErr *err);
+struct SafeTensors; /* model/safetensors.h */
+/* Compares the tensors an opened checkpoint holds with the names and shapes
+ * cfg implies (optional tensors may be absent), without building the model,
+ * so a wrong size or layer count in config.json is reported with its key
+ * before any large allocation. model_load calls it. */
+int model_check_tensors(const ModelConfig *cfg, const struct SafeTensors *st, PureErr *err);
+
 /* device: "cpu", "cuda" or "auto" (cuda if available, else cpu with one log line). */
 Model *model_create(const ModelConfig *cfg, uint64_t seed, const char *device, PureErr *err);
 Model *model_load(const char *dir, const char *device, PureErr *err);

@@ -259,7 +259,15 @@ static int sort_tensors(SafeTensors *st, PureErr *err) {
     return 0;
 }
 
+/* model.safetensors.index.json: Llama-3.1-405B's is 110 KB; refused past
+ * this before it is read (cJSON needs tens of bytes per value). */
+#define INDEX_MAX_BYTES (64 << 20)
+
 static int open_sharded(SafeTensors *st, const char *dir, const char *index, PureErr *err) {
+    struct stat sb;
+    if (stat(index, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > INDEX_MAX_BYTES)
+        return err_set(err, "%s: %lld bytes, more than the %d MiB an index may have", index, (long long)sb.st_size,
+                       INDEX_MAX_BYTES >> 20);
     cJSON *root = json_parse_file(index, err);
     if (!root) return -1;
     const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
@@ -350,31 +358,49 @@ const char *safetensors_metadata(const SafeTensors *st, const char *key) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-int safetensors_read_f32(const SafeTensors *st, const char *name, int ndim, const int64_t *expect_shape, float *out,
-                         PureErr *err) {
-    const StTensor *t = safetensors_find(st, name);
-    if (!t) return err_set(err, "%s: tensor '%s' not found (%d tensors present)", st->path, name, st->n);
-    int same = ndim < 0 || ndim == t->ndim;
-    for (int i = 0; same && ndim >= 0 && i < ndim; i++) same = expect_shape[i] == t->shape[i];
-    if (!same) {
-        char want[256], got[256];
-        fmt_shape(ndim, expect_shape, want, sizeof want);
-        fmt_shape(t->ndim, t->shape, got, sizeof got);
-        return err_set(err, "%s: tensor '%s': expected shape %s, got %s (dtype %s)", t->file, name, want, got,
-                       st_dtype_name(t->dtype));
+/* Float conversions that count the non-finite values (NaN, +-Inf: exponent
+ * bits all set) of the source in the same loop, in 16 lanes so it
+ * vectorises at -O2. Measured on the 0.5B shape (494,032,768 values, best
+ * of 7): bf16 0.433 s converting, 0.455 s converting and counting; f32 0.373
+ * s memcpy, 0.560 s copy and count. */
+#define SCAN_LANES 16
+#define CONVERT_COUNT(NAME, T, MASK, TO_F32)                                                     \
+    static size_t NAME(const unsigned char *p, size_t n, float *out) {                             \
+        uint32_t lanes[SCAN_LANES] = {0};                                                          \
+        size_t i = 0, k = 0;                                                                       \
+        for (; i + SCAN_LANES <= n; i += SCAN_LANES)                                               \
+            for (int l = 0; l < SCAN_LANES; l++) {                                                 \
+                T h;                                                                               \
+                memcpy(&h, p + sizeof(T) * (i + l), sizeof(T));                                    \
+                out[i + l] = TO_F32(h);                                                            \
+                lanes[l] += (h & MASK) == MASK;                                                    \
+            }                                                                                      \
+        for (int l = 0; l < SCAN_LANES; l++) k += lanes[l];                                        \
+        for (; i < n; i++) {                                                                       \
+            T h;                                                                                   \
+            memcpy(&h, p + sizeof(T) * i, sizeof(T));                                              \
+            out[i] = TO_F32(h);                                                                    \
+            k += (h & MASK) == MASK;                                                               \
+        }                                                                                          \
+        return k;                                                                                  \
     }
-    size_t n = t->nbytes / st_dtype_size(t->dtype);
-    const unsigned char *p = t->data;
-    switch (t->dtype) {
-    case ST_F32: memcpy(out, p, n * 4); break;
-    case ST_F16:
-    case ST_BF16:
-        for (size_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, p + 2 * i, 2);
-            out[i] = t->dtype == ST_F16 ? f16_to_f32(h) : bf16_to_f32(h);
-        }
-        break;
+
+static float u32_to_f32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+CONVERT_COUNT(convert_f32, uint32_t, 0x7f800000u, u32_to_f32)
+CONVERT_COUNT(convert_bf16, uint16_t, 0x7f80u, bf16_to_f32)
+CONVERT_COUNT(convert_f16, uint16_t, 0x7c00u, f16_to_f32)
+
+/* Converts n values of dtype t at p into out; returns how many are not
+ * finite (integers never are: |int64| < FLT_MAX). */
+static size_t convert_in(StDType t, const unsigned char *p, size_t n, float *out) {
+    switch (t) {
+    case ST_F32: return convert_f32(p, n, out);
+    case ST_BF16: return convert_bf16(p, n, out);
+    case ST_F16: return convert_f16(p, n, out);
     case ST_I32:
         for (size_t i = 0; i < n; i++) {
             int32_t v;
@@ -394,6 +420,29 @@ int safetensors_read_f32(const SafeTensors *st, const char *name, int ndim, cons
         break;
     }
     return 0;
+}
+
+int safetensors_read_f32_scan(const SafeTensors *st, const char *name, int ndim, const int64_t *expect_shape,
+                              float *out, size_t *nonfinite, PureErr *err) {
+    const StTensor *t = safetensors_find(st, name);
+    if (!t) return err_set(err, "%s: tensor '%s' not found (%d tensors present)", st->path, name, st->n);
+    int same = ndim < 0 || ndim == t->ndim;
+    for (int i = 0; same && ndim >= 0 && i < ndim; i++) same = expect_shape[i] == t->shape[i];
+    if (!same) {
+        char want[256], got[256];
+        fmt_shape(ndim, expect_shape, want, sizeof want);
+        fmt_shape(t->ndim, t->shape, got, sizeof got);
+        return err_set(err, "%s: tensor '%s': expected shape %s, got %s (dtype %s)", t->file, name, want, got,
+                       st_dtype_name(t->dtype));
+    }
+    size_t bad = convert_in(t->dtype, t->data, t->nbytes / st_dtype_size(t->dtype), out);
+    if (nonfinite) *nonfinite = bad;
+    return 0;
+}
+
+int safetensors_read_f32(const SafeTensors *st, const char *name, int ndim, const int64_t *expect_shape, float *out,
+                         PureErr *err) {
+    return safetensors_read_f32_scan(st, name, ndim, expect_shape, out, NULL, err);
 }
 
 /* ==== writing ==== */

@@ -48,6 +48,13 @@ const char *safetensors_metadata(const SafeTensors *st, const char *key);
 int safetensors_read_f32(const SafeTensors *st, const char *name, int ndim, const int64_t *expect_shape, float *out,
                          PureErr *err);
 
+/* The same, also counting into *nonfinite the values that are NaN or +-Inf
+ * (f32, f16 and bf16 tensors; integer dtypes have none). The count is taken
+ * on the source bits in the conversion loop itself, so it costs little beside
+ * the copy (model_load warns with it). */
+int safetensors_read_f32_scan(const SafeTensors *st, const char *name, int ndim, const int64_t *expect_shape,
+                              float *out, size_t *nonfinite, PureErr *err);
+
 /* One tensor to write: f32 source converted to dtype (bf16 and f16
  * round-to-nearest-even, integers rounded to nearest). */
 typedef struct StWrite {

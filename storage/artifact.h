@@ -13,6 +13,10 @@
  * The runner owns temporary paths and the atomic commit; this API only writes
  * and reads one file. Read errors name the file and the dataset and say what
  * was expected (dtype, rank, shape).
+ * Files are not trusted: no read allocates more than the file can hold (its
+ * size, 64 times it for compressed data, or 16 MiB), names nest at most 32
+ * levels, and external links are never followed (reading one is an error
+ * saying so); see docs/artifacts.md, "Hostile files".
  */
 #ifndef PURE_ARTIFACT_H
 #define PURE_ARTIFACT_H
@@ -69,10 +73,12 @@ char *artifact_get_attr_str(Artifact *a, const char *obj, const char *key, PureE
 int artifact_get_attr_i64(Artifact *a, const char *obj, const char *key, int64_t *val, PureErr *err);
 int artifact_get_attr_f64(Artifact *a, const char *obj, const char *key, double *val, PureErr *err);
 
-/* Opens `path` and reads every dataset and ragged group once (checksums,
- * offsets, string heaps): 0 if the whole file is sound, else -1 with the
- * first problem (file + object). For the runner's "never trust a damaged
- * artifact" check. */
+/* Opens `path` and reads every dataset, ragged group and attribute once
+ * (checksums, offsets, string heaps), each object once however many links
+ * name it: 0 if the whole file is sound, else -1 with the first problem (file
+ * + object). An external link is a problem (an artifact must be
+ * self-contained); soft links are checked where their targets live. For the
+ * runner's "never trust a damaged artifact" check. */
 int artifact_verify(const char *path, PureErr *err);
 
 /* What one object is: the stage interface checks ports against this. */
@@ -88,7 +94,7 @@ typedef struct ArtObject {
 } ArtObject;
 /* Describes `name` (AO_ABSENT when there is none); -1 + err when unreadable. */
 int artifact_describe(Artifact *a, const char *name, ArtObject *o, PureErr *err);
-/* Names of the root group's children (caller frees each and the array). */
+/* Names of the root group's children, sorted (caller frees each and the array). */
 int artifact_list_root(Artifact *a, char ***names, int *n, PureErr *err);
 
 /* Convenience for scalars written as 0-d datasets. */

@@ -10,13 +10,13 @@
 #include <strings.h>
 
 void h5u_quiet(void) {
-    /* thread-safe HDF5 keeps one error stack (and its print setting) per thread */
-    static _Thread_local int done;
-    if (done) return;
     /* HDF5 prints its whole error stack to stderr by default; we turn the
-     * innermost entry into a PureErr message instead. */
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    done = 1;
+     * innermost entry into a PureErr message instead. Checked on every call,
+     * not once: thread-safe HDF5 keeps the setting per thread, and H5close
+     * (a program may call it between files) restores the default. */
+    H5E_auto2_t fn = NULL;
+    void *data = NULL;
+    if (H5Eget_auto2(H5E_DEFAULT, &fn, &data) < 0 || fn) H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
 typedef struct {
@@ -173,22 +173,44 @@ static herr_t deny_elink(const char *parent_file, const char *parent_group, cons
     return -1;
 }
 
-static pthread_once_t g_lapl_once = PTHREAD_ONCE_INIT;
-static hid_t g_lapl = H5P_DEFAULT;
+static pthread_mutex_t g_lapl_lock = PTHREAD_MUTEX_INITIALIZER;
+static hid_t g_lapl = H5I_INVALID_HID;
 
-static void make_lapl(void) {
-    hid_t l = H5Pcreate(H5P_LINK_ACCESS);
-    if (l >= 0 && H5Pset_elink_cb(l, deny_elink, NULL) >= 0) g_lapl = l;
-}
-
+/* The link access list of every lookup: external links denied. Made again
+ * when H5close has invalidated it. */
 static hid_t lapl(void) {
-    pthread_once(&g_lapl_once, make_lapl);
-    return g_lapl;
+    pthread_mutex_lock(&g_lapl_lock);
+    if (g_lapl < 0 || H5Iis_valid(g_lapl) <= 0) {
+        hid_t l = H5Pcreate(H5P_LINK_ACCESS);
+        if (l >= 0 && H5Pset_elink_cb(l, deny_elink, NULL) < 0) H5Pclose(l), l = H5I_INVALID_HID;
+        g_lapl = l;
+    }
+    hid_t l = g_lapl >= 0 ? g_lapl : H5P_DEFAULT;
+    pthread_mutex_unlock(&g_lapl_lock);
+    return l;
 }
 
-/* Walks the components of path: each prefix must exist, be a hard or soft
- * link and (but the last) lead to a group. Returns the kind and, in *bad, the
- * length of the prefix that stopped the walk. */
+/* Why the link at `path` (cut from a longer name) could not be read: absent,
+ * under something that is not a group, or damaged. `soft`: a soft link was
+ * crossed on the way (a target that does not resolve is not damage). */
+static int kind_why(hid_t file, char *path, int soft) {
+    htri_t ex = H5Lexists(file, path, lapl());
+    if (ex == 0) return H5O_TYPE_UNKNOWN;
+    char *slash = strrchr(path, '/');
+    if (ex < 0 && slash) { /* "x/y" under a dataset x: there is no y */
+        *slash = '\0';
+        H5O_info_t info;
+        herr_t r = H5Oget_info_by_name2(file, path, &info, H5O_INFO_BASIC, lapl());
+        *slash = '/';
+        if (r >= 0 && info.type != H5O_TYPE_GROUP) return H5O_TYPE_UNKNOWN;
+    }
+    return soft ? H5U_K_DANGLING : H5U_K_BROKEN;
+}
+
+/* Walks the components of path: each prefix must be a hard or soft link (one
+ * lookup each; the failures are diagnosed apart), then the object is looked
+ * up. Returns the kind and, in *bad, the length of the prefix that stopped
+ * the walk. */
 static int kind_walk(hid_t file, char *path, size_t *bad) {
     int soft = 0, depth = 0;
     *bad = strlen(path);
@@ -200,18 +222,10 @@ static int kind_walk(hid_t file, char *path, size_t *bad) {
         *s = '\0';
         int k = H5O_TYPE_GROUP;
         H5L_info_t li;
-        htri_t ex = H5Lexists(file, path, lapl());
-        if (ex == 0) k = H5O_TYPE_UNKNOWN;
-        else if (ex < 0 || H5Lget_info(file, path, &li, lapl()) < 0) k = soft ? H5U_K_DANGLING : H5U_K_BROKEN;
+        if (H5Lget_info(file, path, &li, lapl()) < 0) k = kind_why(file, path, soft);
         else if (li.type == H5L_TYPE_EXTERNAL) k = H5U_K_EXTERNAL;
         else if (li.type != H5L_TYPE_HARD && li.type != H5L_TYPE_SOFT) k = H5U_K_UDLINK;
-        else if (c == '/') {
-            soft |= li.type == H5L_TYPE_SOFT;
-            H5O_info_t info;
-            if (H5Oget_info_by_name2(file, path, &info, H5O_INFO_BASIC, lapl()) < 0)
-                k = soft ? H5U_K_DANGLING : H5U_K_BROKEN;
-            else if (info.type != H5O_TYPE_GROUP) k = H5O_TYPE_UNKNOWN; /* "x/y" under a dataset x */
-        } else soft |= li.type == H5L_TYPE_SOFT;
+        else soft |= li.type == H5L_TYPE_SOFT;
         *s = c;
         if (k != H5O_TYPE_GROUP) return *bad = (size_t)(s - path), k;
         if (c == '\0') break;
@@ -222,6 +236,16 @@ last:;
     return info.type;
 }
 
+/* The last lookup that failed, for h5u_kind_fail: walking a damaged object
+ * header again costs time and, in HDF5 1.10, leaks what it loaded again. */
+static _Thread_local struct {
+    hid_t file;
+    char path[1024];
+    int kind;
+    size_t bad;
+    char inner[256];
+} g_last_fail;
+
 int h5u_kind(hid_t file, const char *name) {
     char path[1024];
     h5u_quiet(); /* nearly every call passes here, on whatever thread uses the handle */
@@ -229,6 +253,13 @@ int h5u_kind(hid_t file, const char *name) {
     size_t bad;
     int k = kind_walk(file, path, &bad);
     clear_keep();
+    if (k < H5O_TYPE_UNKNOWN) {
+        g_last_fail.file = file;
+        g_last_fail.kind = k;
+        g_last_fail.bad = bad;
+        memcpy(g_last_fail.path, path, sizeof path);
+        memcpy(g_last_fail.inner, g_kind_inner, sizeof g_kind_inner);
+    }
     return k;
 }
 
@@ -269,10 +300,16 @@ int h5u_kind_fail(Artifact *a, const char *name, int kind, PureErr *err) {
         return err_set(err, "%s: object name '%.100s...' is longer than the %zu bytes a name may have", a->path, name,
                        sizeof path - 1);
     size_t bad;
-    int k = kind_walk(a->file, path, &bad);
+    int k;
     char inner[256];
-    snprintf(inner, sizeof inner, "%s", g_kind_inner);
-    clear_keep();
+    if (g_last_fail.file == a->file && g_last_fail.kind == kind && !strcmp(g_last_fail.path, path)) {
+        k = kind, bad = g_last_fail.bad;
+        memcpy(inner, g_last_fail.inner, sizeof inner);
+    } else {
+        k = kind_walk(a->file, path, &bad);
+        snprintf(inner, sizeof inner, "%s", g_kind_inner);
+        clear_keep();
+    }
     if (k != kind) bad = strlen(path);
     char c = path[bad];
     path[bad] = '\0'; /* the prefix that stopped the walk */
@@ -556,4 +593,25 @@ int h5u_check_attrs(Artifact *a, const char *obj, PureErr *err) {
     if (o >= 0) H5Oclose(o);
     h5u_names_free(&l);
     return rc;
+}
+
+
+int h5u_is_ragged(hid_t file, const char *name) {
+    if (h5u_kind(file, name) != H5O_TYPE_GROUP) return 0;
+    char v[1100], o[1100];
+    snprintf(v, sizeof v, "%s/values", name);
+    snprintf(o, sizeof o, "%s/offsets", name);
+    return h5u_kind(file, v) == H5O_TYPE_DATASET && h5u_kind(file, o) == H5O_TYPE_DATASET;
+}
+
+void h5u_sha_strings(const char *const *s, int64_t n, char hex[65]) {
+    Sha256 h;
+    sha256_init(&h);
+    for (int64_t i = 0; i < n; i++) {
+        const char *x = s[i] ? s[i] : "";
+        sha256_update(&h, x, strlen(x) + 1);
+    }
+    uint8_t d[32];
+    sha256_final(&h, d);
+    sha256_to_hex(d, hex);
 }

@@ -30,9 +30,8 @@ typedef struct {
  * layout tag (the runner's provenance attributes, pure_kind..., are shown). */
 static int hidden_attr(const char *key) { return !strcmp(key, H5U_SHA_ATTR) || !strcmp(key, H5U_LAYOUT_ATTR); }
 
-static herr_t attr_cb(hid_t loc, const char *key, const H5A_info_t *info, void *data) {
-    AttrCtx *c = data;
-    (void)info;
+/* Adds attribute `key` of the open object loc to the line or the JSON object. */
+static int attr_show(AttrCtx *c, hid_t loc, const char *key) {
     if (hidden_attr(key)) return 0;
     PureErr *e = c->err;
     hid_t at = H5Aopen(loc, key, H5P_DEFAULT);
@@ -46,9 +45,7 @@ static herr_t attr_cb(hid_t loc, const char *key, const H5A_info_t *info, void *
     if (ft >= 0) H5Tclose(ft);
     if (at >= 0) H5Aclose(at);
     if (at < 0 || ft < 0 || npts < 0) {
-        h5u_fail(e, "%s: attribute '%s' of '%s': cannot read its header (damaged file?)", c->a->path, key, c->obj);
-        c->failed = 1;
-        return -1;
+        return h5u_fail(e, "%s: attribute '%s' of '%s': cannot read its header (damaged file?)", c->a->path, key, c->obj);
     }
     cJSON *jv = NULL;
     char *text = NULL;
@@ -92,8 +89,7 @@ static herr_t attr_cb(hid_t loc, const char *key, const H5A_info_t *info, void *
     }
     cJSON_Delete(jv);
     free(text);
-    if (rc) c->failed = 1;
-    return rc ? -1 : 0;
+    return rc;
 }
 
 /* Shown attributes of obj: "  attrs: k=v, ..." (text, when there are any or
@@ -105,11 +101,14 @@ static int inspect_attrs(Artifact *a, const char *obj, FILE *out, const char *in
     size_t len = 0;
     FILE *mem = json ? NULL : open_memstream(&line, &len);
     AttrCtx c = {a, obj, json ? cJSON_CreateObject() : NULL, mem, err, 0, 0};
-    hsize_t idx = 0;
-    herr_t rc = H5Aiterate_by_name(a->file, obj, H5_INDEX_NAME, H5_ITER_INC, &idx, attr_cb, &c, H5P_DEFAULT);
-    if (rc < 0 && !c.failed) {
-        h5u_fail(err, "%s: cannot list the attributes of '%s' (damaged file?)", a->path, obj);
-        c.failed = 1;
+    H5uNames l;
+    if (h5u_list_attrs(a, obj, &l, err)) c.failed = 1;
+    else {
+        hid_t o = l.n ? H5Oopen(a->file, obj, H5P_DEFAULT) : H5I_INVALID_HID;
+        if (l.n && o < 0) c.failed = h5u_fail(err, "%s: cannot open '%s' (damaged file?)", a->path, obj) != 0;
+        for (int i = 0; i < l.n && !c.failed; i++) c.failed = attr_show(&c, o, l.names[i]) != 0;
+        if (o >= 0) H5Oclose(o);
+        h5u_names_free(&l);
     }
     H5Eclear2(H5E_DEFAULT);
     if (mem) fclose(mem);
@@ -201,10 +200,10 @@ typedef struct {
 static int visit_group(TreeCtx *t, const char *group);
 
 /* A link that is not followed: listed as what it is. */
-static void print_link(TreeCtx *t, hid_t g, const char *lname, const char *path, H5L_type_t type) {
+static void print_link(TreeCtx *t, const char *path, H5L_type_t type) {
     char file[512], obj[512];
     const char *kind = type == H5L_TYPE_SOFT ? "soft link" : type == H5L_TYPE_EXTERNAL ? "external link" : "user-defined link";
-    h5u_link_target(g, lname, type, file, sizeof file, obj, sizeof obj);
+    h5u_link_target(t->a->file, path, type, file, sizeof file, obj, sizeof obj);
     if (t->o->json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddItemToObject(j, "name", inspect_json_string(path));
@@ -223,16 +222,16 @@ static void print_link(TreeCtx *t, hid_t g, const char *lname, const char *path,
     }
 }
 
-static herr_t link_cb(hid_t g, const char *lname, const H5L_info_t *info, void *data) {
-    TreeCtx *t = data;
+/* Lists one link of the group t->parent; -1 (err set) stops the listing. */
+static int show_link(TreeCtx *t, const char *lname, H5L_type_t type) {
     char path[1024];
     if (h5u_join(t->parent, lname, path, sizeof path) < 0) {
         err_set(t->err, "%s: group '%s': a link name of %zu bytes makes a path longer than %zu bytes", t->a->path,
                 t->parent, strlen(lname), sizeof path - 1);
         goto fail;
     }
-    if (info->type != H5L_TYPE_HARD) {
-        print_link(t, g, lname, path, info->type);
+    if (type != H5L_TYPE_HARD) {
+        print_link(t, path, type);
         return 0;
     }
     H5O_info_t oi;
@@ -282,17 +281,15 @@ static herr_t link_cb(hid_t g, const char *lname, const H5L_info_t *info, void *
     return 0;
 fail:
     t->failed = 1;
-    return 1; /* stop: the message names the object */
+    return -1; /* stop: the message names the object */
 }
 
 static int visit_group(TreeCtx *t, const char *group) {
-    hsize_t idx = 0;
+    H5uNames l;
     t->parent = group;
-    herr_t rc = H5Literate_by_name(t->a->file, group, H5_INDEX_NAME, H5_ITER_INC, &idx, link_cb, t, H5P_DEFAULT);
-    if (rc < 0 && !t->failed) {
-        h5u_fail(t->err, "%s: cannot list group '%s' (damaged file?)", t->a->path, group);
-        t->failed = 1;
-    }
+    if (h5u_list_links(t->a, group, &l, t->err)) return t->failed = 1, -1;
+    for (int i = 0; i < l.n && !t->failed; i++) show_link(t, l.names[i], l.types[i]);
+    h5u_names_free(&l);
     return t->failed ? -1 : 0;
 }
 

@@ -1,4 +1,4 @@
-/* io.c - prompts and rollouts artifacts: checked reads and writes (see io.h). */
+/* io.c - prompts, rollouts, rewards and verifiable artifacts: checked reads and writes (see io.h). */
 #include "stages/common/io.h"
 
 #include <stdio.h>
@@ -194,6 +194,57 @@ void rollouts_free(Rollouts *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* ---- process rewards ---- */
+
+int rewards_read(Artifact *a, const Ragged *steps, Ragged *out, PureErr *err) {
+    const char *path = artifact_path(a);
+    if (read_ragged(a, "step_rewards", DT_F32, steps ? steps->n : -1, out, err)) return -1;
+    for (int64_t i = 0; steps && i < steps->n; i++)
+        if (ragged_len(out, i) != ragged_len(steps, i)) {
+            err_set(err, "%s: 'step_rewards' row %lld (response %lld) has %lld values, expected %lld (one per step "
+                    "of the rollouts' step_ends)", path, (long long)i, (long long)i, (long long)ragged_len(out, i),
+                    (long long)ragged_len(steps, i));
+            ragged_free(out);
+            return -1;
+        }
+    return 0;
+}
+
+/* ---- verifiable rewards ---- */
+
+int verifiable_read(Artifact *a, int64_t n, Verifiable *v, PureErr *err) {
+    memset(v, 0, sizeof *v);
+    int64_t dims[ARTIFACT_MAX_DIMS];
+    int ndim;
+    DType stored;
+    if (!artifact_has(a, "reward") || !artifact_has(a, "has_reward"))
+        return err_set(err, "%s: not a verifiable-rewards artifact (missing dataset '%s'; expected the output of a "
+                       "verify stage)", artifact_path(a), artifact_has(a, "reward") ? "has_reward" : "reward");
+    if (n < 0) {
+        if (artifact_shape(a, "reward", &ndim, dims, &stored, err)) return -1;
+        n = ndim == 1 ? dims[0] : -1;  /* read_vec then names the rank */
+    }
+    if (!(v->reward = read_vec(a, "reward", DT_F32, n, err))) goto fail;
+    if (!(v->has_reward = read_vec(a, "has_reward", DT_U8, n, err))) goto fail;
+    v->n = n;
+    for (int64_t i = 0; i < n; i++)
+        if (v->has_reward[i] > 1) {
+            err_set(err, "%s: 'has_reward' row %lld is %d, expected 0 or 1", artifact_path(a), (long long)i,
+                    v->has_reward[i]);
+            goto fail;
+        }
+    return 0;
+fail:
+    verifiable_free(v);
+    return -1;
+}
+
+void verifiable_free(Verifiable *v) {
+    free(v->reward);
+    free(v->has_reward);
+    memset(v, 0, sizeof *v);
+}
+
 /* ---- files ---- */
 
 int common_copy_file(const char *src, const char *dst, PureErr *err) {
@@ -237,6 +288,24 @@ int input_read_rollouts(StageCtx *ctx, const char *port, Rollouts *r, PureErr *e
     Artifact *a = stage_input_open(ctx, port, err);
     if (!a) return -1;
     int rc = rollouts_read(a, r, err);
+    artifact_close(a, NULL);
+    return rc ? err_prefix(err, "input '%s'", port) : 0;
+}
+
+int input_read_rewards(StageCtx *ctx, const char *port, const Ragged *steps, Ragged *out, PureErr *err) {
+    memset(out, 0, sizeof *out);
+    Artifact *a = stage_input_open(ctx, port, err);
+    if (!a) return -1;
+    int rc = rewards_read(a, steps, out, err);
+    artifact_close(a, NULL);
+    return rc ? err_prefix(err, "input '%s'", port) : 0;
+}
+
+int input_read_verifiable(StageCtx *ctx, const char *port, int64_t n, Verifiable *v, PureErr *err) {
+    memset(v, 0, sizeof *v);
+    Artifact *a = stage_input_open(ctx, port, err);
+    if (!a) return -1;
+    int rc = verifiable_read(a, n, v, err);
     artifact_close(a, NULL);
     return rc ? err_prefix(err, "input '%s'", port) : 0;
 }

@@ -1,10 +1,13 @@
 /* io.h - reading and writing the artifacts the RL stage kinds exchange.
  *
- * One struct per artifact layout of docs/architecture.md ("Artifact
- * contracts"): the prompts table (data -> everyone) and the rollouts table
- * (rollout -> prm, verify, credit, optimize). Readers check every dataset's
- * presence, dtype and row count and name the file and dataset on a mismatch,
- * so a stage wired to the wrong artifact fails with a clear message.
+ * One reader per artifact layout (stages/common/layouts.c): the prompts table
+ * (data -> everyone), the rollouts table (rollout -> prm, verify, credit,
+ * optimize), process rewards (prm -> credit, eval) and verifiable rewards
+ * (verify -> credit). The host checks a port's datasets before run(), but the
+ * readers do not rely on it: each checks every dataset's presence, dtype and
+ * row count (and what rows must agree with) and names the file and dataset on
+ * a mismatch, so a reader called directly, or a stage wired to the wrong
+ * artifact, fails with a clear message.
  */
 #ifndef PURE_COMMON_IO_H
 #define PURE_COMMON_IO_H
@@ -63,12 +66,30 @@ void rollouts_free(Rollouts *r);
 int ragged_read_aligned(Artifact *a, const char *name, const Ragged *like, const char *like_name, Ragged *out,
                         PureErr *err);
 
+/* ---- process rewards (prm.rewards) ---- */
+/* Reads step_rewards (ragged f32) into out. With steps (the rollouts'
+ * step_ends) row i must hold one reward per step of response i; steps NULL
+ * takes any rows (a reader without the rollouts). */
+int rewards_read(Artifact *a, const Ragged *steps, Ragged *out, PureErr *err);
+
+/* ---- verifiable rewards (verify.verifiable) ---- */
+typedef struct Verifiable {
+    int64_t n;               /* N responses */
+    float *reward;           /* (N) */
+    uint8_t *has_reward;     /* (N) 0 or 1: 0 = the prompt has no usable reference, reward unused */
+} Verifiable;
+/* Reads reward and has_reward, n rows each (n < 0: any, both equal). */
+int verifiable_read(Artifact *a, int64_t n, Verifiable *v, PureErr *err);
+void verifiable_free(Verifiable *v);
+
 /* ---- stage inputs ---- */
 struct StageCtx;
-/* Opens input `port`, reads it as prompts / rollouts, closes it; errors are
- * prefixed with "input 'PORT'". */
+/* Opens input `port`, reads it as prompts / rollouts / rewards / verifiable
+ * rewards, closes it; errors are prefixed with "input 'PORT'". */
 int input_read_prompts(struct StageCtx *ctx, const char *port, Prompts *p, PureErr *err);
 int input_read_rollouts(struct StageCtx *ctx, const char *port, Rollouts *r, PureErr *err);
+int input_read_rewards(struct StageCtx *ctx, const char *port, const Ragged *steps, Ragged *out, PureErr *err);
+int input_read_verifiable(struct StageCtx *ctx, const char *port, int64_t n, Verifiable *v, PureErr *err);
 
 /* ---- files ---- */
 int common_copy_file(const char *src, const char *dst, PureErr *err);

@@ -1,12 +1,14 @@
 /* credit.c - the `credit` stage kind: rollouts (+ process rewards, verifiable
  * rewards, KL from log-probabilities) -> per-token returns and advantages.
  * The arithmetic is credit_compute() (credit_core.c), shared with `pure credit`;
- * this file reads the artifacts, checks that they agree, and writes the result. */
+ * this file reads the artifacts (with stages/common/io.h's readers, which check
+ * that they agree), and writes the result. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "credit.h"
+#include "stages/common/io.h"
 #include "stages/common/layouts.h"
 #include "stages/stage.h"
 
@@ -45,133 +47,53 @@ static const ParamDef credit_params[] = {
      "k1: logp - ref; k3: exp(ref - logp) - (ref - logp) - 1, clamped to [-10, 10]", sizeof *credit_kl_estimators},
     {"lua_max_instructions", PT_INT, "50000000", 1000, 1e15, NULL, "Lua rule: instruction budget per group call"},
     {"lua_max_memory_mb", PT_INT, "64", 1, 65536, NULL, "Lua rule: memory cap of the Lua state, MB"},
+    {"lua_max_seconds", PT_FLOAT, "10", 0.001, 1e6, NULL, "Lua rule: wall-clock limit per group call, seconds"},
     {0},
 };
 
-/* Everything read from the inputs; the CreditBatch points into it. */
+/* Everything read from the inputs (stages/common/io.h's readers); the
+ * CreditBatch points into it. */
 typedef struct StageBatch {
     CreditBatch b;
-    int64_t *group, *step_off;
-    int32_t *length, *finish, *step_ends;
-    uint8_t *truncated, *has_v;
-    float *rewards, *v, *kl;
+    Rollouts ro;
+    Ragged rewards;    /* n = 0: no rewards input */
+    Verifiable v;      /* n = 0: no verifiable input */
+    uint8_t *truncated;
+    float *kl;
 } StageBatch;
 
 static void stage_batch_free(StageBatch *sb) {
-    free(sb->group);
-    free(sb->step_off);
-    free(sb->length);
-    free(sb->finish);
-    free(sb->step_ends);
+    rollouts_free(&sb->ro);
+    ragged_free(&sb->rewards);
+    verifiable_free(&sb->v);
     free(sb->truncated);
-    free(sb->has_v);
-    free(sb->rewards);
-    free(sb->v);
     free(sb->kl);
 }
 
-/* Reads a rank-1 dataset of n entries (n < 0: any, returned in *n). */
-static void *read_vec(Artifact *a, const char *name, DType t, int64_t *n, PureErr *err) {
-    int64_t dims[ARTIFACT_MAX_DIMS];
-    void *p = artifact_read(a, name, t, 1, dims, err);
-    if (!p) return NULL;
-    if (*n >= 0 && dims[0] != *n) {
-        err_set(err, "%s: '%s' has %lld entries, expected %lld (one per response)", artifact_path(a), name,
-                (long long)dims[0], (long long)*n);
-        free(p);
-        return NULL;
-    }
-    *n = dims[0];
-    return p;
-}
-
-/* A ragged f32 dataset whose rows must match `want_off` (row i has want_off[i+1] - want_off[i] values). */
-static float *read_aligned(Artifact *a, const char *name, int64_t n, const int64_t *want_off, const char *unit,
-                           PureErr *err) {
-    int64_t rows, *off;
-    void *flat;
-    if (artifact_read_ragged(a, name, DT_F32, &rows, &off, &flat, err) < 0) return NULL;
-    int rc = 0;
-    if (rows != n)
-        rc = err_set(err, "%s: '%s' has %lld rows, expected %lld (one per response)", artifact_path(a), name,
-                     (long long)rows, (long long)n);
-    for (int64_t i = 0; i < n && rc == 0; i++)
-        if (off[i + 1] - off[i] != want_off[i + 1] - want_off[i])
-            rc = err_set(err, "%s: '%s' row %lld (response %lld) has %lld values, expected %lld (one per %s)",
-                         artifact_path(a), name, (long long)i, (long long)i, (long long)(off[i + 1] - off[i]),
-                         (long long)(want_off[i + 1] - want_off[i]), unit);
-    free(off);
-    if (rc < 0) {
-        free(flat);
-        return NULL;
-    }
-    return flat;
-}
-
-static int read_rollouts(StageCtx *ctx, StageBatch *sb, int want_kl, const CreditKlEstimator *est, PureErr *err) {
-    Artifact *a = stage_input_open(ctx, "rollouts", err);
-    if (!a) return -1;
-    int64_t n = -1, rows, m;
-    int rc = -1;
-    if (!(sb->group = read_vec(a, "group", DT_I64, &n, err))) goto done;
-    if (!(sb->length = read_vec(a, "length", DT_I32, &n, err))) goto done;
-    if (!(sb->finish = read_vec(a, "finish", DT_I32, &n, err))) goto done;
-    if (artifact_read_ragged(a, "step_ends", DT_I32, &rows, &sb->step_off, (void **)&sb->step_ends, err) < 0) goto done;
-    if (rows != n) {
-        err_set(err, "%s: 'step_ends' has %lld rows, expected %lld (one per response)", artifact_path(a),
-                (long long)rows, (long long)n);
-        goto done;
-    }
+/* Reads rollouts (their lengths agree with the stored tokens, their step_ends
+ * lie within them), rewards aligned with the step_ends and verifiable rewards
+ * with one row per response, and derives truncation and the KL estimate. */
+static int read_inputs(StageCtx *ctx, StageBatch *sb, int want_kl, const CreditKlEstimator *est, PureErr *err) {
+    if (input_read_rollouts(ctx, "rollouts", &sb->ro, err)) return -1;
+    const Rollouts *ro = &sb->ro;
+    int64_t n = ro->n;
     sb->truncated = xmalloc((size_t)n + 1);
-    int64_t *tok_off = xmalloc((size_t)(n + 1) * sizeof *tok_off);
-    tok_off[0] = 0;
-    for (int64_t i = 0; i < n; i++) {
-        sb->truncated[i] = sb->finish[i] == 2;
-        tok_off[i + 1] = tok_off[i] + (sb->length[i] > 0 ? sb->length[i] : 0);
-    }
+    for (int64_t i = 0; i < n; i++) sb->truncated[i] = ro->finish[i] == 2;
     if (want_kl) {
-        float *lp = read_aligned(a, "logprobs", n, tok_off, "token", err), *ref = NULL;
-        if (lp) ref = read_aligned(a, "ref_logprobs", n, tok_off, "token", err);
-        if (ref) {
-            m = tok_off[n];
-            sb->kl = xmalloc((size_t)(m + 1) * sizeof *sb->kl);
-            credit_kl_estimate(est, lp, ref, m, sb->kl);
-        }
-        free(lp);
-        free(ref);
-        if (!sb->kl) {
-            free(tok_off);
-            err_prefix(err, "kl_coef > 0 needs per-token logprobs and ref_logprobs (a rollout with a reference model)");
-            goto done;
-        }
+        if (!ro->ref_logprobs.n)
+            return err_set(err, "kl_coef > 0 needs per-token logprobs and ref_logprobs (a rollout with a reference "
+                                "model): input 'rollouts' has no 'ref_logprobs'");
+        int64_t m = ro->tokens.off[n];
+        sb->kl = xmalloc((size_t)(m + 1) * sizeof *sb->kl);
+        credit_kl_estimate(est, ro->logprobs.v, ro->ref_logprobs.v, m, sb->kl);
     }
-    free(tok_off);
-    sb->b.n = n;
-    rc = 0;
-done:
-    artifact_close(a, NULL);
-    return rc;
-}
-
-static int read_rewards(StageCtx *ctx, StageBatch *sb, PureErr *err) {
-    if (!stage_input_path(ctx, "rewards")) return 0;
-    Artifact *a = stage_input_open(ctx, "rewards", err);
-    if (!a) return -1;
-    sb->rewards = read_aligned(a, "step_rewards", sb->b.n, sb->step_off, "step of rollouts step_ends", err);
-    artifact_close(a, NULL);
-    return sb->rewards ? 0 : -1;
-}
-
-static int read_verifiable(StageCtx *ctx, StageBatch *sb, PureErr *err) {
-    if (!stage_input_path(ctx, "verifiable")) return 0;
-    Artifact *a = stage_input_open(ctx, "verifiable", err);
-    if (!a) return -1;
-    int64_t n = sb->b.n;
-    int rc = -1;
-    if ((sb->v = read_vec(a, "reward", DT_F32, &n, err)) && (sb->has_v = read_vec(a, "has_reward", DT_U8, &n, err)))
-        rc = 0;
-    artifact_close(a, NULL);
-    return rc;
+    if (stage_input_path(ctx, "rewards") && input_read_rewards(ctx, "rewards", &ro->step_ends, &sb->rewards, err))
+        return -1;
+    if (stage_input_path(ctx, "verifiable") && input_read_verifiable(ctx, "verifiable", n, &sb->v, err)) return -1;
+    sb->b = (CreditBatch){.n = n, .group = ro->group, .length = ro->length, .truncated = sb->truncated,
+                          .step_off = ro->step_ends.off, .step_ends = ro->step_ends.v, .step_rewards = sb->rewards.v,
+                          .verifiable = sb->v.reward, .has_verifiable = sb->v.has_reward, .kl = sb->kl};
+    return 0;
 }
 
 /* Parameters -> config (the runner has validated types, ranges and choices:
@@ -191,7 +113,8 @@ static void config_from_params(StageCtx *ctx, CreditConfig *cfg, const CreditKlE
 }
 
 static Sandbox *open_script(const StageParams *p, PureErr *err) {
-    SandboxLimits lim = {param_int(p, "lua_max_instructions"), (size_t)param_int(p, "lua_max_memory_mb") << 20};
+    SandboxLimits lim = {param_int(p, "lua_max_instructions"), (size_t)param_int(p, "lua_max_memory_mb") << 20,
+                         param_float(p, "lua_max_seconds"), 0};
     Sandbox *sb = sandbox_open(param_str(p, "script"), &lim, err);
     if (sb && !sandbox_has_function(sb, CREDIT_LUA_FUNCTION)) {
         err_set(err, "%s: the script defines no function '" CREDIT_LUA_FUNCTION "' (docs/lua-api.md)",
@@ -236,14 +159,9 @@ static int credit_run(StageCtx *ctx, PureErr *err) {
     StageBatch sb = {0};
     int rc = -1;
     CreditResult res = {0};
-    if (read_rollouts(ctx, &sb, cfg.kl_coef != 0, est, err) < 0 || read_rewards(ctx, &sb, err) < 0 ||
-        read_verifiable(ctx, &sb, err) < 0)
-        goto done;
-    if (!sb.rewards && (cfg.rule->needs & CREDIT_NEEDS_STEP_REWARDS))
+    if (read_inputs(ctx, &sb, cfg.kl_coef != 0, est, err) < 0) goto done;
+    if (!sb.b.step_rewards && (cfg.rule->needs & CREDIT_NEEDS_STEP_REWARDS))
         stage_warn(ctx, "no rewards input: process returns are 0 (only verifiable rewards and KL count)");
-    sb.b = (CreditBatch){.n = sb.b.n, .group = sb.group, .length = sb.length, .truncated = sb.truncated,
-                         .step_off = sb.step_off, .step_ends = sb.step_ends, .step_rewards = sb.rewards,
-                         .verifiable = sb.v, .has_verifiable = sb.has_v, .kl = sb.kl};
     if ((cfg.rule->needs & CREDIT_NEEDS_SCRIPT) && !(cfg.lua = open_script(stage_params(ctx), err))) goto done;
     if (credit_compute(&sb.b, &cfg, &res, err) < 0) goto done;
     stage_progress(ctx, res.n, res.n, "responses");

@@ -93,9 +93,37 @@ void credit_config_init(CreditConfig *cfg);
  * not ascending or outside the response, non-finite rewards or KL, groups of
  * one under a leave-one-out baseline or grpo, what the rule needs. */
 int credit_validate(const CreditBatch *b, const CreditConfig *cfg, PureErr *err);
-/* Validates, then computes; res is filled (free with credit_result_free). */
+/* Validates, then computes; res is filled (free with credit_result_free).
+ * Fails, naming the response, group and token, when a return or advantage is
+ * not finite as the float32 it is stored as (|value| > 3.4e38, or NaN): finite
+ * inputs can still overflow, and nothing non-finite is ever handed on. */
 int credit_compute(const CreditBatch *b, const CreditConfig *cfg, CreditResult *res, PureErr *err);
 void credit_result_free(CreditResult *res);
+
+/* ---------------------------------------------------------------- the JSON batch (credit_json.c) */
+
+/* `pure credit`'s input, {"responses": [{"group", "length", "eos", "step_ends",
+ * "step_rewards", "verifiable", "kl"}, ...]} (cli/cmd_credit.c), read into a
+ * CreditBatch that points into the arrays it owns. */
+typedef struct CreditJson {
+    CreditBatch b;
+    int64_t *group, *step_off;
+    int32_t *length, *step_ends;
+    uint8_t *truncated, *has_verifiable;
+    float *step_rewards, *verifiable, *kl;
+} CreditJson;
+
+#define CREDIT_JSON_MAX_TOKENS ((int64_t)1 << 24)  /* default cap on a batch's total tokens */
+
+/* Parses len bytes of text (strict JSON, util/json.h: trailing data and
+ * duplicate keys are errors); `name` names the input in messages ("stdin:1:5:
+ * ...", "stdin: response 3: field 'length' ..."). The lengths may add up to
+ * at most max_tokens (<= 0: CREDIT_JSON_MAX_TOKENS), checked before anything
+ * is allocated from them: the error names the response and the limit.
+ * Returns 0, or -1 with err set and nothing to free. */
+int credit_json_read(const char *text, size_t len, const char *name, int64_t max_tokens, CreditJson *jb,
+                     PureErr *err);
+void credit_json_free(CreditJson *jb);
 
 /* ---------------------------------------------------------------- the tables */
 

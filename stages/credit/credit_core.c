@@ -82,6 +82,7 @@ int64_t credit_group_order(const CreditBatch *b, int64_t **order, int64_t **star
 
 static const char *nonfinite_name(double v) { return isnan(v) ? "NaN" : "infinite"; }
 
+
 static int validate_response(const CreditBatch *b, const CreditConfig *cfg, int64_t i, int64_t tok0, PureErr *err) {
     int32_t L = b->length[i];
     if (L < 0) return err_set(err, "response %lld: length %d is negative", (long long)i, L);
@@ -246,6 +247,67 @@ static void whiten(float *a, int64_t n, double *mean, double *inv) {
     for (int64_t t = 0; t < n; t++) a[t] = (float)((a[t] - *mean) * *inv);
 }
 
+/* ---- finiteness of what is stored ---- */
+
+/* The values are stored as float32: a double that is finite can still become
+ * infinite there (|x| > 3.4e38), and inf - inf is NaN. Nothing non-finite may
+ * leave credit_compute (optimize would skip its update, `pure credit` would
+ * print a bare inf). The check costs nothing per token: each response's sum
+ * of squared returns bounds its largest value, and from it the largest
+ * advantage and whitened advantage follow; only a response whose bound passes
+ * the float32 range (or is NaN) has its values looked at one by one. */
+#define F32_MAX 3.4028234663852886e38
+#define BOUND_SLACK (1 + 1e-6)  /* covers the roundings between a bound and the stored value */
+
+/* Looks at response i's stored values v: -1 with err naming the first that
+ * is not finite, else 0 with their largest magnitude in *absmax. */
+static int scan_response(const CreditBatch *b, const CreditResult *res, const float *v, int64_t i, const char *what,
+                         double *absmax, PureErr *err) {
+    double m = 0;
+    for (int64_t t = res->tok_off[i]; t < res->tok_off[i + 1]; t++) {
+        if (!isfinite(v[t]))
+            return err_set(err, "response %lld (group %lld) token %lld: the %s is %s as a float32 (finite float32 "
+                                "values end at 3.4e38): the rewards, the rule's values or the coefficients are too "
+                                "large", (long long)i, (long long)b->group[i], (long long)(t - res->tok_off[i]), what,
+                           nonfinite_name(v[t]));
+        m = fmax(m, fabs(v[t]));
+    }
+    *absmax = m;
+    return 0;
+}
+
+/* After the returns: sum g^2 <= F32_MAX^2 means every |g| <= F32_MAX. */
+static int check_returns(const CreditBatch *b, const CreditResult *res, const RespStats *st, PureErr *err) {
+    double m;
+    for (int64_t i = 0; i < b->n; i++)
+        if (!(st[i].sumsq <= F32_MAX * F32_MAX) && scan_response(b, res, res->returns, i, "return", &m, err) < 0)
+            return -1;
+    return 0;
+}
+
+/* After the baseline: |a| <= (max |g| + |base|) |scale|. *amax gets a bound
+ * on every |advantage| of the batch. */
+static int check_advantages(const CreditBatch *b, const CreditResult *res, const RespStats *st, double *amax,
+                            PureErr *err) {
+    *amax = 0;
+    for (int64_t i = 0; i < b->n; i++) {
+        double bound = (sqrt(st[i].sumsq) * BOUND_SLACK + fabs(st[i].base)) * fabs(st[i].scale) * BOUND_SLACK;
+        if (!(bound <= F32_MAX) && scan_response(b, res, res->advantages, i, "advantage", &bound, err) < 0) return -1;
+        *amax = fmax(*amax, bound);
+    }
+    return 0;
+}
+
+/* After whitening: |a'| <= (max |a| + |mean|) inv. */
+static int check_whitened(const CreditBatch *b, const CreditResult *res, double amax, double w_mean, double w_inv,
+                          PureErr *err) {
+    double m, bound = (amax * BOUND_SLACK + fabs(w_mean)) * w_inv * BOUND_SLACK;
+    if (bound <= F32_MAX) return 0;
+    for (int64_t i = 0; i < b->n; i++)
+        if (scan_response(b, res, res->advantages, i, "whitened advantage", &m, err) < 0) return -1;
+    return 0;
+}
+
 static void add_metric(CreditResult *res, const char *name, double v) {
     if (res->n_metrics < CREDIT_MAX_METRICS) res->metrics[res->n_metrics++] = (CreditMetric){name, v};
 }
@@ -314,15 +376,29 @@ int credit_compute(const CreditBatch *b, const CreditConfig *cfg, CreditResult *
     RespStats *st = xmalloc((size_t)b->n * sizeof *st);
     for (int64_t i = 0; i < b->n; i++)
         response_returns(&run, i, res->tok_off[i], scratch, scratch + row, res->returns, &st[i]);
-    apply_baseline(b, cfg, res, st, max_len);
-    double w_mean = 0, w_inv = 1;
-    if (cfg->whiten) whiten(res->advantages, res->n_tokens, &w_mean, &w_inv);
-    fill_metrics(b, res, st, w_mean, w_inv);
+    double amax = 0, w_mean = 0, w_inv = 1;
+    int rc = check_returns(b, res, st, err);
+    if (rc == 0) {
+        apply_baseline(b, cfg, res, st, max_len);
+        rc = check_advantages(b, res, st, &amax, err);
+    }
+    if (rc == 0 && cfg->whiten) {
+        whiten(res->advantages, res->n_tokens, &w_mean, &w_inv);
+        rc = check_whitened(b, res, amax, w_mean, w_inv, err);
+    }
+    if (rc == 0) {
+        fill_metrics(b, res, st, w_mean, w_inv);
+        for (int k = 0; k < res->n_metrics && rc == 0; k++)
+            if (!isfinite(res->metrics[k].value))
+                rc = err_set(err, "metric %s is %s: the returns are too large to summarize", res->metrics[k].name,
+                             nonfinite_name(res->metrics[k].value));
+    }
     free(scratch);
     free(st);
     free(run.values);
     free(run.flags);
-    return 0;
+    if (rc < 0) credit_result_free(res);
+    return rc;
 }
 
 void credit_result_free(CreditResult *res) {

@@ -1,8 +1,11 @@
 /* credit_lua.c - the `lua` credit rule: prepare() calls the script's
  * credit(responses, params) once per group and turns what it returns into
  * per-token process values; the rule's function then hands each response's
- * values on as token rewards or as process returns. The Lua side of the
- * contract is documented in docs/lua-api.md. */
+ * values on as token rewards or as process returns. Everything done with
+ * the Lua state for one group (its arguments, the call, reading the results)
+ * is one protected call (sandbox_run), so a raising metamethod or a full
+ * memory budget is an error naming the group, never an abort. The Lua side of
+ * the contract is documented in docs/lua-api.md. */
 #include "credit.h"
 
 #include <lauxlib.h>
@@ -80,18 +83,60 @@ static int read_entry(lua_State *L, const CreditBatch *b, int64_t i, double *pro
 CreditRulePrepareFn credit_lua_prepare;
 CreditRuleFn credit_lua;
 
+/* One group's call, run inside the sandbox's protected call (sandbox_run):
+ * arguments, the script's credit(), its results. Nothing here is malloc'd: a
+ * Lua error unwinds straight out. */
+typedef struct GroupCall {
+    const CreditRuleRun *run;
+    const int64_t *members;  /* (K) the group's responses in batch order */
+    int64_t K, gid;
+    double *steps;           /* scratch of the longest response's step count */
+} GroupCall;
+
+static int call_group(Sandbox *sb, void *ud, PureErr *err) {
+    const GroupCall *g = ud;
+    const CreditBatch *b = g->run->b;
+    lua_State *L = sandbox_state(sb);
+    const char *name = sandbox_name(sb);
+    sandbox_context(sb, "group %lld", (long long)g->gid);
+    luaL_checkstack(L, 8, NULL);
+    if (sandbox_push_function(sb, CREDIT_LUA_FUNCTION, err) < 0) return -1;
+    lua_createtable(L, (int)g->K, 0);
+    for (int64_t k = 0; k < g->K; k++) {
+        push_response(L, b, g->members[k]);
+        lua_rawseti(L, -2, k + 1);
+    }
+    push_params(L, g->run->cfg, g->gid);
+    lua_call(L, 2, 1);
+    if (lua_type(L, -1) != LUA_TTABLE)
+        return err_set(err, "%s: " CREDIT_LUA_FUNCTION "() returned a %s for group %lld; expected a table with one "
+                            "entry per response", name, luaL_typename(L, -1), (long long)g->gid);
+    if ((int64_t)lua_rawlen(L, -1) != g->K)
+        return err_set(err, "%s: " CREDIT_LUA_FUNCTION "() returned %lld entries for group %lld of %lld responses; "
+                            "expected one per response", name, (long long)lua_rawlen(L, -1), (long long)g->gid,
+                       (long long)g->K);
+    for (int64_t k = 0; k < g->K; k++) {
+        int64_t i = g->members[k];
+        /* reading an entry may run its metamethods: their errors name the entry too */
+        sandbox_context(sb, CREDIT_LUA_FUNCTION "() result[%lld] for response %lld, group %lld", (long long)(k + 1),
+                        (long long)i, (long long)g->gid);
+        lua_rawgeti(L, -1, k + 1);
+        if (read_entry(L, b, i, g->run->values + g->run->tok_off[i], g->run->flags, g->steps, err) < 0)
+            return err_prefix(err, "%s: " CREDIT_LUA_FUNCTION "() result[%lld] for response %lld (group %lld)", name,
+                              (long long)(k + 1), (long long)i, (long long)g->gid);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
 /* Runs the user function group by group. Output per response i: values[tok_off[i] ..]
  * holds L_i values, and flags[i] says whether they are token rewards (0: to be
  * summed with gamma) or process returns (1). */
 int credit_lua_prepare(CreditRuleRun *run, PureErr *err) {
     const CreditBatch *b = run->b;
-    const CreditConfig *cfg = run->cfg;
-    const int64_t *tok_off = run->tok_off;
-    int64_t n_tokens = tok_off[b->n];
-    double *proc = run->values = xcalloc((size_t)(n_tokens ? n_tokens : 1), sizeof *proc);
-    uint8_t *is_return = run->flags = xcalloc((size_t)b->n, 1);
-    Sandbox *sb = cfg->lua;
-    lua_State *L = sandbox_state(sb);
+    int64_t n_tokens = run->tok_off[b->n];
+    run->values = xcalloc((size_t)(n_tokens ? n_tokens : 1), sizeof *run->values);
+    run->flags = xcalloc((size_t)b->n, 1);
     int64_t *order, *starts, max_steps = 1;
     int64_t ng = credit_group_order(b, &order, &starts);
     for (int64_t i = 0; i < b->n; i++)
@@ -99,43 +144,9 @@ int credit_lua_prepare(CreditRuleRun *run, PureErr *err) {
     double *steps = xmalloc((size_t)max_steps * sizeof *steps);
     int rc = 0;
     for (int64_t g = 0; g < ng && rc == 0; g++) {
-        int64_t a = starts[g], K = starts[g + 1] - a, gid = b->group[order[a]];
-        if (!lua_checkstack(L, 8)) {
-            rc = err_set(err, "%s: Lua stack exhausted", sandbox_name(sb));
-            break;
-        }
-        lua_createtable(L, (int)K, 0);
-        for (int64_t k = 0; k < K; k++) {
-            push_response(L, b, order[a + k]);
-            lua_rawseti(L, -2, k + 1);
-        }
-        push_params(L, cfg, gid);
-        char ctx[64];
-        snprintf(ctx, sizeof ctx, "group %lld", (long long)gid);
-        if (sandbox_call(sb, CREDIT_LUA_FUNCTION, 2, 1, ctx, err) < 0) {
-            rc = -1;
-            break;
-        }
-        if (lua_type(L, -1) != LUA_TTABLE)
-            rc = err_set(err, "%s: " CREDIT_LUA_FUNCTION "() returned a %s for group %lld; expected a table with one "
-                              "entry per response", sandbox_name(sb), luaL_typename(L, -1), (long long)gid);
-        else if ((int64_t)lua_rawlen(L, -1) != K)
-            rc = err_set(err, "%s: " CREDIT_LUA_FUNCTION "() returned %lld entries for group %lld of %lld responses; "
-                              "expected one per response", sandbox_name(sb), (long long)lua_rawlen(L, -1),
-                         (long long)gid, (long long)K);
-        if (rc < 0) {
-            lua_pop(L, 1);
-            break;
-        }
-        for (int64_t k = 0; k < K && rc == 0; k++) {
-            int64_t i = order[a + k];
-            lua_rawgeti(L, -1, k + 1);
-            if (read_entry(L, b, i, proc + tok_off[i], is_return, steps, err) < 0)
-                rc = err_prefix(err, "%s: " CREDIT_LUA_FUNCTION "() result[%lld] for response %lld (group %lld)",
-                                sandbox_name(sb), (long long)(k + 1), (long long)i, (long long)gid);
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
+        int64_t a = starts[g];
+        GroupCall call = {run, order + a, starts[g + 1] - a, b->group[order[a]], steps};
+        rc = sandbox_run(run->cfg->lua, call_group, &call, err);
     }
     free(steps);
     free(order);

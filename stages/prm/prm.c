@@ -39,6 +39,7 @@ static const ParamDef prm_params[] = {
     {"script", PT_PATH, "", 1, 0, NULL, "lua: script defining score(problem, steps, reference)"},
     {"max_instructions", PT_INT, "0", 0, 1e15, NULL, "lua: instruction budget per call (0 = default)"},
     {"max_memory_mb", PT_INT, "0", 0, 1e6, NULL, "lua: memory cap of the script state (0 = default)"},
+    {"max_seconds", PT_FLOAT, "0", 0, 1e6, NULL, "lua: wall-clock limit per call, seconds (0 = default)"},
     {"max_len", PT_INT, "1024", 8, 1e7, NULL, "model: longest PRM input in tokens (longer inputs are cut)"},
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "model: responses per forward pass"},
     COMMON_DEVICE_PARAM("model: where the PRM runs"),

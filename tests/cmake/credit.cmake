@@ -19,3 +19,7 @@ target_include_directories(credit_bench PRIVATE ${CMAKE_SOURCE_DIR})
 target_link_libraries(credit_bench PRIVATE pure_stage_credit)
 # With the real runner and every stage kind: plans only, nothing runs.
 pure_test(test_credit_fingerprint SOURCES ${PURE_TEST_DIR}/credit/test_credit_fingerprint.c LIBS pure_cli)
+# The prm kind's text paths (issue 12): mode model with step offsets past the stored text (run it under
+# ASan: the heap overflow it guards against), mode lua with hostile scorers.
+pure_test(test_prm_stage SOURCES ${PURE_TEST_DIR}/credit/test_prm_stage.c ${PURE_TEST_DIR}/stage_test_host.c
+          LIBS pure_stage_prm pure_runner)

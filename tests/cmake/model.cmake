@@ -15,3 +15,5 @@ add_dependencies(test_model_cli pure)
 pure_test(test_model_05b SOURCES ${PURE_TEST_DIR}/model/test_model_05b.c LIBS pure_model pure_util LABELS slow)
 pure_test(test_model_cpu_ops SOURCES ${PURE_TEST_DIR}/model/test_model_cpu_ops.c LIBS pure_model_cpu pure_util)
 pure_test(test_model_hf SOURCES ${PURE_TEST_DIR}/model/test_model_hf.c LIBS pure_model pure_util)
+# Hostile config.json / safetensors files and non-finite weights (issue 12): each case in a child process.
+pure_test(test_model_hostile SOURCES ${PURE_TEST_DIR}/model/test_model_hostile.c LIBS pure_model pure_util)

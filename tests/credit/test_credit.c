@@ -1,7 +1,8 @@
 /* test_credit.c - credit assignment (stages/credit/credit_core.c, credit_lua.c):
  * hand-worked examples for every rule, baseline, KL estimator and whitening;
  * the properties of issue 3 on random batches; every edge case's error; the
- * shipped Lua rules against the built-ins (1e-6); Lua rule errors. */
+ * shipped Lua rules against the built-ins (1e-6); Lua rule errors; issue 12:
+ * hostile rules, non-finite results and the JSON reader's limits. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,7 +543,7 @@ static void test_lua_errors(void) {
                     "rule.lua: credit() result[1] for response 0 (group 4): the value has both 'returns' and 'tokens'");
     check_lua_error("function credit(rs, p) return {7} end\n", NULL,
                     "result[1] for response 0 (group 4): the value is a number, expected a table");
-    check_lua_error("function credit(rs, p) while true do end end\n", &(SandboxLimits){10000, 0},
+    check_lua_error("function credit(rs, p) while true do end end\n", &(SandboxLimits){10000, 0, 0, 0},
                     "instruction budget of 10000 per call exceeded (a runaway loop? raise the instruction limit) "
                     "(group 4)");
     check_lua_error("function rule(rs, p) return {} end\n", NULL, "rule.lua: the script defines no function 'credit'");
@@ -569,6 +570,135 @@ static void test_lua_kinds(void) {
     sandbox_close(sb);
 }
 
+/* ---- issue 12: hostile rules fail with a message, never an abort or a hang ---- */
+
+static void test_lua_hardening(void) {
+    /* (a) a result entry whose __index raises while the C side reads it */
+    check_lua_error("function credit(rs, p)\n  local o = {}\n  for k = 1, #rs do\n"
+                    "    o[k] = setmetatable({}, {__index = function() error('boom') end})\n  end\n  return o\nend\n",
+                    NULL, "rule.lua:4: boom (credit() result[1] for response 0, group 4)");
+    /* (b) the globals' __index raises and there is no credit() */
+    check_lua_error("setmetatable(_G, {__index = function() error('nope') end})\n", NULL,
+                    "rule.lua: the script defines no function 'credit'");
+    /* (c) the top level fills the memory cap through pcall: building the arguments fails */
+    check_lua_error("keep = {}\npcall(function() local i = 0 while true do i = i + 1 keep[i] = {i} end end)\n"
+                    "function credit(rs, p) return {} end\n",
+                    &(SandboxLimits){0, (size_t)2 << 20, 0, 0},
+                    "rule.lua: memory limit of 2.0 MB exceeded (raise the memory limit) (group 4)");
+    /* the budget cannot be swallowed: pcall, xpcall, sliced work */
+    check_lua_error("function credit(rs, p)\n  while true do pcall(function() while true do end end) end\nend\n",
+                    &(SandboxLimits){100000, 0, 0, 0}, "rule.lua:2: instruction budget of 100000 per call exceeded");
+    check_lua_error("function credit(rs, p)\n  while true do xpcall(function() while true do end end, print) end\nend\n",
+                    &(SandboxLimits){100000, 0, 0, 0}, "instruction budget of 100000 per call exceeded");
+    check_lua_error("function credit(rs, p)\n  for i = 1, 60 do pcall(function() for j = 1, 1e9 do end end) end\n"
+                    "  local o = {}\n  for k, r in ipairs(rs) do o[k] = r.step_rewards end\n  return o\nend\n",
+                    &(SandboxLimits){100000, 0, 0, 0},
+                    "rule.lua:2: instruction budget of 100000 per call exceeded (a runaway loop? raise the "
+                    "instruction limit) (group 4)");
+    /* a finalizer would run with hooks off */
+    check_lua_error("function credit(rs, p)\n  setmetatable({}, {__gc = function() while true do end end})\nend\n",
+                    NULL, "rule.lua:2: setmetatable: __gc metamethods are not available in the sandbox");
+    /* wall clock: 0.2 s on an infinite loop the instruction budget would let run for days */
+    check_lua_error("function credit(rs, p)\n  while true do end\nend\n", &(SandboxLimits){(int64_t)1e15, 0, 0.2, 0},
+                    "rule.lua:2: time limit of 0.2 s per call exceeded (a runaway loop? raise the time limit) "
+                    "(group 4)");
+}
+
+/* ---- issue 12: nothing non-finite leaves credit_compute ---- */
+
+static void check_error_has(const CreditBatch *b, const CreditConfig *c, const char *want) {
+    PureErr err;
+    err_clear(&err);
+    CreditResult res;
+    CHECK(credit_compute(b, c, &res, &err) < 0);
+    if (!strstr(err.msg, want)) fprintf(stderr, "  got: %s\n  want: %s\n", err.msg, want);
+    CHECK(strstr(err.msg, want) != NULL);
+}
+
+static void test_nonfinite(void) {
+    /* 1e308 per token: finite in Lua, the suffix sum is inf in double */
+    check_lua_error("function credit(rs, p)\n  local o = {}\n  for k, r in ipairs(rs) do\n    local t = {}\n"
+                    "    for i = 1, r.length do t[i] = 1e308 end\n    o[k] = {tokens = t}\n  end\n  return o\nend\n",
+                    NULL, "response 0 (group 4) token 0: the return is infinite as a float32");
+    /* 1e39: finite in double, infinite as a float32 */
+    check_lua_error("function credit(rs, p)\n  local o = {}\n  for k, r in ipairs(rs) do\n    local t = {}\n"
+                    "    for i = 1, r.length do t[i] = 0 end\n    if r.index == 2 then t[2] = 1e39 end\n"
+                    "    o[k] = {returns = t}\n  end\n  return o\nend\n",
+                    NULL, "response 2 (group 9) token 1: the return is infinite as a float32");
+    /* sum form, step rewards [3e38, 3e38]: 6e38 on the first token */
+    CreditBatch b = {.n = 2, .group = (int64_t[]){0, 0}, .length = (int32_t[]){2, 1}, .step_off = (int64_t[]){0, 2, 3},
+                     .step_ends = (int32_t[]){0, 1, 0}, .step_rewards = (float[]){3e38f, 3e38f, 1}};
+    CreditConfig c = cfg_of("sum", "none");
+    check_error(&b, &c, "response 0 (group 0) token 0: the return is infinite as a float32 (finite float32 values end "
+                        "at 3.4e38): the rewards, the rule's values or the coefficients are too large");
+    /* finite returns, infinite advantage: 3e38 against a baseline of -3e38 */
+    CreditBatch a = {.n = 2, .group = (int64_t[]){5, 5}, .length = (int32_t[]){1, 1}, .step_off = (int64_t[]){0, 1, 2},
+                     .step_ends = (int32_t[]){0, 0}, .step_rewards = (float[]){3e38f, -3e38f}};
+    c = cfg_of("sum", "rloo");
+    check_error_has(&a, &c, "response 0 (group 5) token 0: the advantage is infinite as a float32");
+    /* a coefficient that overflows the verifiable reward, and inf - inf = NaN in the KL part */
+    CreditBatch v = {.n = 1, .group = (int64_t[]){3}, .length = (int32_t[]){2}, .step_off = (int64_t[]){0, 0},
+                     .step_ends = (int32_t[]){0}, .verifiable = (float[]){3e38f}};
+    c = cfg_of("sum", "none");
+    c.vr_coef = 1e6;
+    check_error_has(&v, &c, "response 0 (group 3) token 0: the return is infinite as a float32");
+    /* the same batches with finite values still work, unchanged */
+    c.vr_coef = 1;
+    check_run(&v, &c, (double[]){3e38, 3e38}, NULL);
+    /* large but finite everywhere: the per-response bounds pass the float32 range, so the values are
+     * looked at one by one, and they pass (returns, advantages and whitened advantages) */
+    int32_t len100[] = {100, 100};
+    CreditBatch big = {.n = 2, .group = (int64_t[]){0, 0}, .length = len100, .step_off = (int64_t[]){0, 0, 0},
+                       .step_ends = (int32_t[]){0}, .verifiable = (float[]){2e38f, 1e38f}};
+    double want[200];
+    for (int t = 0; t < 200; t++) want[t] = t < 100 ? 2e38 : 1e38;
+    c = cfg_of("sum", "none");
+    check_run(&big, &c, want, want);
+    c.whiten = 1;
+    double white[200];
+    for (int t = 0; t < 200; t++) white[t] = (t < 100 ? 1 : -1) * sqrt(199.0 / 200.0);
+    check_run(&big, &c, want, white);
+    c = cfg_of("sum", "rloo");
+    for (int t = 0; t < 200; t++) white[t] = t < 100 ? 1e38 : -1e38;
+    check_run(&big, &c, want, white);
+}
+
+/* ---- issue 12: the JSON reader bounds what it allocates ---- */
+
+static void check_json_error(const char *text, int64_t max_tokens, const char *want) {
+    PureErr err;
+    err_clear(&err);
+    CreditJson jb;
+    CHECK(credit_json_read(text, strlen(text), "stdin", max_tokens, &jb, &err) < 0);
+    if (strcmp(err.msg, want)) fprintf(stderr, "  got: %s\n  want: %s\n", err.msg, want);
+    CHECK_STR(err.msg, want);
+}
+
+static void test_json(void) {
+    PureErr err;
+    const char *two = "{\"responses\": [{\"group\": 1, \"length\": 5, \"eos\": false, \"step_ends\": [1, 4], "
+                      "\"step_rewards\": [0.5, -1], \"verifiable\": 2},\n"
+                      " {\"group\": 1, \"length\": 5, \"kl\": [1, 2, 3, 4, 5]}]}";
+    CreditJson jb;
+    CHECK(credit_json_read(two, strlen(two), "stdin", 10, &jb, &err) == 0);  /* exactly at the limit */
+    CHECK(jb.b.n == 2 && jb.b.length[1] == 5 && jb.b.truncated[0] == 1 && jb.b.step_off[2] == 2);
+    CHECK(jb.b.step_ends[1] == 4 && jb.b.step_rewards[1] == -1 && jb.b.has_verifiable[0] && !jb.b.has_verifiable[1]);
+    CHECK(jb.b.kl && jb.b.kl[0] == 0 && jb.b.kl[9] == 5);
+    credit_json_free(&jb);
+    check_json_error(two, 9, "stdin: response 1: length 5 brings the batch to 10 tokens, over the limit of 9 tokens "
+                             "per batch (pure credit --max-tokens raises it)");
+    /* length 1e9: refused before anything is allocated for it (the default limit) */
+    check_json_error("{\"responses\": [{\"group\": 0, \"length\": 1000000000}]}", 0,
+                     "stdin: response 0: length 1000000000 brings the batch to 1000000000 tokens, over the limit of "
+                     "16777216 tokens per batch (pure credit --max-tokens raises it)");
+    /* strict JSON: trailing data and duplicate keys */
+    check_json_error("{\"responses\": []} x", 0, "stdin:1:19: unexpected data after the JSON value");
+    check_json_error("{\"responses\": [{\"group\": 0, \"group\": 1, \"length\": 2}]}", 0,
+                     "stdin: duplicate key \"group\" in the object at $.responses[0]");
+    check_json_error("{\"responses\": [{\"group\": 0, \"length\": 2, \"step_ends\": \"x\", \"kl\": 1}]}", 0,
+                     "stdin: response 0: field 'step_ends' must be an array");
+}
+
 int main(void) {
     test_min_hand();
     test_min_exact_hand();
@@ -582,5 +712,8 @@ int main(void) {
     test_first_error();
     test_lua_errors();
     test_lua_kinds();
+    test_lua_hardening();
+    test_nonfinite();
+    test_json();
     return check_report("test_credit");
 }

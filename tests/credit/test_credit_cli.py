@@ -1,6 +1,7 @@
 """test_credit_cli.py - `pure credit` (the credit_cli test binary) as a user meets it:
 the issue's example, exit codes (0 ok, 1 the Lua rule failed, 2 bad flags or input)
-and error messages that name the response and the field.
+and error messages that name the response and the field; issue 12's hostile rules
+and inputs (each once crashed, hung or printed a bare inf).
 usage: test_credit_cli.py CREDIT_CLI SOURCE_DIR"""
 import json
 import os
@@ -138,6 +139,100 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(syn, "w") as f:
         f.write("function credit(rs, p)\n  return {\nend\n")
     expect_error("lua syntax error", ["--rule", syn] + base, EXAMPLE, 1, f"{syn}:3:")
+
+# ---- issue 12: hostile rules and inputs end with a message and an exit code, never an abort, a hang or a bare inf
+
+
+def expect_no_crash(name, args, data, code, text, timeout=60):
+    try:
+        p = subprocess.run([cli] + args, input=data if isinstance(data, str) else json.dumps(data),
+                           capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        expect(name, False, f"still running after {timeout} s")
+        return
+    expect(name, p.returncode == code and text in p.stderr and p.stderr.startswith("pure credit: "),
+           f"exit {p.returncode}: {p.stderr!r}")
+
+
+def script(tmp, name, code):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(code)
+    return path
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    b = ["--lua-max-instructions", "1000000"] + base
+    hostile = [
+        # (a) a result entry whose __index raises while the C side reads it (was: SIGABRT, exit 134)
+        ("entry __index raises", "meta.lua",
+         "function credit(rs, p)\n  local o = {}\n  for k = 1, #rs do\n"
+         "    o[k] = setmetatable({}, {__index = function() error('boom') end})\n  end\n  return o\nend\n",
+         "meta.lua:4: boom (credit() result[1] for response 0, group 0)"),
+        # (b) the globals' __index raises, no credit() (was: SIGABRT)
+        ("_G __index raises", "g.lua", "setmetatable(_G, {__index = function() error('nope') end})\n",
+         "g.lua: the script defines no function 'credit'"),
+        # (c) the top level fills the memory cap through pcall (was: SIGABRT in push_response)
+        ("top level fills memory", "fill.lua",
+         "keep = {}\npcall(function() local i = 0 while true do i = i + 1 keep[i] = {i} end end)\n"
+         "function credit(rs, p) return {} end\n", "memory limit of 2.0 MB exceeded (raise the memory limit) (group 0)"),
+        # the budget swallowed by pcall / xpcall (was: runs forever)
+        ("pcall loop", "pcall.lua", "while true do pcall(function() while true do end end) end\n",
+         "pcall.lua:1: instruction budget of 1000000 per call exceeded"),
+        ("xpcall loop", "xpcall.lua",
+         "function credit(rs, p)\n  while true do xpcall(function() while true do end end, function(m) return m end) "
+         "end\nend\n", "xpcall.lua:2: instruction budget of 1000000 per call exceeded"),
+        # sliced work in pcall (was: 60x the budget, exit 0)
+        ("sliced work", "slices.lua",
+         "function credit(rs, p)\n  for i = 1, 60 do pcall(function() for j = 1, 1e12 do end end) end\n"
+         "  local o = {}\n  for k, r in ipairs(rs) do o[k] = r.step_rewards or {} end\n  return o\nend\n",
+         "slices.lua:2: instruction budget of 1000000 per call exceeded (a runaway loop? raise the instruction "
+         "limit) (group 0)"),
+        # a loop in a __gc finalizer (hooks off: was a hang)
+        ("__gc loop", "gc.lua",
+         "setmetatable({}, {__gc = function() while true do end end})\nfunction credit(rs) return {} end\n",
+         "gc.lua:1: setmetatable: __gc metamethods are not available in the sandbox"),
+        # a library loop of 2^63 steps (was: a hang)
+        ("table.move range", "move.lua", "function credit(rs)\n  table.move({}, 1, math.maxinteger - 1, 2)\nend\n",
+         "move.lua:2: instruction budget of 1000000 per call exceeded"),
+    ]
+    for name, file, code, text in hostile:
+        expect_no_crash(name, ["--rule", script(tmp, file, code), "--lua-max-memory-mb", "2"] + b, EXAMPLE, 1, text)
+    # the wall clock: 0.2 s on an infinite loop the instruction budget would let run for days
+    loop = script(tmp, "forever.lua", "function credit(rs, p)\n  while true do end\nend\n")
+    expect_no_crash("time limit", ["--rule", loop, "--lua-max-instructions", "1e15", "--lua-max-seconds", "0.2"] + base,
+                    EXAMPLE, 1, "forever.lua:2: time limit of 0.2 s per call exceeded (a runaway loop? raise the time "
+                    "limit) (group 0)")
+    # non-finite results are an error naming response and group (was: a bare inf, exit 0)
+    tokens = script(tmp, "huge.lua", "function credit(rs, p)\n  local o = {}\n  for k, r in ipairs(rs) do\n"
+                    "    local t = {}\n    for i = 1, r.length do t[i] = VALUE end\n    o[k] = {tokens = t}\n"
+                    "  end\n  return o\nend\n")
+    for value in ["1e308", "1e39"]:
+        with open(tokens) as f:
+            code = f.read()
+        huge = script(tmp, f"huge_{value}.lua", code.replace("VALUE", value))
+        expect_no_crash(f"rule values {value}", ["--rule", huge] + base, EXAMPLE, 1,
+                        "response 0 (group 0) token 0: the return is infinite as a float32")
+    overflow = {"responses": [{"group": 0, "length": 2, "step_ends": [0, 1], "step_rewards": [3e38, 3e38]},
+                              {"group": 0, "length": 1, "step_ends": [0], "step_rewards": [1]}]}
+    expect_no_crash("sum overflow", ["--rule", "sum"] + base, overflow, 2,
+                    "response 0 (group 0) token 0: the return is infinite as a float32")
+    expect_no_crash("sum overflow rloo", ["--rule", "sum", "--baseline", "rloo"], overflow, 2,
+                    "response 0 (group 0) token 0: the return is infinite as a float32")
+# sizes bounded by the input: length 1e9 was 11-16 GB of allocations
+expect_no_crash("length 1e9", base, {"responses": [{"group": 0, "length": 1000000000}]}, 2,
+                "stdin: response 0: length 1000000000 brings the batch to 1000000000 tokens, over the limit of "
+                "16777216 tokens per batch (pure credit --max-tokens raises it)", timeout=20)
+expect_no_crash("--max-tokens", base + ["--max-tokens", "17"], EXAMPLE, 2,
+                "stdin: response 2: length 2 brings the batch to 18 tokens, over the limit of 17 tokens per batch")
+p = run(base + ["--max-tokens", "18"], EXAMPLE)
+expect("--max-tokens at the total", p.returncode == 0, p.stderr)
+# strict JSON with the usual prefix and exit code
+expect_no_crash("trailing garbage", base, '{"responses": []} x', 2, "stdin:1:19: unexpected data after the JSON value")
+expect_no_crash("duplicate key", base, '{"responses": [{"group": 0, "group": 1, "length": 2}]}', 2,
+                'stdin: duplicate key "group" in the object at $.responses[0]')
+expect_no_crash("duplicate top key", base, '{"responses": [], "responses": []}', 2,
+                'stdin: duplicate key "responses" in the object at $')
 
 print("test_credit_cli:", "FAILED" if failures else "all passed")
 sys.exit(1 if failures else 0)

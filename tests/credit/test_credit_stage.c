@@ -4,7 +4,9 @@
  * credit_compute() on the same data, KL is computed from log-probabilities,
  * misaligned inputs and bad parameters give clear errors, check() catches
  * rule/script mistakes at validate time, and the enum parameters' choices are
- * the credit tables themselves. */
+ * the credit tables themselves; issue 12: non-finite results fail the stage,
+ * the readers (stages/common/io.h) refuse bad data without the host's check,
+ * hostile scripts give messages at run and validate time, the time limit. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +155,10 @@ static const char *out_file(Run *r) {
 
 /* ---- fixtures ---- */
 
+/* When set, the rollouts' `length` dataset says this instead of b->length
+ * (the tokens still follow b->length): an artifact whose lengths lie. */
+static const int32_t *length_says;
+
 /* A rollouts artifact with every dataset of the rollout stage's layout
  * (stages/common/layouts.c); ref_logprobs only when with_ref. */
 static void write_rollouts(const CreditBatch *b, int with_ref) {
@@ -185,7 +191,7 @@ static void write_rollouts(const CreditBatch *b, int with_ref) {
     CHECK(artifact_write_ragged(a, "tokens", DT_I32, n, tok_off, ids, &err) == 0);
     CHECK(artifact_write_ragged(a, "logprobs", DT_F32, n, tok_off, lp, &err) == 0);
     if (with_ref) CHECK(artifact_write_ragged(a, "ref_logprobs", DT_F32, n, tok_off, ref, &err) == 0);
-    CHECK(artifact_write(a, "length", DT_I32, 1, &n, b->length, &err) == 0);
+    CHECK(artifact_write(a, "length", DT_I32, 1, &n, length_says ? length_says : b->length, &err) == 0);
     CHECK(artifact_write(a, "finish", DT_I32, 1, &n, finish, &err) == 0);
     CHECK(artifact_write_strings(a, "text", n, text, &err) == 0);
     CHECK(artifact_write_ragged(a, "step_ends", DT_I32, n, b->step_off, b->step_ends, &err) == 0);
@@ -453,6 +459,89 @@ static void test_stage_errors(void) {
     run_free(&c);
 }
 
+/* ---- issue 12 ---- */
+
+/* A verifiable artifact with the given has_reward column. */
+static void write_verifiable(int64_t n, const float *reward, const uint8_t *has) {
+    PureErr err;
+    Artifact *a = artifact_create(path_of("verifiable.h5"), &err);
+    CHECK(artifact_write(a, "reward", DT_F32, 1, &n, reward, &err) == 0);
+    CHECK(artifact_write(a, "has_reward", DT_U8, 1, &n, has, &err) == 0);
+    CHECK(artifact_write(a, "correct", DT_U8, 1, &n, has, &err) == 0);
+    const char *ex[8] = {"", "", "", "", "", "", "", ""};
+    CHECK(artifact_write_strings(a, "extracted", n, ex, &err) == 0);
+    CHECK(artifact_close(a, &err) == 0);
+}
+
+static void write_rewards(const CreditBatch *b, const float *rw) {
+    PureErr err;
+    Artifact *a = artifact_create(path_of("rewards.h5"), &err);
+    CHECK(artifact_write_ragged(a, "step_rewards", DT_F32, b->n, b->step_off, rw, &err) == 0);
+    CHECK(artifact_close(a, &err) == 0);
+}
+
+static void test_hardening(void) {
+    CreditBatch two = {.n = 2, .group = (int64_t[]){0, 0}, .length = (int32_t[]){3, 2},
+                       .truncated = (uint8_t[]){0, 1}, .step_off = (int64_t[]){0, 2, 3},
+                       .step_ends = (int32_t[]){0, 2, 1}};
+    write_rollouts(&two, 0);
+    write_rewards(&two, (float[]){3e38f, 3e38f, 1});
+    write_verifiable(2, (float[]){1, 0}, (uint8_t[]){1, 0});
+    Run c;
+    run_init(&c);
+    PureErr err;
+    /* non-finite returns fail the stage naming response and group; nothing is written */
+    run_set(&c, "rule", "sum");
+    expect_run_error(&c, "response 0 (group 0) token 0: the return is infinite as a float32");
+    CHECK(!fs_exists(out_file(&c)));
+    write_rewards(&two, (float[]){0.5f, 0.25f, 1});
+    CHECK(run_stage(&c, &err) == 0);
+
+    /* the readers refuse bad data even when the host's port check is skipped */
+    c.no_port_check = 1;
+    write_verifiable(2, (float[]){1, 0}, (uint8_t[]){1, 7});
+    expect_run_error(&c, "input 'verifiable': ");
+    expect_run_error(&c, "verifiable.h5: 'has_reward' row 1 is 7, expected 0 or 1");
+    write_verifiable(2, (float[]){1, 0}, (uint8_t[]){1, 0});
+    /* lengths the stored tokens do not back (a length of 1e9 would be gigabytes of returns) */
+    length_says = (int32_t[]){1000000000, 2};
+    write_rollouts(&two, 0);
+    length_says = NULL;
+    expect_run_error(&c, "response 0: length 1000000000 but 3 tokens");
+    c.no_port_check = 0;
+    expect_run_error(&c, "response 0: length 1000000000 but 3 tokens");  /* the host's check does not see lengths */
+    write_rollouts(&two, 0);
+
+    /* a hostile Lua rule through the stage: messages, no abort */
+    run_set(&c, "rule", "lua");
+    run_set(&c, "script", path_of("h.lua"));
+    write_text("h.lua", "function credit(rs)\n  local o = {}\n  for k = 1, #rs do\n"
+                        "    o[k] = setmetatable({}, {__index = function() error('boom') end})\n  end\n  return o\nend\n");
+    CHECK(run_check(&c, &err) == 0);
+    expect_run_error(&c, "h.lua:4: boom (credit() result[1] for response 0, group 0)");
+    /* validate time: the globals' __index raises (was an abort of `pure validate`) */
+    write_text("h.lua", "setmetatable(_G, {__index = function() error('nope') end})\n");
+    expect_check_error(&c, "h.lua: the script defines no function 'credit'");
+    /* validate time: the top level filled the memory cap and caught it */
+    run_set(&c, "lua_max_memory_mb", "2");
+    write_text("h.lua", "keep = {}\npcall(function() local i = 0 while true do i = i + 1 keep[i] = {i} end end)\n"
+                        "function credit(rs) return {} end\n");
+    CHECK(run_check(&c, &err) == 0);  /* the lookup itself needs no memory the script holds */
+    expect_run_error(&c, "h.lua: memory limit of 2.0 MB exceeded (raise the memory limit) (group 0)");
+    write_text("h.lua", "keep = {}\nfunction credit(rs)\n  local i = 0\n"
+                        "  pcall(function() while true do i = i + 1 keep[i] = {i} end end)\n  return {}\nend\n");
+    CHECK(run_check(&c, &err) == 0);
+    expect_run_error(&c, "h.lua: credit() returned 0 entries for group 0 of 2 responses");
+    run_set(&c, "lua_max_memory_mb", "64");
+    /* the wall-clock parameter */
+    run_set(&c, "lua_max_instructions", "1000000000000000");
+    run_set(&c, "lua_max_seconds", "0.2");
+    write_text("h.lua", "function credit(rs)\n  while true do pcall(function() while true do end end) end\nend\n");
+    expect_run_error(&c, "h.lua:2: time limit of 0.2 s per call exceeded (a runaway loop? raise the time limit) "
+                         "(group 0)");
+    run_free(&c);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/test_credit_stage.%d", (int)getpid());
     PureErr err;
@@ -460,6 +549,7 @@ int main(void) {
     test_tables();
     test_stage_matches_core();
     test_stage_errors();
+    test_hardening();
     fs_remove_all(dir, &err);
     for (int i = 0; i < n_paths; i++) free(paths[i]);
     return check_report("test_credit_stage");

@@ -130,6 +130,35 @@ static void test_roundtrip(void) {
     free(p);
 }
 
+/* safetensors_read_f32_scan: the same values as safetensors_read_f32 and the
+ * count of NaN / +-Inf, across the scan's 4096-value blocks; an f32 value
+ * past the f16 range reads back as Inf and is counted; integers never are. */
+static void test_nonfinite_scan(void) {
+    enum { N = 10000 };
+    float *a = malloc(N * sizeof(float)), *out = malloc(N * sizeof(float)), *ref = malloc(N * sizeof(float));
+    for (int i = 0; i < N; i++) a[i] = (float)(i % 97) * 0.25f - 3.0f;
+    a[0] = NAN, a[4095] = INFINITY, a[4096] = -INFINITY, a[N - 1] = NAN, a[7000] = 70000.0f; /* > 65504: f16 Inf */
+    StWrite w[] = {{"f32", ST_F32, 1, {N}, a}, {"bf16", ST_BF16, 2, {100, 100}, a}, {"f16", ST_F16, 1, {N}, a},
+                   {"i32", ST_I32, 1, {N}, a}};
+    char *p = path_in("nonfinite.safetensors");
+    PureErr e = {0};
+    CHECK(safetensors_write(p, w, 4, NULL, &e) == 0);
+    SafeTensors *st = safetensors_open(p, &e);
+    CHECK(st != NULL);
+    const char *names[] = {"f32", "bf16", "f16", "i32"};
+    size_t want[] = {4, 4, 5, 0};
+    for (int k = 0; st && k < 4; k++) {
+        size_t bad = 99;
+        CHECK(safetensors_read_f32_scan(st, names[k], -1, NULL, out, &bad, &e) == 0);
+        CHECK(safetensors_read_f32(st, names[k], -1, NULL, ref, &e) == 0 && !memcmp(out, ref, N * sizeof(float)));
+        if (bad != want[k]) fprintf(stderr, "%s: %zu non-finite, expected %zu\n", names[k], bad, want[k]);
+        CHECK(bad == want[k]);
+    }
+    CHECK(st && safetensors_read_f32_scan(st, "f32", -1, NULL, out, NULL, &e) == 0); /* the count is optional */
+    safetensors_close(st);
+    free(p), free(a), free(out), free(ref);
+}
+
 /* Writes a file made of a header text and `data_len` zero bytes of data. */
 static char *craft(const char *name, const char *header, size_t data_len, int64_t hlen_override) {
     char *p = path_in(name);
@@ -240,6 +269,11 @@ static void test_sharded(void) {
     const char *bad4 = "{\"weight_map\":{\"x\":\"missing.safetensors\"}}";
     fs_write_atomic(ix, bad4, strlen(bad4), &e);
     CHECK(safetensors_open(d, &e) == NULL && msg_has(&e, "missing.safetensors", "cannot open"));
+    /* an index past 64 MiB is refused before it is read (sparse: no disk used) */
+    FILE *f = fopen(ix, "wb");
+    CHECK(f && fputc('{', f) == '{' && ftruncate(fileno(f), (off_t)65 << 20) == 0);
+    if (f) fclose(f);
+    CHECK(safetensors_open(d, &e) == NULL && msg_has(&e, ix, "68157440 bytes, more than the 64 MiB an index may have"));
     free(s1);
     free(s2);
     free(ix);
@@ -324,6 +358,7 @@ int main(void) {
     test_conversions();
     test_roundtrip();
     test_bad_files();
+    test_nonfinite_scan();
     test_sharded();
     int skipped = test_torch_parity() == 77;
     int rc = check_report("test_safetensors");

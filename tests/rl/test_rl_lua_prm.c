@@ -3,25 +3,41 @@
  * flaw it is meant to have), wrong arithmetic -1, the boxed answer +1 only
  * when it equals the last computed result; hand-worked expectations. */
 #include <lua.h>
+#include <stdio.h>
 
 #include "lua/sandbox.h"
 #include "tests/check.h"
 
-static void score(Sandbox *sb, const char *const *steps, int n, const double *want) {
+/* score(problem, steps, reference) on the toy problem, as stages/prm/prm_lua.c
+ * calls it: arguments, call and result inside one protected call. */
+typedef struct Score {
+    const char *const *steps;
+    int n;
+    double got[8];
+} Score;
+
+static int call_score(Sandbox *sb, void *ud, PureErr *err) {
+    Score *s = ud;
     lua_State *L = sandbox_state(sb);
-    PureErr err = {0};
+    if (sandbox_push_function(sb, "score", err) < 0) return -1;
     lua_pushstring(L, "23+45-12=?");
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        lua_pushstring(L, steps[i]);
+    lua_createtable(L, s->n, 0);
+    for (int i = 0; i < s->n; i++) {
+        lua_pushstring(L, s->steps[i]);
         lua_rawseti(L, -2, i + 1);
     }
     lua_pushstring(L, "56");
-    double got[8] = {0};
-    CHECK(sandbox_call(sb, "score", 3, 1, "test", &err) == 0);
-    CHECK(sandbox_read_numbers(L, -1, got, n, "score()", &err) == 0);
-    lua_pop(L, 1);
-    for (int i = 0; i < n; i++) CHECK_NEAR(got[i], want[i], 0);
+    lua_call(L, 3, 1);
+    return sandbox_read_numbers(L, -1, s->got, s->n, "score()", err);
+}
+
+static void score(Sandbox *sb, const char *const *steps, int n, const double *want) {
+    PureErr err = {0};
+    Score s = {steps, n, {0}};
+    int rc = sandbox_run(sb, call_score, &s, &err);
+    CHECK(rc == 0);
+    if (rc) fprintf(stderr, "  %s\n", err.msg);
+    for (int i = 0; i < n; i++) CHECK_NEAR(s.got[i], want[i], 0);
 }
 
 int main(void) {

@@ -281,7 +281,8 @@ static void test_link_graphs(void) {
     CHECK(artifact_verify(p, &e) == 0);
     if (e.set) fprintf(stderr, "%s\n", e.msg);
     Artifact *a = artifact_open(p, &e);
-    CHECK(a && artifact_read(a, "loop", DT_F32, -1, NULL, &e) == NULL && has(e.msg, "graphs.h5: 'loop' is a soft link to '/loop', which does not resolve"));
+    CHECK(a && artifact_read(a, "loop", DT_F32, -1, NULL, &e) == NULL);
+    CHECK(has(e.msg, "graphs.h5: 'loop' is a soft link to '/loop', which does not resolve"));
     CHECK(artifact_read(a, "dangling", DT_F32, -1, NULL, &e) == NULL && has(e.msg, "soft link to '/nowhere'"));
     artifact_close(a, NULL);
     alarm(0);
