@@ -385,12 +385,29 @@ const char *safetensors_metadata(const SafeTensors *st, const char *key) {
         return k;                                                                                  \
     }
 
-static float u32_to_f32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
+/* f32: one memcpy (glibc's non-temporal stores beat any loop here), then the
+ * count over the source bits */
+static size_t count_f32(const unsigned char *p, size_t n) {
+    uint32_t lanes[SCAN_LANES] = {0};
+    size_t i = 0, k = 0;
+    for (; i + SCAN_LANES <= n; i += SCAN_LANES)
+        for (int l = 0; l < SCAN_LANES; l++) {
+            uint32_t u;
+            memcpy(&u, p + 4 * (i + l), 4);
+            lanes[l] += (u & 0x7f800000u) == 0x7f800000u;
+        }
+    for (int l = 0; l < SCAN_LANES; l++) k += lanes[l];
+    for (; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, p + 4 * i, 4);
+        k += (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return k;
 }
-CONVERT_COUNT(convert_f32, uint32_t, 0x7f800000u, u32_to_f32)
+static size_t convert_f32(const unsigned char *p, size_t n, float *out) {
+    memcpy(out, p, n * 4);
+    return count_f32(p, n);
+}
 CONVERT_COUNT(convert_bf16, uint16_t, 0x7f80u, bf16_to_f32)
 CONVERT_COUNT(convert_f16, uint16_t, 0x7c00u, f16_to_f32)
 
