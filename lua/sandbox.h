@@ -18,9 +18,10 @@
  * script caught it anyway. Library loops whose length a script chooses
  * (table.move, table.concat, and table.insert/remove/sort on a table whose
  * __len says so) are charged to the instruction budget. Each error names the
- * limit and how to raise it. Time spent inside one C library call (a huge
- * string.rep, a pathological pattern) is not counted by the instruction and
- * time budgets, which the hook checks between VM instructions; memory still is.
+ * limit and how to raise it. The clock is read by the hook and by the
+ * allocator, so a slow library call is stopped at its next allocation or
+ * instruction; one that neither allocates nor returns (a pathological pattern
+ * in string.find) runs to its end, within the memory cap.
  *
  * Every call into the state runs inside a protected call (sandbox_run), so a
  * script's error, a metamethod that raises or a full memory budget is a

@@ -81,8 +81,8 @@ static void fuzz_json(uint8_t c, const char *text, size_t len) {
     credit_json_free(&jb);
 }
 
-/* Two groups of two (4 and 9; one response truncated, two with a verifiable reward, one without steps' end at
- * its last token); the KL and the step rewards are small and finite, so what goes wrong is the script's doing. */
+/* Two groups of two (4 and 9; one response truncated, two with a verifiable reward, one whose last step ends
+ * before its last token); the KL and step rewards are small and finite, so what goes wrong is the script's doing. */
 static void fuzz_script(uint8_t c, const char *code, size_t len) {
     PureErr err;
     err_clear(&err);
