@@ -34,6 +34,7 @@ static const Command commands[] = {
     {"generate", cmd_generate, "generate --model DIR [--prompt TEXT | --prompts FILE.jsonl] [options]"},
     {"score", cmd_score, "score --model DIR --input FILE.jsonl --output FILE.h5"},
     {"grade", cmd_grade, "grade < pairs.jsonl"},
+    {"show", cmd_show, "show rollouts RUN_DIR [--iteration N] [--sort advantage|reward|length] [--filter wrong|flagged]"},
     {NULL, NULL, NULL},
 };
 

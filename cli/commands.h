@@ -33,5 +33,6 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 #endif
