@@ -35,6 +35,7 @@ static const Command commands[] = {
     {"score", cmd_score, "score --model DIR --input FILE.jsonl --output FILE.h5"},
     {"grade", cmd_grade, "grade < pairs.jsonl"},
     {"show", cmd_show, "show rollouts RUN_DIR [--iteration N] [--sort advantage|reward|length] [--filter wrong|flagged]"},
+    {"compare", cmd_compare, "compare RUN_DIR... [--metrics M,...] [--baseline NAME] [--json | --csv]"},
     {NULL, NULL, NULL},
 };
 

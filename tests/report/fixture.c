@@ -270,8 +270,16 @@ int fixture_write(const char *root, const FixtureRun *r, const char *plan_path) 
         cJSON *m = cJSON_CreateObject();
         cJSON_AddNumberToObject(m, "accuracy", r->acc0 + r->acc_step * (r->iterations - 1));
         cJSON_AddNumberToObject(m, "steps", 1.0 + r->iterations);
-        if (!rc) rc = commit(&x, "final_eval", -1, "eval", ffin, NULL, NULL, "results", m);
-        else cJSON_Delete(m);
+        /* its policy comes from the loop: that makes it the final evaluation */
+        char last[65];
+        fp_of(&x, "credit", r->iterations - 1, last);
+        cJSON *in = cJSON_CreateObject();
+        cJSON_AddItemToObject(in, "policy", ref(last, "policy"));
+        if (!rc) rc = commit(&x, "final_eval", -1, "eval", ffin, NULL, in, "results", m);
+        else {
+            cJSON_Delete(in);
+            cJSON_Delete(m);
+        }
     }
     if (x.metrics) fclose(x.metrics);
     if (!rc && plan_path) {
