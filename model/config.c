@@ -220,6 +220,44 @@ static int refuse_unsupported(const cJSON *j, const char *arch, PureErr *err) {
     return 0;
 }
 
+/* transformers 5 writes RoPE as "rope_parameters": {"rope_type": "default", "rope_theta": ...} where 4.x wrote a
+ * top-level "rope_theta" (and "rope_scaling"); either form is read, both at once must agree. Only the plain
+ * ("default") rotation is implemented; any other rope_type (linear, dynamic, yarn, llama3, ...) is refused. */
+static int get_rope_theta(const cJSON *j, double *theta, PureErr *err) {
+    if (get_num(j, "rope_theta", 10000.0, theta, err)) return -1;
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
+    if (!rp || cJSON_IsNull(rp)) return 0;
+    if (!cJSON_IsObject(rp)) return err_set(err, "field 'rope_parameters' must be an object or null");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(rp, "rope_type");
+    if (type && !cJSON_IsNull(type) && !(cJSON_IsString(type) && !strcmp(type->valuestring, "default")))
+        return err_set(err, "field 'rope_parameters.rope_type': only \"default\" is supported (RoPE scaling is not)");
+    const cJSON *prf = cJSON_GetObjectItemCaseSensitive(rp, "partial_rotary_factor");
+    if (prf && !cJSON_IsNull(prf) && !(cJSON_IsNumber(prf) && prf->valuedouble == 1))
+        return err_set(err, "field 'rope_parameters.partial_rotary_factor': only 1 is supported");
+    double t;
+    if (get_num(rp, "rope_theta", -1, &t, err)) return err_prefix(err, "rope_parameters");
+    if (t < 0) return 0;
+    const cJSON *top = cJSON_GetObjectItemCaseSensitive(j, "rope_theta");
+    if (top && !cJSON_IsNull(top) && *theta != t)
+        return err_set(err, "fields 'rope_theta' (%g) and 'rope_parameters.rope_theta' (%g) disagree", *theta, t);
+    *theta = t;
+    return 0;
+}
+
+/* transformers 5 lists each layer's attention in "layer_types"; only full attention is implemented. */
+static int check_layer_types(const cJSON *j, PureErr *err) {
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(j, "layer_types"), *e;
+    if (!lt || cJSON_IsNull(lt)) return 0;
+    if (!cJSON_IsArray(lt)) return err_set(err, "field 'layer_types' must be a list");
+    int i = 0;
+    cJSON_ArrayForEach(e, lt) {
+        if (!cJSON_IsString(e) || strcmp(e->valuestring, "full_attention"))
+            return err_set(err, "field 'layer_types[%d]': only \"full_attention\" is supported", i);
+        i++;
+    }
+    return 0;
+}
+
 static int config_from_json(const cJSON *j, ModelConfig *c, PureErr *err) {
     model_config_default(c);
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "model_type");
@@ -248,7 +286,8 @@ static int config_from_json(const cJSON *j, ModelConfig *c, PureErr *err) {
         get_int(j, "max_position_embeddings", 0, 32768, 1, MAX_DIM, &c->max_position, err) ||
         get_token_ids(j, "bos_token_id", c->vocab_size, &c->bos_id, err) ||
         get_token_ids(j, "eos_token_id", c->vocab_size, &c->eos_id, err) ||
-        get_num(j, "rope_theta", 10000.0, &c->rope_theta, err) || get_num(j, "rms_norm_eps", 1e-6, &c->rms_eps, err))
+        get_rope_theta(j, &c->rope_theta, err) || check_layer_types(j, err) ||
+        get_num(j, "rms_norm_eps", 1e-6, &c->rms_eps, err))
         return -1;
     int pad;
     if (get_token_ids(j, "pad_token_id", c->vocab_size, &pad, err)) return -1;
@@ -270,6 +309,7 @@ static int config_from_json(const cJSON *j, ModelConfig *c, PureErr *err) {
         c->num_labels = labels;
     }
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(j, "torch_dtype");
+    if (!cJSON_IsString(dt)) dt = cJSON_GetObjectItemCaseSensitive(j, "dtype"); /* transformers 5's name */
     if (cJSON_IsString(dt)) snprintf(c->dtype, sizeof c->dtype, "%s", dt->valuestring);
     return model_config_validate(c, err);
 }
