@@ -4,6 +4,7 @@
  * everything the host does with the state. See sandbox.h for what scripts can
  * and cannot reach. */
 #include "sandbox.h"
+#include "sandbox_impl.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -99,9 +100,10 @@ static int sb_raise_spent(lua_State *L) {
 }
 
 /* Marks the call's budget as spent (instructions when `time` is 0), with the
- * script position of `ar` (filled here), and raises. From then on the hook
- * fires at every instruction. */
-static int sb_spend(lua_State *L, lua_Debug *ar, int time) {
+ * script position of `ar` (filled here), and raises. `what` names the library
+ * function that spent it, NULL for the script's own code. From then on the
+ * hook fires at every instruction. */
+static int sb_spend(lua_State *L, lua_Debug *ar, int time, const char *what) {
     Sandbox *sb = sb_of(L);
     const char *src = "?";
     int line = 0;
@@ -109,14 +111,16 @@ static int sb_spend(lua_State *L, lua_Debug *ar, int time) {
         src = ar->short_src;
         line = ar->currentline;
     }
+    char in[160] = "";
+    if (what) snprintf(in, sizeof in, " in %s", what);
     if (time)
         snprintf(sb->spent_msg, sizeof sb->spent_msg,
-                 "%s:%d: time limit of %g s per call exceeded (a runaway loop? raise the time limit)", src, line,
-                 sb->max_seconds);
+                 "%s:%d: time limit of %g s per call exceeded%s (%s? raise the time limit)", src, line,
+                 sb->max_seconds, in, what ? "a backtracking pattern" : "a runaway loop");
     else
         snprintf(sb->spent_msg, sizeof sb->spent_msg,
-                 "%s:%d: instruction budget of %lld per call exceeded (a runaway loop? raise the instruction limit)",
-                 src, line, (long long)sb->instr_max);
+                 "%s:%d: instruction budget of %lld per call exceeded%s (%s? raise the instruction limit)", src,
+                 line, (long long)sb->instr_max, in, what ? "a backtracking pattern" : "a runaway loop");
     sb->spent = 1;
     lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
     return sb_raise_spent(L);
@@ -129,9 +133,18 @@ static void sb_hook(lua_State *L, lua_Debug *ar) {
         return;
     }
     sb->instr_used += sb->hook_step;
-    if (sb->instr_used > sb->instr_max) sb_spend(L, ar, 0);
+    if (sb->instr_used > sb->instr_max) sb_spend(L, ar, 0, NULL);
     else if (++sb->clock_ticks % CLOCK_EVERY_HOOKS == 0 && now_seconds() - sb->t0 > sb->max_seconds)
-        sb_spend(L, ar, 1);
+        sb_spend(L, ar, 1, NULL);
+}
+
+/* The innermost frame that is the script's code (a library function may be
+ * called through pcall, another C function): where the budget's message
+ * points. 0 when there is none. */
+static int sb_script_frame(lua_State *L, lua_Debug *ar) {
+    for (int level = 1; lua_getstack(L, level, ar); level++)
+        if (lua_getinfo(L, "S", ar) && strcmp(ar->what, "C") != 0) return 1;
+    return 0;
 }
 
 /* Charges `count` units of work a library function is about to do in one C
@@ -143,9 +156,23 @@ static void sb_charge(lua_State *L, lua_Unsigned count) {
     lua_Unsigned left = sb->instr_used < sb->instr_max ? (lua_Unsigned)(sb->instr_max - sb->instr_used) : 0;
     if (count > left) {
         lua_Debug ar;
-        sb_spend(L, lua_getstack(L, 1, &ar) ? &ar : NULL, 0);
+        sb_spend(L, sb_script_frame(L, &ar) ? &ar : NULL, 0, NULL);
     }
     sb->instr_used += (int64_t)count;
+}
+
+/* sandbox_pattern.c's charges: the work is done already (in steps of a few
+ * thousand), so this only checks both budgets. */
+void sandbox_charge_work(lua_State *L, uint64_t units, const char *what) {
+    Sandbox *sb = sb_of(L);
+    if (sb->spent) sb_raise_spent(L);
+    int64_t left = sb->instr_max - sb->instr_used;
+    sb->instr_used = units > (uint64_t)(left > 0 ? left : 0) ? sb->instr_max + 1 : sb->instr_used + (int64_t)units;
+    int over = sb->instr_used > sb->instr_max;
+    if (over || (sb->t0 > 0 && now_seconds() - sb->t0 > sb->max_seconds)) {
+        lua_Debug ar;
+        sb_spend(L, sb_script_frame(L, &ar) ? &ar : NULL, !over, what);
+    }
 }
 
 /* Starts a call: a fresh budget, no context. */
@@ -375,6 +402,7 @@ static int sb_open_libs(lua_State *L) {
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     wrap_field(L, "rep", sb_str_rep, -1);
+    sandbox_pattern_install(L); /* find, match, gmatch, gsub: counted steps */
     lua_pop(L, 1);
     lua_getglobal(L, LUA_TABLIBNAME);
     wrap_field(L, "move", sb_table_charged, CHARGE_MOVE);

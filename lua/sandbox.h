@@ -17,11 +17,15 @@
  * error on instead of returning it, and the host fails the call even if the
  * script caught it anyway. Library loops whose length a script chooses
  * (table.move, table.concat, and table.insert/remove/sort on a table whose
- * __len says so) are charged to the instruction budget. Each error names the
- * limit and how to raise it. The clock is read by the hook and by the
+ * __len says so) are charged to the instruction budget. string.find, match,
+ * gmatch and gsub are the sandbox's own matcher (lua/sandbox_pattern.c, Lua
+ * 5.4's patterns and results): the library's backtracks in C without ever
+ * returning to the VM, so a pattern like ".-.-.-.-b" on a long subject could
+ * run for hours; this one charges every step to the instruction budget and
+ * reads the clock as it does. Each error names the script's line, the limit
+ * and how to raise it. The clock is also read by the hook and by the
  * allocator, so a slow library call is stopped at its next allocation or
- * instruction; one that neither allocates nor returns (a pathological pattern
- * in string.find) runs to its end, within the memory cap.
+ * instruction.
  *
  * Every call into the state runs inside a protected call (sandbox_run), so a
  * script's error, a metamethod that raises or a full memory budget is a
