@@ -34,7 +34,8 @@ with h5py.File(ro, "r") as f:
     for i in range(n):   # every response has steps, the last one ending at its last token
         e = ends[off[i]:off[i + 1]]
         assert len(e) >= 1 and e[-1] == lens[i] - 1, (i, e, lens[i])
-    pt = f["prompt_tokens/values"][()]
-    assert pt[0] == 151644, pt[:3]   # <|im_start|>: ChatML prompts with the real tokenizer
+    pt, po = f["prompt_tokens/values"][()], f["prompt_tokens/offsets"][()]
+    p0 = list(pt[po[0]:po[1]])
+    assert 151644 not in p0 and 151645 not in p0, p0[:3]   # the plain template, no ChatML (docs/fidelity.md)
 print("pipelines: qwen_math_smoke ok:", benches)
 PY
