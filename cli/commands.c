@@ -36,6 +36,7 @@ static const Command commands[] = {
     {"grade", cmd_grade, "grade < pairs.jsonl"},
     {"show", cmd_show, "show rollouts RUN_DIR [--iteration N] [--sort advantage|reward|length] [--filter wrong|flagged]"},
     {"compare", cmd_compare, "compare RUN_DIR... [--metrics M,...] [--baseline NAME] [--json | --csv]"},
+    {"report", cmd_report, "report RUN_DIR... -o REPORT.html [--title TEXT]"},
     {NULL, NULL, NULL},
 };
 

@@ -35,5 +35,6 @@ int cmd_score(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

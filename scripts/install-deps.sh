@@ -11,6 +11,7 @@ PKGS=(
   libopenmpi-dev openmpi-bin
   python3-numpy python3-torch python3-h5py python3-sympy
   clang libclang-rt-14-dev bc
+  chromium
 )
 
 missing=()

@@ -5,3 +5,8 @@ pure_test(test_rollview SOURCES ${PURE_TEST_DIR}/report/test_rollview.c ${PURE_R
 add_test(NAME test_show_rollouts COMMAND bash ${PURE_TEST_DIR}/report/show.sh $<TARGET_FILE:pure> ${PURE_PYTHON})
 set_tests_properties(test_show_rollouts PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 pure_test(test_compare SOURCES ${PURE_TEST_DIR}/report/test_compare.c ${PURE_REPORT_FIXTURE} LIBS pure_report)
+pure_test(test_report SOURCES ${PURE_TEST_DIR}/report/test_report.c ${PURE_REPORT_FIXTURE} LIBS pure_report)
+# the report in headless Chromium: no console errors, the expected series, screenshots in report_screenshots/
+add_test(NAME test_report_chromium COMMAND bash ${PURE_TEST_DIR}/report/chromium.sh $<TARGET_FILE:pure>
+         $<TARGET_FILE:test_report> ${PURE_PYTHON} ${CMAKE_BINARY_DIR}/report_screenshots)
+set_tests_properties(test_report_chromium PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -3,8 +3,8 @@
  *   resp  prompt  text (steps)                          step rewards       correct  adv/token      return at token t
  *   0     0       "Step A\n\n" "Step B\n\n" "Answer 5"  0.9 -0.4 0.5       yes      +0.5 * scale   0.1 + 0.01 t
  *   1     0       "x\n\n" "x\n\n" "Answer 7"            0.2 0.2 0.1        no       +0.25 * scale  0.9 + 0.01 t
- *   2     1       hostile response, one step            0.3                no       -0.3 * scale   0.3 + 0.01 t
- *   3     1       "\xff\xfe ok", one step               -0.7               (no ref) -0.45 * scale  -0.7 + 0.01 t
+ *   2     1       "Answer 8", one step                  0.3                no       -0.3 * scale   0.3 + 0.01 t
+ *   3     1       "\xff\xfe ok " + hostile, one step     -0.7               (no ref) -0.45 * scale  -0.7 + 0.01 t
  *
  * lengths 6, 5, 7, 2 tokens; step_ends (0-based token of each step's end):
  * {1,3,5}, {0,2,4}, {6}, {1}. */
@@ -165,9 +165,9 @@ static int write_iteration(Fx *x, int it, const char *data_fp) {
     int32_t len[N] = {6, 5, 7, 2}, fin[N] = {0, 0, 2, 0};
     int64_t pidx[N] = {0, 0, 1, 1}, grp[N] = {0, 0, 1, 1};
     char hostile[256];
-    snprintf(hostile, sizeof hostile, "%s", fixture_hostile_response);
-    const char *text[N] = {"Step A\n\nStep B\n\nAnswer 5", "x\n\nx\n\nAnswer 7", hostile, "\xff\xfe ok"};
-    int32_t se[] = {1, 3, 5, 0, 2, 4, 6, 1}, sb[] = {8, 16, 24, 3, 6, 14, (int32_t)strlen(hostile), 5};
+    snprintf(hostile, sizeof hostile, "\xff\xfe ok %s", fixture_hostile_response);
+    const char *text[N] = {"Step A\n\nStep B\n\nAnswer 5", "x\n\nx\n\nAnswer 7", "Answer 8", hostile};
+    int32_t se[] = {1, 3, 5, 0, 2, 4, 6, 1}, sb[] = {8, 16, 24, 3, 6, 14, 8, (int32_t)strlen(hostile)};
     int64_t soff[N + 1] = {0, 3, 6, 7, 8}, toff[N + 1] = {0, 6, 11, 18, 20}, poff[N + 1] = {0, 1, 2, 3, 4};
     int32_t toks[20], ptoks[4] = {1, 1, 2, 2};
     float lp[20], ret[20], adv[20];
