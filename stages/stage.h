@@ -133,6 +133,8 @@ typedef struct PortDef {
     int optional;         /* inputs only: may be left unconnected */
     const char *doc;
     const DatasetDef *datasets; /* ART_H5: terminated by name == NULL; NULL = not declared (not checked) */
+    int own_symbols;      /* inputs: 1 = its shape symbols are its own, not shared with the other inputs
+                             (sft's dev prompts are P rows like its train prompts, of another count) */
 } PortDef;
 
 /* File name of a port's artifact inside an instance directory: "NAME.h5" or "NAME". */

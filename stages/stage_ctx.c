@@ -94,7 +94,13 @@ int stage_ctx_check_inputs(StageCtx *c, PureErr *err) {
         char who[128];
         snprintf(who, sizeof who, "input '%s'", ports[i].name);
         if (!a) rc = err_prefix(err, "%s", who);
-        else rc = port_check(a, ports[i].datasets, who, 0, syms, err);
+        else if (ports[i].own_symbols) {
+            StageSymbols *own = stage_symbols_new();
+            rc = port_check(a, ports[i].datasets, who, 0, own, err);
+            stage_symbols_free(own);
+        } else {
+            rc = port_check(a, ports[i].datasets, who, 0, syms, err);
+        }
         artifact_close(a, NULL);
     }
     stage_symbols_free(syms);

@@ -69,3 +69,23 @@ const DatasetDef layout_results[] = {
     {"sampled_accuracy", DS_ATTR, DT_F64, NULL, NULL, 1, "sampled pass@1, averaged over benchmarks (samples > 0)"},
     {0},
 };
+
+const DatasetDef layout_prm_quality[] = {
+    {"min_score", DS_VEC, DT_F32, "N", NULL, 0, "lowest step score of each response (NaN: no steps)"},
+    {"wrong_steps", DS_VEC, DT_I32, "N", NULL, 0, "steps the labels call wrong"},
+    {"flagged_steps", DS_VEC, DT_I32, "N", NULL, 0, "steps scored below the threshold"},
+    {"step_auc", DS_ATTR, DT_F64, NULL, NULL, 0, "AUC of step scores, correct vs wrong steps (-1: undefined)"},
+    {"wrong_step_recall", DS_ATTR, DT_F64, NULL, NULL, 0, "share of wrong steps flagged (-1: undefined)"},
+    {"wrong_step_precision", DS_ATTR, DT_F64, NULL, NULL, 0, "share of flagged steps that are wrong (-1: undefined)"},
+    {"response_auc", DS_ATTR, DT_F64, NULL, NULL, 0, "AUC of the min step score vs answer correctness (-1: undefined)"},
+    {"wrong_all_pass_fraction", DS_ATTR, DT_F64, NULL, NULL, 0,
+     "wrong-answer responses with no step flagged (-1: undefined)"},
+    {"answer_argmin_fraction", DS_ATTR, DT_F64, NULL, NULL, 0,
+     "correct responses (>= 2 steps) whose lowest score is the last step (-1: undefined)"},
+    {"correct_step_fraction", DS_ATTR, DT_F64, NULL, NULL, 0, "base rate: share of correct steps"},
+    {"step_accuracy", DS_ATTR, DT_F64, NULL, NULL, 0, "share of steps classified right at the threshold"},
+    {"steps", DS_ATTR, DT_F64, NULL, NULL, 0, "steps measured"},
+    {"responses", DS_ATTR, DT_F64, NULL, NULL, 0, "responses measured"},
+    {"meets_bar", DS_ATTR, DT_I64, NULL, NULL, 0, "1: the stated quality bar is met"},
+    {0},
+};

@@ -76,21 +76,24 @@ static void softmax2(const float *l, double p[2]) {
     p[1] = e1 / (e0 + e1);
 }
 
-int prm_score(Model *m, const PrmInput *in, int n, float *rewards, PureErr *err) {
+int prm_score(Model *m, const PrmInput *in, int n, float unscored, float *rewards, int64_t *n_unscored,
+              PureErr *err) {
     int T;
     ModelBatch b;
     float *logits = forward(m, in, n, 0, &T, &b, err);
     if (!logits) return -1;
     size_t k = 0;
     for (int i = 0; i < n; i++) {
-        float last = 0;
         for (int s = 0; s < in[i].n_steps; s++) {
+            float r = unscored;
             if (in[i].marker[s] >= 0) {
                 double p[2];
                 softmax2(logits + ((size_t)i * T + in[i].marker[s]) * 2, p);
-                last = (float)(p[1] - p[0]);
+                r = (float)(p[1] - p[0]);
+            } else if (n_unscored) {
+                ++*n_unscored;
             }
-            rewards[k++] = last;
+            rewards[k++] = r;
         }
     }
     free(logits), free((void *)b.tokens), free((void *)b.lengths);

@@ -31,9 +31,12 @@ int prm_format(const Tokenizer *tok, const char *problem, const char *const *ste
 void prm_input_free(PrmInput *in);
 
 /* Rewards P(correct) - P(incorrect) at each marker of inputs[0..n) (one
- * forward, micro-batch = n). rewards gets sum(n_steps) values; a truncated
- * step repeats the previous reward (0 if none). */
-int prm_score(Model *m, const PrmInput *inputs, int n, float *rewards, PureErr *err);
+ * forward, micro-batch = n). rewards gets sum(n_steps) values; a step whose
+ * marker was cut away gets `unscored` (the PRM never saw it: repeating the
+ * last seen score would let min-form ignore everything past the cut) and is
+ * counted in *n_unscored when it is not NULL. */
+int prm_score(Model *m, const PrmInput *inputs, int n, float unscored, float *rewards, int64_t *n_unscored,
+              PureErr *err);
 /* One forward + backward of the cross-entropy at the markers; labels aligned
  * with the markers (-1 = skip). Gradients are scaled by 1/denom (the number
  * of labelled markers in the whole optimizer batch). Adds the summed loss to

@@ -199,8 +199,19 @@ static int parse_boxed(const char *s, size_t n, long *v) {
     return 1;
 }
 
+const char *toy_step_kind_name(int kind) {
+    static const char *const names[TOY_STEP_KINDS] = {"progress", "filler", "slip", "off_track", "answer",
+                                                      "wrong_answer", "other"};
+    return kind >= 0 && kind < TOY_STEP_KINDS ? names[kind] : "?";
+}
+
 int toy_check_steps(const char *problem_text, const char *response, const ToyCheckOptions *o, float *rewards,
                     int max_steps) {
+    return toy_check_steps_info(problem_text, response, o, rewards, NULL, max_steps);
+}
+
+int toy_check_steps_info(const char *problem_text, const char *response, const ToyCheckOptions *o, float *rewards,
+                         ToyStepInfo *info, int max_steps) {
     ToyProblem p;
     if (toy_problem_parse(problem_text, &p) < 0) return -1;
     size_t *ends = NULL, *starts = NULL;
@@ -213,17 +224,22 @@ int toy_check_steps(const char *problem_text, const char *response, const ToyChe
         const char *s = response + starts[k];
         size_t len = ends[k] - starts[k];
         int ok = 0;
+        ToyStepInfo si = {TOY_STEP_OTHER, 0};
         long boxed;
         ArithStep a;
         int box = parse_boxed(s, len, &boxed);
         if (box != 0) {
             /* The answer step. Without progress the checker only asks whether the answer follows from the
                steps written before it, so a short chain of true but useless steps passes (a hack on purpose). */
-            ok = box == 1 && boxed == (o->require_progress || !seen_arith ? (long)p.answer : last);
+            long want = o->require_progress || !seen_arith ? (long)p.answer : last;
+            ok = box == 1 && boxed == want;
+            si = (ToyStepInfo){ok ? TOY_STEP_ANSWER : TOY_STEP_WRONG_ANSWER, box == 1 ? boxed - want : 0};
         } else if (parse_arith(s, len, &a) == 0) {
-            int true_arith = arith_value(&a) == a.rhs;
+            long value = arith_value(&a);
+            int true_arith = value == a.rhs;
             if (!o->require_progress) {
                 ok = true_arith;
+                si = (ToyStepInfo){ok ? TOY_STEP_PROGRESS : TOY_STEP_SLIP, a.rhs - value};
                 last = a.rhs;
                 seen_arith = 1;
             } else {
@@ -232,20 +248,80 @@ int toy_check_steps(const char *problem_text, const char *response, const ToyChe
                 int applied = a.n_terms - 1, matches = a.terms[0] == cur && next + applied <= p.n_operands;
                 for (int i = 0; matches && i < applied; i++)
                     matches = a.ops[i] == p.ops[next - 1 + i] && a.terms[i + 1] == p.operands[next + i];
+                si.kind = TOY_STEP_OFF_TRACK;
                 if (matches) {
                     /* a slip is scored on its own step; later steps are judged from the value written
                        (checked before filler: "5+0=5" is progress when the problem adds 0) */
                     ok = true_arith;
+                    si = (ToyStepInfo){ok ? TOY_STEP_PROGRESS : TOY_STEP_SLIP, a.rhs - value};
                     next += applied;
                     cur = a.rhs;
                 } else if (a.terms[0] == cur && all_zero && a.rhs == cur) {
                     ok = o->filler_correct; /* filler: true, harmless, and no progress */
+                    si.kind = TOY_STEP_FILLER;
                 }
             }
         }
-        if (k < max_steps) rewards[k] = ok ? o->correct_reward : o->wrong_reward;
+        if (k < max_steps) {
+            rewards[k] = ok ? o->correct_reward : o->wrong_reward;
+            if (info) info[k] = si;
+        }
     }
     free(ends);
     free(starts);
     return n;
+}
+
+/* ---- hard negatives ---- */
+
+/* d in {-2,-1,1,2}, never making v + d negative (v >= 0). */
+static int small_offset(Rng *r, int v) {
+    int d = draw_int(r, 1, 2);
+    return (rng_next_uniform(r) < 0.5f && v - d >= 0) ? -d : d;
+}
+
+char *toy_negative(const ToyProblem *p, int kind, uint64_t seed, uint64_t index) {
+    Rng r;
+    rng_init(&r, rng_derive(seed, "toy/negative"), index * TOY_NEG_KINDS + (uint64_t)kind);
+    int n_ops = p->n_operands - 1;
+    int at = draw_int(&r, 0, n_ops - 1);
+    if (kind == TOY_NEG_SKIP) {
+        /* a skip needs an operation after the skipped one that differs from it ("5+3+3" skipped once reads
+           as progress) and is not a filler ("+0"): drawn among those when there are any */
+        int cand[TOY_MAX_OPS], nc = 0;
+        for (int g = 0; g + 1 < n_ops; g++)
+            if (p->operands[g + 2] != 0 && (p->ops[g] != p->ops[g + 1] || p->operands[g + 1] != p->operands[g + 2]))
+                cand[nc++] = g;
+        at = nc ? cand[draw_int(&r, 0, nc - 1)] : n_ops > 1 ? draw_int(&r, 0, n_ops - 2) : -1;
+    }
+    /* the true running values, so a slip downwards is only drawn where the rest of the chain stays >= 0
+       (the toy writes no minus signs) and the defect stays the only one */
+    int val[TOY_MAX_OPS + 2], low = 1 << 30;
+    val[0] = p->operands[0];
+    for (int g = 0; g < n_ops; g++) val[g + 1] = p->ops[g] == '-' ? val[g] - p->operands[g + 1] : val[g] + p->operands[g + 1];
+    for (int g = at + 1; at >= 0 && g <= n_ops; g++) low = val[g] < low ? val[g] : low;
+    SBuf b = {0};
+    int cur = p->operands[0];
+    for (int g = 0; g < n_ops; g++) {
+        int x = p->operands[g + 1];
+        char op = p->ops[g];
+        if (g == at && kind == TOY_NEG_SKIP) {
+            g++; /* operation g is left out: the next one is applied to the value before it */
+            x = p->operands[g + 1];
+            op = p->ops[g];
+        } else if (g == at && kind == TOY_NEG_OPERAND) {
+            int d = small_offset(&r, x);
+            x += x + d == 0 ? -d : d; /* never 0: "v+0=v" would be a harmless filler step */
+        }
+        int v = op == '-' ? cur - x : cur + x;
+        if (g == at && kind == TOY_NEG_SMALL_SLIP) {
+            v += small_offset(&r, low);
+        }
+        if (v < 0) v = 0; /* a skip or miscopy can pass the running value: keep the toy's no-minus rule */
+        sbuf_printf(&b, "%d%c%d=%d\n\n", cur, op, x, v);
+        cur = v;
+    }
+    if (kind == TOY_NEG_WRONG_ANSWER) cur += small_offset(&r, cur);
+    sbuf_printf(&b, "The answer is \\boxed{%d}.", cur);
+    return sbuf_take(&b);
 }

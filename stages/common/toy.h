@@ -46,4 +46,38 @@ void toy_check_options_default(ToyCheckOptions *o);
    step (the answer if there is none); with progress, it must equal the true answer. */
 int toy_check_steps(const char *problem_text, const char *response, const ToyCheckOptions *o, float *rewards, int max_steps);
 
+/* What the checker saw in one step: the kind of step and, for a slip or a wrong answer, how far off it is.
+   The controlled PRM mode (stages/prm/prm_controlled.c) errs by kind, and PRM training draws hard negatives of
+   these kinds, so both are stated in the checker's own terms. */
+typedef enum ToyStepKind {
+    TOY_STEP_PROGRESS,     /* a true step that applies the next operation(s) (plain mode: any true arithmetic) */
+    TOY_STEP_FILLER,       /* v+0=v at the running value */
+    TOY_STEP_SLIP,         /* the right operation with a wrong result (error = written - true) */
+    TOY_STEP_OFF_TRACK,    /* arithmetic that does not continue the problem (skipped or wrong operand, wrong start) */
+    TOY_STEP_ANSWER,       /* the boxed value the checker expects */
+    TOY_STEP_WRONG_ANSWER, /* any other boxed value (error = boxed - expected; 0 when the box holds no integer) */
+    TOY_STEP_OTHER,        /* prose, malformed lines */
+    TOY_STEP_KINDS
+} ToyStepKind;
+typedef struct ToyStepInfo {
+    int kind;              /* ToyStepKind */
+    long error;
+} ToyStepInfo;
+const char *toy_step_kind_name(int kind);
+/* toy_check_steps that also fills info[0..min(n,max_steps)-1] (info may be NULL). */
+int toy_check_steps_info(const char *problem_text, const char *response, const ToyCheckOptions *o, float *rewards,
+                         ToyStepInfo *info, int max_steps);
+
+/* Hard negatives for PRM training: a demonstration of problem p with exactly one defect of the given kind, at a
+   step drawn from (seed, index); the steps after it continue from what was written, as a policy's would.
+   Deterministic in (p, kind, seed, index); malloc'd. */
+typedef enum ToyNegative {
+    TOY_NEG_SMALL_SLIP,    /* one result off by 1 or 2 (the slips a learned PRM misses most: "8-4=3") */
+    TOY_NEG_SKIP,          /* one operation skipped: the next operand applied to the value before it */
+    TOY_NEG_OPERAND,       /* one operand miscopied by 1 or 2, with true arithmetic on the wrong operand */
+    TOY_NEG_WRONG_ANSWER,  /* a correct chain whose boxed answer is off by 1 or 2 */
+    TOY_NEG_KINDS
+} ToyNegative;
+char *toy_negative(const ToyProblem *p, int kind, uint64_t seed, uint64_t index);
+
 #endif

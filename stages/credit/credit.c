@@ -79,10 +79,11 @@ static int read_inputs(StageCtx *ctx, StageBatch *sb, int want_kl, const CreditK
     int64_t n = ro->n;
     sb->truncated = xmalloc((size_t)n + 1);
     for (int64_t i = 0; i < n; i++) sb->truncated[i] = ro->finish[i] == 2;
-    if (want_kl) {
-        if (!ro->ref_logprobs.n)
-            return err_set(err, "kl_coef > 0 needs per-token logprobs and ref_logprobs (a rollout with a reference "
-                                "model): input 'rollouts' has no 'ref_logprobs'");
+    if (want_kl && !ro->ref_logprobs.n)
+        return err_set(err, "kl_coef > 0 needs per-token logprobs and ref_logprobs (a rollout with a reference "
+                            "model): input 'rollouts' has no 'ref_logprobs'");
+    /* with a reference the estimate is always computed: at kl_coef 0 it is still logged (kl_* metrics) */
+    if (ro->ref_logprobs.n) {
         int64_t m = ro->tokens.off[n];
         sb->kl = xmalloc((size_t)(m + 1) * sizeof *sb->kl);
         credit_kl_estimate(est, ro->logprobs.v, ro->ref_logprobs.v, m, sb->kl);

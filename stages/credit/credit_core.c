@@ -346,6 +346,13 @@ static void fill_metrics(const CreditBatch *b, CreditResult *res, const RespStat
     add_metric(res, "verifiable_fraction", ver / b->n);
     add_metric(res, "responses", (double)b->n);
     add_metric(res, "tokens", (double)res->n_tokens);
+    if (b->kl) {
+        /* the estimator's value against the reference: per token, and summed over a response (the sequence KL) */
+        double k = 0;
+        for (int64_t t = 0; t < res->n_tokens; t++) k += b->kl[t];
+        add_metric(res, "kl_token_mean", k / T);
+        add_metric(res, "kl_response_mean", k / b->n);
+    }
 }
 
 int credit_compute(const CreditBatch *b, const CreditConfig *cfg, CreditResult *res, PureErr *err) {

@@ -10,6 +10,8 @@ static const PortDef no_inputs[] = {{0}};
 static const PortDef outputs[] = {
     {"train", ART_H5, 0, "prompts for SFT and RL", layout_prompts},
     {"test", ART_H5, 0, "held-out prompts (evaluation sets), same layout", layout_prompts},
+    {"dev", ART_H5, 0, "prompts for decisions made during a run (SFT early stopping, PRM quality), in neither train nor "
+     "test; 0 rows unless n_dev > 0", layout_prompts},
     {0}};
 
 static const char *const reference_selects[] = {"fraction", "answer_field", NULL};
@@ -39,6 +41,8 @@ static const ParamDef params[] = {
      "fraction: a seeded random reference_fraction of train prompts; answer_field: math_train's own 10% (answer != \"null\")"},
     {"n_train", PT_INT, "2048", 1, 1e8, NULL, "toy: number of train problems"},
     {"n_test", PT_INT, "512", 0, 1e7, NULL, "toy: number of test problems (none of them in train)"},
+    {"n_dev", PT_INT, "0", 0, 1e7, NULL,
+     "dev rows: toy, new problems in neither train nor test; files, rows moved from the start of train"},
     {"min_ops", PT_INT, "2", 1, 7, NULL, "toy: fewest +/- operations per problem"},
     {"max_ops", PT_INT, "3", 1, 7, NULL, "toy: most +/- operations per problem"},
     {"max_operand", PT_INT, "20", 1, 1e6, NULL, "toy: operands are drawn from [0, max_operand]"},
@@ -64,6 +68,7 @@ static void read_options(const StageParams *p, DataOptions *o) {
     o->reference_from_answer_field = param_enum(p, "reference_select") == REFERENCE_ANSWER_FIELD;
     o->n_train = param_int(p, "n_train");
     o->n_test = param_int(p, "n_test");
+    o->n_dev = param_int(p, "n_dev");
     o->toy.min_ops = (int)param_int(p, "min_ops");
     o->toy.max_ops = (int)param_int(p, "max_ops");
     o->toy.max_operand = (int)param_int(p, "max_operand");
@@ -108,26 +113,29 @@ static int run_data(StageCtx *ctx, PureErr *err) {
     DataOptions o;
     read_options(stage_params(ctx), &o);
     o.seed = stage_seed(ctx);
-    DataSplit train, test;
-    int rc = data_prepare(&o, &train, &test, err);
+    DataSplit train, test, dev;
+    int rc = data_prepare(&o, &train, &test, &dev, err);
     if (rc == 0) rc = write_split(ctx, "train", &train, err);
     if (rc == 0) rc = write_split(ctx, "test", &test, err);
+    if (rc == 0) rc = write_split(ctx, "dev", &dev, err);
     if (rc == 0) {
         int64_t with_ref = 0;
         for (int64_t i = 0; i < train.rows.n; i++) with_ref += train.has_reference[i];
         stage_metric(ctx, "n_train", (double)train.rows.n);
         stage_metric(ctx, "n_test", (double)test.rows.n);
+        stage_metric(ctx, "n_dev", (double)dev.rows.n);
         stage_metric(ctx, "train_with_reference", (double)with_ref);
         stage_log(ctx, "%lld train prompts (%lld with a verifiable reference), %lld test prompts",
                   (long long)train.rows.n, (long long)with_ref, (long long)test.rows.n);
     }
     data_split_free(&train);
     data_split_free(&test);
+    data_split_free(&dev);
     return rc;
 }
 
 const StageKind stage_kind_data = {
-    "data", 2, /* 2: the method's template has real newlines inside the quotes, as the official code */
+    "data", 3, /* 2: the method's template has real newlines inside the quotes, as the official code; 3: dev */
     "Prompts for training and evaluation: the toy arithmetic task (docs/toy-task.md) or the benchmark and training "
     "files of ../shared/data (MATH-500, Minerva Math, OlympiadBench, AIME24, AMC23, GSM8K, the MATH training set) "
     "or any JSONL file with field mapping. Reference answers come from the answer field or the last \\boxed{} of the "

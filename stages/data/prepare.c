@@ -75,17 +75,31 @@ static void toy_row(const DataOptions *o, uint64_t index, const ToyProblem *p, D
     row->answer_given = 1;
 }
 
-static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, PureErr *err) {
+/* Appends up to `want` problems not yet in `set` to out; index advances past every problem drawn. */
+static void toy_fresh(const DataOptions *o, TextSet *set, uint64_t *index, int64_t want, DataSet *out) {
+    uint64_t tries = 0, max_tries = (uint64_t)want * 50 + 1000;
+    while (out->n < want && tries++ < max_tries) {
+        ToyProblem p;
+        toy_problem_generate(&o->toy, o->seed, *index, &p);
+        DataRow row;
+        toy_row(o, (*index)++, &p, &row);
+        dataset_push(out, row);
+        if (!textset_add(set, out->rows[out->n - 1].problem)) datarow_free(&out->rows[--out->n]);
+    }
+}
+
+static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, DataSet *dev, PureErr *err) {
     if (o->toy.min_ops < 1 || o->toy.max_ops > TOY_MAX_OPS || o->toy.min_ops > o->toy.max_ops)
         return err_set(err, "toy task: need 1 <= min_ops <= max_ops <= %d, got min_ops=%d max_ops=%d", TOY_MAX_OPS,
                        o->toy.min_ops, o->toy.max_ops);
     TextSet set = {0};
     set.cap = 16;
-    while (set.cap < (size_t)(o->n_train + o->n_test) * 2 + 16) set.cap *= 2;
+    while (set.cap < (size_t)(o->n_train + o->n_test + o->n_dev) * 2 + 16) set.cap *= 2;
     set.h = xcalloc(set.cap, sizeof *set.h);
     set.s = xcalloc(set.cap, sizeof *set.s);
     uint64_t index = 0;
-    /* train problems may repeat (a small task has few distinct problems); test ones are new */
+    /* train problems may repeat (a small task has few distinct problems); test ones are new, and dev ones
+       (drawn after the test ones, so a dev split leaves train and test as they were) newer still */
     for (int64_t i = 0; i < o->n_train; i++, index++) {
         ToyProblem p;
         toy_problem_generate(&o->toy, o->seed, index, &p);
@@ -94,22 +108,16 @@ static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, Pur
         dataset_push(train, row);
         textset_add(&set, train->rows[train->n - 1].problem);
     }
-    uint64_t tries = 0, max_tries = (uint64_t)o->n_test * 50 + 1000;
-    while (test->n < o->n_test && tries++ < max_tries) {
-        ToyProblem p;
-        toy_problem_generate(&o->toy, o->seed, index, &p);
-        DataRow row;
-        toy_row(o, index++, &p, &row);
-        dataset_push(test, row);
-        if (!textset_add(&set, test->rows[test->n - 1].problem)) {
-            datarow_free(&test->rows[--test->n]);
-        }
-    }
+    toy_fresh(o, &set, &index, o->n_test, test);
+    toy_fresh(o, &set, &index, o->n_dev, dev);
     free(set.h);
     free(set.s);
     if (test->n < o->n_test)
         return err_set(err, "toy task: only %lld distinct test problems not in train (n_test=%lld); raise max_operand or max_ops",
                        (long long)test->n, (long long)o->n_test);
+    if (dev->n < o->n_dev)
+        return err_set(err, "toy task: only %lld distinct dev problems in neither train nor test (n_dev=%lld); raise "
+                       "max_operand or max_ops", (long long)dev->n, (long long)o->n_dev);
     return 0;
 }
 
@@ -180,11 +188,12 @@ static void split_finish(const DataOptions *o, DataSplit *s, int is_train) {
         if (!s->rows.rows[i].reference[0]) s->has_reference[i] = 0;
 }
 
-int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, PureErr *err) {
+int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, DataSplit *dev, PureErr *err) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
+    memset(dev, 0, sizeof *dev);
     if (o->n_sources == 0 && strcmp(o->source, "toy") == 0) {
-        if (toy_generate(o, &train->rows, &test->rows, err) < 0) return -1;
+        if (toy_generate(o, &train->rows, &test->rows, &dev->rows, err) < 0) return -1;
     } else {
         DataSet all = {0};
         int benchmarks_only = 1;
@@ -205,11 +214,14 @@ int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, PureEr
         int64_t n_test = o->test_size >= 0 ? o->test_size : benchmarks_only ? all.n : 0;
         if (o->test_fraction > 0) n_test = (int64_t)llround(o->test_fraction * (double)all.n);
         if (n_test > all.n) n_test = all.n;
-        for (int64_t i = 0; i < all.n; i++) dataset_push(i < n_test ? &test->rows : &train->rows, all.rows[i]);
+        int64_t n_dev = o->n_dev < all.n - n_test ? o->n_dev : all.n - n_test;
+        for (int64_t i = 0; i < all.n; i++)
+            dataset_push(i < n_test ? &test->rows : i < n_test + n_dev ? &dev->rows : &train->rows, all.rows[i]);
         free(all.rows);
     }
     split_finish(o, train, 1);
     split_finish(o, test, 0);
+    split_finish(o, dev, 0);
     return 0;
 }
 

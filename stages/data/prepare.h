@@ -32,6 +32,8 @@ typedef struct DataOptions {
     int reference_from_answer_field; /* math_train: has_reference = the file's answer field is not "null" */
     ToyConfig toy;
     int64_t n_train, n_test;         /* toy only */
+    int64_t n_dev;                   /* toy: dev problems after the test ones, in neither; files: rows moved
+                                        from the start of train to dev */
     uint64_t seed;
 } DataOptions;
 
@@ -43,7 +45,8 @@ typedef struct DataSplit {
     char **prompts;                  /* (n) templated */
 } DataSplit;
 
-int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, PureErr *err);
+/* dev (may hold 0 rows) is for decisions made during a run (early stopping, PRM quality), so test stays unseen. */
+int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, DataSplit *dev, PureErr *err);
 void data_split_free(DataSplit *s);
 /* Writes the "prompts" layout (docs/architecture.md) into an open artifact. */
 int data_split_write(Artifact *a, const DataSplit *s, PureErr *err);

@@ -43,6 +43,9 @@ static const ParamDef opt_params[] = {
     {"clip_eps", PT_FLOAT, "0.2", 0, 10, NULL, "PPO clip range"},
     {"kl_coef", PT_FLOAT, "0.0", 0, 1e6, NULL, "KL penalty to the reference (needs ref_logprobs in the rollouts)"},
     {"max_ratio", PT_FLOAT, "5.0", 1, 1e12, NULL, "skip a mini-batch whose mean importance ratio leaves [1/x, x]"},
+    {"measure_after", PT_BOOL, "false", 1, 0, NULL,
+     "after the updates, one more forward over the rollouts: how far the update moved the policy on them "
+     "(ratio_after_mean/max, outside_clip_after, kl_after); the learning-rate rule of docs/results.md reads these"},
     COMMON_DEVICE_PARAM("where the model runs"),
     {0},
 };
@@ -112,6 +115,33 @@ static int minibatch(StageCtx *ctx, Model *m, const Rollouts *ro, const float *a
     return 0;
 }
 
+/* How far the update moved the policy: ratios new/sampler on every rollout token. */
+static int measure_after(StageCtx *ctx, Model *m, const Rollouts *ro, PureErr *err) {
+    int64_t T = ro->tokens.off[ro->n];
+    if (T == 0) return 0;
+    SeqRow *rows = xmalloc(((size_t)ro->n + 1) * sizeof *rows);
+    for (int64_t r = 0; r < ro->n; r++)
+        rows[r] = (SeqRow){(const int32_t *)ro->prompt_tokens.v + ro->prompt_tokens.off[r],
+                           (int)ragged_len(&ro->prompt_tokens, r), (const int32_t *)ro->tokens.v + ro->tokens.off[r],
+                           ro->length[r]};
+    float *lp = xmalloc((size_t)T * sizeof(float));
+    int rc = lm_rows_logprobs(m, rows, (int)ro->n, (int)stage_param_int(ctx, "micro_batch"), lp, err);
+    if (!rc) {
+        double eps = stage_param_float(ctx, "clip_eps"), sum = 0, mx = 0, out = 0, kl = 0;
+        for (int64_t t = 0; t < T; t++) {
+            double d = (double)lp[t] - ((const float *)ro->logprobs.v)[t], r = exp(d);
+            sum += r, mx = r > mx ? r : mx, out += fabs(r - 1) > eps;
+            kl += r - 1 - d; /* k3 of sampler -> new, >= 0 */
+        }
+        stage_metric(ctx, "ratio_after_mean", sum / (double)T);
+        stage_metric(ctx, "ratio_after_max", mx);
+        stage_metric(ctx, "outside_clip_after", out / (double)T);
+        stage_metric(ctx, "kl_after", kl / (double)T);
+    }
+    free(rows), free(lp);
+    return rc;
+}
+
 static int optimize_run(StageCtx *ctx, PureErr *err) {
     Rollouts ro;
     Ragged adv = {0};
@@ -155,6 +185,7 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
         }
         free(perm);
     }
+    if (!rc && stage_param_bool(ctx, "measure_after")) rc = measure_after(ctx, p.m, &ro, err);
     if (!rc) {
         double t = st.tokens > 0 ? st.tokens : 1, u = st.updates > 0 ? st.updates : 1, asum = 0;
         for (int64_t i = 0; i < ro.tokens.off[ro.n]; i++) asum += ((float *)adv.v)[i];

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "prm.h"
+#include "lua/sandbox.h"
 #include "stages/common/layouts.h"
 #include "stages/common/lm.h"
 #include "stages/common/steps.h"
@@ -32,15 +33,24 @@ static const PortDef prm_outputs[] = {
 
 static const ParamDef prm_params[] = {
     {"mode", PT_ENUM, "oracle", 1, 0, prm_modes, "how steps are scored", sizeof *prm_modes},
-    {"require_progress", PT_BOOL, "true", 1, 0, NULL, "oracle: a step must advance the computation"},
-    {"filler_correct", PT_BOOL, "true", 1, 0, NULL, "oracle: a filler step (v+0=v) counts as correct"},
-    {"correct_reward", PT_FLOAT, "1.0", -1e9, 1e9, NULL, "oracle: reward of a correct step"},
-    {"wrong_reward", PT_FLOAT, "-1.0", -1e9, 1e9, NULL, "oracle: reward of a wrong step"},
+    {"require_progress", PT_BOOL, "true", 1, 0, NULL, "oracle, controlled: a step must advance the computation"},
+    {"filler_correct", PT_BOOL, "true", 1, 0, NULL, "oracle, controlled: a filler step (v+0=v) counts as correct"},
+    {"correct_reward", PT_FLOAT, "1.0", -1e9, 1e9, NULL, "oracle, controlled: reward of a correct step"},
+    {"wrong_reward", PT_FLOAT, "-1.0", -1e9, 1e9, NULL, "oracle, controlled: reward of a wrong step"},
+    {"false_accept_slip", PT_FLOAT, "0", 0, 1, NULL,
+     "controlled: probability a slip within slip_margin of the true result is scored correct"},
+    {"slip_margin", PT_INT, "2", 0, 1e9, NULL, "controlled: largest |written - true| that counts as a small slip"},
+    {"false_accept", PT_FLOAT, "0", 0, 1, NULL, "controlled: probability any other wrong step is scored correct"},
+    {"false_reject", PT_FLOAT, "0", 0, 1, NULL, "controlled: probability a correct step is scored wrong"},
+    {"noise_seed", PT_INT, "0", 0, 1e18, NULL, "controlled: seed of the verdicts (fixed across iterations)"},
     {"script", PT_PATH, "", 1, 0, NULL, "lua: script defining score(problem, steps, reference)"},
     {"max_instructions", PT_INT, "0", 0, 1e15, NULL, "lua: instruction budget per call (0 = default)"},
     {"max_memory_mb", PT_INT, "0", 0, 1e6, NULL, "lua: memory cap of the script state (0 = default)"},
     {"max_seconds", PT_FLOAT, "0", 0, 1e6, NULL, "lua: wall-clock limit per call, seconds (0 = default)"},
     {"max_len", PT_INT, "1024", 8, 1e7, NULL, "model: longest PRM input in tokens (longer inputs are cut)"},
+    {"unscored_reward", PT_FLOAT, "-1.0", -1e9, 1e9, NULL,
+     "model: reward of a step past the cut, which the PRM never saw (a penalty: under min-form a repeated "
+     "earlier score would let everything after the cut go unjudged)"},
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "model: responses per forward pass"},
     COMMON_DEVICE_PARAM("model: where the PRM runs"),
     {0},
@@ -49,9 +59,16 @@ static const ParamDef prm_params[] = {
 /* What the chosen row needs, at validate time (parameters) and run time (inputs). */
 static int prm_check(const StageParams *p, PureErr *err) {
     const PrmMode *m = &prm_modes[param_enum(p, "mode")];
-    if ((m->needs & PRM_NEEDS_SCRIPT) && !param_str(p, "script")[0])
+    int needs = (m->needs & PRM_NEEDS_SCRIPT) != 0, has = param_str(p, "script")[0] != 0;
+    if (needs && !has)
         return err_set(err, "mode %s needs the parameter 'script' (a .lua file defining " PRM_LUA_FUNCTION
                             "(problem, steps, reference))", m->name);
+    if (!needs && has) return err_set(err, "script is set but mode is %s; set mode: lua to use it", m->name);
+    if (needs) {
+        struct Sandbox *sb = prm_lua_open(p, err);
+        if (!sb) return -1;
+        sandbox_close(sb);
+    }
     return 0;
 }
 

@@ -41,6 +41,13 @@ typedef struct PrmMode {
 
 extern const PrmMode prm_modes[];  /* ends with a row whose name is NULL */
 
+/* The `script` of a lua-mode stage loaded into a sandbox with the stage's
+ * limits, checked to define PRM_LUA_FUNCTION; NULL with err set. Used at run
+ * time and by `pure validate` (prm_check), so a broken script fails before
+ * anything runs. */
+struct Sandbox;
+struct Sandbox *prm_lua_open(const StageParams *p, PureErr *err);
+
 /* ---- shared: modes that score the text's steps (oracle, lua) ---- */
 
 /* One response's text steps (steps_split of its text). */

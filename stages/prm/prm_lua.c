@@ -55,15 +55,23 @@ static int lua_text(void *state, const PrmText *t, float *rewards, PureErr *err)
     return rc;
 }
 
+Sandbox *prm_lua_open(const StageParams *p, PureErr *err) {
+    SandboxLimits lim = {param_int(p, "max_instructions"), (size_t)param_int(p, "max_memory_mb") << 20,
+                         param_float(p, "max_seconds"), 0};
+    Sandbox *sb = sandbox_open(param_str(p, "script"), &lim, err);
+    if (sb && !sandbox_has_function(sb, PRM_LUA_FUNCTION)) {
+        err_set(err, "%s: defines no function " PRM_LUA_FUNCTION "(problem, steps, reference) (docs/lua-api.md)",
+                sandbox_name(sb));
+        sandbox_close(sb);
+        return NULL;
+    }
+    return sb;
+}
+
 int prm_lua_score(StageCtx *ctx, PrmJob *j, PureErr *err) {
-    SandboxLimits lim = {stage_param_int(ctx, "max_instructions"), (size_t)stage_param_int(ctx, "max_memory_mb") << 20,
-                         stage_param_float(ctx, "max_seconds"), 0};
-    Sandbox *sb = sandbox_open(stage_param_str(ctx, "script"), &lim, err);
+    Sandbox *sb = prm_lua_open(stage_params(ctx), err);
     if (!sb) return -1;
-    int rc = 0;
-    if (!sandbox_has_function(sb, PRM_LUA_FUNCTION))
-        rc = err_set(err, "%s: defines no function " PRM_LUA_FUNCTION "(problem, steps, reference)", sandbox_name(sb));
-    else rc = prm_score_text(ctx, j, lua_text, sb, err);
+    int rc = prm_score_text(ctx, j, lua_text, sb, err);
     sandbox_close(sb);
     return rc;
 }

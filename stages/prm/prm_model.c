@@ -18,6 +18,8 @@ int prm_model_score(StageCtx *ctx, PrmJob *j, PureErr *err) {
     int micro = (int)stage_param_int(ctx, "micro_batch"), max_len = (int)stage_param_int(ctx, "max_len");
     if (max_len > model_config(p.m)->max_position) max_len = model_config(p.m)->max_position;
     PrmInput *in = xcalloc((size_t)micro, sizeof *in);
+    float unscored = (float)stage_param_float(ctx, "unscored_reward");
+    int64_t n_unscored = 0;
     int rc = 0;
     for (int64_t s = 0; s < ro->n && !rc; s += micro) {
         int c = (int)(ro->n - s < micro ? ro->n - s : micro);
@@ -39,9 +41,16 @@ int prm_model_score(StageCtx *ctx, PrmJob *j, PureErr *err) {
             rc = prm_format(p.tok, j->pr->problem[ro->prompt_index[i]], steps, lens, ns, max_len, &in[k], err);
             free(steps), free(lens);
         }
-        if (!rc) rc = prm_score(p.m, in, c, j->out + ro->step_ends.off[s], err);
+        if (!rc) rc = prm_score(p.m, in, c, unscored, j->out + ro->step_ends.off[s], &n_unscored, err);
         for (int k = 0; k < c; k++) prm_input_free(&in[k]);
         stage_progress(ctx, s + c, ro->n, "responses");
+    }
+    if (!rc) {
+        int64_t total = ro->step_ends.off[ro->n];
+        stage_metric(ctx, "unscored_step_fraction", total ? (double)n_unscored / (double)total : 0);
+        if (n_unscored)
+            stage_warn(ctx, "%lld of %lld steps lie past max_len %d tokens of PRM input and got unscored_reward %g",
+                       (long long)n_unscored, (long long)total, max_len, unscored);
     }
     free(in);
     policy_free(&p);

@@ -46,6 +46,9 @@ static const ParamDef pt_params[] = {
     {"data", PT_PATH, "", 1, 0, NULL, "jsonl: PRM800K-style file {problem, steps, labels} per line"},
     {"require_progress", PT_BOOL, "true", 1, 0, NULL, "toy: the labelling checker demands progress"},
     {"filler_correct", PT_BOOL, "true", 1, 0, NULL, "toy: filler steps (v+0=v) are labelled correct"},
+    {"hard_negatives", PT_INT, "0", 0, 64, NULL,
+     "toy: per demonstration, this many variants with one defect each (a small slip, a skipped operation, a "
+     "miscopied operand, a wrong boxed answer, in turn), labelled by the checker"},
     {"samples", PT_INT, "2", 0, 1024, NULL, "toy with a policy: responses sampled per prompt"},
     {"sample_prompts", PT_INT, "256", 0, 1e9, NULL, "toy with a policy: prompts to sample from (0 = all)"},
     {"max_new_tokens", PT_INT, "128", 1, 1e6, NULL, "toy with a policy: longest sampled response"},
@@ -119,9 +122,20 @@ static int add_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, const char
 static int load_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, PureErr *err) {
     Prompts pr;
     if (input_read_prompts(ctx, "train", &pr, err)) return -1;
-    int rc = 0;
-    for (int64_t i = 0; i < pr.n && !rc; i++)
-        if (pr.solution[i][0]) rc = add_toy(ctx, ex, tok, pr.problem[i], pr.solution[i], err);
+    int rc = 0, hard = (int)stage_param_int(ctx, "hard_negatives");
+    for (int64_t i = 0; i < pr.n && !rc; i++) {
+        if (!pr.solution[i][0]) continue;
+        rc = add_toy(ctx, ex, tok, pr.problem[i], pr.solution[i], err);
+        ToyProblem tp;
+        if (!rc && hard > 0 && toy_problem_parse(pr.problem[i], &tp) < 0)
+            rc = err_set(err, "input 'train': row %lld '%.60s' is not a toy problem (hard_negatives needs the toy "
+                         "task)", (long long)i, pr.problem[i]);
+        for (int k = 0; k < hard && !rc; k++) {
+            char *neg = toy_negative(&tp, k % TOY_NEG_KINDS, stage_seed(ctx), (uint64_t)i * (uint64_t)hard + (uint64_t)k);
+            rc = add_toy(ctx, ex, tok, pr.problem[i], neg, err);
+            free(neg);
+        }
+    }
     const char *pol = stage_input_path(ctx, "policy");
     int K = (int)stage_param_int(ctx, "samples");
     if (!rc && pol && K > 0) {

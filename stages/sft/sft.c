@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stages/common/greedy.h"
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
 #include "stages/common/layouts.h"
@@ -18,6 +19,8 @@
 
 static const PortDef sft_inputs[] = {
     {"train", ART_H5, 0, "prompts with a non-empty `solution` column (data stage)", layout_prompts},
+    {"dev", ART_H5, 1, "prompts with references for early stopping (data.dev): see stop_accuracy", layout_prompts,
+     1},
     {0},
 };
 static const PortDef sft_outputs[] = {
@@ -33,8 +36,28 @@ static const ParamDef sft_params[] = {
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "examples per forward/backward (gradient accumulation)"},
     {"chat_template", PT_BOOL, "false", 1, 0, NULL, "wrap prompts in the tokenizer's ChatML template"},
     {"log_every", PT_INT, "50", 1, 1e9, NULL, "log the loss every N steps"},
+    {"stop_accuracy", PT_FLOAT, "0", 0, 1, NULL,
+     "early stopping (needs `dev`): every dev_every steps, greedy pass@1 on the dev prompts; training stops at "
+     "the first check that reaches this (0 = off; `steps` stays the limit and sets the schedule)"},
+    {"dev_every", PT_INT, "100", 1, 1e9, NULL, "early stopping: steps between dev checks"},
+    {"dev_limit", PT_INT, "200", 1, 1e9, NULL, "early stopping: dev prompts checked (the first N)"},
+    {"dev_max_new_tokens", PT_INT, "128", 1, 1e6, NULL, "early stopping: longest greedy response"},
     {0},
 };
+
+static int sft_check(const StageParams *p, PureErr *err) {
+    if (param_float(p, "stop_accuracy") > 0 && param_int(p, "steps") == 0)
+        return err_set(err, "stop_accuracy needs `steps` (the most steps, which also sets the schedule)");
+    return 0;
+}
+
+/* Early stopping: greedy pass@1 on the dev split. */
+static int dev_check(StageCtx *ctx, const Policy *p, const Prompts *dev, double *acc, PureErr *err) {
+    int64_t n = stage_param_int(ctx, "dev_limit");
+    if (n > dev->n) n = dev->n;
+    return greedy_accuracy(p, dev, n, (int)stage_param_int(ctx, "dev_max_new_tokens"), 64,
+                           stage_param_bool(ctx, "chat_template"), acc, err);
+}
 
 typedef struct Example {
     int32_t *prompt, *target;
@@ -93,6 +116,15 @@ static int sft_run(StageCtx *ctx, PureErr *err) {
     }
     rc = encode_examples(ctx, &p, &pr, &ex, &n, err);
     prompts_free(&pr);
+    double stop_acc = stage_param_float(ctx, "stop_accuracy"), dev_acc = -1;
+    int dev_every = (int)stage_param_int(ctx, "dev_every"), stopped = 0;
+    Prompts dev = {0};
+    if (!rc && stop_acc > 0) {
+        if (!stage_input_path(ctx, "dev"))
+            rc = err_set(err, "stop_accuracy %g needs the input 'dev' (prompts with references, e.g. data.dev)", stop_acc);
+        else if (!(rc = input_read_prompts(ctx, "dev", &dev, err)) && dev.n == 0)
+            rc = err_set(err, "input 'dev': no rows (set the data stage's n_dev)");
+    }
     if (!rc && n == 0)
         rc = err_set(err, "input 'train': no row has a non-empty 'solution' (sft needs demonstrations)");
     if (rc) goto done;
@@ -153,11 +185,26 @@ static int sft_run(StageCtx *ctx, PureErr *err) {
         if ((step + 1) % log_every == 0 || step == 0) stage_log(ctx, "sft step %d/%d loss %.4f grad %.3f lr %.2e",
                                                                 step + 1, steps, loss, gnorm, lr);
         stage_progress(ctx, step + 1, steps, "steps");
+        if (stop_acc > 0 && (step + 1) % dev_every == 0 && step + 1 < steps) {
+            if ((rc = dev_check(ctx, &p, &dev, &dev_acc, err))) break;
+            stage_log(ctx, "sft step %d: dev greedy accuracy %.3f (stop at %.3f)", step + 1, dev_acc, stop_acc);
+            if (dev_acc >= stop_acc) {
+                stopped = step + 1;
+                break;
+            }
+        }
     }
+    if (!rc && stop_acc > 0 && !stopped) rc = dev_check(ctx, &p, &dev, &dev_acc, err);
+    if (!rc && stop_acc > 0) {
+        stage_metric(ctx, "dev_accuracy", dev_acc);
+        stage_metric(ctx, "stopped_at", stopped ? stopped : steps);
+        if (!stopped) stage_warn(ctx, "dev accuracy %.3f never reached stop_accuracy %.3f in %d steps", dev_acc, stop_acc, steps);
+    }
+    prompts_free(&dev);
     if (!rc) {
         stage_metric(ctx, "loss", loss_n ? loss_sum / loss_n : last_loss);
         stage_metric(ctx, "examples", n);
-        stage_metric(ctx, "steps", steps);
+        stage_metric(ctx, "steps", stopped ? stopped : steps);
         rc = policy_save(&p, NULL, out, err);
     }
     free(order);
@@ -175,5 +222,5 @@ const StageKind stage_kind_sft = {
     "sft", 1,
     "Supervised warm start: next-token loss on the solution tokens of (prompt, solution) pairs, from a fresh tiny "
     "Qwen2-shaped model or an existing Hugging Face folder (`init`).",
-    sft_inputs, sft_outputs, sft_params, sft_run, NULL,
+    sft_inputs, sft_outputs, sft_params, sft_run, sft_check,
 };

@@ -5,6 +5,7 @@
 #include "stages/common/io.h"
 #include "stages/common/layouts.h"
 #include "stages/stage.h"
+#include "util/rng.h"
 #include "verifier/verify.h"
 
 static const PortDef inputs[] = {
@@ -17,6 +18,11 @@ static const PortDef outputs[] = {
 static const ParamDef params[] = {
     {"correct_reward", PT_FLOAT, "1", -1e6, 1e6, NULL, "reward of a correct final answer"},
     {"wrong_reward", PT_FLOAT, "0", -1e6, 1e6, NULL, "reward of a wrong or missing final answer"},
+    {"reference_fraction", PT_FLOAT, "1", 0, 1, NULL,
+     "share of prompts whose reference may be used as a reward (the method's 10% setting: 0.1); a fixed set of "
+     "prompt rows drawn from reference_seed, the same every iteration. Applied here, not in data, so variants "
+     "share their data, SFT and PRM; `correct` is still computed for every row"},
+    {"reference_seed", PT_INT, "0", 0, 1e18, NULL, "seed of the prompt rows that keep their reference"},
     {0}};
 
 /* The inputs through the shared readers of stages/common/io.c. */
@@ -48,6 +54,8 @@ static int run_verify(StageCtx *ctx, PureErr *err) {
         return -1;
     }
     float good = (float)stage_param_float(ctx, "correct_reward"), bad = (float)stage_param_float(ctx, "wrong_reward");
+    double frac = stage_param_float(ctx, "reference_fraction");
+    uint64_t rseed = rng_derive((uint64_t)stage_param_int(ctx, "reference_seed"), "verify/reference");
     int64_t n = in.r.n;
     size_t m = (size_t)(n ? n : 1);
     float *reward = xcalloc(m, sizeof *reward);
@@ -58,7 +66,8 @@ static int run_verify(StageCtx *ctx, PureErr *err) {
         int64_t p = in.r.prompt_index[i];
         const char *ref = in.p.reference[p];
         correct[i] = (uint8_t)verify_grade(in.r.text[i], ref, &extracted[i]);
-        has[i] = in.p.has_reference[p] && ref[0];
+        /* the draw is keyed on the prompt row alone: a prompt keeps or loses its reference for the whole run */
+        has[i] = in.p.has_reference[p] && ref[0] && (frac >= 1 || rng_uniform_double(rseed, (uint64_t)p, 0) < frac);
         /* prompts without a usable reference get reward 0 and has_reward 0: credit rules skip them */
         reward[i] = has[i] ? (correct[i] ? good : bad) : 0.0f;
         if (ref[0]) graded++, n_correct += correct[i];

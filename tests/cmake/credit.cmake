@@ -23,3 +23,7 @@ pure_test(test_credit_fingerprint SOURCES ${PURE_TEST_DIR}/credit/test_credit_fi
 # ASan: the heap overflow it guards against), mode lua with hostile scorers.
 pure_test(test_prm_stage SOURCES ${PURE_TEST_DIR}/credit/test_prm_stage.c ${PURE_TEST_DIR}/stage_test_host.c
           LIBS pure_stage_prm pure_runner)
+# issue 11: the checker's step kinds, hard negatives, prm mode controlled, prm_eval, verify's reference_fraction,
+# validate-time Lua checks of the prm stage
+pure_test(test_prm_quality SOURCES ${PURE_TEST_DIR}/credit/test_prm_quality.c ${PURE_TEST_DIR}/stage_test_host.c
+          LIBS pure_stage_prm pure_stage_prm_eval pure_stage_verify pure_runner)

@@ -67,9 +67,12 @@ static void test_real_sources(const char *data_dir) {
 
 static void prepare_ok(const DataOptions *o, DataSplit *train, DataSplit *test) {
     PureErr err = {0};
-    int rc = data_prepare(o, train, test, &err);
+    DataSplit dev;
+    int rc = data_prepare(o, train, test, &dev, &err);
     CHECK(rc == 0);
     if (rc) fprintf(stderr, "  data_prepare: %s\n", err.msg);
+    CHECK(dev.rows.n == 0 || o->n_dev > 0);
+    data_split_free(&dev);
 }
 
 static int same_order(const DataSplit *a, const DataSplit *b) {
@@ -192,9 +195,10 @@ static void test_toy_split(void) {
     o.toy.max_operand = 1;
     o.toy.min_ops = o.toy.max_ops = 1;
     PureErr err = {0};
-    CHECK(data_prepare(&o, &tr2, &te2, &err) < 0);
+    DataSplit dv2;
+    CHECK(data_prepare(&o, &tr2, &te2, &dv2, &err) < 0);
     CHECK(strstr(err.msg, "distinct test problems") != NULL);
-    data_split_free(&tr2), data_split_free(&te2);
+    data_split_free(&tr2), data_split_free(&te2), data_split_free(&dv2);
     /* a user template */
     data_options_default(&o);
     o.n_train = 3;
@@ -311,13 +315,53 @@ static void test_bad_inputs(void) {
     data_options_default(&o);
     o.source = "jsonl";
     o.path = miss;
-    DataSplit tr, te;
-    CHECK(data_prepare(&o, &tr, &te, &err) < 0 && strstr(err.msg, "missing field 'problem'"));
-    data_split_free(&tr), data_split_free(&te);
+    DataSplit tr, te, dv;
+    CHECK(data_prepare(&o, &tr, &te, &dv, &err) < 0 && strstr(err.msg, "missing field 'problem'"));
+    data_split_free(&tr), data_split_free(&te), data_split_free(&dv);
     o.path = "";
-    CHECK(data_prepare(&o, &tr, &te, &err) < 0 && strstr(err.msg, "set `path`"));
-    data_split_free(&tr), data_split_free(&te);
+    CHECK(data_prepare(&o, &tr, &te, &dv, &err) < 0 && strstr(err.msg, "set `path`"));
+    data_split_free(&tr), data_split_free(&te), data_split_free(&dv);
     free(bad), free(miss), free(noans), free(gsm), free(arr), free(notobj), free(mapped), free(nums);
+}
+
+/* A dev split is new problems for the toy task (in neither train nor test) and leaves train and test exactly as
+ * they were; for files it takes rows from the start of train. */
+static void test_dev_split(const char *data_dir) {
+    DataOptions o;
+    data_options_default(&o);
+    o.seed = 5;
+    o.n_train = 300;
+    o.n_test = 100;
+    DataSplit tr, te, dv, tr0, te0, dv0;
+    PureErr err = {0};
+    CHECK(data_prepare(&o, &tr0, &te0, &dv0, &err) == 0 && dv0.rows.n == 0);
+    o.n_dev = 80;
+    CHECK(data_prepare(&o, &tr, &te, &dv, &err) == 0 && dv.rows.n == 80);
+    CHECK(tr.rows.n == tr0.rows.n && te.rows.n == te0.rows.n);
+    for (int64_t i = 0; i < tr.rows.n; i++) CHECK(!strcmp(tr.rows.rows[i].problem, tr0.rows.rows[i].problem));
+    for (int64_t i = 0; i < te.rows.n; i++) CHECK(!strcmp(te.prompts[i], te0.prompts[i]));
+    for (int64_t i = 0; i < dv.rows.n; i++) {
+        CHECK(dv.rows.rows[i].solution[0] != 0 && dv.rows.rows[i].reference[0] != 0);
+        for (int64_t j = 0; j < tr.rows.n; j++) CHECK(strcmp(dv.rows.rows[i].problem, tr.rows.rows[j].problem) != 0);
+        for (int64_t j = 0; j < te.rows.n; j++) CHECK(strcmp(dv.rows.rows[i].problem, te.rows.rows[j].problem) != 0);
+        for (int64_t j = 0; j < i; j++) CHECK(strcmp(dv.rows.rows[i].problem, dv.rows.rows[j].problem) != 0);
+    }
+    data_split_free(&tr), data_split_free(&te), data_split_free(&dv);
+    data_split_free(&tr0), data_split_free(&te0), data_split_free(&dv0);
+    if (!data_dir) return;
+    data_options_default(&o);
+    o.data_dir = data_dir;
+    o.source = "gsm8k";
+    o.test_size = 20;
+    o.seed = 2;
+    CHECK(data_prepare(&o, &tr0, &te0, &dv0, &err) == 0);
+    o.n_dev = 30;
+    CHECK(data_prepare(&o, &tr, &te, &dv, &err) == 0);
+    CHECK(dv.rows.n == 30 && te.rows.n == 20 && tr.rows.n == tr0.rows.n - 30);
+    for (int64_t i = 0; i < 30 && i < dv.rows.n; i++) CHECK(!strcmp(dv.rows.rows[i].problem, tr0.rows.rows[i].problem));
+    for (int64_t i = 0; i < tr.rows.n; i++) CHECK(!strcmp(tr.rows.rows[i].problem, tr0.rows.rows[i + 30].problem));
+    data_split_free(&tr), data_split_free(&te), data_split_free(&dv);
+    data_split_free(&tr0), data_split_free(&te0), data_split_free(&dv0);
 }
 
 int main(void) {
@@ -328,7 +372,9 @@ int main(void) {
     if (fs_is_dir(data_dir)) {
         test_real_sources(data_dir);
         test_prepare_real(data_dir);
+        test_dev_split(data_dir);
     } else {
+        test_dev_split(NULL);
         printf("no %s: real sources not checked\n", data_dir);
     }
     free(data_dir);

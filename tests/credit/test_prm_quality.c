@@ -1,0 +1,427 @@
+/* test_prm_quality.c - the PRM-quality machinery of issue 11, run as the
+ * runner runs the kinds (tests/stage_test_host.h):
+ *   - the toy checker's step kinds and the hard negatives (one defect each);
+ *   - prm mode `controlled`: at rate 0 it is the oracle, at rate 1 it flips
+ *     exactly the steps of the named kind, verdicts are a function of the
+ *     step's text, and a middle rate flips about that share;
+ *   - prm_eval: AUC, recall and precision on hand-worked values, the bar;
+ *   - verify's reference_fraction: a fixed share of prompt rows, the same
+ *     for any rollouts, `correct` still graded everywhere;
+ *   - prm validate-time checks of Lua scripts and of a stray `script`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stages/common/steps.h"
+#include "stages/common/toy.h"
+#include "stages/stage.h"
+#include "storage/artifact.h"
+#include "tests/check.h"
+#include "tests/stage_test_host.h"
+#include "util/fs.h"
+
+extern const StageKind stage_kind_prm, stage_kind_prm_eval, stage_kind_verify;
+
+static char dir[] = "/tmp/pure_test_prm_quality_XXXXXX";
+
+static char *path_in(const char *name) { return fs_join(dir, name); }
+
+/* Prompts artifact of n toy problems (references = answers). */
+static void write_prompts(const char *name, const char *const *problem, const char *const *ref, int64_t n) {
+    PureErr err = {0};
+    char *path = path_in(name);
+    Artifact *a = artifact_create(path, &err);
+    int64_t *ids = xmalloc((size_t)n * sizeof *ids);
+    uint8_t *has = xmalloc((size_t)n);
+    for (int64_t i = 0; i < n; i++) ids[i] = i, has[i] = 1;
+    CHECK(a && artifact_write(a, "id", DT_I64, 1, &n, ids, &err) == 0);
+    CHECK(artifact_write_strings(a, "benchmark", n, problem, &err) == 0);
+    CHECK(artifact_write_strings(a, "problem", n, problem, &err) == 0);
+    CHECK(artifact_write_strings(a, "prompt", n, problem, &err) == 0);
+    CHECK(artifact_write_strings(a, "solution", n, ref, &err) == 0);
+    CHECK(artifact_write_strings(a, "reference", n, ref, &err) == 0);
+    CHECK(artifact_write(a, "has_reference", DT_U8, 1, &n, has, &err) == 0);
+    CHECK(artifact_close(a, &err) == 0);
+    free(ids), free(has), free(path);
+}
+
+/* Rollouts of the given texts: one fake token per text step, so stored steps are the text steps. */
+static void write_rollouts(const char *name, const char *const *text, const int64_t *prompt, int64_t n) {
+    PureErr err = {0};
+    char *path = path_in(name);
+    Artifact *a = artifact_create(path, &err);
+    int64_t *off = xcalloc((size_t)n + 1, sizeof *off), *poff = xcalloc((size_t)n + 1, sizeof *poff),
+            *grp = xmalloc((size_t)n * sizeof *grp);
+    int32_t *len = xmalloc((size_t)n * sizeof *len), *fin = xcalloc((size_t)n, sizeof *fin);
+    int32_t ends[4096], bytes[4096], ids[4096];
+    float lp[4096] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        size_t *e = NULL, *st = NULL;
+        int ns = steps_split(text[i], strlen(text[i]), &e, &st);
+        for (int s = 0; s < ns; s++) ends[off[i] + s] = s, bytes[off[i] + s] = (int32_t)e[s], ids[off[i] + s] = 65;
+        off[i + 1] = off[i] + ns;
+        poff[i + 1] = i + 1;
+        len[i] = ns, grp[i] = prompt[i];
+        free(e), free(st);
+    }
+    CHECK(a && artifact_write(a, "prompt_index", DT_I64, 1, &n, prompt, &err) == 0);
+    CHECK(artifact_write(a, "group", DT_I64, 1, &n, grp, &err) == 0);
+    CHECK(artifact_write_ragged(a, "prompt_tokens", DT_I32, n, poff, ids, &err) == 0);
+    CHECK(artifact_write_ragged(a, "tokens", DT_I32, n, off, ids, &err) == 0);
+    CHECK(artifact_write_ragged(a, "logprobs", DT_F32, n, off, lp, &err) == 0);
+    CHECK(artifact_write(a, "length", DT_I32, 1, &n, len, &err) == 0);
+    CHECK(artifact_write(a, "finish", DT_I32, 1, &n, fin, &err) == 0);
+    CHECK(artifact_write_strings(a, "text", n, text, &err) == 0);
+    CHECK(artifact_write_ragged(a, "step_ends", DT_I32, n, off, ends, &err) == 0);
+    CHECK(artifact_write_ragged(a, "step_bytes", DT_I32, n, off, bytes, &err) == 0);
+    CHECK(artifact_close(a, &err) == 0);
+    free(off), free(poff), free(grp), free(len), free(fin), free(path);
+}
+
+static void write_rewards(const char *name, const int64_t *off, int64_t n, const float *v) {
+    PureErr err = {0};
+    char *path = path_in(name);
+    Artifact *a = artifact_create(path, &err);
+    CHECK(a && artifact_write_ragged(a, "step_rewards", DT_F32, n, off, v, &err) == 0);
+    CHECK(artifact_close(a, &err) == 0);
+    free(path);
+}
+
+/* Runs prm on rollouts.h5/prompts.h5; out gets the step rewards (n_out values). */
+static int run_prm(const char *const *params, float *out, int64_t n_out, cJSON **metrics, PureErr *err) {
+    char r[600], p[600];
+    char *rp = path_in("rollouts.h5"), *pp = path_in("prompts.h5"), *od = path_in("prm_out");
+    snprintf(r, sizeof r, "rollouts=%s", rp);
+    snprintf(p, sizeof p, "prompts=%s", pp);
+    const char *inputs[] = {r, p, NULL};
+    PureErr tmp;
+    fs_remove_all(od, &tmp);
+    fs_mkdir_p(od, &tmp);
+    int rc = test_stage_run(&stage_kind_prm, params, inputs, od, metrics, err);
+    if (!rc) {
+        char *h5 = fs_join(od, "rewards.h5");
+        Artifact *a = artifact_open(h5, err);
+        int64_t rows, *off;
+        float *v;
+        CHECK(a && artifact_read_ragged(a, "step_rewards", DT_F32, &rows, &off, (void **)&v, err) == 0);
+        if (a) {
+            CHECK(off[rows] == n_out);
+            memcpy(out, v, (size_t)n_out * sizeof *v);
+            free(off), free(v);
+            artifact_close(a, NULL);
+        }
+        free(h5);
+    }
+    free(rp), free(pp), free(od);
+    return rc;
+}
+
+static double metric(const cJSON *m, const char *name) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, name);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* ---------------------------------------------------------------- the checker and hard negatives */
+
+static void test_kinds_and_negatives(void) {
+    ToyCheckOptions o;
+    toy_check_options_default(&o);
+    o.require_progress = 1;
+    float r[8];
+    ToyStepInfo in[8];
+    const char *P = "23+45-12=?";
+    CHECK(toy_check_steps_info(P, "23+45=68\n\n68+0=68\n\n68-12=55\n\n\\boxed{55}", &o, r, in, 8) == 4);
+    CHECK(in[0].kind == TOY_STEP_PROGRESS && in[1].kind == TOY_STEP_FILLER && in[2].kind == TOY_STEP_SLIP &&
+          in[2].error == -1 && in[3].kind == TOY_STEP_WRONG_ANSWER && in[3].error == -1);
+    CHECK(r[0] > 0 && r[1] > 0 && r[2] < 0 && r[3] < 0);
+    CHECK(toy_check_steps_info(P, "23-12=11\n\nso\n\n\\boxed{56}", &o, r, in, 8) == 3);
+    CHECK(in[0].kind == TOY_STEP_OFF_TRACK && in[1].kind == TOY_STEP_OTHER && in[2].kind == TOY_STEP_ANSWER);
+    /* every hard negative has exactly the defect it names, and a wrong final answer */
+    ToyConfig c;
+    toy_config_default(&c);
+    int seen[TOY_NEG_KINDS] = {0};
+    for (uint64_t i = 0; i < 300; i++) {
+        ToyProblem p;
+        toy_problem_generate(&c, 9, i, &p);
+        for (int k = 0; k < TOY_NEG_KINDS; k++) {
+            char *neg = toy_negative(&p, k, 4, i);
+            char *again = toy_negative(&p, k, 4, i);
+            CHECK(!strcmp(neg, again));
+            float rw[16];
+            ToyStepInfo si[16];
+            int n = toy_check_steps_info(p.text, neg, &o, rw, si, 16), slips = 0, off = 0, wrong_ans = 0, ans = 0;
+            CHECK(n >= 2 && n <= 16);
+            for (int s = 0; s < n && s < 16; s++) {
+                slips += si[s].kind == TOY_STEP_SLIP;
+                off += si[s].kind == TOY_STEP_OFF_TRACK;
+                wrong_ans += si[s].kind == TOY_STEP_WRONG_ANSWER;
+                ans += si[s].kind == TOY_STEP_ANSWER;
+            }
+            if (k == TOY_NEG_SMALL_SLIP) {
+                CHECK(slips == 1 && off == 0);
+                for (int s = 0; s < n; s++)
+                    if (si[s].kind == TOY_STEP_SLIP) CHECK(labs(si[s].error) >= 1 && labs(si[s].error) <= 2);
+            }
+            if (k == TOY_NEG_WRONG_ANSWER) CHECK(slips == 0 && off == 0 && wrong_ans == 1);
+            /* a skip is drawn where the next operation differs and is not "+0", so it never reads as progress */
+            int can_skip = 0;
+            for (int g = 0; g + 2 < p.n_operands; g++)
+                can_skip |= p.operands[g + 2] != 0 && (p.ops[g] != p.ops[g + 1] || p.operands[g + 1] != p.operands[g + 2]);
+            if (k == TOY_NEG_SKIP && can_skip) CHECK(off >= 1);
+            if (k == TOY_NEG_OPERAND) CHECK(off >= 1);
+            /* the defect makes the answer wrong, except a skip or miscopy that happens to land on it */
+            if (k == TOY_NEG_SMALL_SLIP || k == TOY_NEG_WRONG_ANSWER) CHECK(ans == 0);
+            seen[k] += ans == 0;
+            free(neg), free(again);
+        }
+    }
+    for (int k = 0; k < TOY_NEG_KINDS; k++) CHECK(seen[k] > 200);
+}
+
+/* ---------------------------------------------------------------- prm mode controlled */
+
+static const char *const problems[] = {"23+45-12=?", "7+8=?", "30-4+6=?"};
+static const char *const answers[] = {"56", "15", "32"};
+
+static void test_controlled(void) {
+    write_prompts("prompts.h5", problems, answers, 3);
+    /* steps: + slip(-1) + - | + slip(+5) - | + + + */
+    const char *text[] = {"23+45=68\n\n68-12=55\n\n\\boxed{55}", "7+8=20\n\n\\boxed{20}",
+                          "30-4=26\n\n26+6=32\n\nThe answer is \\boxed{32}."};
+    int64_t pi[] = {0, 1, 2};
+    write_rollouts("rollouts.h5", text, pi, 3);
+    float oracle[8], got[8];
+    PureErr err = {0};
+    static const char *const p_or[] = {"mode=oracle", NULL};
+    CHECK(run_prm(p_or, oracle, 8, NULL, &err) == 0);
+    static const char *const p0[] = {"mode=controlled", NULL};
+    CHECK(run_prm(p0, got, 8, NULL, &err) == 0);
+    CHECK(!memcmp(oracle, got, sizeof got));
+    /* every correct step rejected */
+    static const char *const pr[] = {"mode=controlled", "false_reject=1", NULL};
+    CHECK(run_prm(pr, got, 8, NULL, &err) == 0);
+    for (int k = 0; k < 8; k++) CHECK(got[k] == -1.0f);
+    /* small slips accepted: step 1 (off by 1) flips, step 3 (off by 5) stays wrong, answers stay wrong */
+    static const char *const ps[] = {"mode=controlled", "false_accept_slip=1", "slip_margin=2", NULL};
+    cJSON *m = NULL;
+    CHECK(run_prm(ps, got, 8, &m, &err) == 0);
+    float want[8] = {1, 1, -1, -1, -1, 1, 1, 1};
+    for (int k = 0; k < 8; k++) CHECK(got[k] == want[k]);
+    CHECK(fabs(metric(m, "flipped_fraction") - 1.0 / 8) < 1e-9);
+    cJSON_Delete(m);
+    static const char *const pa[] = {"mode=controlled", "false_accept=1", "slip_margin=2", NULL};
+    CHECK(run_prm(pa, got, 8, NULL, &err) == 0);
+    float want_a[8] = {1, -1, 1, 1, 1, 1, 1, 1};
+    for (int k = 0; k < 8; k++) CHECK(got[k] == want_a[k]);
+
+    /* a middle rate flips about that share, and a step's verdict depends on its text, not on where it is */
+    enum { N = 400 };
+    static char buf[N][64];
+    const char *many[N];
+    int64_t pm[N];
+    for (int i = 0; i < N; i++) {
+        /* correct first steps with varied operands would need varied problems: use wrong ones instead */
+        snprintf(buf[i], sizeof buf[i], "7+8=%d\n\n7+8=%d", 100 + i, 100 + i);
+        many[i] = buf[i], pm[i] = 1;
+    }
+    write_rollouts("rollouts.h5", many, pm, N);
+    static float v[2 * N];
+    static const char *const pm3[] = {"mode=controlled", "false_accept=0.3", NULL};
+    CHECK(run_prm(pm3, v, 2 * N, NULL, &err) == 0);
+    int acc = 0;
+    for (int i = 0; i < N; i++) {
+        CHECK(v[2 * i] == v[2 * i + 1]); /* the same step text, the same verdict */
+        acc += v[2 * i] > 0;
+    }
+    /* 400 draws at p = 0.3: sd 9.2, so [80, 160] is beyond 4 sd */
+    CHECK(acc > 80 && acc < 160);
+    static const char *const pm4[] = {"mode=controlled", "false_accept=0.3", "noise_seed=5", NULL};
+    static float v2[2 * N];
+    CHECK(run_prm(pm4, v2, 2 * N, NULL, &err) == 0);
+    CHECK(memcmp(v, v2, sizeof v) != 0);
+}
+
+/* ---------------------------------------------------------------- prm_eval */
+
+static int run_eval(const char *const *params, int with_verify, cJSON **m, PureErr *err) {
+    char r[600], s[600], l[600], v[600];
+    char *rp = path_in("rollouts.h5"), *sp = path_in("scores.h5"), *lp = path_in("labels.h5"),
+         *vp = path_in("verifiable.h5"), *od = path_in("eval_out");
+    snprintf(r, sizeof r, "rollouts=%s", rp);
+    snprintf(s, sizeof s, "scores=%s", sp);
+    snprintf(l, sizeof l, "labels=%s", lp);
+    snprintf(v, sizeof v, "verifiable=%s", vp);
+    const char *inputs[] = {r, s, l, with_verify ? v : NULL, NULL};
+    PureErr tmp;
+    fs_remove_all(od, &tmp);
+    fs_mkdir_p(od, &tmp);
+    int rc = test_stage_run(&stage_kind_prm_eval, params, inputs, od, m, err);
+    free(rp), free(sp), free(lp), free(vp), free(od);
+    return rc;
+}
+
+static void test_prm_eval(void) {
+    /* 3 responses: steps (label, score): r0 (+,0.9) (-,-0.5); r1 (+,0.1) (-,0.2); r2 (+,0.6) (+,0.4)
+     * step AUC: positives {0.9, 0.1, 0.6, 0.4} over negatives {-0.5, 0.2}: 4 + 1 + 2 + 2 = 7 of 8 pairs */
+    const char *text[] = {"1+1=2\n\n2+2=4", "1+1=2\n\n2+2=4", "1+1=2\n\n2+2=4"};
+    int64_t pi[] = {0, 1, 2}, off[] = {0, 2, 4, 6};
+    write_rollouts("rollouts.h5", text, pi, 3);
+    float lab[] = {1, -1, 1, -1, 1, 1}, sc[] = {0.9f, -0.5f, 0.1f, 0.2f, 0.6f, 0.4f};
+    write_rewards("labels.h5", off, 3, lab);
+    write_rewards("scores.h5", off, 3, sc);
+    /* verifiable: r0 wrong, r1 wrong, r2 right; min scores -0.5, 0.1, 0.4: response AUC 1 */
+    PureErr err = {0};
+    char *vp = path_in("verifiable.h5");
+    Artifact *a = artifact_create(vp, &err);
+    int64_t n = 3;
+    float rw[] = {0, 0, 1};
+    uint8_t has[] = {1, 1, 1}, cor[] = {0, 0, 1};
+    const char *ex[] = {"", "", ""};
+    CHECK(a && artifact_write(a, "reward", DT_F32, 1, &n, rw, &err) == 0);
+    CHECK(artifact_write(a, "has_reward", DT_U8, 1, &n, has, &err) == 0);
+    CHECK(artifact_write(a, "correct", DT_U8, 1, &n, cor, &err) == 0);
+    CHECK(artifact_write_strings(a, "extracted", n, ex, &err) == 0);
+    CHECK(artifact_close(a, &err) == 0);
+    free(vp);
+    cJSON *m = NULL;
+    static const char *const p[] = {NULL};
+    CHECK(run_eval(p, 1, &m, &err) == 0);
+    CHECK(fabs(metric(m, "step_auc") - 7.0 / 8) < 1e-9);
+    CHECK(fabs(metric(m, "wrong_step_recall") - 0.5) < 1e-9);   /* -0.5 flagged, 0.2 missed */
+    CHECK(fabs(metric(m, "wrong_step_precision") - 1.0) < 1e-9);
+    CHECK(fabs(metric(m, "response_auc") - 1.0) < 1e-9);
+    CHECK(fabs(metric(m, "wrong_all_pass_fraction") - 0.5) < 1e-9); /* r1: no step flagged */
+    CHECK(fabs(metric(m, "answer_argmin_fraction") - 1.0) < 1e-9);  /* r2's lowest is its last step */
+    CHECK(fabs(metric(m, "correct_step_fraction") - 4.0 / 6) < 1e-9);
+    CHECK(metric(m, "meets_bar") == 0);
+    cJSON_Delete(m);
+    /* a threshold of 0.3 flags 0.1, 0.2 and -0.5: recall 1, precision 2/3 */
+    static const char *const p3[] = {"threshold=0.3", NULL};
+    CHECK(run_eval(p3, 1, &m, &err) == 0);
+    CHECK(fabs(metric(m, "wrong_step_recall") - 1.0) < 1e-9 && fabs(metric(m, "wrong_step_precision") - 2.0 / 3) < 1e-9);
+    cJSON_Delete(m);
+    /* enforce fails below the bar and names what is missing; without the verifiable input the response AUC
+     * is unknown, so the bar cannot be met */
+    static const char *const pe[] = {"threshold=0.3", "min_wrong_precision=0.6", "enforce=true", NULL};
+    CHECK(run_eval(pe, 1, &m, &err) == 0);
+    CHECK(metric(m, "meets_bar") == 1);
+    cJSON_Delete(m);
+    m = NULL;
+    CHECK(run_eval(pe, 0, &m, &err) < 0 && strstr(err.msg, "below the quality bar on: response AUC"));
+    cJSON_Delete(m);
+    /* labels that do not align with the rollouts' steps are refused */
+    int64_t bad_off[] = {0, 2, 4, 5};
+    write_rewards("labels.h5", bad_off, 3, lab);
+    m = NULL;
+    CHECK(run_eval(p, 1, &m, &err) < 0 && strstr(err.msg, "labels"));
+    cJSON_Delete(m);
+    /* a NaN score is refused */
+    write_rewards("labels.h5", off, 3, lab);
+    sc[3] = NAN;
+    write_rewards("scores.h5", off, 3, sc);
+    m = NULL;
+    CHECK(run_eval(p, 1, &m, &err) < 0 && strstr(err.msg, "input 'scores': step 3"));
+    cJSON_Delete(m);
+}
+
+/* ---------------------------------------------------------------- verify reference_fraction */
+
+static int verify_has(const char *const *params, uint8_t *has, uint8_t *cor, int64_t n, PureErr *err) {
+    char r[600], p[600];
+    char *rp = path_in("rollouts.h5"), *pp = path_in("prompts.h5"), *od = path_in("verify_out");
+    snprintf(r, sizeof r, "rollouts=%s", rp);
+    snprintf(p, sizeof p, "prompts=%s", pp);
+    const char *inputs[] = {r, p, NULL};
+    PureErr tmp;
+    fs_remove_all(od, &tmp);
+    fs_mkdir_p(od, &tmp);
+    int rc = test_stage_run(&stage_kind_verify, params, inputs, od, NULL, err);
+    if (!rc) {
+        char *h5 = fs_join(od, "verifiable.h5");
+        Artifact *a = artifact_open(h5, err);
+        int64_t d[ARTIFACT_MAX_DIMS];
+        uint8_t *h = a ? artifact_read(a, "has_reward", DT_U8, 1, d, err) : NULL;
+        uint8_t *c = a ? artifact_read(a, "correct", DT_U8, 1, d, err) : NULL;
+        CHECK(h && c && d[0] == n);
+        if (h && c) memcpy(has, h, (size_t)n), memcpy(cor, c, (size_t)n);
+        free(h), free(c);
+        artifact_close(a, NULL);
+        free(h5);
+    }
+    free(rp), free(pp), free(od);
+    return rc;
+}
+
+static void test_reference_fraction(void) {
+    enum { P = 1000 };
+    static char pb[P][32], rf[P][16], tx[2 * P][48];
+    const char *prob[P], *ref[P], *text[2 * P];
+    int64_t pi[2 * P];
+    for (int i = 0; i < P; i++) {
+        snprintf(pb[i], sizeof pb[i], "%d+1=?", i);
+        snprintf(rf[i], sizeof rf[i], "%d", i + 1);
+        prob[i] = pb[i], ref[i] = rf[i];
+    }
+    write_prompts("prompts.h5", prob, ref, P);
+    /* two responses per prompt, in reverse prompt order, the second always wrong */
+    for (int i = 0; i < 2 * P; i++) {
+        int row = P - 1 - i / 2;
+        snprintf(tx[i], sizeof tx[i], "\\boxed{%d}", i % 2 ? -1 : row + 1);
+        text[i] = tx[i], pi[i] = row;
+    }
+    write_rollouts("rollouts.h5", text, pi, 2 * P);
+    static uint8_t has[2 * P], cor[2 * P], has2[2 * P];
+    PureErr err = {0};
+    static const char *const p10[] = {"reference_fraction=0.1", "reference_seed=3", NULL};
+    CHECK(verify_has(p10, has, cor, 2 * P, &err) == 0);
+    int kept = 0, graded = 0;
+    for (int i = 0; i < 2 * P; i++) {
+        CHECK(has[i] == has[i ^ 1]); /* a prompt keeps its reference for all its responses */
+        kept += has[i];
+        graded += cor[i];
+        CHECK(cor[i] == !(i % 2));
+    }
+    CHECK(graded == P);               /* correctness is graded on every row */
+    CHECK(kept > 2 * 60 && kept < 2 * 140); /* 1000 prompts at 0.1: sd 9.5 prompts */
+    /* the same rows for other rollouts of the same prompts: keyed on the prompt row */
+    write_rollouts("rollouts.h5", text + 1, pi + 1, 2 * P - 1);
+    CHECK(verify_has(p10, has2, cor, 2 * P - 1, &err) == 0);
+    for (int i = 0; i < 2 * P - 1; i++) CHECK(has2[i] == has[i + 1]);
+    static const char *const p1[] = {NULL};
+    write_rollouts("rollouts.h5", text, pi, 2 * P);
+    CHECK(verify_has(p1, has, cor, 2 * P, &err) == 0);
+    for (int i = 0; i < 2 * P; i++) CHECK(has[i] == 1);
+}
+
+/* ---------------------------------------------------------------- validate-time script checks */
+
+static void test_validate_scripts(void) {
+    PureErr err = {0};
+    char *bad = path_in("bad.lua"), *none = path_in("none.lua"), arg[700];
+    const char *b = "function score(p, s, r\n", *n = "x = 1\n";
+    CHECK(fs_write_atomic(bad, b, strlen(b), &err) == 0 && fs_write_atomic(none, n, strlen(n), &err) == 0);
+    snprintf(arg, sizeof arg, "script=%s", bad);
+    const char *p1[] = {"mode=lua", arg, NULL};
+    CHECK(test_stage_check(&stage_kind_prm, p1, &err) < 0 && strstr(err.msg, "bad.lua"));
+    snprintf(arg, sizeof arg, "script=%s", none);
+    CHECK(test_stage_check(&stage_kind_prm, p1, &err) < 0 && strstr(err.msg, "defines no function score"));
+    const char *p2[] = {"mode=oracle", arg, NULL};
+    CHECK(test_stage_check(&stage_kind_prm, p2, &err) < 0 && strstr(err.msg, "script is set but mode is oracle"));
+    free(bad), free(none);
+}
+
+int main(void) {
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_kinds_and_negatives();
+    test_controlled();
+    test_prm_eval();
+    test_reference_fraction();
+    test_validate_scripts();
+    PureErr err;
+    fs_remove_all(dir, &err);
+    return check_report("test_prm_quality");
+}
