@@ -9,7 +9,7 @@ PKGS=(
   libopenblas-dev libopenblas0-pthread
   libpcre2-dev libutf8proc-dev libcjson-dev
   libopenmpi-dev openmpi-bin
-  python3-numpy python3-torch python3-h5py python3-sympy
+  python3-numpy python3-torch python3-h5py python3-sympy python3-venv
   clang libclang-rt-14-dev bc
   chromium
 )
