@@ -17,6 +17,7 @@
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
 #include "stages/common/steps.h"
+#include "stages/common/stops.h"
 #include "stages/eval/monitor.h"
 #include "stages/common/layouts.h"
 #include "stages/stage.h"
@@ -41,7 +42,8 @@ static const ParamDef eval_params[] = {
     {"limit", PT_INT, "0", 0, 1e12, NULL, "evaluate the first N prompts only (0 = all)"},
     {"batch_size", PT_INT, "64", 1, 1e6, NULL, "prompts per generation call"},
     {"chat_template", PT_BOOL, "false", 1, 0, NULL, "wrap prompts in the tokenizer's ChatML template"},
-    {"stop", PT_LIST, "[]", 1, 0, NULL, "extra stop strings"},
+    {"stop", PT_LIST, "[]", 1, 0, NULL,
+     "stop words besides eos: one that is a special token (<|im_end|>) stops on its id, others on the decoded text"},
     {"repetition_ngram", PT_INT, "4", 1, 1000, NULL, "n of the token n-grams behind the repetition score"},
     {"monitor_acc_drop", PT_FLOAT, "0.05", 0, 1, NULL, "monitor: accuracy fall (absolute) that counts"},
     {"monitor_reward_rise", PT_FLOAT, "0.05", 0, 1e9, NULL, "monitor: process-reward rise that counts"},
@@ -258,17 +260,15 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
     }
     int chat = stage_param_bool(ctx, "chat_template"), bs = (int)stage_param_int(ctx, "batch_size");
     int ngram = (int)stage_param_int(ctx, "repetition_ngram");
-    const char *const *stops = NULL;
-    int nstop = stage_param_list(ctx, "stop", &stops);
-    int32_t eos = tokenizer_eos_id(p.tok);
+    const char *const *words = NULL;
+    int nwords = stage_param_list(ctx, "stop", &words);
+    Stops stops;
+    stops_init(&stops, p.tok, words, nwords);
     SampleConfig sc = {0};
     sc.max_new_tokens = (int)stage_param_int(ctx, "max_new_tokens");
     sc.temperature = 0;
     sc.top_p = 1;
-    sc.stop_ids = eos >= 0 ? &eos : NULL;
-    sc.n_stop_ids = eos >= 0;
-    sc.stop_strings = stops;
-    sc.n_stop_strings = nstop;
+    stops_apply(&stops, &sc);
     sc.seed = stage_seed(ctx);
 
     uint8_t *correct = xcalloc((size_t)n, 1);
@@ -380,6 +380,7 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
     }
     for (int64_t r = 0; r < n; r++) free(text[r]), free(extracted[r]);
     free(text), free(extracted), free(correct), free(len), free(steps), free(rep), free(hist), free(sampled);
+    stops_free(&stops);
     policy_free(&p);
     prompts_free(&pr);
     return rc;

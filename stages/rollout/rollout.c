@@ -15,6 +15,7 @@
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
 #include "stages/common/steps.h"
+#include "stages/common/stops.h"
 #include "stages/rollout/step_map.h"
 #include "stages/common/layouts.h"
 #include "stages/stage.h"
@@ -37,7 +38,8 @@ static const ParamDef rollout_params[] = {
     {"temperature", PT_FLOAT, "1.0", 0, 100, NULL, "sampling temperature (0 = greedy)"},
     {"top_p", PT_FLOAT, "1.0", 0, 1, NULL, "nucleus sampling (1 = off)"},
     {"top_k", PT_INT, "0", 0, 1e9, NULL, "top-k sampling (0 = off)"},
-    {"stop", PT_LIST, "[]", 1, 0, NULL, "extra stop strings"},
+    {"stop", PT_LIST, "[]", 1, 0, NULL,
+     "stop words besides eos: one that is a special token (<|im_end|>) stops on its id, others on the decoded text"},
     {"chat_template", PT_BOOL, "false", 1, 0, NULL, "wrap prompts in the tokenizer's ChatML template"},
     {"recompute_logprobs", PT_BOOL, "false", 1, 0, NULL,
      "store log-probs from a batched forward pass (as optimize computes them) instead of the sampler's"},
@@ -130,18 +132,16 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
             rc = err_set(err, "prompt %lld has %d tokens; with max_new_tokens %d it exceeds the model's max_position %d",
                          (long long)chosen[i], plens[i], maxnew, model_config(p.m)->max_position);
 
-    const char *const *stops = NULL;
-    int nstop = stage_param_list(ctx, "stop", &stops);
-    int32_t eos = tokenizer_eos_id(p.tok);
+    const char *const *words = NULL;
+    int nwords = stage_param_list(ctx, "stop", &words);
+    Stops stops;
+    stops_init(&stops, p.tok, words, nwords);
     SampleConfig sc = {0};
     sc.max_new_tokens = maxnew;
     sc.temperature = (float)stage_param_float(ctx, "temperature");
     sc.top_p = (float)stage_param_float(ctx, "top_p");
     sc.top_k = (int)stage_param_int(ctx, "top_k");
-    sc.stop_ids = eos >= 0 ? &eos : NULL;
-    sc.n_stop_ids = eos >= 0 ? 1 : 0;
-    sc.stop_strings = stops;
-    sc.n_stop_strings = nstop;
+    stops_apply(&stops, &sc);
     sc.seed = stage_seed(ctx);
 
     SampleResult *res = xcalloc((size_t)N, sizeof *res);
@@ -249,6 +249,7 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
     free(res);
     for (int64_t i = 0; i < np; i++) free(pids[i]);
     free(pids), free(plens), free(chosen);
+    stops_free(&stops);
     policy_free(&p);
     policy_free(&ref);
     prompts_free(&pr);

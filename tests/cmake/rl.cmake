@@ -21,3 +21,5 @@ pure_test(test_rl_lua_prm SOURCES ${PURE_TEST_DIR}/rl/test_rl_lua_prm.c LIBS pur
 add_test(NAME test_rl_kill_torture
   COMMAND bash ${PURE_TEST_DIR}/rl/kill_torture.sh $<TARGET_FILE:pure> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON} 20)
 set_tests_properties(test_rl_kill_torture PROPERTIES TIMEOUT 900 LABELS slow)
+# stop words: special tokens become stop ids (the official recipe's stop words), the rest stay strings
+pure_test(test_stops SOURCES ${PURE_TEST_DIR}/rl/test_stops.c LIBS pure_stage_common)
