@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "model/model_internal.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -119,11 +121,28 @@ int model_write_tensors(const Model *m, const char *path, int n_blocks, const ch
     return rc;
 }
 
+/* generation_config.json: the token ids, which transformers' GenerationConfig.from_pretrained and
+ * generate() read from this file (not from config.json) to know where a sequence ends. */
+static int write_generation_config(const ModelConfig *c, const char *dir, PureErr *err) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddBoolToObject(j, "_from_model_config", 1);
+    if (c->bos_id >= 0) cJSON_AddNumberToObject(j, "bos_token_id", c->bos_id);
+    if (c->eos_id >= 0) cJSON_AddNumberToObject(j, "eos_token_id", c->eos_id);
+    cJSON_AddStringToObject(j, "transformers_version", "4.40.0");
+    char *s = cJSON_Print(j), *path = fs_join(dir, "generation_config.json");
+    int rc = fs_write_atomic(path, s, strlen(s), err);
+    cJSON_free(s);
+    cJSON_Delete(j);
+    free(path);
+    return rc;
+}
+
 int model_save(Model *m, const char *dir, PureErr *err) {
     if (fs_mkdir_p(dir, err)) return -1;
     char *json = model_config_to_json(&m->cfg);
     char *cpath = fs_join(dir, "config.json"), *wpath = fs_join(dir, "model.safetensors");
     int rc = fs_write_atomic(cpath, json, strlen(json), err);
+    if (!rc) rc = write_generation_config(&m->cfg, dir, err);
     if (!rc) {
         float *host = model_host_view(m, m->params);
         const char *prefix = "";
