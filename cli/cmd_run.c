@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "runner/exec.h"
 #include "runner/rundir.h"
+#include "runner/tboard.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -26,6 +27,8 @@ static const char *help =
     "  --verify        check the SHA-256 of every committed artifact first (default: sizes and\n"
     "                  mtimes, and SHA-256 of each artifact a running stage reads)\n"
     "  --quiet, -q     only warnings and errors\n"
+    "TensorBoard: `tensorboard: true` in the spec (or --set tensorboard=true) writes every\n"
+    "metric to RUN/tensorboard/<spec name>/ (docs/reports.md).\n"
     "\n"
     "Exit codes: 0 done, 1 a stage failed (or the run directory is locked/unwritable),\n"
     "2 bad usage or bad spec (nothing run, run directory untouched).\n";
@@ -66,7 +69,8 @@ int cmd_run(int argc, char **argv) {
         exit_code = PURE_EXIT_FAIL;
     } else {
         if (!o.quiet) log_info("run directory %s", root);
-        RunOpts ro = {root, o.quiet, &targets, o.verify, cli_config()->fault};
+        char *stem = fs_stem(o.spec), *tb = spec->tensorboard ? tboard_path(root, stem) : NULL;
+        RunOpts ro = {root, o.quiet, &targets, o.verify, tb, cli_config()->fault};
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         /* a file-size limit (ulimit -f) must fail the write with EFBIG and a
@@ -77,6 +81,8 @@ int cmd_run(int argc, char **argv) {
             log_error("the run directory is intact; fix the cause and run the same command again to resume");
             exit_code = PURE_EXIT_FAIL;
         }
+        free(stem);
+        free(tb);
     }
     rundir_unlock(fd);
     exec_targets_free(&targets);

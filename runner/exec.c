@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "runner/rundir.h"
+#include "runner/tboard.h"
 #include "stages/stage_host.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -212,6 +213,32 @@ static int repair_metrics(Runner *r, PureErr *err) {
     return rc;
 }
 
+/* ---------------------------------------------------------------- TensorBoard */
+
+/* The event file is derived from the done records: a failure to write it
+ * (a full disk) is a warning, and the next run rewrites it whole. */
+static void tensorboard_rebuild(Runner *r) {
+    if (!r->o->tensorboard) return;
+    PureErr e;
+    err_clear(&e);
+    /* only what stays: damaged and forced instances are appended when they rerun */
+    cJSON **keep = xcalloc((size_t)r->p->n + 1, sizeof *keep);
+    for (int i = 0; i < r->p->n; i++) {
+        int s = r->state[i];
+        int done = s == S_DONE || s == S_VERIFIED || s == S_PRUNED;
+        if (done && !(r->force[i] && r->target[i])) keep[i] = r->done[i];
+    }
+    if (tboard_rebuild(r->o->tensorboard, r->p, keep, &e)) log_warn("TensorBoard event file: %s", e.msg);
+    free(keep);
+}
+
+static void tensorboard_add(Runner *r, int i) {
+    if (!r->o->tensorboard) return;
+    PureErr e;
+    err_clear(&e);
+    if (tboard_append(r->o->tensorboard, r->p, i, r->done[i], &e)) log_warn("TensorBoard event file: %s", e.msg);
+}
+
 /* ---------------------------------------------------------------- one instance */
 
 static cJSON *metrics_line(const Runner *r, int i, const cJSON *metrics) {
@@ -310,6 +337,7 @@ static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *de
     crash_point(r, "metrics");
     cJSON_Delete(r->done[i]);
     r->done[i] = d;
+    tensorboard_add(r, i);
     return rc;
 }
 
@@ -470,6 +498,7 @@ int exec_run(const Plan *p, const RunOpts *o, PureErr *err) {
     {
         load_states(&r);
         rc = repair_metrics(&r, err);
+        tensorboard_rebuild(&r);
         int todo = 0, wanted = 0;
         for (int i = 0; i < n; i++) {
             wanted += r.target[i];

@@ -26,6 +26,7 @@ typedef struct RunOpts {
     int quiet;
     const ExecTargets *targets;
     int verify;                  /* hash every committed artifact up front (not only those read) */
+    const char *tensorboard;     /* event file to keep (runner/tboard.h), NULL = none */
     /* Fault injection for tests: called at each named point of a stage run
      * and its commit; NULL in the shipped program. */
     void (*fault)(const char *point);

@@ -21,7 +21,8 @@
 #include "util/fs.h"
 #include "util/hash.h"
 
-static const char *top_keys[] = {"extends", "vars", "seed", "description", "stages", "loop", "after", NULL};
+static const char *top_keys[] = {"extends", "vars", "seed", "description", "stages", "loop", "after", "tensorboard",
+                                 NULL};
 static const char *loop_keys[] = {"iterations", "state", "stages", "update", NULL};
 static const char *reserved_keys[] = {"kind", "inputs", "every", "keep_last", NULL};
 #define sec_name spec_section_names
@@ -191,6 +192,8 @@ static int build(Spec *s, PureErr *err) {
         if (spec_get_int(seed, "seed", 0, INT64_MAX, &v, err)) return -1;
         s->seed = (uint64_t)v;
     }
+    const YNode *tb = ynode_get(t, "tensorboard");
+    if (tb && spec_get_bool(tb, "tensorboard", &s->tensorboard, err)) return -1;
     const YNode *pre = ynode_get(t, "stages"), *loop = ynode_get(t, "loop"), *after = ynode_get(t, "after");
     const YNode *lstages = NULL;
     if (loop && loop->kind != YN_NULL) {

@@ -53,6 +53,7 @@ typedef struct Spec {
     uint64_t seed;
     int iterations;      /* 0 when there is no loop */
     int has_loop;
+    int tensorboard;     /* top-level `tensorboard: true`: write TensorBoard event files (no effect on fingerprints) */
     SpecStage *stages;   /* sections in order: before the loop, loop, after */
     int nstages;
     int *order;          /* topological order of stage indices, sections in order */

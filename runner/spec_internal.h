@@ -6,6 +6,7 @@
 
 /* spec_param.c: typed values */
 int spec_get_int(const YNode *n, const char *what, int64_t lo, int64_t hi, int64_t *out, PureErr *err);
+int spec_get_bool(const YNode *n, const char *what, int *out, PureErr *err);
 int spec_check_keys(const YNode *map, const char *const *allowed, const char *where, PureErr *err);
 /* Parses v as parameter p->def (who = "stage 'x' (kind k)" for messages); fills p and p->canon. */
 int spec_parse_param(ParamValue *p, const YNode *v, const char *who, PureErr *err);

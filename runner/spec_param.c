@@ -43,6 +43,13 @@ static int parse_bool(const YNode *n, int *out) {
     return -1;
 }
 
+int spec_get_bool(const YNode *n, const char *what, int *out, PureErr *err) {
+    char b[80];
+    if (parse_bool(n, out))
+        return yerr(err, &n->mark, "%s: expected true or false, got %s", what, ynode_describe(n, b, sizeof b));
+    return 0;
+}
+
 /* Integer-valued key with a range, e.g. loop.iterations. */
 int spec_get_int(const YNode *n, const char *what, int64_t lo, int64_t hi, int64_t *out, PureErr *err) {
     char b[80];

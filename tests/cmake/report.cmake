@@ -10,3 +10,7 @@ pure_test(test_report SOURCES ${PURE_TEST_DIR}/report/test_report.c ${PURE_REPOR
 add_test(NAME test_report_chromium COMMAND bash ${PURE_TEST_DIR}/report/chromium.sh $<TARGET_FILE:pure>
          $<TARGET_FILE:test_report> ${PURE_PYTHON} ${CMAKE_BINARY_DIR}/report_screenshots)
 set_tests_properties(test_report_chromium PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# TensorBoard event files (util/tfevents.c): CRC-32C and framing by hand, then whole runs read by an independent reader
+pure_test(test_tfevents SOURCES ${PURE_TEST_DIR}/report/test_tfevents.c LIBS pure_util)
+add_test(NAME test_tfevents_run COMMAND bash ${PURE_TEST_DIR}/report/tfevents.sh $<TARGET_FILE:pure> ${PURE_PYTHON})
+set_tests_properties(test_tfevents_run PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
