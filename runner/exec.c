@@ -19,6 +19,7 @@
 #include "runner/exec.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,10 @@ typedef struct Runner {
     cJSON **done;     /* per instance: its done record (NULL when none) */
     int *pruned_upto; /* per stage: iterations below this were considered for keep_last */
     int ran, skipped;
+    /* the latest metrics for the progress line: eval accuracy, the process
+       reward credit used, rollout steps per response; NAN until seen */
+    double acc, reward, steps;
+    int acc_iter;
 } Runner;
 
 /* Fault-injection points (run, commit, rename, scratch, done, metrics): the
@@ -213,6 +218,47 @@ static int repair_metrics(Runner *r, PureErr *err) {
     return rc;
 }
 
+/* ---------------------------------------------------------------- latest metrics */
+
+static double metric_of(const cJSON *done, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(done, "metrics"), key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Takes what instance i (committed, in plan order) says about the policy:
+ * the accuracy of an eval, the steps of a rollout, and for a credit stage the
+ * mean step reward of the PRM stage it read (a pipeline may score with
+ * several PRMs; this one is the reward being optimized). */
+static void latest_note(Runner *r, int i) {
+    const Inst *in = &r->p->insts[i];
+    const SpecStage *st = &r->p->spec->stages[in->stage];
+    const char *kind = st->kind->kind;
+    double v;
+    if (!strcmp(kind, "eval") && !isnan(v = metric_of(r->done[i], "accuracy"))) {
+        r->acc = v;
+        r->acc_iter = in->iter;
+    } else if (!strcmp(kind, "rollout") && !isnan(v = metric_of(r->done[i], "steps"))) r->steps = v;
+    else if (!strcmp(kind, "credit"))
+        for (int k = 0; k < st->ninputs; k++)
+            if (!strcmp(st->kind->inputs[k].name, "rewards") && in->in[k] >= 0 && r->done[in->in[k]] &&
+                !isnan(v = metric_of(r->done[in->in[k]], "step_reward")))
+                r->reward = v;
+}
+
+/* "iteration 3/20 | accuracy 0.420 (it 2) | reward 0.310 | steps 3.20", what is known so far. */
+static const char *latest_line(const Runner *r, int iter, char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = '\0';
+    if (iter >= 0) n += (size_t)snprintf(buf + n, cap - n, "iteration %d/%d", iter, r->p->spec->iterations);
+    if (!isnan(r->acc) && n < cap) {
+        n += (size_t)snprintf(buf + n, cap - n, "%saccuracy %.3f", n ? " | " : "", r->acc);
+        if (r->acc_iter >= 0 && n < cap) n += (size_t)snprintf(buf + n, cap - n, " (it %d)", r->acc_iter);
+    }
+    if (!isnan(r->reward) && n < cap) n += (size_t)snprintf(buf + n, cap - n, "%sreward %.3f", n ? " | " : "", r->reward);
+    if (!isnan(r->steps) && n < cap) snprintf(buf + n, cap - n, "%ssteps %.2f", n ? " | " : "", r->steps);
+    return buf;
+}
+
 /* ---------------------------------------------------------------- TensorBoard */
 
 /* The event file is derived from the done records: a failure to write it
@@ -338,6 +384,7 @@ static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *de
     cJSON_Delete(r->done[i]);
     r->done[i] = d;
     tensorboard_add(r, i);
+    latest_note(r, i);
     return rc;
 }
 
@@ -363,6 +410,8 @@ static int run_inst(Runner *r, int i, PureErr *err) {
     int nin = st->ninputs;
     char **in_paths = xcalloc((size_t)nin + 1, sizeof *in_paths);
     char *inputs_json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(in->identity, "inputs"));
+    char status[256];
+    latest_line(r, in->iter, status, sizeof status);
     if (!rc) {
         for (int k = 0; k < nin; k++)
             if (in->in[k] >= 0) in_paths[k] = rundir_output_path(r->o->root, p, in->in[k], in->in_out[k]);
@@ -370,6 +419,7 @@ static int run_inst(Runner *r, int i, PureErr *err) {
             .kind = st->kind, .params = spec_stage_params(st), .iteration = in->iter, .seed = in->seed,
             .in_paths = (const char *const *)in_paths, .out_dir = tmp, .scratch_dir = scratch,
             .param_hash = st->param_hash, .fingerprint = in->fp, .inputs_json = inputs_json, .quiet = r->o->quiet,
+            .status = status,
         };
         c = stage_ctx_new(&info);
         if (!r->o->quiet) log_info("%s (%s) running", lb, st->kind->kind);
@@ -388,7 +438,12 @@ static int run_inst(Runner *r, int i, PureErr *err) {
     } else {
         r->state[i] = S_VERIFIED;
         r->ran++;
-        if (!r->o->quiet) log_info("%s done in %.2fs", lb, stage_now() - stage_ctx_started(c));
+        if (!r->o->quiet) {
+            /* the summary after this commit, when it says anything new */
+            char after[256];
+            latest_line(r, -1, after, sizeof after);
+            log_info("%s done in %.2fs%s%s", lb, stage_now() - stage_ctx_started(c), after[0] ? "  |  " : "", after);
+        }
     }
     stage_ctx_free(c);
     for (int k = 0; k < nin; k++) free(in_paths[k]);
@@ -484,7 +539,7 @@ static int ensure(Runner *r, int i, PureErr *err) {
 }
 
 int exec_run(const Plan *p, const RunOpts *o, PureErr *err) {
-    Runner r = {.p = p, .o = o};
+    Runner r = {.p = p, .o = o, .acc = NAN, .reward = NAN, .steps = NAN, .acc_iter = -1};
     int n = p->n;
     r.state = xcalloc((size_t)n + 1, 1);
     r.target = xcalloc((size_t)n + 1, 1);
@@ -497,6 +552,8 @@ int exec_run(const Plan *p, const RunOpts *o, PureErr *err) {
     int rc = 0;
     {
         load_states(&r);
+        for (int i = 0; i < n; i++)
+            if (r.state[i] == S_DONE || r.state[i] == S_VERIFIED || r.state[i] == S_PRUNED) latest_note(&r, i);
         rc = repair_metrics(&r, err);
         tensorboard_rebuild(&r);
         int todo = 0, wanted = 0;

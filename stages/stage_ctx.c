@@ -254,6 +254,10 @@ void stage_progress(StageCtx *ctx, int64_t done, int64_t total, const char *unit
     else
         snprintf(line, sizeof line, "%s %lld %s, %.1f/s", label(ctx, lb, sizeof lb), (long long)done,
                  unit ? unit : "", rate);
+    if (ctx->info.status && ctx->info.status[0]) {
+        size_t l = strlen(line);
+        snprintf(line + l, sizeof line - l, "  |  %s", ctx->info.status);
+    }
     if (tty) {
         fprintf(stderr, "\r\033[K[pure] %s", line);
         fflush(stderr);

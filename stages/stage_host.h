@@ -20,6 +20,7 @@ typedef struct StageRunInfo {
     /* provenance attributes written on every H5 output (docs/artifacts.md) */
     const char *param_hash, *fingerprint, *inputs_json;
     int quiet;
+    const char *status;           /* the host's one-line summary shown after the progress (latest metrics), or NULL */
 } StageRunInfo;
 
 StageCtx *stage_ctx_new(const StageRunInfo *info);

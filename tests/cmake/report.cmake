@@ -14,3 +14,6 @@ set_tests_properties(test_report_chromium PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT
 pure_test(test_tfevents SOURCES ${PURE_TEST_DIR}/report/test_tfevents.c LIBS pure_util)
 add_test(NAME test_tfevents_run COMMAND bash ${PURE_TEST_DIR}/report/tfevents.sh $<TARGET_FILE:pure> ${PURE_PYTHON})
 set_tests_properties(test_tfevents_run PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+# the latest metrics in pure run's progress and done lines
+add_test(NAME test_progress_metrics COMMAND bash ${PURE_TEST_DIR}/report/progress.sh $<TARGET_FILE:pure> ${PURE_PYTHON})
+set_tests_properties(test_progress_metrics PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
