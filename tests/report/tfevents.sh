@@ -52,6 +52,16 @@ compare "$EV" "$T/run/metrics.jsonl" && ok "scalars equal the metrics" || bad "s
 compare "$EV" "$T/run/metrics.jsonl" && ok "resume: rewritten, no duplicates" || bad "resume"
 "$PURE" run pipelines/smoke.yaml --run-dir "$T/run" --set tensorboard=true --force optimize -q
 compare "$EV" "$T/run/metrics.jsonl" && ok "--force: no duplicates" || bad "--force"
+# optionally TensorBoard's own reader too: PURE_TB_PYTHON = a python with the tensorboard package
+if [ -n "${PURE_TB_PYTHON:-}" ]; then
+    n=$("$PURE_TB_PYTHON" -c '
+import sys
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+ea = EventAccumulator(sys.argv[1]); ea.Reload()
+print(sum(len(ea.Scalars(t)) for t in ea.Tags()["scalars"]))' "$(dirname "$EV")" 2>/dev/null)
+    want=$("$PY" "$READ" "$EV" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["scalars"]))')
+    [ "$n" = "$want" ] && ok "tensorboard's EventAccumulator reads all $n scalars" || bad "tensorboard read '$n' scalars, expected $want"
+fi
 # a corrupted byte is caught by the reader's CRC check (the reader can fail)
 cp "$EV" "$T/broken"
 printf '\x00' | dd of="$T/broken" bs=1 seek=40 conv=notrunc 2>/dev/null
