@@ -27,6 +27,8 @@ const DatasetDef layout_rollouts[] = {
     {"step_bytes", DS_RAGGED, DT_I32, "N", "steps", 1, "byte offset one past each step's end in text"},
     {"samples", DS_ATTR, DT_I64, NULL, NULL, 1, "K responses per prompt"},
     {"iteration", DS_ATTR, DT_I64, NULL, NULL, 1, "the loop iteration that sampled them"},
+    {"tokenizer_vocab", DS_ATTR, DT_I64, NULL, NULL, 1,
+     "the policy tokenizer's size (largest id + 1), checked by prm input_format tokens"},
     {0},
 };
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const prm_input_formats[] = {"text", "tokens", NULL};
+
 static int is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
 
 int prm_format(const Tokenizer *tok, const char *problem, const char *const *steps, const size_t *step_len,
@@ -41,6 +43,69 @@ int prm_format(const Tokenizer *tok, const char *problem, const char *const *ste
     in->ids = ids;
     in->n_steps = n_steps;
     free(buf), free(mbyte), free(off);
+    return 0;
+}
+
+/* Output buffers for n ids and n_steps markers. */
+static void input_alloc(PrmInput *in, size_t n, int n_steps) {
+    memset(in, 0, sizeof *in);
+    in->ids = xmalloc((n + 1) * sizeof(int32_t));
+    in->marker = xmalloc(((size_t)n_steps + 1) * sizeof(int32_t));
+    in->n_steps = n_steps;
+}
+
+/* Appends ids[0..k) then, with mark, the marker nl for step s; ids past max_len are dropped. */
+static void input_push(PrmInput *in, const int32_t *ids, int k, int mark, int s, int32_t nl, int max_len) {
+    for (int t = 0; t < k; t++)
+        if (in->n < max_len) in->ids[in->n++] = ids[t];
+    if (!mark) return;
+    in->marker[s] = in->n < max_len ? in->n : -1;
+    if (in->n < max_len) in->ids[in->n++] = nl;
+}
+
+void prm_format_tokens(const int32_t *prompt, int np, const int32_t *tokens, int n, const int32_t *ends, int n_steps,
+                       int32_t nl, int max_len, PrmInput *in) {
+    input_alloc(in, (size_t)np + (size_t)n + (size_t)n_steps, n_steps);
+    input_push(in, prompt, np, 0, 0, nl, max_len);
+    int start = 0;
+    for (int s = 0; s < n_steps; s++) {
+        int e = ends[s] < n ? ends[s] : n; /* the caller's step_ends lie within the response (rollouts_read) */
+        input_push(in, tokens + start, e > start ? e - start : 0, 1, s, nl, max_len);
+        start = e + 1;
+    }
+}
+
+int prm_format_pieces(const Tokenizer *tok, const char *problem, const char *const *steps, const size_t *step_len,
+                      int n_steps, int32_t nl, int max_len, PrmInput *in, PureErr *err) {
+    int32_t **ids = xcalloc((size_t)n_steps + 1, sizeof *ids);
+    size_t *n = xcalloc((size_t)n_steps + 1, sizeof *n), total = (size_t)n_steps;
+    int rc = 0;
+    /* piece 0 is the problem, piece s + 1 step s, each encoded alone */
+    for (int s = 0; s <= n_steps && !rc; s++) {
+        const char *text = s ? steps[s - 1] : problem;
+        if (tokenizer_encode(tok, text, s ? step_len[s - 1] : strlen(problem), 0, &ids[s], &n[s], NULL, err))
+            rc = s ? err_prefix(err, "PRM input, step %d", s - 1) : err_prefix(err, "PRM input, problem");
+        total += n[s];
+    }
+    if (!rc) {
+        input_alloc(in, total, n_steps);
+        for (int s = 0; s <= n_steps; s++) input_push(in, ids[s], (int)n[s], s > 0, s - 1, nl, max_len);
+    }
+    for (int s = 0; s <= n_steps; s++) free(ids[s]);
+    free(ids), free(n);
+    return rc;
+}
+
+int prm_newline_id(const Tokenizer *tok, const char *what, int32_t *id, PureErr *err) {
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (tokenizer_encode(tok, "\n", 1, 0, &ids, &n, NULL, err)) return err_prefix(err, "%s: encoding \"\\n\"", what);
+    int ok = n == 1;
+    if (ok) *id = ids[0];
+    free(ids);
+    if (!ok)
+        return err_set(err, "%s: \"\\n\" encodes to %zu tokens; input_format tokens puts one \"\\n\" token after "
+                       "each step and needs a tokenizer where it is a single token", what, n);
     return 0;
 }
 

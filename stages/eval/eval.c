@@ -39,6 +39,9 @@ static const PortDef eval_outputs[] = {
 };
 static const ParamDef eval_params[] = {
     {"max_new_tokens", PT_INT, "256", 1, 1e6, NULL, "longest response"},
+    {"cap_at_context", PT_BOOL, "false", 1, 0, NULL,
+     "a prompt whose prompt + max_new_tokens passes the model's max_position is answered up to max_position, as "
+     "vLLM does (the official evaluation), instead of being refused"},
     {"limit", PT_INT, "0", 0, 1e12, NULL, "evaluate the first N prompts only (0 = all)"},
     {"batch_size", PT_INT, "64", 1, 1e6, NULL, "prompts per generation call"},
     {"chat_template", PT_BOOL, "false", 1, 0, NULL, "wrap prompts in the tokenizer's ChatML template"},
@@ -279,16 +282,23 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
     int *plen = xcalloc((size_t)bs, sizeof(int));
     uint64_t *stream = xcalloc((size_t)bs, sizeof(uint64_t));
     SampleResult *res = xcalloc((size_t)bs, sizeof *res);
-    int maxp = model_config(p.m)->max_position;
+    int maxp = model_config(p.m)->max_position, cap = stage_param_bool(ctx, "cap_at_context");
+    int64_t capped = 0;
     for (int64_t s = 0; s < n && !rc; s += bs) {
         int c = (int)(n - s < bs ? n - s : bs);
         for (int i = 0; i < c && !rc; i++) {
             stream[i] = (uint64_t)(s + i);
             if (policy_encode_prompt(p.tok, pr.prompt[s + i], chat, &ids[i], &plen[i], err))
                 rc = err_prefix(err, "prompt %lld", (long long)(s + i));
-            else if (plen[i] + sc.max_new_tokens > maxp)
-                rc = err_set(err, "prompt %lld has %d tokens; with max_new_tokens %d it exceeds max_position %d",
+            else if (plen[i] + sc.max_new_tokens > maxp && !cap)
+                rc = err_set(err, "prompt %lld has %d tokens; with max_new_tokens %d it exceeds max_position %d "
+                             "(cap_at_context: true answers up to max_position instead)",
                              (long long)(s + i), plen[i], sc.max_new_tokens, maxp);
+            else if (plen[i] >= maxp)
+                rc = err_set(err, "prompt %lld has %d tokens, which leaves no room for an answer within max_position %d",
+                             (long long)(s + i), plen[i], maxp);
+            else
+                capped += plen[i] + sc.max_new_tokens > maxp; /* the engine stops it at maxp, finish length */
         }
         if (!rc) rc = model_generate(p.m, p.tok, c, (const int32_t *const *)ids, plen, stream, &sc, res, err);
         for (int i = 0; i < c && !rc; i++) {
@@ -312,6 +322,11 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
         stage_progress(ctx, s + c, n, "prompts");
     }
     free(ids), free(plen), free(stream), free(res);
+    if (!rc && cap) {
+        stage_metric(ctx, "capped_prompt_fraction", (double)capped / (double)n);
+        if (capped) stage_log(ctx, "eval: %lld of %lld prompts may only be answered up to max_position %d",
+                              (long long)capped, (long long)n, maxp);
+    }
     int nsamples = (int)stage_param_int(ctx, "samples");
     float *sampled = nsamples > 0 ? xcalloc((size_t)n, sizeof(float)) : NULL;
     if (!rc && sampled) rc = sampled_pass(ctx, &p, &pr, n, &sc, nsamples, bs, chat, sampled, err);

@@ -18,6 +18,7 @@
 #include "lua/sandbox.h"
 #include "stages/common/layouts.h"
 #include "stages/common/lm.h"
+#include "stages/common/prmfmt.h"
 #include "stages/common/steps.h"
 
 static const PortDef prm_inputs[] = {
@@ -52,6 +53,10 @@ static const ParamDef prm_params[] = {
      "model: reward of a step past the cut, which the PRM never saw (a penalty: under min-form a repeated "
      "earlier score would let everything after the cut go unjudged)"},
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "model: responses per forward pass"},
+    {"input_format", PT_ENUM, "text", 1, 0, prm_input_formats,
+     "model: text = problem and stripped steps re-tokenized with \"\\n\" markers (prm_train's toy format); tokens = "
+     "the official code's: the rollout's prompt ids, each step's own ids minus its end token, then the \"\\n\" id "
+     "(needs the policy's tokenizer)"},
     COMMON_DEVICE_PARAM("model: where the PRM runs"),
     {0},
 };

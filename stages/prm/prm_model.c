@@ -1,15 +1,39 @@
 /* prm_model.c - PRM mode `model`: a token-classification PRM (prm_train's
- * output or a Hugging Face token classifier with 2 labels) scores the
- * method's input format at each step marker: reward = P(correct) -
- * P(incorrect) (stages/common/prmfmt.h). */
+ * output or a Hugging Face token classifier with 2 labels) scores each step
+ * at its marker: reward = P(correct) - P(incorrect). The input is built in
+ * the stage's `input_format` (stages/common/prmfmt.h): `text` re-tokenizes
+ * problem and steps; `tokens` reuses the rollout's own ids, which is only
+ * meaningful when the PRM reads them with the policy's tokenizer. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "prm.h"
 #include "stages/common/lm.h"
 #include "stages/common/prmfmt.h"
+#include "stages/stage.h"
 
 PrmScoreFn prm_model_score;
+
+/* The tokens format feeds the policy's ids to the PRM unchanged: the two
+ * tokenizers must agree. The rollout stage records its tokenizer's size. */
+static int check_same_tokenizer(StageCtx *ctx, const Tokenizer *prm_tok, int32_t *nl, PureErr *err) {
+    Artifact *a = stage_input_open(ctx, "rollouts", err);
+    if (!a) return -1;
+    int64_t v = -1;
+    PureErr tmp = {0};
+    int has = artifact_get_attr_i64(a, "/", "tokenizer_vocab", &v, &tmp) == 0;
+    artifact_close(a, NULL);
+    if (!has)
+        return err_set(err, "input_format tokens: input 'rollouts' does not record the policy tokenizer's size "
+                       "(attribute tokenizer_vocab; written by an older rollout?), so the PRM's tokenizer cannot be "
+                       "checked against it; rerun the rollout or use input_format: text");
+    if (v != tokenizer_vocab_size(prm_tok))
+        return err_set(err, "input_format tokens: the PRM's tokenizer has %d ids but the policy's (input 'rollouts', "
+                       "attribute tokenizer_vocab) has %lld; the tokens format feeds the policy's ids to the PRM "
+                       "and needs one tokenizer for both (use input_format: text otherwise)",
+                       tokenizer_vocab_size(prm_tok), (long long)v);
+    return prm_newline_id(prm_tok, "input_format tokens: the PRM's tokenizer", nl, err);
+}
 
 int prm_model_score(StageCtx *ctx, PrmJob *j, PureErr *err) {
     Policy p;
@@ -20,12 +44,21 @@ int prm_model_score(StageCtx *ctx, PrmJob *j, PureErr *err) {
     PrmInput *in = xcalloc((size_t)micro, sizeof *in);
     float unscored = (float)stage_param_float(ctx, "unscored_reward");
     int64_t n_unscored = 0;
-    int rc = 0;
+    int tokens = stage_param_enum(ctx, "input_format") == PRM_INPUT_TOKENS, rc = 0;
+    int32_t nl = 0;
+    if (tokens) rc = check_same_tokenizer(ctx, p.tok, &nl, err);
     for (int64_t s = 0; s < ro->n && !rc; s += micro) {
         int c = (int)(ro->n - s < micro ? ro->n - s : micro);
         for (int k = 0; k < c && !rc; k++) {
             int64_t i = s + k, o = ro->step_ends.off[i];
             int ns = (int)ragged_len(&ro->step_ends, i);
+            if (tokens) {
+                prm_format_tokens((const int32_t *)ro->prompt_tokens.v + ro->prompt_tokens.off[i],
+                                  (int)ragged_len(&ro->prompt_tokens, i), (const int32_t *)ro->tokens.v + ro->tokens.off[i],
+                                  (int)ragged_len(&ro->tokens, i), (const int32_t *)ro->step_ends.v + o, ns, nl, max_len,
+                                  &in[k]);
+                continue;
+            }
             const char *text = ro->text[i];
             size_t tlen = strlen(text);
             const char **steps = xmalloc(((size_t)ns + 1) * sizeof(char *));

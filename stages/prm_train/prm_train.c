@@ -58,6 +58,9 @@ static const ParamDef pt_params[] = {
     {"batch_size", PT_INT, "16", 1, 1e6, NULL, "examples per optimizer step"},
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "examples per forward/backward"},
     {"max_len", PT_INT, "512", 8, 1e7, NULL, "longest PRM input in tokens"},
+    {"input_format", PT_ENUM, "text", 1, 0, prm_input_formats,
+     "text: prm's text format; tokens (jsonl only): the problem's ids, then each step's ids + the \"\\n\" id, the "
+     "official PRM's training layout (TRL PRMTrainer), for prm input_format tokens"},
     {"log_every", PT_INT, "50", 1, 1e9, NULL, "log the loss every N steps"},
     {0},
 };
@@ -65,6 +68,9 @@ static const ParamDef pt_params[] = {
 static int pt_check(const StageParams *p, PureErr *err) {
     if (param_enum(p, "source") == PT_SOURCE_JSONL && !param_str(p, "data")[0])
         return err_set(err, "source jsonl needs the parameter 'data' (a PRM800K-style .jsonl file)");
+    if (param_enum(p, "input_format") == PRM_INPUT_TOKENS && param_enum(p, "source") != PT_SOURCE_JSONL)
+        return err_set(err, "input_format tokens trains on source jsonl only (the toy task's steps carry their "
+                            "\"\\n\\n\"); use input_format text");
     return 0;
 }
 
@@ -73,6 +79,7 @@ typedef struct Examples {
     int8_t **labels;
     int n, cap;
     int64_t pos, total;
+    int32_t nl; /* >= 0: the tokens format with this "\n" id */
 } Examples;
 
 static int ex_add(Examples *ex, const Tokenizer *tok, int max_len, const char *problem, const char *const *steps,
@@ -83,7 +90,9 @@ static int ex_add(Examples *ex, const Tokenizer *tok, int max_len, const char *p
         ex->in = xrealloc(ex->in, (size_t)ex->cap * sizeof *ex->in);
         ex->labels = xrealloc(ex->labels, (size_t)ex->cap * sizeof *ex->labels);
     }
-    if (prm_format(tok, problem, steps, lens, ns, max_len, &ex->in[ex->n], err)) return -1;
+    if (ex->nl >= 0 ? prm_format_pieces(tok, problem, steps, lens, ns, ex->nl, max_len, &ex->in[ex->n], err)
+                    : prm_format(tok, problem, steps, lens, ns, max_len, &ex->in[ex->n], err))
+        return -1;
     ex->labels[ex->n] = xmalloc((size_t)ns);
     memcpy(ex->labels[ex->n], labels, (size_t)ns);
     for (int s = 0; s < ns; s++) ex->pos += labels[s] == 1, ex->total += labels[s] >= 0;
@@ -266,7 +275,7 @@ static int pt_run(StageCtx *ctx, PureErr *err) {
     } else if (common_model_create(ctx, out, 2, &p, err)) {
         return -1;
     }
-    Examples ex = {0};
+    Examples ex = {.nl = -1};
     if (stage_param_int(ctx, "steps") == 0 && stage_param_int(ctx, "epochs") == 0) {
         /* no training: import `init` (or a fresh classifier) as the PRM */
         stage_log(ctx, "prm_train: 0 steps, writing the initial model as the PRM");
@@ -274,8 +283,12 @@ static int pt_run(StageCtx *ctx, PureErr *err) {
         policy_free(&p);
         return rc;
     }
-    int rc = stage_param_enum(ctx, "source") == PT_SOURCE_JSONL ? load_jsonl(ctx, &ex, p.tok, err)
-                                                              : load_toy(ctx, &ex, p.tok, err);
+    int rc = stage_param_enum(ctx, "input_format") == PRM_INPUT_TOKENS
+                 ? prm_newline_id(p.tok, "input_format tokens: the PRM's tokenizer", &ex.nl, err)
+                 : 0;
+    if (!rc)
+        rc = stage_param_enum(ctx, "source") == PT_SOURCE_JSONL ? load_jsonl(ctx, &ex, p.tok, err)
+                                                                : load_toy(ctx, &ex, p.tok, err);
     if (!rc && ex.total == 0) rc = err_set(err, "no labelled steps to train the PRM on");
     if (!rc) {
         int bs = (int)stage_param_int(ctx, "batch_size"), micro = (int)stage_param_int(ctx, "micro_batch");

@@ -5,7 +5,8 @@
  * K continuations each (random stream = prompt row * K + sample, seed = the
  * stage seed, so samples do not depend on batching), and stores tokens,
  * sampling log-probs, finish reasons, text and where each "\n\n" step ends
- * (stages/rollout/step_map.h). With a `reference` model connected it also
+ * (stages/rollout/step_map.h; `step_rule` picks pure's text rule or the
+ * official code's token rule). With a `reference` model connected it also
  * stores the reference log-probs for the KL term.
  */
 #include <stdio.h>
@@ -30,11 +31,20 @@ static const PortDef rollout_outputs[] = {
     {"rollouts", ART_H5, 0, "K sampled responses per prompt", layout_rollouts},
     {0},
 };
+static const char *const step_rules[] = {"text", "token", NULL};
+enum { STEP_RULE_TEXT, STEP_RULE_TOKEN };
+
 static const ParamDef rollout_params[] = {
     {"samples", PT_INT, "4", 1, 4096, NULL, "K responses per prompt"},
     {"prompts_per_iteration", PT_INT, "8", 0, 1e9, NULL, "prompts per iteration (0 = all)"},
     {"shuffle_seed", PT_INT, "0", 0, 1e18, NULL, "seed of the prompt order (shared by all iterations)"},
     {"max_new_tokens", PT_INT, "128", 1, 1e6, NULL, "longest response"},
+    {"cap_at_context", PT_BOOL, "false", 1, 0, NULL,
+     "a prompt whose prompt + max_new_tokens passes the model's max_position generates up to max_position (finish "
+     "length), as vLLM does, instead of being refused"},
+    {"step_rule", PT_ENUM, "text", 1, 0, step_rules,
+     "text: the decoded text split at \"\\n\\n\" (no empty steps, steps in one token merged); token: the official "
+     "code's, every token whose text ends with \"\\n\\n\" ends a step (empty ones too) and so does the last token"},
     {"temperature", PT_FLOAT, "1.0", 0, 100, NULL, "sampling temperature (0 = greedy)"},
     {"top_p", PT_FLOAT, "1.0", 0, 1, NULL, "nucleus sampling (1 = off)"},
     {"top_k", PT_INT, "0", 0, 1e9, NULL, "top-k sampling (0 = off)"},
@@ -62,13 +72,15 @@ static void pick_prompts(int64_t P, int64_t n, int64_t iteration, uint64_t seed,
 }
 
 /* Text (non-special token bytes) and step ends of one response. */
-static int fill_steps(const Tokenizer *tok, const int32_t *ids, int n, char **text, int32_t *step_tok,
+static int fill_steps(const Tokenizer *tok, int rule, const int32_t *ids, int n, char **text, int32_t *step_tok,
                       int32_t *step_byte, int *n_steps, PureErr *err) {
     size_t *tok_end = xmalloc((size_t)(n + 1) * sizeof(size_t)), len = 0, cap = 64;
+    unsigned char *is_sep = xcalloc((size_t)n + 1, 1);
     char *buf = xmalloc(cap);
     for (int j = 0; j < n; j++) {
         size_t bl = 0;
         const char *b = tokenizer_is_special(tok, ids[j]) ? NULL : tokenizer_token_bytes(tok, ids[j], &bl);
+        is_sep[j] = (unsigned char)step_is_separator(b, bl);
         /* a NUL byte would end the stored string early and leave step offsets past its end: drop it
          * (a byte-level policy can sample the 0x00 byte token) */
         if (b && bl == 1 && b[0] == 0) b = NULL;
@@ -80,15 +92,22 @@ static int fill_steps(const Tokenizer *tok, const int32_t *ids, int n, char **te
         tok_end[j] = len;
     }
     buf[len] = 0;
+    *text = buf;
+    if (rule == STEP_RULE_TOKEN) {
+        *n_steps = step_map_separators(tok_end, is_sep, n, step_tok, step_byte);
+        free(tok_end), free(is_sep);
+        return 0;
+    }
+    free(is_sep);
     size_t *ends = NULL, *starts = NULL;
     int ns = steps_split(buf, len, &ends, &starts);
     if (ns < 0) {
         free(tok_end), free(buf);
+        *text = NULL;
         return err_set(err, "could not split a response into steps");
     }
     *n_steps = step_map_tokens(tok_end, n, ends, ns, step_tok, step_byte);
     free(ends), free(starts), free(tok_end);
-    *text = buf;
     return 0;
 }
 
@@ -126,11 +145,25 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
     for (int64_t i = 0; i < np && !rc; i++)
         if (policy_encode_prompt(p.tok, pr.prompt[chosen[i]], chat, &pids[i], &plens[i], err))
             rc = err_prefix(err, "prompt %lld", (long long)chosen[i]);
-    int maxnew = (int)stage_param_int(ctx, "max_new_tokens");
+    int maxnew = (int)stage_param_int(ctx, "max_new_tokens"), maxp = model_config(p.m)->max_position, capped = 0;
+    int cap = stage_param_bool(ctx, "cap_at_context");
     for (int64_t i = 0; i < np && !rc; i++)
-        if (plens[i] + maxnew > model_config(p.m)->max_position)
-            rc = err_set(err, "prompt %lld has %d tokens; with max_new_tokens %d it exceeds the model's max_position %d",
-                         (long long)chosen[i], plens[i], maxnew, model_config(p.m)->max_position);
+        if (plens[i] + maxnew > maxp) {
+            if (!cap)
+                rc = err_set(err, "prompt %lld has %d tokens; with max_new_tokens %d it exceeds the model's max_position "
+                             "%d (cap_at_context: true generates up to max_position instead)",
+                             (long long)chosen[i], plens[i], maxnew, maxp);
+            else if (plens[i] >= maxp)
+                rc = err_set(err, "prompt %lld has %d tokens, which leaves no room for a response within the model's "
+                             "max_position %d", (long long)chosen[i], plens[i], maxp);
+            capped++;
+        }
+    /* the engine stops a row at max_position with finish = length (model/sample.c) */
+    if (!rc && cap) {
+        stage_metric(ctx, "capped_prompt_fraction", (double)capped / (double)np);
+        if (capped) stage_log(ctx, "rollout: %d of %lld prompts may only generate up to max_position %d", capped,
+                              (long long)np, maxp);
+    }
 
     const char *const *words = NULL;
     int nwords = stage_param_list(ctx, "stop", &words);
@@ -185,6 +218,7 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
         /* at most one step per token */
         int32_t *se = xmalloc((size_t)(ttot + 1) * sizeof(int32_t)), *sb = xmalloc((size_t)(ttot + 1) * sizeof(int32_t));
         int64_t stot = 0;
+        int rule = (int)stage_param_enum(ctx, "step_rule");
         double mean_len = 0, mean_steps = 0, eos_frac = 0, trunc_frac = 0;
         for (int64_t r = 0; r < N && !rc; r++) {
             int64_t pi = r / K;
@@ -196,7 +230,7 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
             memcpy((int32_t *)ro.tokens.v + ro.tokens.off[r], res[r].tokens, res[r].n * sizeof(int32_t));
             memcpy((float *)ro.logprobs.v + ro.logprobs.off[r], res[r].logprobs, res[r].n * sizeof(float));
             int ns = 0;
-            rc = fill_steps(p.tok, res[r].tokens, res[r].n, &ro.text[r], se + stot, sb + stot, &ns, err);
+            rc = fill_steps(p.tok, rule, res[r].tokens, res[r].n, &ro.text[r], se + stot, sb + stot, &ns, err);
             stot += ns;
             ro.step_ends.off[r + 1] = ro.step_bytes.off[r + 1] = stot;
             mean_len += res[r].n;
@@ -239,7 +273,8 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
         if (!o) rc = -1;
         else {
             rc = rollouts_write(o, &ro, err) || artifact_set_attr_i64(o, "/", "samples", K, err) ||
-                 artifact_set_attr_i64(o, "/", "iteration", it, err);
+                 artifact_set_attr_i64(o, "/", "iteration", it, err) ||
+                 artifact_set_attr_i64(o, "/", "tokenizer_vocab", tokenizer_vocab_size(p.tok), err);
             if (artifact_close(o, rc ? NULL : err)) rc = -1;
         }
     }

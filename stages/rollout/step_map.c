@@ -31,3 +31,18 @@ int step_map_tokens(const size_t *tok_end, int n_tokens, const size_t *step_end,
     out_byte[count - 1] = (int32_t)total; /* the last step runs to the end of the text */
     return count;
 }
+
+int step_map_separators(const size_t *tok_end, const unsigned char *is_sep, int n_tokens, int32_t *out_tok,
+                        int32_t *out_byte) {
+    int count = 0;
+    for (int j = 0; j < n_tokens; j++)
+        if (is_sep[j] || j == n_tokens - 1) {
+            out_tok[count] = j;
+            out_byte[count++] = (int32_t)tok_end[j];
+        }
+    return count;
+}
+
+int step_is_separator(const char *bytes, size_t len) {
+    return bytes && len >= 2 && bytes[len - 1] == '\n' && bytes[len - 2] == '\n';
+}

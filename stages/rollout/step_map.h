@@ -20,4 +20,15 @@
 int step_map_tokens(const size_t *tok_end, int n_tokens, const size_t *step_end, int n_steps, int32_t *out_tok,
                     int32_t *out_byte);
 
+/* The official PURE code's rule (rollout `step_rule: token`): every token
+ * whose own decoded text ends with "\n\n" ends a step, empty steps included
+ * (a response that starts with one, two in a row), and the last token always
+ * ends one, once even when it is itself a separator. is_sep[j] flags the
+ * separator tokens. Writes up to n_tokens entries (out_byte from tok_end, as
+ * step_map_tokens); returns the count (0 for an empty response). */
+int step_map_separators(const size_t *tok_end, const unsigned char *is_sep, int n_tokens, int32_t *out_tok,
+                        int32_t *out_byte);
+/* 1 when a token's bytes end with "\n\n" (the official split_step_char). */
+int step_is_separator(const char *bytes, size_t len);
+
 #endif
