@@ -39,6 +39,11 @@ static const ParamDef params[] = {
      "share of train prompts whose reference may be used as a verifiable reward (the method: 0.1)"},
     {"reference_select", PT_ENUM, "fraction", 1, 0, reference_selects,
      "fraction: a seeded random reference_fraction of train prompts; answer_field: math_train's own 10% (answer != \"null\")"},
+    {"max_prompt_tokens", PT_INT, "0", 0, 1e9, NULL,
+     "files: drop rows whose templated prompt has more tokens than this, counted with `tokenizer` (0: keep all; "
+     "verl's filter_prompts with max_prompt_length, the official 1024)"},
+    {"tokenizer", PT_PATH, "", 1, 0, NULL,
+     "max_prompt_tokens: the policy's tokenizer.json, or the model folder holding it"},
     {"n_train", PT_INT, "2048", 1, 1e8, NULL, "toy: number of train problems"},
     {"n_test", PT_INT, "512", 0, 1e7, NULL, "toy: number of test problems (none of them in train)"},
     {"n_dev", PT_INT, "0", 0, 1e7, NULL,
@@ -66,6 +71,8 @@ static void read_options(const StageParams *p, DataOptions *o) {
     o->test_fraction = param_float(p, "test_fraction");
     o->reference_fraction = param_float(p, "reference_fraction");
     o->reference_from_answer_field = param_enum(p, "reference_select") == REFERENCE_ANSWER_FIELD;
+    o->max_prompt_tokens = param_int(p, "max_prompt_tokens");
+    o->tokenizer = param_str(p, "tokenizer");
     o->n_train = param_int(p, "n_train");
     o->n_test = param_int(p, "n_test");
     o->n_dev = param_int(p, "n_dev");
@@ -94,6 +101,11 @@ static int check_data(const StageParams *p, PureErr *err) {
         return err_set(err, "source 'jsonl' needs `path`");
     if (o.reference_from_answer_field && !(o.n_sources == 0 && strcmp(o.source, "math_train") == 0))
         return err_set(err, "reference_select: answer_field applies to source math_train only (got '%s')", o.source);
+    if (o.max_prompt_tokens > 0 && toy)
+        return err_set(err, "max_prompt_tokens filters the rows of files; the toy task's prompts are short (got source toy)");
+    if (o.max_prompt_tokens > 0 && !*o.tokenizer)
+        return err_set(err, "max_prompt_tokens counts tokens with `tokenizer`: set it to the policy's tokenizer.json "
+                            "or model folder");
     if (param_is_set(p, "test_size") && o.test_fraction > 0)
         return err_set(err, "set test_size or test_fraction, not both");
     if (*o.template_ && !strstr(o.template_, "{problem}"))
@@ -125,6 +137,11 @@ static int run_data(StageCtx *ctx, PureErr *err) {
         stage_metric(ctx, "n_test", (double)test.rows.n);
         stage_metric(ctx, "n_dev", (double)dev.rows.n);
         stage_metric(ctx, "train_with_reference", (double)with_ref);
+        if (o.max_prompt_tokens > 0) {
+            stage_metric(ctx, "dropped_long_prompts", (double)train.dropped_long);
+            stage_log(ctx, "%lld rows dropped: their prompt has more than %lld tokens", (long long)train.dropped_long,
+                      (long long)o.max_prompt_tokens);
+        }
         stage_log(ctx, "%lld train prompts (%lld with a verifiable reference), %lld test prompts",
                   (long long)train.rows.n, (long long)with_ref, (long long)test.rows.n);
     }

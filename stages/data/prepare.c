@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stages/data/prepare.h"
+#include "stages/common/lm.h"
+#include "util/fs.h"
 #include "util/sbuf.h"
 #include "util/hash.h"
 #include "util/rng.h"
@@ -10,7 +12,7 @@
 void data_options_default(DataOptions *o) {
     memset(o, 0, sizeof *o);
     o->source = "toy";
-    o->path = o->data_dir = o->template_ = "";
+    o->path = o->data_dir = o->template_ = o->tokenizer = "";
     o->fields = (DataFields){"problem", "answer", "solution"};
     o->shuffle = 1;
     o->test_size = -1;
@@ -123,7 +125,47 @@ static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, Dat
 
 /* ---- real sources ---- */
 
-static int load_source(const DataOptions *o, const char *source, int k, DataSet *all, PureErr *err) {
+static const char *template_of(const DataOptions *o) {
+    if (o->template_ && *o->template_) return o->template_;
+    return (o->n_sources == 0 && strcmp(o->source, "toy") == 0) ? DATA_TEMPLATE_TOY : DATA_TEMPLATE_METHOD;
+}
+
+/* The tokenizer that counts prompt tokens: a tokenizer.json, or a model folder holding one. */
+static Tokenizer *count_tokenizer(const char *path, PureErr *err) {
+    char *file = fs_is_dir(path) ? fs_join(path, "tokenizer.json") : xstrdup(path);
+    Tokenizer *t = tokenizer_load(file, err);
+    if (!t) err_prefix(err, "parameter 'tokenizer' (%s)", file);
+    free(file);
+    return t;
+}
+
+/* verl's filter_prompts: rows whose templated prompt, encoded as the rollout encodes it (no chat
+   template), has more than max_prompt_tokens tokens are dropped. Returns the count dropped. */
+static int64_t drop_long(const DataOptions *o, const Tokenizer *tok, DataSet *d, PureErr *err) {
+    int64_t kept = 0, dropped = 0;
+    for (int64_t i = 0; i < d->n; i++) {
+        char *prompt = data_apply_template(template_of(o), d->rows[i].problem);
+        int32_t *ids = NULL;
+        int n = 0;
+        int rc = policy_encode_prompt(tok, prompt, 0, &ids, &n, err);
+        free(prompt), free(ids);
+        if (rc) {
+            err_prefix(err, "max_prompt_tokens: row %lld (id %lld)", (long long)i, (long long)d->rows[i].id);
+            return -1;
+        }
+        if (n > o->max_prompt_tokens) {
+            datarow_free(&d->rows[i]);
+            dropped++;
+        } else {
+            d->rows[kept++] = d->rows[i];
+        }
+    }
+    d->n = kept;
+    return dropped;
+}
+
+static int load_source(const DataOptions *o, const Tokenizer *tok, const char *source, int k, DataSet *all,
+                       int64_t *dropped, PureErr *err) {
     if (!data_source_known(source) && strcmp(source, "jsonl") != 0)
     {
         char list[256] = "";
@@ -147,6 +189,12 @@ static int load_source(const DataOptions *o, const char *source, int k, DataSet 
         return -1;
     }
     if (o->shuffle) shuffle_rows(d.rows, d.n, rng_derive(o->seed, "data/shuffle"), (uint64_t)k);
+    int64_t drop = tok ? drop_long(o, tok, &d, err) : 0;
+    if (drop < 0) {
+        dataset_free(&d);
+        return -1;
+    }
+    *dropped += drop;
     int64_t keep = o->limit > 0 && o->limit < d.n ? o->limit : d.n;
     for (int64_t i = 0; i < d.n; i++) {
         if (i < keep) dataset_push(all, d.rows[i]);
@@ -160,9 +208,7 @@ static void split_finish(const DataOptions *o, DataSplit *s, int is_train) {
     int64_t n = s->rows.n;
     s->has_reference = xcalloc((size_t)(n ? n : 1), 1);
     s->prompts = xcalloc((size_t)(n ? n : 1), sizeof *s->prompts);
-    const char *tmpl = o->template_ && *o->template_ ? o->template_
-                       : (o->n_sources == 0 && strcmp(o->source, "toy") == 0) ? DATA_TEMPLATE_TOY
-                                                                                : DATA_TEMPLATE_METHOD;
+    const char *tmpl = template_of(o);
     for (int64_t i = 0; i < n; i++) s->prompts[i] = data_apply_template(tmpl, s->rows.rows[i].problem);
     /* which prompts keep their reference as a verifiable reward */
     if (is_train && o->reference_from_answer_field) {
@@ -196,19 +242,23 @@ int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, DataSp
         if (toy_generate(o, &train->rows, &test->rows, &dev->rows, err) < 0) return -1;
     } else {
         DataSet all = {0};
-        int benchmarks_only = 1;
+        int benchmarks_only = 1, rc = 0;
         int n = o->n_sources ? o->n_sources : 1;
-        for (int k = 0; k < n; k++) {
+        Tokenizer *tok = NULL;
+        if (o->max_prompt_tokens > 0 && !(tok = count_tokenizer(o->tokenizer, err))) return -1;
+        for (int k = 0; k < n && !rc; k++) {
             const char *src = o->n_sources ? o->sources[k] : o->source;
             if (strcmp(src, "toy") == 0) {
-                dataset_free(&all);
-                return err_set(err, "`sources` lists benchmark files; the toy task is `source: toy`");
+                rc = err_set(err, "`sources` lists benchmark files; the toy task is `source: toy`");
+                break;
             }
             if (strcmp(src, "math_train") == 0 || strcmp(src, "jsonl") == 0) benchmarks_only = 0;
-            if (load_source(o, src, k, &all, err) < 0) {
-                dataset_free(&all);
-                return -1;
-            }
+            rc = load_source(o, tok, src, k, &all, &train->dropped_long, err);
+        }
+        tokenizer_free(tok);
+        if (rc) {
+            dataset_free(&all);
+            return -1;
         }
         /* benchmarks are evaluation sets: by default every row is a test row */
         int64_t n_test = o->test_size >= 0 ? o->test_size : benchmarks_only ? all.n : 0;

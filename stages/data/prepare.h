@@ -30,6 +30,8 @@ typedef struct DataOptions {
     double test_fraction;            /* > 0: overrides test_size */
     double reference_fraction;       /* share of train rows that keep has_reference */
     int reference_from_answer_field; /* math_train: has_reference = the file's answer field is not "null" */
+    int64_t max_prompt_tokens;       /* files: drop rows whose templated prompt has more tokens (0 = keep all) */
+    const char *tokenizer;           /* ... counted with this tokenizer.json (or a model folder holding one) */
     ToyConfig toy;
     int64_t n_train, n_test;         /* toy only */
     int64_t n_dev;                   /* toy: dev problems after the test ones, in neither; files: rows moved
@@ -41,6 +43,7 @@ void data_options_default(DataOptions *o);
 
 typedef struct DataSplit {
     DataSet rows;
+    int64_t dropped_long;            /* train only: rows dropped (before the split) by max_prompt_tokens */
     uint8_t *has_reference;          /* (n) */
     char **prompts;                  /* (n) templated */
 } DataSplit;
