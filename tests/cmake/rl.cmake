@@ -23,3 +23,8 @@ add_test(NAME test_rl_kill_torture
 set_tests_properties(test_rl_kill_torture PROPERTIES TIMEOUT 900 LABELS slow)
 # stop words: special tokens become stop ids (the official recipe's stop words), the rest stay strings
 pure_test(test_stops SOURCES ${PURE_TEST_DIR}/rl/test_stops.c LIBS pure_stage_common)
+# issue 11's machinery in one small pipeline (dev split, SFT dev checks, hard negatives, prm_eval, controlled PRM,
+# KL metrics, reference_fraction, measure_after, unscored steps)
+add_test(NAME test_rl_quality_pipeline
+  COMMAND bash ${PURE_TEST_DIR}/rl/quality_pipeline.sh $<TARGET_FILE:pure> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON})
+set_tests_properties(test_rl_quality_pipeline PROPERTIES TIMEOUT 300)
