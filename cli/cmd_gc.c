@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "runner/rundir.h"
+#include "runner/sweep.h"
 #include "util/fs.h"
 
 static const char *help =
@@ -117,7 +118,26 @@ int cmd_gc(int argc, char **argv) {
     PureErr err;
     err_clear(&err);
     int fd = -1, code = PURE_EXIT_OK;
-    if (rundir_lock(root, &fd, &err)) {
+    /* a sweep references what every one of its runs plans */
+    Sweep *sw = NULL;
+    int bad = sweep_load(o.spec, o.sets, o.nsets, &sw, &err);
+    for (int k = 0; sw && !bad && k < sw->n; k++) {
+        Spec *ks = sweep_spec(sw, k, o.sets, o.nsets, cli_config()->kinds, &err);
+        Plan *kp = ks ? plan_build(ks, &err) : NULL;
+        bad = !kp;
+        for (int i = 0; kp && i < kp->n; i++) {
+            char key[4096];
+            snprintf(key, sizeof key, "%s/%.16s", kp->insts[i].dir, kp->insts[i].fp);
+            if (!cJSON_GetObjectItemCaseSensitive(g.keep, key)) cJSON_AddTrueToObject(g.keep, key);
+        }
+        plan_free(kp);
+        spec_free(ks);
+    }
+    sweep_free(sw);
+    if (bad) {
+        fprintf(stderr, "pure gc: %s\n", err.msg);
+        code = PURE_EXIT_USAGE;
+    } else if (rundir_lock(root, &fd, &err)) {
         fprintf(stderr, "pure gc: %s\n", err.msg);
         code = PURE_EXIT_FAIL;
     } else {

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "runner/exec.h"
 #include "runner/rundir.h"
+#include "runner/sweep.h"
 #include "runner/tboard.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -43,10 +44,101 @@ static void on_signal(int sig) {
     raise(sig);
 }
 
+static void install_signals(void) {
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    /* a file-size limit (ulimit -f) must fail the write with EFBIG and a
+       message, not kill the run silently */
+    signal(SIGXFSZ, SIG_IGN);
+}
+
+/* A spec with a `sweep:` block: every run is validated and planned before
+ * the run directory is touched, then they run one after the other into the
+ * one directory (shared stage runs are computed once). */
+static int run_sweep(const CliOpts *o, Sweep *sw) {
+    PureErr err;
+    err_clear(&err);
+    int n = sw->n, exit_code = PURE_EXIT_OK, fd = -1;
+    Spec **specs = xcalloc((size_t)n + 1, sizeof *specs), *base = NULL;
+    Plan **plans = xcalloc((size_t)n + 1, sizeof *plans);
+    ExecTargets *tg = xcalloc((size_t)n + 1, sizeof *tg);
+    int ok = 1;
+    for (int k = 0; k < n && ok; k++) {
+        specs[k] = sweep_spec(sw, k, o->sets, o->nsets, cli_config()->kinds, &err);
+        plans[k] = specs[k] ? plan_build(specs[k], &err) : NULL;
+        ok = plans[k] && !exec_targets(plans[k], o->until, o->force, o->nforce, &tg[k], &err);
+        if (!ok && plans[k]) plans[k] = (plan_free(plans[k]), NULL);
+    }
+    /* RUN/spec.yaml: the spec as written, sweep block included (pure status --run-dir reads it) */
+    if (ok && !(base = spec_load(o->spec, o->sets, o->nsets, cli_config()->kinds, &err)))
+        err_prefix(&err, "the spec without the sweep's overrides");
+    if (!ok || !base) {
+        fprintf(stderr, "pure: %s\n", err.msg);
+        exit_code = PURE_EXIT_USAGE;
+        goto done;
+    }
+    log_set_quiet(o->quiet);
+    char *root = cli_run_dir(o), *spec_copy = fs_join(root, "spec.yaml");
+    int rc = rundir_lock(root, &fd, &err) || spec_write_resolved(base, spec_copy, &err) ||
+             sweep_write_index(sw, root, &err);
+    for (int k = 0; k < n && !rc; k++) rc = sweep_write_plan(sw, k, root, plans[k], &err);
+    if (rc) {
+        log_error("%s", err.msg);
+        exit_code = PURE_EXIT_FAIL;
+    } else {
+        if (!o->quiet)
+            log_info("run directory %s: sweep of %d run(s), %d variant(s) x %d seed(s)", root, n, sw->nvariants,
+                     sw->nseeds);
+        install_signals();
+        for (int k = 0; k < n && exit_code == PURE_EXIT_OK; k++) {
+            const SweepRun *r = &sw->runs[k];
+            if (!o->quiet) log_info("sweep run %d/%d: %s", k + 1, n, r->label);
+            char *tb = specs[k]->tensorboard ? tboard_path(root, r->name) : NULL;
+            RunOpts ro = {root, o->quiet, &tg[k], o->verify, tb, cli_config()->fault, r->label};
+            if (exec_run(plans[k], &ro, &err)) {
+                log_error("sweep run '%s': %s", r->label, err.msg);
+                log_error("the run directory is intact; fix the cause and run the same command again to resume the "
+                          "sweep");
+                exit_code = PURE_EXIT_FAIL;
+            }
+            free(tb);
+        }
+        if (exit_code == PURE_EXIT_OK && !o->quiet) log_info("sweep done: %d run(s) in %s", n, root);
+    }
+    rundir_unlock(fd);
+    free(spec_copy);
+    free(root);
+done:
+    for (int k = 0; k < n; k++) {
+        if (plans[k]) exec_targets_free(&tg[k]);
+        plan_free(plans[k]);
+        spec_free(specs[k]);
+    }
+    spec_free(base);
+    free(tg);
+    free(plans);
+    free(specs);
+    return exit_code;
+}
+
 int cmd_run(int argc, char **argv) {
     CliOpts o;
     int rc = cli_parse(argc, argv, "run-dir set force until quiet verify", 1, help, &o);
     if (rc) return rc > 0 ? PURE_EXIT_OK : PURE_EXIT_USAGE;
+    {
+        PureErr err;
+        err_clear(&err);
+        Sweep *sw;
+        if (sweep_load(o.spec, o.sets, o.nsets, &sw, &err)) {
+            fprintf(stderr, "pure: %s\n", err.msg);
+            return PURE_EXIT_USAGE;
+        }
+        if (sw) {
+            rc = run_sweep(&o, sw);
+            sweep_free(sw);
+            return rc;
+        }
+    }
     Spec *spec;
     Plan *plan = cli_load(&o, &spec);
     if (!plan) return PURE_EXIT_USAGE;
@@ -64,18 +156,16 @@ int cmd_run(int argc, char **argv) {
     int fd = -1;
     int exit_code = PURE_EXIT_OK;
     char *spec_copy = fs_join(root, "spec.yaml");
-    if (rundir_lock(root, &fd, &err) || spec_write_resolved(spec, spec_copy, &err)) {
+    char *plan_copy = fs_join(root, "plan.json");
+    if (rundir_lock(root, &fd, &err) || spec_write_resolved(spec, spec_copy, &err) ||
+        plan_write_json(plan, plan_copy, &err)) {
         log_error("%s", err.msg);
         exit_code = PURE_EXIT_FAIL;
     } else {
         if (!o.quiet) log_info("run directory %s", root);
         char *stem = fs_stem(o.spec), *tb = spec->tensorboard ? tboard_path(root, stem) : NULL;
-        RunOpts ro = {root, o.quiet, &targets, o.verify, tb, cli_config()->fault};
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        /* a file-size limit (ulimit -f) must fail the write with EFBIG and a
-           message, not kill the run silently */
-        signal(SIGXFSZ, SIG_IGN);
+        RunOpts ro = {root, o.quiet, &targets, o.verify, tb, cli_config()->fault, NULL};
+        install_signals();
         if (exec_run(plan, &ro, &err)) {
             log_error("%s", err.msg);
             log_error("the run directory is intact; fix the cause and run the same command again to resume");
@@ -87,6 +177,7 @@ int cmd_run(int argc, char **argv) {
     rundir_unlock(fd);
     exec_targets_free(&targets);
     free(spec_copy);
+    free(plan_copy);
     free(root);
     cli_unload(plan, spec);
     return exit_code;

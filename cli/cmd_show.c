@@ -8,11 +8,12 @@
 #include "cli/commands.h"
 #include "cli/cmd_util.h"
 #include "report/rollview.h"
+#include "report/runset.h"
 
 static const char *USAGE =
     "usage: pure show rollouts RUN_DIR [--iteration N] [--sort advantage|reward|length]\n"
     "                 [--filter wrong|flagged] [--limit K] [--stage CREDIT_STAGE] [--plan FILE]\n"
-    "                 [--color | --no-color]\n"
+    "                 [--variant NAME [--seed S]] [--color | --no-color]\n"
     "\n"
     "One iteration's rollouts as the run stored them: each response's prompt, its steps\n"
     "with their process reward (the lowest marked '<- min'), the return and advantage at\n"
@@ -27,6 +28,7 @@ static const char *USAGE =
     "  --stage NAME   the credit stage, when the pipeline has several\n"
     "  --plan FILE    the plan file naming the run's stage runs (default RUN_DIR/plan.json,\n"
     "                 else the newest commit of each stage)\n"
+    "  --variant NAME --seed S   in a sweep's directory: which run (default: the variant's first seed)\n"
     "  --color        colour even when stdout is not a terminal; --no-color never (NO_COLOR\n"
     "                 in the environment also turns it off)\n"
     "Exit codes: 0 ok, 2 bad usage or a missing run, iteration, stage or dataset.\n";
@@ -46,7 +48,8 @@ static int pick(const char *opt, const char *val, const char *const *names, int 
 int cmd_show(int argc, char **argv) {
     static const char *const sorts[] = {"none", "advantage", "reward", "length", NULL};
     static const char *const filters[] = {"none", "wrong", "flagged", NULL};
-    const char *what = NULL, *dir = NULL, *stage = NULL, *plan = NULL, *v;
+    const char *what = NULL, *dir = NULL, *stage = NULL, *plan = NULL, *variant = NULL, *v;
+    long long seed = -1;
     int sort = RV_SORT_NONE, filter = RV_FILTER_NONE, color = -1;
     long long iter = -1, limit = 0;
     for (int i = 1; i < argc; i++) {
@@ -57,10 +60,13 @@ int cmd_show(int argc, char **argv) {
         } else if (!strcmp(s, "--color")) color = 1;
         else if (!strcmp(s, "--no-color")) color = 0;
         else if (!strcmp(s, "--iteration") || !strcmp(s, "--sort") || !strcmp(s, "--filter") || !strcmp(s, "--limit") ||
-                 !strcmp(s, "--stage") || !strcmp(s, "--plan")) {
+                 !strcmp(s, "--stage") || !strcmp(s, "--plan") || !strcmp(s, "--variant") || !strcmp(s, "--seed")) {
             if (!(v = cmd_value(argc, argv, &i))) return PURE_EXIT_USAGE;
             int bad = 0, is_iter = !strcmp(s, "--iteration");
-            if (is_iter || !strcmp(s, "--limit")) {
+            if (!strcmp(s, "--seed")) {
+                if (cmd_int(s, v, &seed)) return PURE_EXIT_USAGE;
+            } else if (!strcmp(s, "--variant")) variant = v;
+            else if (is_iter || !strcmp(s, "--limit")) {
                 long long *dst = is_iter ? &iter : &limit;
                 if (cmd_int(s, v, dst)) return PURE_EXIT_USAGE;
                 if (*dst < !is_iter) {
@@ -99,7 +105,19 @@ int cmd_show(int argc, char **argv) {
     err_clear(&err);
     RunView rv;
     RollView view;
-    if (runview_open(dir, plan, &rv, &err)) {
+    char *sweep_plan = plan ? NULL : runset_sweep_plan(dir, variant, seed, &err);
+    if (err.set) {
+        fprintf(stderr, "pure show: %s\n", err.msg);
+        return PURE_EXIT_USAGE;
+    }
+    if (!sweep_plan && variant) {
+        fprintf(stderr, "pure show: --variant: %s is not a sweep's run directory (no sweep.json)\n", dir);
+        return PURE_EXIT_USAGE;
+    }
+    if (sweep_plan) plan = sweep_plan;
+    int orc = runview_open(dir, plan, &rv, &err);
+    free(sweep_plan);
+    if (orc) {
         fprintf(stderr, "pure show: %s\n", err.msg);
         return PURE_EXIT_USAGE;
     }

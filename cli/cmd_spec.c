@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "runner/sweep.h"
 
 static const char *validate_help =
     "usage: pure validate PIPELINE.yaml [--set key.path=value]...\n"
@@ -15,6 +16,40 @@ int cmd_validate(int argc, char **argv) {
     CliOpts o;
     int rc = cli_parse(argc, argv, "set", 1, validate_help, &o);
     if (rc) return rc > 0 ? PURE_EXIT_OK : PURE_EXIT_USAGE;
+    PureErr err;
+    err_clear(&err);
+    Sweep *sw;
+    if (sweep_load(o.spec, o.sets, o.nsets, &sw, &err)) {
+        fprintf(stderr, "pure: %s\n", err.msg);
+        return PURE_EXIT_USAGE;
+    }
+    if (sw) { /* every run of the sweep is a spec of its own */
+        cJSON *seen = cJSON_CreateObject();
+        int total = 0, distinct = 0;
+        for (int k = 0; k < sw->n; k++) {
+            Spec *s = sweep_spec(sw, k, o.sets, o.nsets, cli_config()->kinds, &err);
+            Plan *p = s ? plan_build(s, &err) : NULL;
+            if (!p) {
+                fprintf(stderr, "pure: %s\n", err.msg);
+                spec_free(s);
+                cJSON_Delete(seen);
+                sweep_free(sw);
+                return PURE_EXIT_USAGE;
+            }
+            for (int i = 0; i < p->n; i++, total++)
+                if (!cJSON_GetObjectItemCaseSensitive(seen, p->insts[i].fp)) {
+                    cJSON_AddTrueToObject(seen, p->insts[i].fp);
+                    distinct++;
+                }
+            plan_free(p);
+            spec_free(s);
+        }
+        printf("%s: valid sweep of %d runs (%d variants x %d seeds): %d stage runs, %d distinct (the rest shared)\n",
+               o.spec, sw->n, sw->nvariants, sw->nseeds, total, distinct);
+        cJSON_Delete(seen);
+        sweep_free(sw);
+        return PURE_EXIT_OK;
+    }
     Spec *spec;
     Plan *plan = cli_load(&o, &spec);
     if (!plan) return PURE_EXIT_USAGE;

@@ -11,12 +11,15 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "runner/rundir.h"
+#include "runner/sweep.h"
 #include "util/fs.h"
 #include "util/json.h"
 
 static const char *help =
     "usage: pure status PIPELINE.yaml [--run-dir DIR] [--set key.path=value]... [--verify]\n"
     "       pure status --run-dir DIR    (the spec of the directory's last run)\n"
+    "A spec with a sweep: block shows the grid: per variant and seed, how many of the run's\n"
+    "stage runs are done (and whether one is running, interrupted or damaged).\n"
     "\n"
     "For every stage (and loop iteration): done, stale (an older result exists; says\n"
     "which parameter, input, file or version changed), pending, interrupted or damaged.\n"
@@ -132,12 +135,103 @@ static void classify(const Plan *p, const char *root, int verify, long holder, R
     }
 }
 
+/* The sweep's grid: one row per variant, one column per seed. */
+static int status_sweep(const CliOpts *o, const Sweep *sw) {
+    PureErr err;
+    err_clear(&err);
+    char *root = cli_run_dir(o);
+    long holder = rundir_lock_holder(root);
+    printf("run directory %s%s\n", root, fs_is_dir(root) ? "" : " (not created yet)");
+    if (holder) printf("a `pure run` is running on it (pid %ld)\n", holder);
+    printf("sweep: %d variant(s) x %d seed(s)%s%s\n", sw->nvariants, sw->nseeds, sw->baseline ? ", baseline " : "",
+           sw->baseline ? sw->baseline : "");
+    char **cells = xcalloc((size_t)sw->n + 1, sizeof *cells);
+    cJSON *seen = cJSON_CreateObject(); /* distinct fingerprints: shared stage runs count once */
+    int distinct = 0, distinct_done = 0, rc = PURE_EXIT_OK, w = 8;
+    for (int k = 0; k < sw->n && rc == PURE_EXIT_OK; k++) {
+        Spec *s = sweep_spec(sw, k, o->sets, o->nsets, cli_config()->kinds, &err);
+        Plan *p = s ? plan_build(s, &err) : NULL;
+        if (!p) {
+            fprintf(stderr, "pure: %s\n", err.msg);
+            spec_free(s);
+            rc = PURE_EXIT_USAGE;
+            break;
+        }
+        Row *rows = xcalloc((size_t)p->n + 1, sizeof *rows);
+        int counts[ST_N] = {0};
+        for (int i = 0; i < p->n; i++) {
+            classify(p, root, o->verify, holder, rows, i);
+            counts[rows[i].state]++;
+            if (!cJSON_GetObjectItemCaseSensitive(seen, p->insts[i].fp)) {
+                cJSON_AddTrueToObject(seen, p->insts[i].fp);
+                distinct++;
+                distinct_done += rows[i].state == ST_DONE || rows[i].state == ST_PRUNED;
+            }
+        }
+        int done = counts[ST_DONE] + counts[ST_PRUNED];
+        char cell[128];
+        if (done == p->n) snprintf(cell, sizeof cell, "done (%d)", p->n);
+        else if (done == 0 && !counts[ST_RUNNING] && !counts[ST_INTERRUPTED]) snprintf(cell, sizeof cell, "pending");
+        else snprintf(cell, sizeof cell, "%d/%d done", done, p->n);
+        size_t l = strlen(cell);
+        if (counts[ST_RUNNING]) snprintf(cell + l, sizeof cell - l, ", running");
+        else if (counts[ST_INTERRUPTED]) snprintf(cell + l, sizeof cell - l, ", interrupted");
+        l = strlen(cell);
+        if (counts[ST_DAMAGED]) snprintf(cell + l, sizeof cell - l, ", %d damaged", counts[ST_DAMAGED]);
+        cells[k] = xstrdup(cell);
+        if ((int)strlen(cell) > w) w = (int)strlen(cell);
+        free(rows);
+        plan_free(p);
+        spec_free(s);
+    }
+    if (rc == PURE_EXIT_OK) {
+        int vw = 7;
+        for (int v = 0; v < sw->nvariants; v++)
+            if ((int)strlen(sw->variants[v]) > vw) vw = (int)strlen(sw->variants[v]);
+        printf("%-*s", vw + 2, "variant");
+        for (int si = 0; si < sw->nseeds; si++) {
+            char h[48];
+            if (sw->seeds) snprintf(h, sizeof h, "seed %lld", (long long)sw->seeds[si]);
+            else snprintf(h, sizeof h, "the spec's seed");
+            printf("%-*s", w + 2, h);
+        }
+        printf("\n");
+        for (int v = 0; v < sw->nvariants; v++) {
+            printf("%-*s", vw + 2, sw->variants[v]);
+            for (int si = 0; si < sw->nseeds; si++) printf("%-*s", w + 2, cells[v * sw->nseeds + si]);
+            printf("\n");
+        }
+        printf("%d distinct stage runs (shared ones count once), %d done\n", distinct, distinct_done);
+    }
+    for (int k = 0; k < sw->n; k++) free(cells[k]);
+    free(cells);
+    cJSON_Delete(seen);
+    free(root);
+    return rc;
+}
+
 int cmd_status(int argc, char **argv) {
     CliOpts o;
     int rc = cli_parse(argc, argv, "run-dir set verify", 0, help, &o);
     if (rc) return rc > 0 ? PURE_EXIT_OK : PURE_EXIT_USAGE;
     char *saved;
     if (cli_spec_or_saved(&o, "status", help, &saved)) return PURE_EXIT_USAGE;
+    {
+        PureErr err;
+        err_clear(&err);
+        Sweep *sw;
+        if (sweep_load(o.spec, o.sets, o.nsets, &sw, &err)) {
+            fprintf(stderr, "pure: %s\n", err.msg);
+            free(saved);
+            return PURE_EXIT_USAGE;
+        }
+        if (sw) {
+            rc = status_sweep(&o, sw);
+            sweep_free(sw);
+            free(saved);
+            return rc;
+        }
+    }
     Spec *s;
     Plan *p = cli_load(&o, &s);
     if (!p) {

@@ -133,20 +133,24 @@ void compare_print(FILE *f, const CmpTable *t) {
     int vw = (int)strlen("variant");
     for (int v = 0; v < t->nv; v++)
         if (width(t->variants[v]) > vw) vw = width(t->variants[v]);
-    int *cw = xcalloc((size_t)t->nm + 1, sizeof *cw);
+    int *cw = xcalloc((size_t)t->nm + 1, sizeof *cw), *dw = xcalloc((size_t)t->nm + 1, sizeof *dw);
     char buf[128];
     for (int m = 0; m < t->nm; m++) {
         cw[m] = width(t->metrics[m]);
+        dw[m] = (int)strlen("(base)");
         for (int v = 0; v < t->nv; v++) {
-            fmt_cell(&t->cells[v * t->nm + m], buf, sizeof buf);
+            const CmpCell *c = &t->cells[v * t->nm + m];
+            fmt_cell(c, buf, sizeof buf);
             if (width(buf) > cw[m]) cw[m] = width(buf);
+            snprintf(buf, sizeof buf, "%+.4g", c->delta);
+            if (c->has_delta && width(buf) > dw[m]) dw[m] = width(buf);
         }
     }
     pad(f, "variant", vw + 2);
     fputs("seeds  ", f);
     for (int m = 0; m < t->nm; m++) {
         pad(f, t->metrics[m], cw[m] + 2);
-        pad(f, "delta", 10);
+        pad(f, "delta", dw[m] + 3);
     }
     fputc('\n', f);
     for (int v = 0; v < t->nv; v++) {
@@ -159,12 +163,13 @@ void compare_print(FILE *f, const CmpTable *t) {
             if (v == t->baseline) snprintf(buf, sizeof buf, "(base)");
             else if (c->has_delta) snprintf(buf, sizeof buf, "%+.4g", c->delta);
             else snprintf(buf, sizeof buf, "-");
-            pad(f, buf, 10);
+            pad(f, buf, dw[m] + 3);
         }
         fputc('\n', f);
     }
     fprintf(f, "\nmean \xc2\xb1 sample sd across seeds; delta = mean - mean of '%s'\n", t->variants[t->baseline]);
     free(cw);
+    free(dw);
 }
 
 static cJSON *num_or_null(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }

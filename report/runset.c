@@ -78,6 +78,48 @@ static int add_sweep(RunSet *s, const char *dir, const char *path, PureErr *err)
     return rc;
 }
 
+/* Appends item to a ", "-separated list unless it is there already. */
+static void list_add(char *list, size_t cap, const char *item) {
+    size_t l = strlen(list), n = strlen(item);
+    for (const char *p = list; (p = strstr(p, item)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || !p[n])) return;
+    if (l + n + 3 < cap) snprintf(list + l, cap - l, "%s%s", l ? ", " : "", item);
+}
+
+char *runset_sweep_plan(const char *dir, const char *variant, long long seed, PureErr *err) {
+    char *path = fs_join(dir, "sweep.json");
+    if (!fs_exists(path)) {
+        free(path);
+        return NULL;
+    }
+    cJSON *j = json_parse_file(path, err);
+    char *plan = NULL, variants[1024] = "", seeds[512] = "";
+    int found_variant = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "runs")) {
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "variant"));
+        const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "plan"));
+        const cJSON *sd = cJSON_GetObjectItemCaseSensitive(e, "seed");
+        if (!v || !p) continue;
+        list_add(variants, sizeof variants, v);
+        if (!variant || strcmp(v, variant)) continue;
+        found_variant = 1;
+        char num[32];
+        snprintf(num, sizeof num, "%.0f", cJSON_IsNumber(sd) ? sd->valuedouble : -1.0);
+        list_add(seeds, sizeof seeds, num);
+        if (!plan && (seed < 0 || (cJSON_IsNumber(sd) && (long long)sd->valuedouble == seed)))
+            plan = p[0] == '/' ? xstrdup(p) : fs_join(dir, p);
+    }
+    if (!plan && j) {
+        if (!variant) err_set(err, "%s is a sweep: choose a run with --variant NAME [--seed S] (variants: %s)", dir, variants);
+        else if (!found_variant) err_set(err, "%s: the sweep has no variant '%s' (variants: %s)", dir, variant, variants);
+        else err_set(err, "%s: variant '%s' has no seed %lld (seeds: %s)", dir, variant, seed, seeds);
+    }
+    cJSON_Delete(j);
+    free(path);
+    return plan;
+}
+
 int runset_add(RunSet *s, const char *arg, PureErr *err) {
     const char *eq = strchr(arg, '=');
     char *name = NULL, *dir;

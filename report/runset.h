@@ -34,6 +34,12 @@ void runset_free(RunSet *s);
 /* Index of a variant by name, -1 when absent. */
 int runset_variant(const RunSet *s, const char *name);
 
+/* In a sweep directory (DIR/sweep.json), the plan file of one run: a
+ * variant and a seed (seed < 0: the variant's only or first seed). NULL +
+ * err listing the variants (or seeds) when there is no such run; NULL
+ * without err (err->set stays 0) when dir is not a sweep directory. */
+char *runset_sweep_plan(const char *dir, const char *variant, long long seed, PureErr *err);
+
 /* One metric of one run: "STAGE.KEY" is the value in that stage's
  * metrics.jsonl line (for a loop stage, its last iteration; "STAGE.KEY@N":
  * iteration N). Returns 0 and *v, 1 when the run has no such value, -1 +

@@ -249,7 +249,9 @@ static void latest_note(Runner *r, int i) {
 static const char *latest_line(const Runner *r, int iter, char *buf, size_t cap) {
     size_t n = 0;
     buf[0] = '\0';
-    if (iter >= 0) n += (size_t)snprintf(buf + n, cap - n, "iteration %d/%d", iter, r->p->spec->iterations);
+    if (r->o->label) n += (size_t)snprintf(buf + n, cap - n, "%s", r->o->label);
+    if (iter >= 0 && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, "%siteration %d/%d", n ? " | " : "", iter, r->p->spec->iterations);
     if (!isnan(r->acc) && n < cap) {
         n += (size_t)snprintf(buf + n, cap - n, "%saccuracy %.3f", n ? " | " : "", r->acc);
         if (r->acc_iter >= 0 && n < cap) n += (size_t)snprintf(buf + n, cap - n, " (it %d)", r->acc_iter);
@@ -410,7 +412,7 @@ static int run_inst(Runner *r, int i, PureErr *err) {
     int nin = st->ninputs;
     char **in_paths = xcalloc((size_t)nin + 1, sizeof *in_paths);
     char *inputs_json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(in->identity, "inputs"));
-    char status[256];
+    char status[512];
     latest_line(r, in->iter, status, sizeof status);
     if (!rc) {
         for (int k = 0; k < nin; k++)
@@ -440,7 +442,7 @@ static int run_inst(Runner *r, int i, PureErr *err) {
         r->ran++;
         if (!r->o->quiet) {
             /* the summary after this commit, when it says anything new */
-            char after[256];
+            char after[512];
             latest_line(r, -1, after, sizeof after);
             log_info("%s done in %.2fs%s%s", lb, stage_now() - stage_ctx_started(c), after[0] ? "  |  " : "", after);
         }
@@ -561,7 +563,9 @@ int exec_run(const Plan *p, const RunOpts *o, PureErr *err) {
             wanted += r.target[i];
             todo += r.target[i] && (r.force[i] || r.state[i] == S_PENDING || r.state[i] == S_BAD);
         }
-        if (!o->quiet) log_info("%d of %d stage run(s) to run, the others are up to date", todo, wanted);
+        if (!o->quiet)
+            log_info("%s%s%d of %d stage run(s) to run, the others are up to date", o->label ? o->label : "",
+                     o->label ? ": " : "", todo, wanted);
     }
     for (int i = 0; i < n && !rc; i++) {
         if (!r.target[i]) continue;

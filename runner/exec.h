@@ -30,6 +30,7 @@ typedef struct RunOpts {
     /* Fault injection for tests: called at each named point of a stage run
      * and its commit; NULL in the shipped program. */
     void (*fault)(const char *point);
+    const char *label;           /* a sweep run's "variant seed S", shown in its progress lines; NULL = none */
 } RunOpts;
 
 /* Returns 0 when every targeted instance is committed; -1 with err set when a

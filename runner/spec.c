@@ -21,8 +21,9 @@
 #include "util/fs.h"
 #include "util/hash.h"
 
-static const char *top_keys[] = {"extends", "vars", "seed", "description", "stages", "loop", "after", "tensorboard",
-                                 NULL};
+/* `sweep` is read by runner/sweep.c (spec_sweep_load); a single run ignores it */
+static const char *top_keys[] = {"extends", "vars", "seed",        "description", "stages",
+                                 "loop",    "after", "tensorboard", "sweep",       NULL};
 static const char *loop_keys[] = {"iterations", "state", "stages", "update", NULL};
 static const char *reserved_keys[] = {"kind", "inputs", "every", "keep_last", NULL};
 #define sec_name spec_section_names
@@ -233,9 +234,15 @@ static int build(Spec *s, PureErr *err) {
 }
 
 Spec *spec_load(const char *path, const char *const *sets, int nsets, const StageKind *const *kinds, PureErr *err) {
-    YNode *tree = spec_tree_load(path, sets, nsets, err);
+    return spec_load_ex(path, sets, nsets, NULL, 0, kinds, err);
+}
+
+Spec *spec_load_ex(const char *path, const char *const *sets, int nsets, const SpecOverride *ov, int nov,
+                   const StageKind *const *kinds, PureErr *err) {
+    YNode *tree = spec_tree_load_ex(path, sets, nsets, ov, nov, err);
     if (!tree) return NULL;
     Spec *s = xcalloc(1, sizeof *s);
+    s->sweep_run = ov != NULL;
     s->kinds = kinds;
     s->path = xstrdup(path);
     s->tree = tree;
@@ -288,6 +295,7 @@ int spec_write_resolved(const Spec *s, const char *path, PureErr *err) {
     YNode *t = ynode_clone(s->tree);
     ynode_map_remove(t, "vars");
     ynode_map_remove(t, "extends");
+    if (s->sweep_run) ynode_map_remove(t, "sweep"); /* the run is one point of it */
     for (int i = 0; i < s->nstages; i++) {
         const SpecStage *st = &s->stages[i];
         YNode *sec = st->sec == SEC_PRE ? ynode_get(t, "stages")

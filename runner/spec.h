@@ -54,6 +54,7 @@ typedef struct Spec {
     int iterations;      /* 0 when there is no loop */
     int has_loop;
     int tensorboard;     /* top-level `tensorboard: true`: write TensorBoard event files (no effect on fingerprints) */
+    int sweep_run;       /* loaded as one run of a sweep (spec_load_ex with overrides) */
     SpecStage *stages;   /* sections in order: before the loop, loop, after */
     int nstages;
     int *order;          /* topological order of stage indices, sections in order */
@@ -77,6 +78,17 @@ const char *spec_ref_str(const Spec *s, const SpecRef *r, char *buf, size_t cap)
 
 /* spec_tree.c: the YAML tree after extends, --set and vars. */
 YNode *spec_tree_load(const char *path, const char *const *sets, int nsets, PureErr *err);
+/* One override of a sweep run (runner/sweep.h): dotted key -> value (borrowed). */
+typedef struct SpecOverride {
+    const char *key;
+    const YNode *val;
+} SpecOverride;
+/* The same with overrides applied after --set and before vars. */
+YNode *spec_tree_load_ex(const char *path, const char *const *sets, int nsets, const SpecOverride *ov, int nov,
+                         PureErr *err);
+/* spec_load with a sweep run's overrides; the resolved spec it writes leaves out the sweep block. */
+Spec *spec_load_ex(const char *path, const char *const *sets, int nsets, const SpecOverride *ov, int nov,
+                   const StageKind *const *kinds, PureErr *err);
 
 /* suggest.c: the candidate closest to `word` by edit distance, or NULL when
  * none is close enough. cands is NULL-terminated. */

@@ -75,6 +75,44 @@ fail:
 
 /* ---------------------------------------------------------------- --set */
 
+/* Sets the dotted key `path` of root to val (consumed), creating maps on
+ * the way; `what` names the override in messages ("--set k=v", "sweep key
+ * 'k'"), `where` is its position. */
+static int set_path(YNode *root, const char *dotted, YNode *val, const YMark *where, const char *what, PureErr *err) {
+    char *path = xstrdup(dotted);
+    YNode *cur = root;
+    char *save = NULL, *tok = strtok_r(path, ".", &save);
+    while (tok) {
+        char *next = strtok_r(NULL, ".", &save);
+        if (cur->kind != YN_MAP) {
+            yerr(err, where, "%s: cannot set '%s' inside a %s", what, tok, cur->kind == YN_SEQ ? "sequence" : "scalar");
+            goto fail;
+        }
+        if (!next) {
+            ynode_map_set(cur, tok, where, val);
+            val = NULL;
+            break;
+        }
+        YNode *c = ynode_get(cur, tok);
+        if (!c) {
+            ynode_map_set(cur, tok, where, ynode_new(YN_MAP, where));
+            c = ynode_get(cur, tok);
+        }
+        cur = c;
+        tok = next;
+    }
+    if (val) {
+        yerr(err, where, "%s: empty key path", what);
+        goto fail;
+    }
+    free(path);
+    return 0;
+fail:
+    ynode_free(val);
+    free(path);
+    return -1;
+}
+
 static int apply_set(YNode *root, const char *arg, int argi, PureErr *err) {
     YMark where = {"--set", argi, 1};
     const char *eq = strchr(arg, '=');
@@ -94,38 +132,11 @@ static int apply_set(YNode *root, const char *arg, int argi, PureErr *err) {
         ynode_free(val);
         val = ynode_new(YN_NULL, &where);
     }
-    YNode *cur = root;
-    char *save = NULL, *tok = strtok_r(path, ".", &save);
-    while (tok) {
-        char *next = strtok_r(NULL, ".", &save);
-        if (cur->kind != YN_MAP) {
-            yerr(err, &where, "--set %s: cannot set '%s' inside a %s", arg, tok,
-                 cur->kind == YN_SEQ ? "sequence" : "scalar");
-            goto fail;
-        }
-        if (!next) {
-            ynode_map_set(cur, tok, &where, val);
-            val = NULL;
-            break;
-        }
-        YNode *c = ynode_get(cur, tok);
-        if (!c) {
-            ynode_map_set(cur, tok, &where, ynode_new(YN_MAP, &where));
-            c = ynode_get(cur, tok);
-        }
-        cur = c;
-        tok = next;
-    }
-    if (val) {
-        yerr(err, &where, "--set %s: empty key path", arg);
-        goto fail;
-    }
+    char what[600];
+    snprintf(what, sizeof what, "--set %s", arg);
+    int rc = set_path(root, path, val, &where, what, err);
     free(path);
-    return 0;
-fail:
-    ynode_free(val);
-    free(path);
-    return -1;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- vars */
@@ -240,6 +251,11 @@ static int subst(YNode **np, Vars *v, PureErr *err) {
 }
 
 YNode *spec_tree_load(const char *path, const char *const *sets, int nsets, PureErr *err) {
+    return spec_tree_load_ex(path, sets, nsets, NULL, 0, err);
+}
+
+YNode *spec_tree_load_ex(const char *path, const char *const *sets, int nsets, const SpecOverride *ov, int nov,
+                         PureErr *err) {
     char *chain[MAX_EXTENDS];
     if (!fs_exists(path)) {
         err_set(err, "%s: spec file not found", path);
@@ -249,6 +265,13 @@ YNode *spec_tree_load(const char *path, const char *const *sets, int nsets, Pure
     if (!root) return NULL;
     for (int i = 0; i < nsets; i++)
         if (apply_set(root, sets[i], i + 1, err)) goto fail;
+    /* a sweep run's overrides: after --set, before vars (so vars.X reaches every ${X}); the
+       value keeps its mark, so errors about it point into the sweep block */
+    for (int i = 0; i < nov; i++) {
+        char what[300];
+        snprintf(what, sizeof what, "sweep key '%s'", ov[i].key);
+        if (set_path(root, ov[i].key, ynode_clone(ov[i].val), &ov[i].val->mark, what, err)) goto fail;
+    }
     YNode *vars = ynode_get(root, "vars");
     YNode empty = {.kind = YN_MAP};
     if (vars && vars->kind != YN_MAP && vars->kind != YN_NULL) {

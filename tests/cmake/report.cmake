@@ -17,3 +17,6 @@ set_tests_properties(test_tfevents_run PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 18
 # the latest metrics in pure run's progress and done lines
 add_test(NAME test_progress_metrics COMMAND bash ${PURE_TEST_DIR}/report/progress.sh $<TARGET_FILE:pure> ${PURE_PYTHON})
 set_tests_properties(test_progress_metrics PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+# sweeps: expansion, sharing, the status grid, resume after kill -9, the views on a sweep directory, errors
+add_test(NAME test_sweep COMMAND bash ${PURE_TEST_DIR}/report/sweep.sh $<TARGET_FILE:pure> ${PURE_PYTHON})
+set_tests_properties(test_sweep PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
