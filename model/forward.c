@@ -22,21 +22,38 @@ void acts_free(const Backend *be, Acts *a) {
     memset(a, 0, sizeof *a);
 }
 
-/* Carves the activation arrays out of one allocation for N tokens. Without
- * keep, every layer reuses one set and the residual is updated in place. */
+/* Floats of the activation block for N tokens (the layout acts_reserve
+ * carves). Without keep, every layer reuses one set and the residual is
+ * updated in place; with keep, every layer's set is stored for backward;
+ * with keep and recompute, only each layer's input (the residual stream) is
+ * stored and one set is refilled by backward (model_set_recompute). The
+ * memory plan (memplan.c) sizes activations with this same function. */
+size_t acts_floats(const ModelConfig *c, size_t n, int keep, int recompute) {
+    size_t C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads, L = c->num_layers;
+    size_t QD = NH * c->head_dim, KD = (size_t)c->num_kv_heads * c->head_dim;
+    size_t set = n * (C + 1 + QD + 2 * KD + QD + NH + C + 1 + 2 * F); /* one layer's arrays, mid excluded */
+    size_t tail = n * (F + C + 1 + 1 + C);                           /* h, lnf, rstdf, head_lse, tmp */
+    if (!keep) return set + n * C + tail;                            /* one residual, updated in place */
+    if (recompute) return set + (L + 1) * n * C + n * C + tail;      /* res[0..L] kept, one mid */
+    return L * set + (L + 1) * n * C + L * n * C + tail;             /* res[0..L] and mid[0..L-1] */
+}
+
+/* Carves the activation arrays out of one allocation for N tokens. */
 static void acts_reserve(Model *m, int N, int keep) {
     Acts *a = &m->acts;
     const ModelConfig *c = &m->cfg;
-    int Ls = keep ? c->num_layers : 1;
-    if (a->block && a->cap_N >= N && a->kept == Ls) return;
+    int recompute = keep && m->recompute;
+    int Ls = keep && !recompute ? c->num_layers : 1;
+    int mode = !keep ? 0 : recompute ? 2 : 1;
+    if (a->block && a->cap_N >= N && a->mode == mode) return;
     acts_free(m->be, a);
     size_t n = (size_t)N, C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads;
     size_t QD = NH * c->head_dim, KD = (size_t)c->num_kv_heads * c->head_dim;
-    size_t per_layer = n * (C + 1 + QD + 2 * KD + QD + NH + C + 1 + 2 * F) + (keep ? 2 * n * C : 0);
-    size_t total = per_layer * Ls + n * (C + F + C + 1 + 1 + C) + (keep ? n * C : 0);
+    size_t total = acts_floats(c, n, keep, recompute);
     a->block = m->be->alloc(total * sizeof(float));
     a->cap_N = N;
     a->kept = Ls;
+    a->mode = mode;
     int L = c->num_layers;
     a->res = xcalloc((size_t)(L + 1) * 14, sizeof(float *));
     float ***arrays[] = {&a->ln1, &a->rstd1, &a->q, &a->k, &a->v, &a->att, &a->lse, &a->mid, &a->ln2, &a->rstd2,
@@ -46,7 +63,8 @@ static void acts_reserve(Model *m, int N, int keep) {
     float *p = a->block;
     if (keep) {
         for (int l = 0; l <= L; l++) a->res[l] = p, p += n * C;
-        for (int l = 0; l < L; l++) a->mid[l] = p, p += n * C;
+        for (int l = 0; l < L; l++) a->mid[l] = p, p += recompute ? 0 : n * C;
+        if (recompute) p += n * C;
     } else {
         for (int l = 0; l <= L; l++) a->res[l] = p;
         for (int l = 0; l < L; l++) a->mid[l] = p;
@@ -72,56 +90,66 @@ static void linear(const Backend *be, float *y, const float *x, const float *W, 
     if (b) be->add_bias(y, b, N, out);
 }
 
+/* One decoder layer on N packed tokens: x (N, C) is the residual entering
+ * layer l, its activations go to slot s of m->acts, mid gets the residual
+ * after attention and x_out the layer's output (NULL: stop after the gate
+ * and up projections, which is all a recomputation for backward needs). */
+static void layer_forward(Model *m, int l, int s, int N, const int32_t *pos, const TrunkPlan *plan, const float *x,
+                          float *mid, float *x_out) {
+    const ModelConfig *c = &m->cfg;
+    const Backend *be = m->be;
+    Acts *a = &m->acts;
+    const LayerW *L = &m->w.layers[l];
+    int C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads, NKV = c->num_kv_heads, hd = c->head_dim;
+    int QD = NH * hd, KD = NKV * hd;
+    float eps = (float)c->rms_eps;
+    AttnDims dims = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
+    be->rmsnorm(a->ln1[s], a->rstd1[s], x, L->ln1, N, C, eps);
+    linear(be, a->q[s], a->ln1[s], L->wq, L->bq, N, QD, C);
+    linear(be, a->k[s], a->ln1[s], L->wk, L->bk, N, KD, C);
+    linear(be, a->v[s], a->ln1[s], L->wv, L->bv, N, KD, C);
+    be->rope(a->q[s], pos, N, NH, hd, c->rope_theta, 0);
+    be->rope(a->k[s], pos, N, NKV, hd, c->rope_theta, 0);
+    KvCache *kc = plan->cache;
+    if (kc && !plan->decode) {
+        for (int q = 0; q < plan->seqs->n; q++) {
+            size_t dst = (size_t)plan->slot[q] * kc->max_t * KD, src = (size_t)plan->seqs->start[q] * KD;
+            size_t bytes = (size_t)plan->seqs->len[q] * KD * sizeof(float);
+            be->copy(kc->k[l] + dst, a->k[s] + src, bytes);
+            be->copy(kc->v[l] + dst, a->v[s] + src, bytes);
+        }
+    }
+    if (kc && plan->decode) {
+        for (int i = 0; i < N; i++) {
+            size_t dst = ((size_t)plan->slot[i] * kc->max_t + plan->kv_len[i] - 1) * KD;
+            be->copy(kc->k[l] + dst, a->k[s] + (size_t)i * KD, KD * sizeof(float));
+            be->copy(kc->v[l] + dst, a->v[s] + (size_t)i * KD, KD * sizeof(float));
+        }
+        be->attention_decode(a->att[s], a->q[s], kc->k[l], kc->v[l], plan->slot, plan->kv_len, N, kc->max_t, &dims);
+    } else {
+        be->attention(a->att[s], a->lse[s], a->q[s], a->k[s], a->v[s], plan->seqs, &dims);
+    }
+    if (mid != x) be->copy(mid, x, (size_t)N * C * sizeof(float));
+    be->matmul(0, 1, N, C, QD, 1.0f, a->att[s], QD, L->wo, QD, 1.0f, mid, C);
+    be->rmsnorm(a->ln2[s], a->rstd2[s], mid, L->ln2, N, C, eps);
+    linear(be, a->g[s], a->ln2[s], L->wg, NULL, N, F, C);
+    linear(be, a->u[s], a->ln2[s], L->wu, NULL, N, F, C);
+    if (!x_out) return;
+    be->swiglu(a->h, a->g[s], a->u[s], (size_t)N * F);
+    if (x_out != mid) be->copy(x_out, mid, (size_t)N * C * sizeof(float));
+    be->matmul(0, 1, N, C, F, 1.0f, a->h, F, L->wd, F, 1.0f, x_out, C);
+}
+
 int model_trunk(Model *m, int N, const int32_t *ids, const int32_t *pos, const TrunkPlan *plan, int keep,
                 PureErr *err) {
     const ModelConfig *c = &m->cfg;
     const Backend *be = m->be;
     acts_reserve(m, N, keep);
     Acts *a = &m->acts;
-    int C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads, NKV = c->num_kv_heads, hd = c->head_dim;
-    int QD = NH * hd, KD = NKV * hd;
-    float eps = (float)c->rms_eps;
-    AttnDims dims = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
-    be->embedding(a->res[0], m->w.wte, ids, N, C);
-    for (int l = 0; l < c->num_layers; l++) {
-        const LayerW *L = &m->w.layers[l];
-        int s = keep ? l : 0;
-        be->rmsnorm(a->ln1[s], a->rstd1[s], a->res[l], L->ln1, N, C, eps);
-        linear(be, a->q[s], a->ln1[s], L->wq, L->bq, N, QD, C);
-        linear(be, a->k[s], a->ln1[s], L->wk, L->bk, N, KD, C);
-        linear(be, a->v[s], a->ln1[s], L->wv, L->bv, N, KD, C);
-        be->rope(a->q[s], pos, N, NH, hd, c->rope_theta, 0);
-        be->rope(a->k[s], pos, N, NKV, hd, c->rope_theta, 0);
-        KvCache *kc = plan->cache;
-        if (kc && !plan->decode) {
-            for (int q = 0; q < plan->seqs->n; q++) {
-                size_t dst = (size_t)plan->slot[q] * kc->max_t * KD, src = (size_t)plan->seqs->start[q] * KD;
-                size_t bytes = (size_t)plan->seqs->len[q] * KD * sizeof(float);
-                be->copy(kc->k[l] + dst, a->k[s] + src, bytes);
-                be->copy(kc->v[l] + dst, a->v[s] + src, bytes);
-            }
-        }
-        if (kc && plan->decode) {
-            for (int i = 0; i < N; i++) {
-                size_t dst = ((size_t)plan->slot[i] * kc->max_t + plan->kv_len[i] - 1) * KD;
-                be->copy(kc->k[l] + dst, a->k[s] + (size_t)i * KD, KD * sizeof(float));
-                be->copy(kc->v[l] + dst, a->v[s] + (size_t)i * KD, KD * sizeof(float));
-            }
-            be->attention_decode(a->att[s], a->q[s], kc->k[l], kc->v[l], plan->slot, plan->kv_len, N, kc->max_t,
-                                 &dims);
-        } else {
-            be->attention(a->att[s], a->lse[s], a->q[s], a->k[s], a->v[s], plan->seqs, &dims);
-        }
-        if (a->mid[l] != a->res[l]) be->copy(a->mid[l], a->res[l], (size_t)N * C * sizeof(float));
-        be->matmul(0, 1, N, C, QD, 1.0f, a->att[s], QD, L->wo, QD, 1.0f, a->mid[l], C);
-        be->rmsnorm(a->ln2[s], a->rstd2[s], a->mid[l], L->ln2, N, C, eps);
-        linear(be, a->g[s], a->ln2[s], L->wg, NULL, N, F, C);
-        linear(be, a->u[s], a->ln2[s], L->wu, NULL, N, F, C);
-        be->swiglu(a->h, a->g[s], a->u[s], (size_t)N * F);
-        if (a->res[l + 1] != a->mid[l]) be->copy(a->res[l + 1], a->mid[l], (size_t)N * C * sizeof(float));
-        be->matmul(0, 1, N, C, F, 1.0f, a->h, F, L->wd, F, 1.0f, a->res[l + 1], C);
-    }
-    be->rmsnorm(a->lnf, a->rstdf, a->res[c->num_layers], m->w.norm, N, C, eps);
+    be->embedding(a->res[0], m->w.wte, ids, N, c->hidden_size);
+    for (int l = 0; l < c->num_layers; l++)
+        layer_forward(m, l, a->kept == c->num_layers ? l : 0, N, pos, plan, a->res[l], a->mid[l], a->res[l + 1]);
+    be->rmsnorm(a->lnf, a->rstdf, a->res[c->num_layers], m->w.norm, N, c->hidden_size, (float)c->rms_eps);
     (void)err;
     return 0;
 }
@@ -217,6 +245,13 @@ int model_forward(Model *m, const ModelBatch *b, float *out, float *entropy, int
 
 /* ---- backward ---- */
 
+/* dres, dmid, dln (N,C); dh, dg, du (N,F); datt, dq (N,QD); dk, dv (N,KD); dhead (N,width) */
+size_t bwd_scratch_floats(const ModelConfig *c, size_t n) {
+    size_t C = c->hidden_size, F = c->intermediate_size, QD = (size_t)c->num_heads * c->head_dim;
+    size_t KD = (size_t)c->num_kv_heads * c->head_dim, width = c->num_labels > 0 ? c->num_labels : 1;
+    return n * (3 * C + 3 * F + 2 * QD + 2 * KD + width);
+}
+
 int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *err) {
     const ModelConfig *c = &m->cfg;
     const Backend *be = m->be;
@@ -233,8 +268,7 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
     int C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads, NKV = c->num_kv_heads, hd = c->head_dim;
     int QD = NH * hd, KD = NKV * hd, width = c->num_labels > 0 ? c->num_labels : 1;
     size_t n = (size_t)N;
-    /* scratch: dres, dmid, dln (N,C); dh, dg, du (N,F); datt, dq (N,QD); dk, dv (N,KD); dhead (N,width) */
-    size_t need = n * (3 * C + 3 * F + 2 * QD + 2 * KD + width);
+    size_t need = bwd_scratch_floats(c, n);
     if (m->bwd_scratch_cap < need) { /* reused: fresh multi-MiB allocations per step cost page faults */
         if (m->bwd_scratch) be->free(m->bwd_scratch);
         m->bwd_scratch = be->alloc(sizeof(float) * need);
@@ -264,23 +298,30 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
 
     AttnSeqs seqs = {p->B, p->start, p->len};
     AttnDims dims = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
+    int rec = a->mode == 2;
+    TrunkPlan tp = {.seqs = &seqs};
     for (int l = c->num_layers - 1; l >= 0; l--) {
         const LayerW *L = &w->layers[l], *G = &gw->layers[l];
+        /* with recompute, the layer's activations are rebuilt from its kept input
+           into set 0 (same kernels, same inputs: the same values as a kept forward) */
+        int s = rec ? 0 : l;
+        if (rec) layer_forward(m, l, 0, N, p->pos, &tp, a->res[l], a->mid[0], NULL);
+        float *mid = rec ? a->mid[0] : a->mid[l];
         /* MLP: res[l+1] = mid + h Wd^T */
-        be->swiglu(a->h, a->g[l], a->u[l], n * F);
+        be->swiglu(a->h, a->g[s], a->u[s], n * F);
         be->matmul(1, 0, C, F, N, 1.0f, dres, C, a->h, F, 1.0f, G->wd, F);
         be->matmul(0, 0, N, F, C, 1.0f, dres, C, L->wd, F, 0.0f, dh, F);
-        be->swiglu_bwd(dg, du, dh, a->g[l], a->u[l], n * F);
-        be->matmul(1, 0, F, C, N, 1.0f, dg, F, a->ln2[l], C, 1.0f, G->wg, C);
-        be->matmul(1, 0, F, C, N, 1.0f, du, F, a->ln2[l], C, 1.0f, G->wu, C);
+        be->swiglu_bwd(dg, du, dh, a->g[s], a->u[s], n * F);
+        be->matmul(1, 0, F, C, N, 1.0f, dg, F, a->ln2[s], C, 1.0f, G->wg, C);
+        be->matmul(1, 0, F, C, N, 1.0f, du, F, a->ln2[s], C, 1.0f, G->wu, C);
         be->matmul(0, 0, N, C, F, 1.0f, dg, F, L->wg, C, 0.0f, dln, C);
         be->matmul(0, 0, N, C, F, 1.0f, du, F, L->wu, C, 1.0f, dln, C);
         be->copy(dmid, dres, sizeof(float) * n * C);
-        be->rmsnorm_bwd(dmid, G->ln2, dln, a->mid[l], L->ln2, a->rstd2[l], N, C);
+        be->rmsnorm_bwd(dmid, G->ln2, dln, mid, L->ln2, a->rstd2[s], N, C);
         /* attention: mid = res[l] + att Wo^T */
-        be->matmul(1, 0, C, QD, N, 1.0f, dmid, C, a->att[l], QD, 1.0f, G->wo, QD);
+        be->matmul(1, 0, C, QD, N, 1.0f, dmid, C, a->att[s], QD, 1.0f, G->wo, QD);
         be->matmul(0, 0, N, QD, C, 1.0f, dmid, C, L->wo, QD, 0.0f, datt, QD);
-        be->attention_bwd(dq, dk, dv, datt, a->att[l], a->lse[l], a->q[l], a->k[l], a->v[l], &seqs, &dims);
+        be->attention_bwd(dq, dk, dv, datt, a->att[s], a->lse[s], a->q[s], a->k[s], a->v[s], &seqs, &dims);
         be->rope(dq, p->pos, N, NH, hd, c->rope_theta, 1);
         be->rope(dk, p->pos, N, NKV, hd, c->rope_theta, 1);
         if (c->qkv_bias) {
@@ -288,14 +329,14 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
             be->bias_grad(G->bk, dk, N, KD);
             be->bias_grad(G->bv, dv, N, KD);
         }
-        be->matmul(1, 0, QD, C, N, 1.0f, dq, QD, a->ln1[l], C, 1.0f, G->wq, C);
-        be->matmul(1, 0, KD, C, N, 1.0f, dk, KD, a->ln1[l], C, 1.0f, G->wk, C);
-        be->matmul(1, 0, KD, C, N, 1.0f, dv, KD, a->ln1[l], C, 1.0f, G->wv, C);
+        be->matmul(1, 0, QD, C, N, 1.0f, dq, QD, a->ln1[s], C, 1.0f, G->wq, C);
+        be->matmul(1, 0, KD, C, N, 1.0f, dk, KD, a->ln1[s], C, 1.0f, G->wk, C);
+        be->matmul(1, 0, KD, C, N, 1.0f, dv, KD, a->ln1[s], C, 1.0f, G->wv, C);
         be->matmul(0, 0, N, C, QD, 1.0f, dq, QD, L->wq, C, 0.0f, dln, C);
         be->matmul(0, 0, N, C, KD, 1.0f, dk, KD, L->wk, C, 1.0f, dln, C);
         be->matmul(0, 0, N, C, KD, 1.0f, dv, KD, L->wv, C, 1.0f, dln, C);
         be->copy(dres, dmid, sizeof(float) * n * C);
-        be->rmsnorm_bwd(dres, G->ln1, dln, a->res[l], L->ln1, a->rstd1[l], N, C);
+        be->rmsnorm_bwd(dres, G->ln1, dln, a->res[l], L->ln1, a->rstd1[s], N, C);
     }
     be->embedding_bwd(gw->wte, dres, p->ids, N, C);
     return 0;

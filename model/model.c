@@ -223,7 +223,7 @@ int model_check_tensors(const ModelConfig *c, const SafeTensors *st, PureErr *er
 /* Bytes of memory this process may use: physical memory, lowered by an
  * address-space limit (ulimit -v) or a cgroup v2 memory.max; *what names
  * the bound that applies. */
-static double memory_available(const char **what) {
+double model_memory_available(const char **what) {
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     double avail = pages > 0 && psz > 0 ? (double)pages * (double)psz : 1e300;
     *what = "physical memory (sysconf)";
@@ -237,6 +237,24 @@ static double memory_available(const char **what) {
         fclose(f);
     }
     return avail;
+}
+
+void model_config_param_split(const ModelConfig *c, double *matrices, double *vectors) {
+    *matrices = *vectors = 0;
+    for (int r = 0; r < N_ROWS; r++) {
+        const TensorRow *row = &TENSOR_ROWS[r];
+        if (!row_present(c, row)) continue;
+        double n = (double)dim_of(c, row->d0) * (row->d1 == DIM_NONE ? 1.0 : (double)dim_of(c, row->d1));
+        n *= row->per_layer ? (double)c->num_layers : 1.0;
+        if (row->d1 == DIM_NONE) *vectors += n;
+        else *matrices += n;
+    }
+}
+
+double model_config_params(const ModelConfig *c) {
+    double a, b;
+    model_config_param_split(c, &a, &b);
+    return a + b;
 }
 
 int model_check_size(const ModelConfig *c, PureErr *err) {
@@ -254,7 +272,7 @@ int model_check_size(const ModelConfig *c, PureErr *err) {
     }
     double need = params * sizeof(float) + tensors * sizeof(ModelTensor) + (double)c->num_layers * 2 * sizeof(LayerW);
     const char *what;
-    double avail = memory_available(&what);
+    double avail = model_memory_available(&what);
     if (need <= avail) return 0;
     const TensorRow *row = &TENSOR_ROWS[big_row];
     char k0[96], k1[96], per[64] = "";
@@ -408,6 +426,11 @@ void model_ensure_grads(Model *m) {
     if (m->grads) return;
     m->grads = m->be->alloc(m->n_params * sizeof(float));
     model_bind(m, m->grads, &m->gw);
+}
+
+void model_set_recompute(Model *m, int on) {
+    m->recompute = on != 0;
+    m->have_fwd = 0; /* a stored forward's layout belongs to the old setting */
 }
 
 void model_zero_grad(Model *m) {

@@ -84,6 +84,45 @@ int model_forward(Model *m, const ModelBatch *b, float *out, float *entropy, int
  * with keep_for_backward and ACCUMULATES parameter gradients. */
 int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *err);
 void model_zero_grad(Model *m);
+/* Activation recomputation: on, a forward with keep_for_backward stores only
+ * each layer's input (L+1 rows of C floats per token instead of about
+ * 2C + 4*NH*hd + 2F per layer) and backward recomputes each layer's
+ * activations just before it needs them: one extra forward of compute,
+ * gradients bit-identical to keeping everything. Off by default. */
+void model_set_recompute(Model *m, int on);
+
+/* ---- memory plan ----
+ * What the engine will allocate for a model used one way, computed from the
+ * config alone with the formulas the engine allocates by (forward.c,
+ * sample.c, the backends' head chunks), so a pipeline can be checked before
+ * anything is loaded. Bytes, as doubles (a plan for a 70B model must not wrap). */
+enum { MODEL_FP32 = 0, MODEL_BF16 = 1 };
+typedef struct ModelUse {
+    int precision;           /* MODEL_FP32 | MODEL_BF16 */
+    int train;               /* gradients, AdamW moments (and the f32 master copy under bf16) */
+    int recompute;           /* model_set_recompute */
+    int fwd_rows, fwd_len;   /* largest forward: rows x tokens per row (0 = none) */
+    int gen_seqs;            /* sequences per model_generate call (0 = no generation) */
+    int gen_prompt, gen_new; /* prompt tokens and new tokens per generated sequence */
+    int host;                /* 1: the CPU backend (host memory, its KV budget and head chunk) */
+} ModelUse;
+typedef struct ModelMem {
+    double weights;     /* what forward reads: f32, or bf16 matrices + f32 vectors */
+    double master;      /* bf16 training: the f32 master copy */
+    double grads, optimizer;
+    double activations; /* kept activations + backward scratch, or the prefill's */
+    double kv_cache;    /* per generation sub-batch */
+    double logits;      /* head chunk or the sampling rows */
+    double total;       /* weights + master + grads + optimizer + the larger phase (forward or generation) */
+    int gen_batch;      /* sequences decoded together (gen_seqs, or fewer under the CPU's KV budget) */
+    const char *phase;  /* the larger phase: "forward", "generation" or "load" (weights only) */
+} ModelMem;
+void model_memory_plan(const ModelConfig *cfg, const ModelUse *u, ModelMem *out);
+/* Bytes this process may use: physical memory, lowered by ulimit -v or a
+ * cgroup v2 memory.max; *what names the bound that applies. */
+double model_memory_available(const char **what);
+/* Parameters of cfg (no allocation). */
+double model_config_params(const ModelConfig *cfg);
 
 /* ---- optimizer: AdamW with decoupled weight decay and bias correction ---- */
 typedef struct AdamWConfig {

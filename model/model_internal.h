@@ -50,9 +50,12 @@ typedef struct ModelW {
 } ModelW;
 
 /* Activations of one forward pass over N packed tokens; per-layer arrays
- * have L entries when kept for backward, else 1 (reused by every layer). */
+ * have L entries when kept for backward, else 1 (reused by every layer).
+ * With recompute, a kept forward stores only res[0..L]; backward refills
+ * the single set layer by layer. */
 typedef struct Acts {
     int N, cap_N, kept;      /* tokens, capacity, layers stored */
+    int mode;                /* 0 inference, 1 kept for backward, 2 kept with recompute */
     float *block;            /* one backend allocation for everything below */
     float **res;             /* (L+1) x (N, C): residual stream entering layer l; res[L] leaves the last */
     float **ln1, **rstd1;    /* (N, C), (N) */
@@ -93,9 +96,15 @@ struct Model {
     size_t bwd_scratch_cap;  /* floats */
     PackInfo pack;
     int have_fwd;            /* a forward with keep_for_backward is stored */
+    int recompute;           /* 1: backward recomputes each layer's activations (model_set_recompute) */
 };
 
 /* model.c */
+/* Parameters in matrices (2-D tensors) and in vectors (norms, biases) of cfg. */
+void model_config_param_split(const ModelConfig *c, double *matrices, double *vectors);
+/* KV-cache bytes one model_generate sub-batch may hold on the CPU backend
+ * (sample.c); a device backend decodes the caller's whole batch at once. */
+#define MODEL_KV_BUDGET_HOST ((size_t)2 << 30)
 void model_build_table(Model *m);
 void model_bind(const Model *m, float *base, ModelW *w);
 void model_ensure_grads(Model *m);
@@ -122,6 +131,10 @@ typedef struct KvCache {
     int slots, max_t;
 } KvCache;
 void acts_free(const Backend *be, Acts *a);
+/* Floats of the activation block for n tokens (forward.c; the memory plan uses it too). */
+size_t acts_floats(const ModelConfig *c, size_t n, int keep, int recompute);
+/* Floats of backward's scratch for n tokens. */
+size_t bwd_scratch_floats(const ModelConfig *c, size_t n);
 /* Runs embeddings + all layers + final norm on N packed tokens (ids/pos on the
  * device); results in m->acts (lnf is the final hidden state).
  *  - training / scoring: causal attention within plan->seqs, no cache;

@@ -18,7 +18,6 @@
 #include "tokenizer/tokenizer.h"
 #include "util/rng.h"
 
-#define KV_BUDGET_BYTES ((size_t)2 << 30) /* cache memory per sub-batch */
 
 /* ---- per-sequence state ---- */
 
@@ -192,6 +191,9 @@ int model_generate(Model *m, const struct Tokenizer *tok, int n_prompts, const i
         if (tok) tokenizer_stream_init(&s->ts, tok, 0);
     }
     size_t per_token = (size_t)2 * mc->num_layers * mc->num_kv_heads * mc->head_dim * sizeof(float);
+    /* the CPU bounds its cache; a device holds the caller's batch (its
+       batch_size, checked against memory by the plan before the run) */
+    double budget = m->be->host_memory ? (double)MODEL_KV_BUDGET_HOST : 1e300;
     int rc = 0;
     for (int i0 = 0; i0 < n_prompts && !rc && cfg->max_new_tokens > 0;) {
         /* grow the sub-batch while its cache fits the budget */
@@ -200,7 +202,7 @@ int model_generate(Model *m, const struct Tokenizer *tok, int n_prompts, const i
             int t = prompt_lens[i1] + cfg->max_new_tokens;
             if (t > mc->max_position) t = mc->max_position;
             int mt = t > max_t ? t : max_t;
-            if (i1 > i0 && per_token * mt * (i1 - i0 + 1) > KV_BUDGET_BYTES) break;
+            if (i1 > i0 && (double)per_token * mt * (i1 - i0 + 1) > budget) break;
             max_t = mt, i1++;
         }
         rc = generate_batch(m, tok, i1 - i0, prompts + i0, prompt_lens + i0, stream_ids + i0, cfg, max_t, seqs + i0,

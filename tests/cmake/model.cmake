@@ -17,3 +17,5 @@ pure_test(test_model_cpu_ops SOURCES ${PURE_TEST_DIR}/model/test_model_cpu_ops.c
 pure_test(test_model_hf SOURCES ${PURE_TEST_DIR}/model/test_model_hf.c LIBS pure_model pure_util)
 # Hostile config.json / safetensors files and non-finite weights (issue 12): each case in a child process.
 pure_test(test_model_hostile SOURCES ${PURE_TEST_DIR}/model/test_model_hostile.c LIBS pure_model pure_util)
+# Activation recomputation (bit-identical gradients) and the memory plan against the measured peak RSS.
+pure_test(test_model_memplan SOURCES ${PURE_TEST_DIR}/model/test_model_memplan.c LIBS pure_model pure_util)
