@@ -221,13 +221,13 @@ void rollview_free(RollView *v) {
     free(v->prm_stage);
     free(v->prm_mode);
     free(v->verify_stage);
+    if (v->extracted) artifact_strings_free(v->extracted, v->ro.n); /* before rollouts_free clears ro.n */
     rollouts_free(&v->ro);
     prompts_free(&v->pr);
     ragged_free(&v->rewards);
     free(v->vreward);
     free(v->has_reward);
     free(v->correct);
-    if (v->extracted) artifact_strings_free(v->extracted, v->ro.n);
     ragged_free(&v->returns);
     ragged_free(&v->adv);
     free(v->score);
