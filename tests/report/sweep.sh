@@ -20,6 +20,8 @@ cd "$SRC"
 out=$("$PURE" validate $SW 2>&1)
 grep -q "valid sweep of 6 runs (3 variants x 2 seeds): 126 stage runs, 88 distinct" <<<"$out" && ok "validate: $out" || bad "validate: $out"
 "$PURE" status $SW --run-dir "$T/a" | grep -q "^rule=min  pending" && ok "status before: pending" || bad "status before"
+out=$("$PURE" validate pipelines/study.yaml 2>&1)
+grep -q "valid sweep of 8 runs (4 variants x 2 seeds)" <<<"$out" && ok "the example study: $out" || bad "pipelines/study.yaml: $out"
 
 "$PURE" run $SW --run-dir "$T/a" > "$T/a.log" 2>&1 || { tail -5 "$T/a.log"; bad "sweep run failed"; }
 grep -q "sweep run 6/6: low_lr seed 8" "$T/a.log" && ok "progress per run" || bad "no per-run progress"
