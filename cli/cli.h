@@ -33,5 +33,8 @@ int cli_spec_or_saved(CliOpts *o, const char *cmd, const char *help, char **save
  * returns NULL on failure (exit 2). */
 Plan *cli_load(const CliOpts *o, Spec **spec);
 void cli_unload(Plan *p, Spec *s);
+/* cmd_plan.c: 0 when every stage that loads a model fits its device's memory, else -1 with err saying
+ * which stage, how much, and what to change (what `pure run` checks before it starts). */
+int cli_plan_check(const Spec *spec, PureErr *err);
 
 #endif

@@ -66,7 +66,8 @@ static int run_sweep(const CliOpts *o, Sweep *sw) {
     for (int k = 0; k < n && ok; k++) {
         specs[k] = sweep_spec(sw, k, o->sets, o->nsets, cli_config()->kinds, &err);
         plans[k] = specs[k] ? plan_build(specs[k], &err) : NULL;
-        ok = plans[k] && !exec_targets(plans[k], o->until, o->force, o->nforce, &tg[k], &err);
+        ok = plans[k] && !exec_targets(plans[k], o->until, o->force, o->nforce, &tg[k], &err) &&
+             !cli_plan_check(specs[k], &err); /* every model-loading stage fits its device (cmd_plan.c) */
         if (!ok && plans[k]) plans[k] = (plan_free(plans[k]), NULL);
     }
     /* RUN/spec.yaml: the spec as written, sweep block included (pure status --run-dir reads it) */
@@ -148,6 +149,13 @@ int cmd_run(int argc, char **argv) {
     ExecTargets targets;
     if (exec_targets(plan, o.until, o.force, o.nforce, &targets, &err)) {
         fprintf(stderr, "pure run: %s\n", err.msg);
+        cli_unload(plan, spec);
+        return PURE_EXIT_USAGE;
+    }
+    /* a stage whose models will not fit its device is refused before anything runs (cmd_plan.c) */
+    if (cli_plan_check(spec, &err)) {
+        fprintf(stderr, "pure run: %s\n", err.msg);
+        exec_targets_free(&targets);
         cli_unload(plan, spec);
         return PURE_EXIT_USAGE;
     }

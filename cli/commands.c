@@ -26,6 +26,7 @@ static const Command commands[] = {
     {"status", cmd_status, "status PIPELINE.yaml [--run-dir DIR] [--set k.p=v]..."},
     {"validate", cmd_validate, "validate PIPELINE.yaml [--set k.p=v]..."},
     {"dag", cmd_dag, "dag PIPELINE.yaml"},
+    {"plan", cmd_plan, "plan PIPELINE.yaml [--set k.p=v]... [--device cpu|cuda] [--gpu NAME] [--gpu-memory GB]"},
     {"stages", cmd_stages, "stages [KIND] [--markdown | --artifacts]"},
     {"inspect", cmd_inspect, "inspect FILE.h5 [DATASET]"},
     {"gc", cmd_gc, "gc [--run-dir DIR]"},

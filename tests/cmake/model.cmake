@@ -19,3 +19,5 @@ pure_test(test_model_hf SOURCES ${PURE_TEST_DIR}/model/test_model_hf.c LIBS pure
 pure_test(test_model_hostile SOURCES ${PURE_TEST_DIR}/model/test_model_hostile.c LIBS pure_model pure_util)
 # Activation recomputation (bit-identical gradients) and the memory plan against the measured peak RSS.
 pure_test(test_model_memplan SOURCES ${PURE_TEST_DIR}/model/test_model_memplan.c LIBS pure_model pure_util)
+# `pure plan` on the smoke and the paper's pipelines, and `pure run` refusing what will not fit.
+add_test(NAME plan_cli COMMAND bash ${PURE_TEST_DIR}/model/plan_cli.sh $<TARGET_FILE:pure>)
