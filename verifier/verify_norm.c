@@ -208,8 +208,28 @@ static void squeeze(SBuf *b) {
     b->s[k] = 0;
 }
 
-/* "1,234,567" (the whole answer) -> "1234567". */
-static void drop_thousands(SBuf *b) {
+/* A comma followed by white space: "8, 221" is a list of two answers, not 8221 (math-verify reads it so too).
+ * LaTeX's thousands groups "10,\!080" and "11,\! 111" (MATH-500) lose their "\!" and the spaces after it
+ * first, so they stay numbers. */
+static int comma_space(SBuf *b) {
+    size_t k = 0;
+    int spaced = 0;
+    if (!b->s) return 0;
+    VERIFY_STEP(b->n);
+    for (size_t i = 0; i < b->n; i++) {
+        b->s[k++] = b->s[i];
+        if (b->s[i] != ',') continue;
+        if (b->s[i + 1] == '\\' && b->s[i + 2] == '!')
+            for (i += 2; i + 1 < b->n && isspace((unsigned char)b->s[i + 1]); i++) {}
+        else if (isspace((unsigned char)b->s[i + 1])) spaced = 1;
+    }
+    b->n = k;
+    b->s[k] = 0;
+    return spaced;
+}
+
+/* "1,234,567" (the whole answer) -> "1234567"; as_list (a comma was followed by a space) -> "\{1,234,567\}". */
+static void drop_thousands(SBuf *b, int as_list) {
     const char *s = b->s;
     size_t i = (s[0] == '-'), d = 0;
     VERIFY_STEP(b->n);
@@ -226,6 +246,15 @@ static void drop_thousands(SBuf *b) {
         while (isdigit((unsigned char)s[i])) i++;
     }
     if (s[i]) return;
+    if (as_list) { /* "8, 221": the set \{8,221\}, which a bare list equals and which normalizes to itself */
+        SBuf t = {0};
+        sbuf_add(&t, "\\{");
+        sbuf_add(&t, b->s);
+        sbuf_add(&t, "\\}");
+        free(b->s);
+        *b = t;
+        return;
+    }
     size_t k = 0;
     for (size_t j = 0; j < b->n; j++)
         if (b->s[j] != ',') b->s[k++] = b->s[j];
@@ -284,6 +313,7 @@ char *verify_normalize(const char *answer) {
     /* matrix rows and columns become tuple separators (before "\\ " is read as a space) */
     replace_all(&b, "\\\\", ",", 0);
     replace_all(&b, "&", ",", 0);
+    int spaced_comma = comma_space(&b);
     /* spacing and sizing commands carry no meaning */
     static const char *const drop_words[] = {"\\left", "\\right", "\\displaystyle", "\\bigl", "\\bigr", "\\Bigl",
                                              "\\Bigr", "\\big", "\\Big", NULL};
@@ -329,7 +359,7 @@ char *verify_normalize(const char *answer) {
     /* trailing full stops and line breaks of a sentence end */
     while (b.n > 0 && (b.s[b.n - 1] == '.' || b.s[b.n - 1] == '\\')) b.s[--b.n] = 0, VERIFY_STEP(1);
     canonical_args(&b);
-    drop_thousands(&b);
+    drop_thousands(&b, spaced_comma);
     /* ".5" -> "0.5" */
     if (b.n > 1 && b.s[0] == '.' && isdigit((unsigned char)b.s[1])) {
         SBuf t = {0};
