@@ -2,8 +2,8 @@
 # hostile.sh PURE - the runner under a hostile or careless user (issue 12):
 # the lock file deleted during a run, a run directory copied with new file
 # times, a kill between done.json and latest.json, a file-size limit that
-# would kill the process with SIGXFSZ. PURE is pure-test (test-only kinds and
-# PURE_CRASH_AT fault points).
+# would kill the process with SIGXFSZ, latest.json that cannot be written.
+# PURE is pure-test (test-only kinds and PURE_CRASH_AT fault points).
 set -u
 PURE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 W=$(mktemp -d)
@@ -69,6 +69,21 @@ out=$(bash -c "ulimit -f 4; '$PURE' run p.yaml --run-dir r4 --set stages.src.n=5
 grep -q "File too large" <<<"$out" || fail "file-size limit message: $out"
 "$PURE" run p.yaml --run-dir r4 --set stages.src.n=5000 -q || fail "resume after the file-size limit failed"
 echo "hostile: file-size limit reported as EFBIG"
+
+# ---- 5. latest.json cannot be written (a full disk, here a directory in its place): a warning naming it, the
+# commit stands, the next run repairs it
+"$PURE" run p.yaml --run-dir r5 -q || fail "first run of r5 failed"
+rm -f r5/stages/src/latest.json && mkdir r5/stages/src/latest.json
+out=$("$PURE" run p.yaml --run-dir r5 --set stages.src.value=3 2>&1); rc=$?
+[ $rc -eq 0 ] || fail "a failed latest.json write failed the run: rc $rc: $out"
+grep -q "cannot write .*stages/src/latest.json" <<<"$out" || fail "no warning for the latest.json write: $out"
+rmdir r5/stages/src/latest.json
+out=$("$PURE" run p.yaml --run-dir r5 --set stages.src.value=3 2>&1)
+grep -q "0 of 3 stage run(s) to run" <<<"$out" || fail "the repair run recomputed: $out"
+[ -f r5/stages/src/latest.json ] || fail "latest.json not repaired after a failed write"
+out=$("$PURE" status p.yaml --run-dir r5 --set stages.src.value=4 2>&1)
+grep -Eq "src +- +stale .*value.*3" <<<"$out" || fail "status after the repaired latest.json: $out"
+echo "hostile: a failed latest.json write is reported and repaired"
 
 [ $fails -eq 0 ] || { echo "hostile: $fails failure(s)"; exit 1; }
 echo "hostile: all checks passed"
