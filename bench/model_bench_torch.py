@@ -3,6 +3,10 @@ Qwen2-shaped model (float32, GQA, q/k/v biases, tied embeddings) timed on a
 training step (forward, log-softmax loss, backward, AdamW) and on batched
 sampling with a KV cache, with the shapes and thread count model_bench uses.
 Prints one "key=value" line like model_bench.
+
+--impl hf times transformers' own Qwen2ForCausalLM (same shapes, eager attention) instead,
+its generate() for decoding (sampling at temperature 1, no stop); --compile wraps the model
+in torch.compile (PyTorch 2). Both need the environment of scripts/venv.sh (bench/torch2_bench.sh).
 """
 import argparse
 import math
@@ -97,6 +101,50 @@ class Model(torch.nn.Module):
         return h @ self.emb.weight.T
 
 
+def best_time(fn, iters):
+    """Best wall time of fn() over iters runs, after one warm-up run."""
+    best = 1e30
+    for it in range(iters + 1):
+        t0 = time.perf_counter()
+        fn()
+        d = time.perf_counter() - t0
+        if it > 0:
+            best = min(best, d)
+    return best
+
+
+def rss_gib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1048576
+
+
+def bench_train(a, s, params, logits_of, tag):
+    """Forward, log-softmax loss, backward, AdamW over a (batch, seq) batch."""
+    opt = torch.optim.AdamW(params, lr=1e-5)
+    tok = torch.randint(0, s["V"], (a.batch, a.seq))
+
+    def step():
+        lp = torch.log_softmax(logits_of(tok)[:, :-1].float(), -1)
+        loss = -lp.gather(-1, tok[:, 1:, None]).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    best = best_time(step, a.iters)
+    print("what=train impl=%s size=%s batch=%d seq=%d tokens_per_s=%.1f step_s=%.4f peak_rss_gib=%.2f"
+          % (tag, a.size, a.batch, a.seq, a.batch * a.seq / best, best, rss_gib()))
+
+
+def bench_decode(a, generate, tag):
+    """As model_bench: decode excludes the prefill (best time for NEW tokens minus best time for 1)."""
+    with torch.no_grad():
+        best = {new: best_time(lambda: generate(new), a.iters) for new in (1, a.new)}
+    dec_s = best[a.new] - best[1]
+    print("what=decode impl=%s size=%s prompts=%d prompt_len=%d new=%d tokens_per_s=%.1f decode_s=%.4f "
+          "prefill_s=%.4f total_s=%.4f peak_rss_gib=%.2f" % (tag, a.size, a.prompts, a.prompt_len, a.new,
+                                                          a.prompts * (a.new - 1) / dec_s, dec_s, best[1],
+                                                          best[a.new], rss_gib()))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="toy")
@@ -108,47 +156,49 @@ def main():
     ap.add_argument("--prompt-len", type=int, default=32)
     ap.add_argument("--new", type=int, default=96)
     ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--impl", default="hand", choices=["hand", "hf"])
+    ap.add_argument("--compile", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     s = SIZES[a.size]
+    tag = a.impl + ("+compile" if a.compile else "")
+    prompts = torch.randint(0, s["V"], (a.prompts, a.prompt_len))
+    if a.impl == "hf":
+        m = hf_model(s)
+        fwd = torch.compile(m) if a.compile else m
+        if a.what == "train":
+            return bench_train(a, s, m.parameters(), lambda tok: fwd(tok).logits, tag)
+        m.eval()
+        return bench_decode(a, lambda new: m.generate(
+            prompts, attention_mask=torch.ones_like(prompts), do_sample=True, temperature=1.0, top_k=0, top_p=1.0,
+            max_new_tokens=new, min_new_tokens=new, pad_token_id=0), tag)
     m = Model(s)
+    hidden = torch.compile(m.hidden, dynamic=True) if a.compile else m.hidden
     if a.what == "train":
-        opt = torch.optim.AdamW(m.parameters(), lr=1e-5)
-        tok = torch.randint(0, s["V"], (a.batch, a.seq))
-        best = 1e30
-        for it in range(a.iters + 1):
-            t0 = time.perf_counter()
-            lp = torch.log_softmax(m.logits(m.hidden(tok))[:, :-1], -1)
-            loss = -lp.gather(-1, tok[:, 1:, None]).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            d = time.perf_counter() - t0
-            if it > 0:
-                best = min(best, d)
-        print("what=train size=%s batch=%d seq=%d tokens_per_s=%.1f step_s=%.4f peak_rss_gib=%.2f"
-              % (a.size, a.batch, a.seq, a.batch * a.seq / best, best,
-                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1048576))
-    else:
-        prompts = torch.randint(0, s["V"], (a.prompts, a.prompt_len))
-        best = 1e30
-        with torch.no_grad():
-            for it in range(a.iters + 1):
-                t0 = time.perf_counter()
-                caches = [dict() for _ in range(s["L"])]
-                h = m.hidden(prompts, 0, caches)[:, -1:]
-                for step in range(a.new):
-                    probs = torch.softmax(m.logits(h)[:, 0], -1)
-                    nxt = torch.multinomial(probs, 1)
-                    if step + 1 < a.new:
-                        h = m.hidden(nxt, a.prompt_len + step, caches)
-                d = time.perf_counter() - t0
-                if it > 0:
-                    best = min(best, d)
-        print("what=decode size=%s prompts=%d prompt_len=%d new=%d tokens_per_s=%.1f total_s=%.4f peak_rss_gib=%.2f"
-              % (a.size, a.prompts, a.prompt_len, a.new, a.prompts * a.new / best, best,
-                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1048576))
+        return bench_train(a, s, m.parameters(), lambda tok: m.logits(hidden(tok)), tag)
+
+    def generate(new):
+        caches = [dict() for _ in range(s["L"])]
+        h = hidden(prompts, 0, caches)[:, -1:]
+        for step in range(new):
+            probs = torch.softmax(m.logits(h)[:, 0], -1)
+            nxt = torch.multinomial(probs, 1)
+            if step + 1 < new:
+                h = hidden(nxt, a.prompt_len + step, caches)
+
+    bench_decode(a, generate, tag)
+
+
+def hf_model(s):
+    """transformers' own Qwen2ForCausalLM at the same shapes (eager attention), as researchers run it."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+    cfg = Qwen2Config(vocab_size=s["V"], hidden_size=s["C"], intermediate_size=s["Fd"], num_hidden_layers=s["L"],
+                      num_attention_heads=s["NH"], num_key_value_heads=s["NKV"], rope_theta=s["theta"],
+                      tie_word_embeddings=True, max_position_embeddings=4096, rms_norm_eps=1e-6)
+    m = Qwen2ForCausalLM(cfg).float()
+    m.config._attn_implementation = "eager"
+    return m
 
 
 if __name__ == "__main__":

@@ -1,0 +1,61 @@
+#!/bin/sh
+# torch2_bench.sh - pure against PyTorch 2 and transformers on this machine, one run, same
+# shapes, same thread count: a training step (forward, log-softmax loss, backward, AdamW; fp32)
+# and batched decoding (sampling at temperature 1, tokens/s after the prefill), at the
+# quickstart's toy size and the Qwen2.5-0.5B shape. References, from scripts/venv.sh:
+#   torch    bench/model_bench_torch.py's hand-written Qwen2 in eager PyTorch 2
+#   compile  the same under torch.compile (inductor)
+#   hf       transformers' Qwen2ForCausalLM; decoding through its generate()
+# bf16 is not measured: this machine's CPU has no AVX-512 BF16 or AMX, so PyTorch's bf16 CPU
+# matmuls are emulated and slower than fp32 (docs/performance.md).
+#
+#   bench/torch2_bench.sh [BUILD_DIR] [THREADS]   (SKIP_05B=1: toy only; REFS="torch hf" to choose)
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-/tmp/build-model-bench}
+THREADS=${2:-$(nproc)}
+REFS=${REFS:-torch compile hf}
+VENV=$(bash "$ROOT/scripts/venv.sh" | tail -1)
+PY="$VENV/bin/python"
+cmake -S "$ROOT" -B "$BUILD" -DPURE_CUDA=OFF >/dev/null
+cmake --build "$BUILD" --target model_bench -j2 >/dev/null
+B="$BUILD/model_bench --threads $THREADS"
+T="$PY $ROOT/bench/model_bench_torch.py --threads $THREADS"
+
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores," \
+  "flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512f|avx512_bf16|amx_bf16)$' | tr '\n' ' ')"
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg); $THREADS threads for all"
+echo "torch $("$PY" -c 'import torch, transformers; print(torch.__version__, "transformers", transformers.__version__)')"
+
+run() { # label, common args
+    label=$1
+    shift
+    ours=$($B "$@" 2>/dev/null)
+    echo "pure:    $ours"
+    o=$(field "$ours" tokens_per_s)
+    for ref in $REFS; do
+        case $ref in
+            torch) args="" ;;
+            compile) args="--compile" ;;
+            hf) args="--impl hf" ;;
+        esac
+        if theirs=$($T $args "$@" 2>/tmp/torch2_bench.err.$$); then
+            echo "$ref: $theirs"
+            t=$(field "$theirs" tokens_per_s)
+            echo "== $label: pure $o tok/s, $ref $t tok/s, pure/$ref $(ratio "$o" "$t")x"
+        else
+            echo "== $label: $ref failed: $(tail -1 /tmp/torch2_bench.err.$$)"
+        fi
+    done
+    rm -f /tmp/torch2_bench.err.$$
+}
+
+run "toy train (16 x 128 tokens)" --size toy --what train --batch 16 --seq 128 --iters 10
+run "toy decode (16 prompts x 32, 96 new)" --size toy --what decode --prompts 16 --prompt-len 32 --new 96 --iters 3
+if [ "${SKIP_05B:-0}" != 1 ]; then
+    run "0.5B train (1 x 512 tokens)" --size 0.5b --what train --batch 1 --seq 512 --iters 1
+    run "0.5B decode (8 prompts x 32, 32 new)" --size 0.5b --what decode --prompts 8 --prompt-len 32 --new 32 --iters 1
+fi
