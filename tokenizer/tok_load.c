@@ -40,8 +40,10 @@ static void arena_reserve(Tokenizer *t, size_t more) {
 
 /* Stores the bytes of token id (replacing earlier bytes). */
 static void set_token(Tokenizer *t, int32_t id, const char *bytes, size_t n, int flags) {
-    arena_reserve(t, n);
-    memcpy(t->arena + t->arena_len, bytes, n);
+    if (n) { /* an empty token may come first, when the arena is still NULL */
+        arena_reserve(t, n);
+        memcpy(t->arena + t->arena_len, bytes, n);
+    }
     t->tok_off[id] = (uint32_t)t->arena_len;
     t->tok_len[id] = (uint32_t)n;
     t->tok_flags[id] |= (uint8_t)(flags | TOKF_PRESENT);
