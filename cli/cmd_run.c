@@ -28,6 +28,8 @@ static const char *help =
     "  --verify        check the SHA-256 of every committed artifact first (default: sizes and\n"
     "                  mtimes, and SHA-256 of each artifact a running stage reads)\n"
     "  --quiet, -q     only warnings and errors\n"
+    "A spec with a `sweep:` block runs every variant and seed into the one run directory,\n"
+    "sharing what they have in common (docs/reports.md, \"Sweeps\").\n"
     "TensorBoard: `tensorboard: true` in the spec (or --set tensorboard=true) writes every\n"
     "metric to RUN/tensorboard/<spec name>/ (docs/reports.md).\n"
     "\n"

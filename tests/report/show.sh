@@ -76,6 +76,17 @@ expect_err "bad limit" "--limit wants a number >= 1" rollouts "$T/run" --limit 0
 rm "$T"/run/stages/credit/0/*/advantages.h5
 expect_err "missing artifact" "advantages.h5 is missing" rollouts "$T/run" --iteration 0
 
+# pure compare's front end on the same run
+"$PURE" compare "$T/run" --csv -o "$T/c.csv" && head -1 "$T/c.csv" | grep -q "^variant,runs,metric,n,mean,sd,delta$" &&
+    grep -q "^run,1,final_eval.accuracy,1," "$T/c.csv" && ok "compare --csv -o" || bad "compare --csv -o: $(cat "$T/c.csv")"
+e=$("$PURE" compare "$T/run" --json --csv 2>&1); [ $? = 2 ] && grep -q "exclude each other" <<<"$e" && ok "compare --json --csv refused" || bad "compare --json --csv: $e"
+e=$("$PURE" compare 2>&1); [ $? = 2 ] && grep -q "no run directories given" <<<"$e" && ok "compare without runs" || bad "compare without runs: $e"
+e=$("$PURE" compare "$T/run" --metrics final_eval.nope 2>&1); [ $? = 2 ] && grep -q "metric 'final_eval.nope': no run has it" <<<"$e" && ok "compare unknown metric" || bad "compare unknown metric: $e"
+e=$("$PURE" report "$T/run" 2>&1); [ $? = 2 ] && grep -q "missing -o REPORT.html" <<<"$e" && ok "report without -o" || bad "report without -o: $e"
+"$PURE" report "$T/run" -o "$T/r.html" 2>/dev/null && grep -q "advantages.h5 is missing" "$T/r.html" &&
+    ok "report: an iteration with a missing artifact says so, the rest renders" || bad "report with a missing artifact"
+e=$("$PURE" report "$T/run" -o "$T/no/such/dir/r.html" 2>&1); [ $? = 1 ] && grep -q "r.html" <<<"$e" && ok "report to an unwritable path: $e" || bad "report unwritable: $e"
+
 # colour: off in a pipe, on with --color, on a terminal unless NO_COLOR is set
 "$PURE" show rollouts "$T/run" | grep -q $'\033' && bad "colour in a pipe" || ok "no colour in a pipe"
 "$PURE" show rollouts "$T/run" --color | grep -q $'\033\[1;33m' && ok "--color" || bad "--color gave no colour"
