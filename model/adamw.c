@@ -71,6 +71,7 @@ int model_adamw_step(Model *m, const AdamWConfig *c, double *grad_norm, double *
                      t->numel, (float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps,
                      t->decay ? (float)c->weight_decay : 0.0f, bc1, bc2, gscale);
     }
+    model_refresh_bf16(m); /* the bf16 copies follow the f32 master weights */
     return 0;
 }
 

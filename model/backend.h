@@ -122,6 +122,22 @@ typedef struct Backend {
     int (*sample_rows)(int32_t *tokens, float *logprobs, const float *logits, int n, int V, float temperature,
                        float top_p, int top_k, uint64_t seed, const uint64_t *streams, const uint64_t *counters,
                        PureErr *err);
+
+    /* ---- bf16 weights (optional as a group: all NULL, or all set) ----
+     * Weights stored as bf16 (model/bf16.h); the activation operand is rounded
+     * to bf16 at the product's input; products and sums in f32 (autocast).
+     * matmul_bf16: C (M, N) = alpha * bf16(A) (M, K) @ op(W) + beta * C, with
+     * op(W) = W^T for W (N, K) when trans_w (x @ W^T, the forward), else W (K, N)
+     * (dy @ W, the input gradient). The head ops are lm_logprob / lm_logprob_bwd
+     * with a bf16 W (the gradient dW stays f32). */
+    void (*matmul_bf16)(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
+                        int ldw, float beta, float *C, int ldc);
+    void (*to_bf16)(uint16_t *dst, const float *src, size_t n); /* round to nearest even */
+    void (*embedding_bf16)(float *out, const uint16_t *wte, const int32_t *ids, int n, int C);
+    void (*lm_logprob_bf16)(float *logp, float *lse, float *entropy, const float *h, const uint16_t *W,
+                            const int32_t *target, int n, int V, int C);
+    void (*lm_logprob_bwd_bf16)(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
+                                const uint16_t *W, const int32_t *target, int n, int V, int C);
 } Backend;
 
 /* The host sampler (model/sample_rule.c), used when a backend has no

@@ -83,12 +83,21 @@ static void acts_reserve(Model *m, int N, int keep) {
     a->tmp = p, p += n * C;
 }
 
-/* y (N, out) = x (N, in) @ W^T (+ b) */
-static void linear(const Backend *be, float *y, const float *x, const float *W, const float *b, int N, int out,
-                   int in) {
-    be->matmul(0, 1, N, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
+void model_matmul_w(const Backend *be, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *W, const uint16_t *Wb, int ldw, float beta, float *C, int ldc) {
+    if (Wb) be->matmul_bf16(trans_w, M, N, K, alpha, A, lda, Wb, ldw, beta, C, ldc);
+    else be->matmul(0, trans_w, M, N, K, alpha, A, lda, W, ldw, beta, C, ldc);
+}
+
+/* y (N, out) = x (N, in) @ W^T (+ b), through W's bf16 copy Wb when the model has one */
+static void linear(const Backend *be, float *y, const float *x, const float *W, const uint16_t *Wb, const float *b,
+                   int N, int out, int in) {
+    model_matmul_w(be, 1, N, out, in, 1.0f, x, in, W, Wb, in, 0.0f, y, out);
     if (b) be->add_bias(y, b, N, out);
 }
+
+/* The bf16 copy of a layer's matrix, or NULL in f32 */
+#define WB(Lb, f) ((Lb) ? (Lb)->f : NULL)
 
 /* One decoder layer on N packed tokens: x (N, C) is the residual entering
  * layer l, its activations go to slot s of m->acts, mid gets the residual
@@ -100,14 +109,15 @@ static void layer_forward(Model *m, int l, int s, int N, const int32_t *pos, con
     const Backend *be = m->be;
     Acts *a = &m->acts;
     const LayerW *L = &m->w.layers[l];
+    const LayerWb *Lb = m->wb ? &m->wbv.layers[l] : NULL;
     int C = c->hidden_size, F = c->intermediate_size, NH = c->num_heads, NKV = c->num_kv_heads, hd = c->head_dim;
     int QD = NH * hd, KD = NKV * hd;
     float eps = (float)c->rms_eps;
     AttnDims dims = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
     be->rmsnorm(a->ln1[s], a->rstd1[s], x, L->ln1, N, C, eps);
-    linear(be, a->q[s], a->ln1[s], L->wq, L->bq, N, QD, C);
-    linear(be, a->k[s], a->ln1[s], L->wk, L->bk, N, KD, C);
-    linear(be, a->v[s], a->ln1[s], L->wv, L->bv, N, KD, C);
+    linear(be, a->q[s], a->ln1[s], L->wq, WB(Lb, wq), L->bq, N, QD, C);
+    linear(be, a->k[s], a->ln1[s], L->wk, WB(Lb, wk), L->bk, N, KD, C);
+    linear(be, a->v[s], a->ln1[s], L->wv, WB(Lb, wv), L->bv, N, KD, C);
     be->rope(a->q[s], pos, N, NH, hd, c->rope_theta, 0);
     be->rope(a->k[s], pos, N, NKV, hd, c->rope_theta, 0);
     KvCache *kc = plan->cache;
@@ -130,14 +140,14 @@ static void layer_forward(Model *m, int l, int s, int N, const int32_t *pos, con
         be->attention(a->att[s], a->lse[s], a->q[s], a->k[s], a->v[s], plan->seqs, &dims);
     }
     if (mid != x) be->copy(mid, x, (size_t)N * C * sizeof(float));
-    be->matmul(0, 1, N, C, QD, 1.0f, a->att[s], QD, L->wo, QD, 1.0f, mid, C);
+    model_matmul_w(be, 1, N, C, QD, 1.0f, a->att[s], QD, L->wo, WB(Lb, wo), QD, 1.0f, mid, C);
     be->rmsnorm(a->ln2[s], a->rstd2[s], mid, L->ln2, N, C, eps);
-    linear(be, a->g[s], a->ln2[s], L->wg, NULL, N, F, C);
-    linear(be, a->u[s], a->ln2[s], L->wu, NULL, N, F, C);
+    linear(be, a->g[s], a->ln2[s], L->wg, WB(Lb, wg), NULL, N, F, C);
+    linear(be, a->u[s], a->ln2[s], L->wu, WB(Lb, wu), NULL, N, F, C);
     if (!x_out) return;
     be->swiglu(a->h, a->g[s], a->u[s], (size_t)N * F);
     if (x_out != mid) be->copy(x_out, mid, (size_t)N * C * sizeof(float));
-    be->matmul(0, 1, N, C, F, 1.0f, a->h, F, L->wd, F, 1.0f, x_out, C);
+    model_matmul_w(be, 1, N, C, F, 1.0f, a->h, F, L->wd, WB(Lb, wd), F, 1.0f, x_out, C);
 }
 
 int model_trunk(Model *m, int N, const int32_t *ids, const int32_t *pos, const TrunkPlan *plan, int keep,
@@ -146,7 +156,8 @@ int model_trunk(Model *m, int N, const int32_t *ids, const int32_t *pos, const T
     const Backend *be = m->be;
     acts_reserve(m, N, keep);
     Acts *a = &m->acts;
-    be->embedding(a->res[0], m->w.wte, ids, N, c->hidden_size);
+    if (m->wb) be->embedding_bf16(a->res[0], m->wbv.wte, ids, N, c->hidden_size);
+    else be->embedding(a->res[0], m->w.wte, ids, N, c->hidden_size);
     for (int l = 0; l < c->num_layers; l++)
         layer_forward(m, l, a->kept == c->num_layers ? l : 0, N, pos, plan, a->res[l], a->mid[l], a->res[l + 1]);
     be->rmsnorm(a->lnf, a->rstdf, a->res[c->num_layers], m->w.norm, N, c->hidden_size, (float)c->rms_eps);
@@ -226,7 +237,10 @@ int model_forward(Model *m, const ModelBatch *b, float *out, float *entropy, int
     float *d_out = be->alloc(sizeof(float) * (size_t)N * (width + 1));
     float *h_out = xmalloc(sizeof(float) * (size_t)N * (width + 1));
     if (c->num_labels > 0) {
-        linear(be, d_out, a->lnf, m->w.score_w, m->w.score_b, N, width, C);
+        linear(be, d_out, a->lnf, m->w.score_w, m->wbv.score_w, m->w.score_b, N, width, C);
+    } else if (m->wb) {
+        be->lm_logprob_bf16(d_out, a->head_lse, entropy ? d_out + N : NULL, a->lnf, m->wbv.lm_head, p->target, N,
+                            c->vocab_size, C);
     } else {
         be->lm_logprob(d_out, a->head_lse, entropy ? d_out + N : NULL, a->lnf, m->w.lm_head, p->target, N,
                        c->vocab_size, C);
@@ -256,6 +270,9 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
     const ModelConfig *c = &m->cfg;
     const Backend *be = m->be;
     PackInfo *p = &m->pack;
+    if (m->no_master)
+        return err_set(err, "model_backward: the model was loaded for bf16 inference (no f32 master weights); load it "
+                       "with train = 1 to train");
     if (!m->have_fwd) return err_set(err, "model_backward: no forward with keep_for_backward=1 precedes it");
     if (b->B != p->B || b->T != p->T)
         return err_set(err, "model_backward: batch (%d, %d) differs from the forward's (%d, %d)", b->B, b->T, p->B,
@@ -289,7 +306,10 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
     if (c->num_labels > 0) {
         be->matmul(1, 0, width, C, N, 1.0f, dhead, width, a->lnf, C, 1.0f, gw->score_w, C);
         be->bias_grad(gw->score_b, dhead, N, width);
-        be->matmul(0, 0, N, C, width, 1.0f, dhead, width, w->score_w, C, 0.0f, dln, C);
+        model_matmul_w(be, 0, N, C, width, 1.0f, dhead, width, w->score_w, m->wbv.score_w, C, 0.0f, dln, C);
+    } else if (m->wb) {
+        be->lm_logprob_bwd_bf16(dln, gw->lm_head, dhead, a->head_lse, a->lnf, m->wbv.lm_head, p->target, N,
+                                c->vocab_size, C);
     } else {
         be->lm_logprob_bwd(dln, gw->lm_head, dhead, a->head_lse, a->lnf, w->lm_head, p->target, N, c->vocab_size, C);
     }
@@ -302,6 +322,7 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
     TrunkPlan tp = {.seqs = &seqs};
     for (int l = c->num_layers - 1; l >= 0; l--) {
         const LayerW *L = &w->layers[l], *G = &gw->layers[l];
+        const LayerWb *Lb = m->wb ? &m->wbv.layers[l] : NULL;
         /* with recompute, the layer's activations are rebuilt from its kept input
            into set 0 (same kernels, same inputs: the same values as a kept forward) */
         int s = rec ? 0 : l;
@@ -310,17 +331,17 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
         /* MLP: res[l+1] = mid + h Wd^T */
         be->swiglu(a->h, a->g[s], a->u[s], n * F);
         be->matmul(1, 0, C, F, N, 1.0f, dres, C, a->h, F, 1.0f, G->wd, F);
-        be->matmul(0, 0, N, F, C, 1.0f, dres, C, L->wd, F, 0.0f, dh, F);
+        model_matmul_w(be, 0, N, F, C, 1.0f, dres, C, L->wd, WB(Lb, wd), F, 0.0f, dh, F);
         be->swiglu_bwd(dg, du, dh, a->g[s], a->u[s], n * F);
         be->matmul(1, 0, F, C, N, 1.0f, dg, F, a->ln2[s], C, 1.0f, G->wg, C);
         be->matmul(1, 0, F, C, N, 1.0f, du, F, a->ln2[s], C, 1.0f, G->wu, C);
-        be->matmul(0, 0, N, C, F, 1.0f, dg, F, L->wg, C, 0.0f, dln, C);
-        be->matmul(0, 0, N, C, F, 1.0f, du, F, L->wu, C, 1.0f, dln, C);
+        model_matmul_w(be, 0, N, C, F, 1.0f, dg, F, L->wg, WB(Lb, wg), C, 0.0f, dln, C);
+        model_matmul_w(be, 0, N, C, F, 1.0f, du, F, L->wu, WB(Lb, wu), C, 1.0f, dln, C);
         be->copy(dmid, dres, sizeof(float) * n * C);
         be->rmsnorm_bwd(dmid, G->ln2, dln, mid, L->ln2, a->rstd2[s], N, C);
         /* attention: mid = res[l] + att Wo^T */
         be->matmul(1, 0, C, QD, N, 1.0f, dmid, C, a->att[s], QD, 1.0f, G->wo, QD);
-        be->matmul(0, 0, N, QD, C, 1.0f, dmid, C, L->wo, QD, 0.0f, datt, QD);
+        model_matmul_w(be, 0, N, QD, C, 1.0f, dmid, C, L->wo, WB(Lb, wo), QD, 0.0f, datt, QD);
         be->attention_bwd(dq, dk, dv, datt, a->att[s], a->lse[s], a->q[s], a->k[s], a->v[s], &seqs, &dims);
         be->rope(dq, p->pos, N, NH, hd, c->rope_theta, 1);
         be->rope(dk, p->pos, N, NKV, hd, c->rope_theta, 1);
@@ -332,9 +353,9 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
         be->matmul(1, 0, QD, C, N, 1.0f, dq, QD, a->ln1[s], C, 1.0f, G->wq, C);
         be->matmul(1, 0, KD, C, N, 1.0f, dk, KD, a->ln1[s], C, 1.0f, G->wk, C);
         be->matmul(1, 0, KD, C, N, 1.0f, dv, KD, a->ln1[s], C, 1.0f, G->wv, C);
-        be->matmul(0, 0, N, C, QD, 1.0f, dq, QD, L->wq, C, 0.0f, dln, C);
-        be->matmul(0, 0, N, C, KD, 1.0f, dk, KD, L->wk, C, 1.0f, dln, C);
-        be->matmul(0, 0, N, C, KD, 1.0f, dv, KD, L->wv, C, 1.0f, dln, C);
+        model_matmul_w(be, 0, N, C, QD, 1.0f, dq, QD, L->wq, WB(Lb, wq), C, 0.0f, dln, C);
+        model_matmul_w(be, 0, N, C, KD, 1.0f, dk, KD, L->wk, WB(Lb, wk), C, 1.0f, dln, C);
+        model_matmul_w(be, 0, N, C, KD, 1.0f, dv, KD, L->wv, WB(Lb, wv), C, 1.0f, dln, C);
         be->copy(dres, dmid, sizeof(float) * n * C);
         be->rmsnorm_bwd(dres, G->ln1, dln, a->res[l], L->ln1, a->rstd1[s], N, C);
     }

@@ -15,11 +15,49 @@
 
 #include <cjson/cJSON.h>
 
+#include "model/bf16.h"
 #include "model/model_internal.h"
 #include "util/fs.h"
 #include "util/log.h"
 
-Model *model_load(const char *dir, const char *device, PureErr *err) {
+/* A 2-D tensor into the bf16 block: copied as is from a bf16 file (no f32
+ * copy), else read as f32 one tensor at a time and rounded. Returns the count
+ * of non-finite values, or -1 with err set. */
+static long read_bf16(const SafeTensors *st, const ModelTensor *t, uint16_t *dst, PureErr *err) {
+    const StTensor *f = safetensors_find(st, t->name);
+    if (!f) return err_set(err, "tensor '%s' not found", t->name), -1;
+    long bad = 0;
+    if (f->dtype == ST_BF16 && f->nbytes == t->numel * sizeof(uint16_t)) {
+        memcpy(dst, f->data, f->nbytes); /* the map may be unaligned: memcpy, then read the copy */
+        for (size_t i = 0; i < t->numel; i++) bad += (dst[i] & 0x7f80) == 0x7f80;
+        return bad;
+    }
+    float *tmp = xmalloc(t->numel * sizeof(float));
+    size_t k = 0;
+    if (safetensors_read_f32_scan(st, t->name, t->ndim, t->shape, tmp, &k, err)) {
+        free(tmp);
+        return -1;
+    }
+    for (size_t i = 0; i < t->numel; i++) dst[i] = f32_to_bf16(tmp[i]);
+    free(tmp);
+    return (long)k;
+}
+
+static Model *load_impl(const char *dir, const char *device, int bf16_infer, PureErr *err);
+
+Model *model_load(const char *dir, const char *device, PureErr *err) { return load_impl(dir, device, 0, err); }
+
+Model *model_load_opts(const char *dir, const char *device, int precision, int train, PureErr *err) {
+    Model *m = load_impl(dir, device, precision == MODEL_BF16 && !train, err);
+    if (m && precision == MODEL_BF16 && train && model_set_precision(m, MODEL_BF16, err)) {
+        err_prefix(err, "%s", dir);
+        model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static Model *load_impl(const char *dir, const char *device, int bf16_infer, PureErr *err) {
     ModelConfig cfg;
     if (model_config_load(dir, &cfg, err)) return NULL;
     SafeTensors *st = safetensors_open(dir, err);
@@ -32,22 +70,29 @@ Model *model_load(const char *dir, const char *device, PureErr *err) {
         safetensors_close(st);
         return NULL;
     }
-    Model *m = model_new_empty(&cfg, device, err);
+    Model *m = bf16_infer ? model_new_empty_bf16(&cfg, device, err) : model_new_empty(&cfg, device, err);
     if (!m) {
         err_prefix(err, "%s", dir);
         safetensors_close(st);
         return NULL;
     }
     const Backend *be = m->be;
-    float *host = be->host_memory ? m->params : xmalloc(m->n_params * sizeof(float));
+    float *host = be->host_memory ? m->params : xmalloc(m->n_f32 * sizeof(float));
+    uint16_t *hostb = !m->no_master ? NULL : be->host_memory ? m->wb : xmalloc(m->n_params * sizeof(uint16_t));
     size_t bad = 0;
     const char *first_bad = NULL;
     for (int i = 0; i < m->n_tensors; i++) {
         const ModelTensor *t = &m->tensors[i];
-        float *dst = host + t->offset;
         if (t->optional && !safetensors_find(st, t->name)) continue; /* stays zero (score.bias) */
         size_t k;
-        if (safetensors_read_f32_scan(st, t->name, t->ndim, t->shape, dst, &k, err)) {
+        if (t->foff == NO_F32) {
+            long kb = read_bf16(st, t, hostb + t->offset, err);
+            if (kb < 0) {
+                err_prefix(err, "%s", dir);
+                goto fail;
+            }
+            k = (size_t)kb;
+        } else if (safetensors_read_f32_scan(st, t->name, t->ndim, t->shape, host + t->foff, &k, err)) {
             err_prefix(err, "%s", dir);
             goto fail;
         }
@@ -66,27 +111,35 @@ Model *model_load(const char *dir, const char *device, PureErr *err) {
     }
     if (unused) log_warn("%s: %d tensors in the checkpoint are not used by a %s model", dir, unused, cfg.arch);
     if (!be->host_memory) {
-        be->upload(m->params, host, m->n_params * sizeof(float));
+        be->upload(m->params, host, m->n_f32 * sizeof(float));
         free(host);
+        if (hostb) be->upload(m->wb, hostb, m->n_params * sizeof(uint16_t)), free(hostb);
     }
     safetensors_close(st);
     return m;
 fail:
-    if (!be->host_memory) free(host);
+    if (!be->host_memory) free(host), free(hostb);
     safetensors_close(st);
     model_free(m);
     return NULL;
 }
 
-/* Host view of a backend block (a copy when the backend is not host memory). */
+/* Host view of a backend block laid out like the table (a copy when the
+ * backend is not host memory, or when the block is a bf16 inference model's
+ * parameters, widened tensor by tensor). */
 float *model_host_view(const Model *m, const float *dev) {
+    if (m->no_master && dev == m->params) {
+        float *h = xmalloc(m->n_params * sizeof(float));
+        for (int i = 0; i < m->n_tensors; i++) model_get_tensor(m, m->tensors[i].name, h + m->tensors[i].offset, NULL);
+        return h;
+    }
     if (m->be->host_memory) return (float *)dev;
     float *h = xmalloc(m->n_params * sizeof(float));
     m->be->download(h, dev, m->n_params * sizeof(float));
     return h;
 }
 void model_host_view_free(const Model *m, float *h) {
-    if (!m->be->host_memory) free(h);
+    if (!m->be->host_memory || (m->no_master && h != m->params)) free(h);
 }
 
 static StDType dtype_of(const char *name) {

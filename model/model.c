@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "model/bf16.h"
 #include "model/model_internal.h"
 #include "util/log.h"
 #include "util/rng.h"
@@ -112,6 +113,7 @@ static void add_tensor(Model *m, const TensorRow *r, int layer) {
     t->shape[1] = t->ndim == 2 ? d1 : 0;
     t->numel = (size_t)d0 * (size_t)(t->ndim == 2 ? d1 : 1);
     t->offset = m->n_params;
+    t->foff = m->n_params;
     t->init = r->init;
     t->decay = t->ndim == 2;
     t->optional = r->optional;
@@ -308,7 +310,7 @@ void model_bind(const Model *m, float *base, ModelW *w) {
     }
     for (int i = 0; i < m->n_tensors; i++) {
         const ModelTensor *t = &m->tensors[i];
-        *field_at(w, t->layer, t->field) = base + t->offset;
+        if (t->foff != NO_F32) *field_at(w, t->layer, t->field) = base + t->foff;
     }
     for (int r = 0; r < N_ROWS; r++) {
         const TensorRow *row = &TENSOR_ROWS[r];
@@ -316,6 +318,66 @@ void model_bind(const Model *m, float *base, ModelW *w) {
             *field_at(w, -1, row->field) = *field_at(w, -1, row->tied_to);
     }
 }
+
+/* ---- bf16 copies ---- */
+
+_Static_assert(sizeof(LayerWb) == sizeof(LayerW) && offsetof(LayerWb, wd) == offsetof(LayerW, wd) &&
+                   offsetof(LayerWb, wq) == offsetof(LayerW, wq) && offsetof(ModelWb, score_b) == offsetof(ModelW, score_b),
+               "LayerWb / ModelWb must mirror LayerW / ModelW: the table's field offsets bind both");
+
+/* Points the bf16 views at the matrices in m->wb (vectors stay NULL). */
+static void bind_bf16(Model *m) {
+    ModelWb *w = &m->wbv;
+    LayerWb *layers = w->layers ? w->layers : xcalloc((size_t)m->cfg.num_layers, sizeof(LayerWb));
+    memset(layers, 0, sizeof(LayerWb) * (size_t)m->cfg.num_layers);
+    memset(w, 0, sizeof *w);
+    w->layers = layers;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        if (t->ndim != 2) continue;
+        char *owner = t->layer >= 0 ? (char *)&w->layers[t->layer] : (char *)w;
+        *(uint16_t **)(owner + t->field) = m->wb + t->offset;
+    }
+    if (!w->lm_head && m->cfg.tie_embeddings && m->cfg.num_labels == 0) w->lm_head = w->wte;
+}
+
+void model_refresh_bf16(Model *m) {
+    if (!m->wb || m->no_master) return;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        if (t->ndim == 2) m->be->to_bf16(m->wb + t->offset, m->params + t->foff, t->numel);
+    }
+}
+
+static int backend_has_bf16(const Backend *be, PureErr *err) {
+    if (be->matmul_bf16 && be->to_bf16 && be->embedding_bf16 && be->lm_logprob_bf16 && be->lm_logprob_bwd_bf16)
+        return 1;
+    err_set(err, "precision bf16: the %s backend has no bf16 kernels", be->name);
+    return 0;
+}
+
+int model_set_precision(Model *m, int precision, PureErr *err) {
+    if (precision != MODEL_FP32 && precision != MODEL_BF16)
+        return err_set(err, "precision %d is not MODEL_FP32 or MODEL_BF16", precision);
+    if (m->no_master && precision == MODEL_FP32)
+        return err_set(err, "a model loaded for bf16 inference has no f32 weights to return to");
+    if (precision == MODEL_BF16 && !m->wb) {
+        if (!backend_has_bf16(m->be, err)) return -1;
+        m->wb = m->be->alloc(m->n_params * sizeof(uint16_t));
+        bind_bf16(m);
+        model_refresh_bf16(m);
+    } else if (precision == MODEL_FP32 && m->wb) {
+        m->be->free(m->wb);
+        m->wb = NULL;
+        free(m->wbv.layers);
+        memset(&m->wbv, 0, sizeof m->wbv);
+    }
+    m->precision = precision;
+    m->have_fwd = 0;
+    return 0;
+}
+
+int model_precision(const Model *m) { return m->precision; }
 
 int model_tensor_index(const Model *m, const char *name) {
     for (int i = 0; i < m->n_tensors; i++)
@@ -364,8 +426,35 @@ static Model *model_alloc(const ModelConfig *cfg, const char *device, PureErr *e
     m->be = be;
     g_info_be = be;
     model_build_table(m);
-    m->params = be->alloc(m->n_params * sizeof(float));
+    m->n_f32 = m->n_params;
+    m->params = be->alloc(m->n_f32 * sizeof(float));
     model_bind(m, m->params, &m->w);
+    return m;
+}
+
+/* bf16 inference: f32 vectors packed at the front of a small block, the
+ * matrices only in the bf16 block. */
+Model *model_new_empty_bf16(const ModelConfig *cfg, const char *device, PureErr *err) {
+    if (model_check_size(cfg, err)) return NULL;
+    const Backend *be = model_pick_backend(device, err);
+    if (!be || !backend_has_bf16(be, err)) return NULL;
+    Model *m = xcalloc(1, sizeof *m);
+    m->cfg = *cfg;
+    m->be = be;
+    g_info_be = be;
+    model_build_table(m);
+    m->n_f32 = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        ModelTensor *t = &m->tensors[i];
+        t->foff = t->ndim == 2 ? NO_F32 : m->n_f32;
+        if (t->ndim != 2) m->n_f32 += t->numel;
+    }
+    m->params = be->alloc((m->n_f32 ? m->n_f32 : 1) * sizeof(float));
+    model_bind(m, m->params, &m->w);
+    m->wb = be->alloc(m->n_params * sizeof(uint16_t));
+    m->no_master = 1;
+    m->precision = MODEL_BF16;
+    bind_bf16(m);
     return m;
 }
 
@@ -423,7 +512,7 @@ Model *model_create(const ModelConfig *cfg, uint64_t seed, const char *device, P
 Model *model_new_empty(const ModelConfig *cfg, const char *device, PureErr *err) { return model_alloc(cfg, device, err); }
 
 void model_ensure_grads(Model *m) {
-    if (m->grads) return;
+    if (m->grads || m->no_master) return;
     m->grads = m->be->alloc(m->n_params * sizeof(float));
     model_bind(m, m->grads, &m->gw);
 }
@@ -441,6 +530,8 @@ void model_free(Model *m) {
     if (!m) return;
     const Backend *be = m->be;
     be->free(m->params);
+    if (m->wb) be->free(m->wb);
+    free(m->wbv.layers);
     if (m->grads) be->free(m->grads);
     if (m->adam_m) be->free(m->adam_m), be->free(m->adam_v);
     acts_free(be, &m->acts);
@@ -462,7 +553,17 @@ int model_copy_weights(Model *dst, const Model *src, PureErr *err) {
         a->qkv_bias != b->qkv_bias || a->intermediate_size != b->intermediate_size)
         return err_set(err, "model_copy_weights: configs differ (%lld vs %lld parameters)", (long long)dst->n_params,
                        (long long)src->n_params);
-    size_t bytes = dst->n_params * sizeof(float);
+    if (dst->no_master || src->no_master || dst->n_f32 != src->n_f32) { /* different layouts: tensor by tensor */
+        for (int i = 0; i < src->n_tensors; i++) {
+            const ModelTensor *t = &src->tensors[i];
+            float *h = xmalloc(t->numel * sizeof(float));
+            int rc = model_get_tensor(src, t->name, h, err) || model_set_tensor(dst, t->name, h, err);
+            free(h);
+            if (rc) return -1;
+        }
+        return 0;
+    }
+    size_t bytes = dst->n_f32 * sizeof(float);
     if (dst->be == src->be) dst->be->copy(dst->params, src->params, bytes);
     else {
         float *host = xmalloc(bytes);
@@ -470,6 +571,7 @@ int model_copy_weights(Model *dst, const Model *src, PureErr *err) {
         dst->be->upload(dst->params, host, bytes);
         free(host);
     }
+    model_refresh_bf16(dst);
     return 0;
 }
 
@@ -507,14 +609,29 @@ static const ModelTensor *find_tensor(const Model *m, const char *name, PureErr 
 int model_get_tensor(const Model *m, const char *name, float *out, PureErr *err) {
     const ModelTensor *t = find_tensor(m, name, err);
     if (!t) return -1;
-    m->be->download(out, m->params + t->offset, t->numel * sizeof(float));
+    if (t->foff != NO_F32) {
+        m->be->download(out, m->params + t->foff, t->numel * sizeof(float));
+        return 0;
+    }
+    uint16_t *h = xmalloc(t->numel * sizeof(uint16_t)); /* bf16 only: widen (exact) */
+    m->be->download(h, m->wb + t->offset, t->numel * sizeof(uint16_t));
+    for (size_t i = 0; i < t->numel; i++) out[i] = bf16_to_f32(h[i]);
+    free(h);
     return 0;
 }
 
 int model_set_tensor(Model *m, const char *name, const float *in, PureErr *err) {
     const ModelTensor *t = find_tensor(m, name, err);
     if (!t) return -1;
-    m->be->upload(m->params + t->offset, in, t->numel * sizeof(float));
+    if (t->foff != NO_F32) {
+        m->be->upload(m->params + t->foff, in, t->numel * sizeof(float));
+        if (m->wb && t->ndim == 2) m->be->to_bf16(m->wb + t->offset, m->params + t->foff, t->numel);
+        return 0;
+    }
+    uint16_t *h = xmalloc(t->numel * sizeof(uint16_t));
+    for (size_t i = 0; i < t->numel; i++) h[i] = f32_to_bf16(in[i]);
+    m->be->upload(m->wb + t->offset, h, t->numel * sizeof(uint16_t));
+    free(h);
     return 0;
 }
 

@@ -59,6 +59,18 @@ int model_check_tensors(const ModelConfig *cfg, const struct SafeTensors *st, Pu
 /* device: "cpu", "cuda" or "auto" (cuda if available, else cpu with one log line). */
 Model *model_create(const ModelConfig *cfg, uint64_t seed, const char *device, PureErr *err);
 Model *model_load(const char *dir, const char *device, PureErr *err);
+/* Loads for a use: precision MODEL_FP32 or MODEL_BF16 (model_set_precision);
+ * with bf16 and train = 0 the matrices are read straight into bf16 (no f32
+ * copy ever exists: half the memory of f32, a quarter for a bf16 file's
+ * worth of f32 master + bf16) and the model cannot train. */
+Model *model_load_opts(const char *dir, const char *device, int precision, int train, PureErr *err);
+/* MODEL_BF16: forward, backward and sampling read bf16 copies of the
+ * matrices (rounded to nearest even from the f32 master weights, refreshed
+ * after every optimizer step and model_set_tensor); gradients, AdamW state
+ * and every sum stay f32, norms and biases stay f32. MODEL_FP32 drops the
+ * copies. Needs a backend with bf16 kernels. */
+int model_set_precision(Model *m, int precision, PureErr *err);
+int model_precision(const Model *m);
 /* Writes config.json + model.safetensors (HF names, cfg->dtype) into dir. */
 int model_save(Model *m, const char *dir, PureErr *err);
 void model_free(Model *m);

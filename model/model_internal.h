@@ -18,7 +18,9 @@ typedef struct ModelTensor {
     char name[96];     /* Hugging Face name, e.g. model.layers.3.self_attn.q_proj.weight */
     int ndim;
     int64_t shape[2];
-    size_t offset;     /* in floats from the start of the parameter block */
+    size_t offset;     /* in elements from the start of the parameter block (and of the bf16 block) */
+    size_t foff;       /* in floats in the f32 block: == offset, or compact (vectors only) in a bf16
+                          inference model, whose matrices have no f32 copy (NO_F32) */
     size_t numel;
     int init;          /* INIT_* */
     int decay;         /* 1: AdamW weight decay applies (matrices), 0: biases and norms */
@@ -39,6 +41,19 @@ typedef struct LayerW {
     float *wg, *wu;    /* (F, C) */
     float *wd;         /* (C, F) */
 } LayerW;
+
+/* The same tensors' bf16 copies (model_set_precision): LayerW's layout with
+ * uint16_t pointers, bound by the same table offsets; vectors stay NULL
+ * (norms and biases are always read in f32). */
+typedef struct LayerWb {
+    uint16_t *ln1, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *ln2, *wg, *wu, *wd;
+} LayerWb;
+typedef struct ModelWb {
+    uint16_t *wte;
+    LayerWb *layers;
+    uint16_t *norm, *lm_head, *score_w, *score_b;
+} ModelWb;
+#define NO_F32 ((size_t)-1)
 
 typedef struct ModelW {
     float *wte;        /* (V, C) */
@@ -86,7 +101,12 @@ struct Model {
     ModelTensor *tensors;
     int n_tensors;
     size_t n_params;
-    float *params;           /* (n_params) */
+    float *params;           /* (n_f32): every tensor, or a bf16 inference model's vectors only */
+    size_t n_f32;
+    int precision;           /* MODEL_FP32 | MODEL_BF16 */
+    int no_master;           /* bf16 inference: matrices exist only in bf16 (no training) */
+    uint16_t *wb;            /* (n_params) bf16 copies of the matrices, or NULL (fp32) */
+    ModelWb wbv;             /* views into wb */
     float *grads;            /* (n_params) or NULL until the first backward */
     float *adam_m, *adam_v;  /* (n_params) or NULL until the first step */
     int64_t step;            /* AdamW steps taken */
@@ -100,6 +120,10 @@ struct Model {
 };
 
 /* model.c */
+/* Rounds the f32 matrices into the bf16 block (after a load, an optimizer step, a set). */
+void model_refresh_bf16(Model *m);
+/* A model laid out for bf16 inference (no f32 matrices), zeroed, for loaders. */
+Model *model_new_empty_bf16(const ModelConfig *cfg, const char *device, PureErr *err);
 /* Parameters in matrices (2-D tensors) and in vectors (norms, biases) of cfg. */
 void model_config_param_split(const ModelConfig *c, double *matrices, double *vectors);
 /* KV-cache bytes one model_generate sub-batch may hold on the CPU backend
@@ -148,6 +172,10 @@ typedef struct TrunkPlan {
     int decode;
     const int32_t *slot, *kv_len; /* host */
 } TrunkPlan;
+/* C = alpha * A @ op(W) + beta * C through W's bf16 copy when Wb is given
+ * (backend matmul_bf16), else the f32 matmul; op(W) = W^T when trans_w. */
+void model_matmul_w(const Backend *be, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *W, const uint16_t *Wb, int ldw, float beta, float *C, int ldc);
 int model_trunk(Model *m, int N, const int32_t *ids, const int32_t *pos, const TrunkPlan *plan, int keep,
                 PureErr *err);
 

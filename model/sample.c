@@ -82,7 +82,7 @@ static int pick_tokens(Model *m, const int32_t *rows, int n, const SampleConfig 
     int C = m->cfg.hidden_size, V = m->cfg.vocab_size;
     for (int i = 0; i < n; i++)
         be->copy(pk->d_h + (size_t)i * C, m->acts.lnf + (size_t)rows[i] * C, sizeof(float) * C);
-    be->matmul(0, 1, n, V, C, 1.0f, pk->d_h, C, m->w.lm_head, C, 0.0f, pk->d_logits, V);
+    model_matmul_w(be, 1, n, V, C, 1.0f, pk->d_h, C, m->w.lm_head, m->wbv.lm_head, C, 0.0f, pk->d_logits, V);
     if (be->sample_rows)
         return be->sample_rows(pk->tok, pk->lp, pk->d_logits, n, V, c->temperature, c->top_p, c->top_k, c->seed,
                                pk->streams, pk->counters, err);

@@ -40,4 +40,16 @@ void cpu_lm_logprob(float *logp, float *lse, float *entropy, const float *h, con
 void cpu_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *lse, const float *h, const float *W,
                         const int32_t *target, int n, int V, int C);
 
+/* cpu_bf16.c: bf16 weights (model/bf16.h), A rounded to bf16, f32 sums.
+ * C (M, N) = alpha * bf16(A) (M, K) @ op(B) + beta * C, op(B) = B^T for B (N, K) when trans_b, else B (K, N). */
+void cpu_matmul_bf16(int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *B,
+                     int ldb, float beta, float *C, int ldc);
+void cpu_to_bf16(uint16_t *dst, const float *src, size_t n);
+void cpu_embedding_bf16(float *out, const uint16_t *wte, const int32_t *ids, int n, int C);
+void cpu_lm_logprob_bf16(float *logp, float *lse, float *entropy, const float *h, const uint16_t *W,
+                         const int32_t *target, int n, int V, int C);
+void cpu_lm_logprob_bwd_bf16(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
+                             const uint16_t *W, const int32_t *target, int n, int V, int C);
+const char *cpu_bf16_info(void);
+
 #endif

@@ -74,13 +74,8 @@ CPU_CLONES static void skinny_task(void *vc, int t) {
                 float wv = w[k];
                 c0[u] += a0[k] * wv, c1[u] += a1[k] * wv, c2[u] += a2[k] * wv, c3[u] += a3[k] * wv;
             }
-            const float *acc[4] = {c0, c1, c2, c3};
-            for (int r = 0; r < 4 && i0 + r < g->M; r++) {
-                float sum = 0;
-                for (int u = 0; u < LANES; u++) sum += acc[r][u];
-                float *c = g->C + (size_t)(i0 + r) * g->ldc + j;
-                *c = g->alpha * sum + (g->beta == 0 ? 0.0f : g->beta * *c);
-            }
+            const float *const acc[4] = {c0, c1, c2, c3};
+            cpu_store_rows4(g->C + (size_t)i0 * g->ldc + j, (size_t)g->ldc, g->M - i0, acc, g->alpha, g->beta);
         }
     }
 }
@@ -166,9 +161,9 @@ static void info_init(void) {
     double err = verify_sgemm();
     const char *core = openblas_get_corename();
     const char *env = getenv("OPENBLAS_CORETYPE");
-    snprintf(g_info, sizeof g_info, "OpenBLAS sgemm (core %s%s%s, %s), %d threads, sgemm check %s (rel err %.1e)",
+    snprintf(g_info, sizeof g_info, "OpenBLAS sgemm (core %s%s%s, %s), %d threads, sgemm check %s (rel err %.1e); %s",
              core ? core : "?", env ? ", OPENBLAS_CORETYPE=" : "", env ? env : "", openblas_get_config(),
-             cpu_threads(), err < 1e-5 ? "ok" : "FAILED", err);
+             cpu_threads(), err < 1e-5 ? "ok" : "FAILED", err, cpu_bf16_info());
     if (!(err < 1e-5)) {
         /* wrong kernels must never train a model: fall back to the plain loop */
         g_use_ref = 1;

@@ -57,8 +57,15 @@ CPU_CLONES static void stats_task(void *vc_, int r) {
     if (t >= c->v0 && t < c->v0 + c->vc) c->tgt[r] = l[t - c->v0];
 }
 
-void cpu_lm_logprob(float *logp, float *lse, float *entropy, const float *h, const float *W, const int32_t *target,
-                    int n, int V, int C) {
+/* logits (rows, vc) = h rows @ W[v0 .. v0+vc)^T, from the f32 or the bf16 weights */
+static void chunk_logits(float *logits, const float *h, const float *W, const uint16_t *Wb, int rows, int v0, int vc,
+                         int C) {
+    if (Wb) cpu_matmul_bf16(1, rows, vc, C, 1.0f, h, C, Wb + (size_t)v0 * C, C, 0.0f, logits, vc);
+    else cpu_matmul(0, 1, rows, vc, C, 1.0f, h, C, W + (size_t)v0 * C, C, 0.0f, logits, vc);
+}
+
+static void lm_logprob_impl(float *logp, float *lse, float *entropy, const float *h, const float *W,
+                            const uint16_t *Wb, const int32_t *target, int n, int V, int C) {
     HeadCtx c = {.target = target};
     c.logits = xmalloc(sizeof(float) * RB * VC);
     c.mx = xmalloc(sizeof(double) * RB * 3);
@@ -69,8 +76,7 @@ void cpu_lm_logprob(float *logp, float *lse, float *entropy, const float *h, con
         for (int r = 0; r < c.rows; r++) c.mx[r] = -INFINITY, c.s0[r] = c.s1[r] = 0, c.tgt[r] = 0;
         for (c.v0 = 0; c.v0 < V; c.v0 += VC) {
             c.vc = V - c.v0 < VC ? V - c.v0 : VC;
-            cpu_matmul(0, 1, c.rows, c.vc, C, 1.0f, h + (size_t)c.r0 * C, C, W + (size_t)c.v0 * C, C, 0.0f, c.logits,
-                       c.vc);
+            chunk_logits(c.logits, h + (size_t)c.r0 * C, W, Wb, c.rows, c.v0, c.vc, C);
             cpu_parallel_for(c.rows, stats_task, &c);
         }
         for (int r = 0; r < c.rows; r++) {
@@ -103,8 +109,8 @@ CPU_CLONES static void grad_task(void *vc_, int r) {
     if (t >= c->v0 && t < c->v0 + c->vc) l[t - c->v0] += g;
 }
 
-void cpu_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *lse, const float *h, const float *W,
-                        const int32_t *target, int n, int V, int C) {
+static void lm_logprob_bwd_impl(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
+                                const float *W, const uint16_t *Wb, const int32_t *target, int n, int V, int C) {
     HeadCtx c = {.target = target, .dlogp = dlogp, .lse = lse};
     c.logits = xmalloc(sizeof(float) * RB * VC);
     memset(dh, 0, sizeof(float) * (size_t)n * C);
@@ -115,12 +121,34 @@ void cpu_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *l
         if (!any) continue;
         for (c.v0 = 0; c.v0 < V; c.v0 += VC) {
             c.vc = V - c.v0 < VC ? V - c.v0 : VC;
-            const float *hb = h + (size_t)c.r0 * C, *Wc = W + (size_t)c.v0 * C;
-            cpu_matmul(0, 1, c.rows, c.vc, C, 1.0f, hb, C, Wc, C, 0.0f, c.logits, c.vc);
+            const float *hb = h + (size_t)c.r0 * C;
+            chunk_logits(c.logits, hb, W, Wb, c.rows, c.v0, c.vc, C);
             cpu_parallel_for(c.rows, grad_task, &c);
-            cpu_matmul(0, 0, c.rows, C, c.vc, 1.0f, c.logits, c.vc, Wc, C, 1.0f, dh + (size_t)c.r0 * C, C);
+            if (Wb)
+                cpu_matmul_bf16(0, c.rows, C, c.vc, 1.0f, c.logits, c.vc, Wb + (size_t)c.v0 * C, C, 1.0f,
+                                dh + (size_t)c.r0 * C, C);
+            else
+                cpu_matmul(0, 0, c.rows, C, c.vc, 1.0f, c.logits, c.vc, W + (size_t)c.v0 * C, C, 1.0f,
+                           dh + (size_t)c.r0 * C, C);
             cpu_matmul(1, 0, c.vc, C, c.rows, 1.0f, c.logits, c.vc, hb, C, 1.0f, dW + (size_t)c.v0 * C, C);
         }
     }
     free(c.logits);
+}
+
+void cpu_lm_logprob(float *logp, float *lse, float *entropy, const float *h, const float *W, const int32_t *target,
+                    int n, int V, int C) {
+    lm_logprob_impl(logp, lse, entropy, h, W, NULL, target, n, V, C);
+}
+void cpu_lm_logprob_bf16(float *logp, float *lse, float *entropy, const float *h, const uint16_t *W,
+                         const int32_t *target, int n, int V, int C) {
+    lm_logprob_impl(logp, lse, entropy, h, NULL, W, target, n, V, C);
+}
+void cpu_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *lse, const float *h, const float *W,
+                        const int32_t *target, int n, int V, int C) {
+    lm_logprob_bwd_impl(dh, dW, dlogp, lse, h, W, NULL, target, n, V, C);
+}
+void cpu_lm_logprob_bwd_bf16(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
+                             const uint16_t *W, const int32_t *target, int n, int V, int C) {
+    lm_logprob_bwd_impl(dh, dW, dlogp, lse, h, NULL, W, target, n, V, C);
 }

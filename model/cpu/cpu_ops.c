@@ -321,6 +321,11 @@ static const Backend cpu_backend = {
     .logsumexp_rows = op_logsumexp_rows,
     .set_threads = cpu_set_threads_op,
     .kernel_info = cpu_kernel_info,
+    .matmul_bf16 = cpu_matmul_bf16,
+    .to_bf16 = cpu_to_bf16,
+    .embedding_bf16 = cpu_embedding_bf16,
+    .lm_logprob_bf16 = cpu_lm_logprob_bf16,
+    .lm_logprob_bwd_bf16 = cpu_lm_logprob_bwd_bf16,
 };
 
 const Backend *backend_cpu(void) {

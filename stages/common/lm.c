@@ -3,6 +3,7 @@
 
 const char *const common_device_names[] = {"auto", "cpu", "cuda", NULL};
 const char *const common_schedule_names[] = {"constant", "warmup", "cosine", NULL};
+const char *const common_precision_names[] = {"fp32", "bf16", NULL};
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,37 @@ const char *const common_schedule_names[] = {"constant", "warmup", "cosine", NUL
 
 /* ---- policies ---- */
 
+static int kind_has_param(StageCtx *ctx, const char *name) {
+    const StageParams *sp = stage_params(ctx);
+    for (const ParamDef *d = sp->kind->params; d && d->name; d++)
+        if (!strcmp(d->name, name)) return 1;
+    return 0;
+}
+
+static int ctx_precision(StageCtx *ctx) {
+    return kind_has_param(ctx, "precision") && !strcmp(stage_param_str(ctx, "precision"), "bf16") ? MODEL_BF16
+                                                                                                  : MODEL_FP32;
+}
+
+static int load_impl(const char *dir, const char *port, int want_labels, const char *device, int precision,
+                     int train, Policy *p, PureErr *err);
+
 int policy_load(const char *dir, const char *port, int want_labels, const char *device, Policy *p, PureErr *err) {
+    return load_impl(dir, port, want_labels, device, MODEL_FP32, 1, p, err);
+}
+
+int policy_load_ctx(StageCtx *ctx, const char *dir, const char *port, int want_labels, int train, Policy *p,
+                    PureErr *err) {
+    int rc = load_impl(dir, port, want_labels, stage_param_str(ctx, "device"), ctx_precision(ctx), train, p, err);
+    if (!rc && train && kind_has_param(ctx, "recompute")) model_set_recompute(p->m, stage_param_bool(ctx, "recompute"));
+    return rc;
+}
+
+static int load_impl(const char *dir, const char *port, int want_labels, const char *device, int precision,
+                     int train, Policy *p, PureErr *err) {
     memset(p, 0, sizeof *p);
     if (!dir || !fs_is_dir(dir)) return err_set(err, "input '%s': %s is not a model folder", port, dir ? dir : "(none)");
-    p->m = model_load(dir, device, err);
+    p->m = model_load_opts(dir, device, precision, train, err);
     if (!p->m) return err_prefix(err, "input '%s'", port);
     int labels = model_config(p->m)->num_labels;
     if (want_labels == 0 && labels > 0) {
@@ -187,7 +215,7 @@ int common_model_create(StageCtx *ctx, const char *out_dir, int num_labels, Poli
     const char *init = stage_param_str(ctx, "init");
     if (init[0]) {
         if (common_copy_tokenizer(init, out_dir, err)) return err_prefix(err, "parameter 'init'");
-        return policy_load(init, "init", num_labels, device, p, err);
+        return policy_load_ctx(ctx, init, "init", num_labels, 1, p, err);
     }
     const char *tokpath = stage_param_str(ctx, "tokenizer");
     char *tj = fs_join(out_dir, "tokenizer.json");
@@ -227,10 +255,11 @@ int common_model_create(StageCtx *ctx, const char *out_dir, int num_labels, Poli
     cfg.eos_id = tokenizer_eos_id(p->tok);
     cfg.bos_id = tokenizer_bos_id(p->tok);
     p->m = model_create(&cfg, stage_seed(ctx), device, err);
-    if (!p->m) {
+    if (!p->m || (ctx_precision(ctx) == MODEL_BF16 && model_set_precision(p->m, MODEL_BF16, err))) {
         policy_free(p);
         return -1;
     }
+    if (kind_has_param(ctx, "recompute")) model_set_recompute(p->m, stage_param_bool(ctx, "recompute"));
     return 0;
 }
 

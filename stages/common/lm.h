@@ -25,6 +25,11 @@ typedef struct Policy {
  * 0 = must be a causal LM, > 0 = must be a token classifier with that many
  * labels; `port` names the input in messages. */
 int policy_load(const char *dir, const char *port, int want_labels, const char *device, Policy *p, PureErr *err);
+/* policy_load with the stage's `device`, `precision` (when the kind has it)
+ * and, when train, `recompute`: a model that trains keeps f32 master weights;
+ * one that only runs (train = 0) loads bf16 matrices without any f32 copy. */
+int policy_load_ctx(StageCtx *ctx, const char *dir, const char *port, int want_labels, int train, Policy *p,
+                    PureErr *err);
 /* Saves the model to dst and copies the tokenizer files from tok_dir. */
 int policy_save(const Policy *p, const char *tok_dir, const char *dst, PureErr *err);
 void policy_free(Policy *p);
@@ -77,7 +82,17 @@ extern const char *const common_schedule_names[]; /* constant, warmup, cosine: A
     {"kv_heads", PT_INT, "2", 1, 256, NULL, "fresh model: key/value heads (divides heads)"},            \
     {"intermediate_size", PT_INT, "256", 8, 1000000, NULL, "fresh model: FFN width"},                   \
     {"max_position", PT_INT, "512", 16, 1000000, NULL, "fresh model: longest sequence"},                \
-    COMMON_DEVICE_PARAM("where the model runs")
+    COMMON_DEVICE_PARAM("where the model runs"), COMMON_PRECISION_PARAM, COMMON_RECOMPUTE_PARAM
+
+/* `precision` (every kind that runs a model) and `recompute` (the kinds that
+ * train): read by policy_load_ctx and common_model_create. */
+extern const char *const common_precision_names[]; /* fp32, bf16 */
+#define COMMON_PRECISION_PARAM                                                                                  \
+    {"precision", PT_ENUM, "fp32", 1, 0, common_precision_names,                                                \
+     "fp32, or bf16: bf16 weights in forward, backward and sampling; f32 master weights, AdamW state and sums"}
+#define COMMON_RECOMPUTE_PARAM                                                                                  \
+    {"recompute", PT_BOOL, "false", 1, 0, NULL,                                                                 \
+     "training: keep only each layer's input and recompute its activations in backward (one more forward)"}
 
 /* The `device` parameter of every kind that runs a model: its value's name
  * is what model_create/model_load take. */

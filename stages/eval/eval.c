@@ -56,6 +56,7 @@ static const ParamDef eval_params[] = {
      "sampled pass@1: k responses per prompt at `temperature`, besides the greedy one (0 = greedy only)"},
     {"temperature", PT_FLOAT, "1.0", 1e-6, 100, NULL, "sampled pass@1: sampling temperature"},
     COMMON_DEVICE_PARAM("where the model runs"),
+    COMMON_PRECISION_PARAM,
     {0},
 };
 
@@ -256,7 +257,7 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
         return -1;
     }
     Policy p;
-    if (policy_load(stage_input_path(ctx, "policy"), "policy", 0, stage_param_str(ctx, "device"), &p, err)) {
+    if (policy_load_ctx(ctx, stage_input_path(ctx, "policy"), "policy", 0, 0, &p, err)) {
         prompts_free(&pr);
         free(hist);
         return -1;

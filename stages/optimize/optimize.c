@@ -47,6 +47,8 @@ static const ParamDef opt_params[] = {
      "after the updates, one more forward over the rollouts: how far the update moved the policy on them "
      "(ratio_after_mean/max, outside_clip_after, kl_after); the learning-rate rule of docs/results.md reads these"},
     COMMON_DEVICE_PARAM("where the model runs"),
+    COMMON_PRECISION_PARAM,
+    COMMON_RECOMPUTE_PARAM,
     {0},
 };
 
@@ -163,7 +165,7 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
                       "stage", stage_param_float(ctx, "kl_coef"));
     Policy p = {0};
     const char *pol_dir = stage_input_path(ctx, "policy"), *opt_dir = stage_input_path(ctx, "optimizer");
-    if (!rc) rc = policy_load(pol_dir, "policy", 0, stage_param_str(ctx, "device"), &p, err);
+    if (!rc) rc = policy_load_ctx(ctx, pol_dir, "policy", 0, 1, &p, err);
     if (!rc && opt_dir) {
         char *f = fs_join(opt_dir, "optimizer.safetensors");
         if (model_optimizer_load(p.m, f, err)) rc = err_prefix(err, "input 'optimizer'");

@@ -58,6 +58,7 @@ static const ParamDef prm_params[] = {
      "the official code's: the rollout's prompt ids, each step's own ids minus its end token, then the \"\\n\" id "
      "(needs the policy's tokenizer)"},
     COMMON_DEVICE_PARAM("model: where the PRM runs"),
+    COMMON_PRECISION_PARAM,
     {0},
 };
 

@@ -37,7 +37,7 @@ static int check_same_tokenizer(StageCtx *ctx, const Tokenizer *prm_tok, int32_t
 
 int prm_model_score(StageCtx *ctx, PrmJob *j, PureErr *err) {
     Policy p;
-    if (policy_load(stage_input_path(ctx, "model"), "model", 2, stage_param_str(ctx, "device"), &p, err)) return -1;
+    if (policy_load_ctx(ctx, stage_input_path(ctx, "model"), "model", 2, 0, &p, err)) return -1;
     const Rollouts *ro = j->ro;
     int micro = (int)stage_param_int(ctx, "micro_batch"), max_len = (int)stage_param_int(ctx, "max_len");
     if (max_len > model_config(p.m)->max_position) max_len = model_config(p.m)->max_position;

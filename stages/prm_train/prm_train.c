@@ -149,7 +149,7 @@ static int load_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, PureErr *
     int K = (int)stage_param_int(ctx, "samples");
     if (!rc && pol && K > 0) {
         Policy p;
-        if (policy_load(pol, "policy", 0, stage_param_str(ctx, "device"), &p, err)) {
+        if (policy_load_ctx(ctx, pol, "policy", 0, 0, &p, err)) {
             prompts_free(&pr);
             return -1;
         }
@@ -241,7 +241,7 @@ static int from_policy(StageCtx *ctx, const char *out, Policy *p, PureErr *err) 
     const char *dir = stage_input_path(ctx, "policy");
     if (!dir) return err_set(err, "init_from_policy needs the input 'policy'");
     Policy src;
-    if (policy_load(dir, "policy", 0, stage_param_str(ctx, "device"), &src, err)) return -1;
+    if (policy_load_ctx(ctx, dir, "policy", 0, 1, &src, err)) return -1;
     ModelConfig cfg = *model_config(src.m);
     cfg.num_labels = 2;
     memset(p, 0, sizeof *p);

@@ -56,6 +56,7 @@ static const ParamDef rollout_params[] = {
     {"batch_size", PT_INT, "64", 1, 1e6, NULL, "sequences per generation call"},
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "sequences per forward pass for log-probs"},
     COMMON_DEVICE_PARAM("where the model runs"),
+    COMMON_PRECISION_PARAM,
     {0},
 };
 
@@ -112,7 +113,6 @@ static int fill_steps(const Tokenizer *tok, int rule, const int32_t *ids, int n,
 }
 
 static int rollout_run(StageCtx *ctx, PureErr *err) {
-    const char *device = stage_param_str(ctx, "device");
     int K = (int)stage_param_int(ctx, "samples");
     Prompts pr;
     if (input_read_prompts(ctx, "prompts", &pr, err)) return -1;
@@ -122,12 +122,12 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
         return err_set(err, "input 'prompts': the prompts artifact is empty");
     }
     Policy p = {0}, ref = {0};
-    if (policy_load(stage_input_path(ctx, "policy"), "policy", 0, device, &p, err)) {
+    if (policy_load_ctx(ctx, stage_input_path(ctx, "policy"), "policy", 0, 0, &p, err)) {
         prompts_free(&pr);
         return -1;
     }
     const char *ref_dir = stage_input_path(ctx, "reference");
-    if (ref_dir && policy_load(ref_dir, "reference", 0, device, &ref, err)) rc = -1;
+    if (ref_dir && policy_load_ctx(ctx, ref_dir, "reference", 0, 0, &ref, err)) rc = -1;
     if (!rc && ref.m && model_config(ref.m)->vocab_size != model_config(p.m)->vocab_size)
         rc = err_set(err, "input 'reference': vocab_size %d differs from the policy's %d",
                      model_config(ref.m)->vocab_size, model_config(p.m)->vocab_size);

@@ -21,3 +21,9 @@ pure_test(test_model_hostile SOURCES ${PURE_TEST_DIR}/model/test_model_hostile.c
 pure_test(test_model_memplan SOURCES ${PURE_TEST_DIR}/model/test_model_memplan.c LIBS pure_model pure_util)
 # `pure plan` on the smoke and the paper's pipelines, and `pure run` refusing what will not fit.
 add_test(NAME plan_cli COMMAND bash ${PURE_TEST_DIR}/model/plan_cli.sh $<TARGET_FILE:pure>)
+# bf16 mixed precision: rounding, the bf16 product kernels against the reference, forward/backward against f32,
+# master weights, and bf16 inference loads (no f32 matrices) equal to training loads.
+pure_test(test_model_bf16 SOURCES ${PURE_TEST_DIR}/model/test_model_bf16.c LIBS pure_model pure_model_cpu pure_util)
+# smoke.yaml in bf16: runs, differs from f32, and resumes exactly after SIGKILL.
+add_test(NAME bf16_resume
+  COMMAND bash ${PURE_TEST_DIR}/model/bf16_resume.sh $<TARGET_FILE:pure-test> ${CMAKE_SOURCE_DIR} ${PURE_PYTHON})
