@@ -6,8 +6,9 @@
 # left in build-fuzz/findings/. CI runs it on every change (.ci/run).
 # Environment: PURE_FUZZ_DIR, the build folder (default build-fuzz);
 # PURE_FUZZ_RUNS=N, stop after N executions instead (a long run: SECONDS is
-# then only an upper bound, 0 for none). Each run prints its executions and
-# seconds, the numbers docs/reliability.md records.
+# then only an upper bound, 0 for none); PURE_FUZZ_KEEP=DIR, grow the corpus
+# in DIR/NAME and keep it (a long campaign in several runs). Each run prints
+# its executions and seconds, the numbers docs/reliability.md records.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-20}
@@ -32,7 +33,7 @@ export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fail=0
 for n in "${NAMES[@]}"; do
-  work=$(mktemp -d)
+  if [ -n "${PURE_FUZZ_KEEP:-}" ]; then work=$PURE_FUZZ_KEEP/$n; mkdir -p "$work"; else work=$(mktemp -d); fi
   [ -d "tests/fuzz/corpus/$n" ] && cp -r "tests/fuzz/corpus/$n/." "$work/"
   log=$B/findings/$n.log
   t0=$(date +%s)
@@ -42,6 +43,6 @@ for n in "${NAMES[@]}"; do
   else
     echo "fuzz: $n FAILED (see $log)"; tail -30 "$log"; fail=1
   fi
-  rm -rf "$work"
+  [ -n "${PURE_FUZZ_KEEP:-}" ] || rm -rf "$work"
 done
 exit $fail

@@ -33,17 +33,16 @@ static int json_empty_string(const cJSON *v) {
 }
 
 static void arena_reserve(Tokenizer *t, size_t more) {
-    if (t->arena_len + more <= t->arena_cap) return;
+    /* allocated even for 0 bytes: an empty token may come first, and arena + offset must never be NULL + 0 */
+    if (t->arena && t->arena_len + more <= t->arena_cap) return;
     t->arena_cap = (t->arena_len + more) * 3 / 2 + 4096;
     t->arena = xrealloc(t->arena, t->arena_cap);
 }
 
 /* Stores the bytes of token id (replacing earlier bytes). */
 static void set_token(Tokenizer *t, int32_t id, const char *bytes, size_t n, int flags) {
-    if (n) { /* an empty token may come first, when the arena is still NULL */
-        arena_reserve(t, n);
-        memcpy(t->arena + t->arena_len, bytes, n);
-    }
+    arena_reserve(t, n);
+    memcpy(t->arena + t->arena_len, bytes, n);
     t->tok_off[id] = (uint32_t)t->arena_len;
     t->tok_len[id] = (uint32_t)n;
     t->tok_flags[id] |= (uint8_t)(flags | TOKF_PRESENT);
