@@ -174,6 +174,9 @@ static void add_model(StagePlan *sp, const char *role, const ModelConfig *cfg, c
     u.precision = sp->precision;
     u.recompute = u.train && sp->recompute;
     u.host = strcmp(sp->device, "cuda") != 0;
+    /* a model read from a checkpoint: the mapped file is resident while it loads (CPU) */
+    if (u.host && strncmp(what, "fresh", 5))
+        u.file_bytes = model_config_params(cfg) * (strcmp(cfg->dtype, "float32") ? 2.0 : 4.0);
     l->use = u;
     model_memory_plan(cfg, &l->use, &l->mem);
 }

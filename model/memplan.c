@@ -15,6 +15,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/model_internal.h"
 
@@ -22,6 +23,20 @@
  * a float per row) and the CUDA head's logit budget (vocab.cu). */
 #define HOST_HEAD_BYTES (1024.0 * 1024 * 4 + 1024.0 * (3 * 8 + 4))
 #define DEVICE_HEAD_BUDGET (256.0 * 1024 * 1024)
+#define BF16_PANEL 256 /* cpu_bf16.c: output columns widened per task */
+
+/* bf16 products' transients for n rows: the activation operand rounded to bf16 (f32 values on the CPU, bf16 on
+   a device) and, on the CPU, one widened weight panel per thread */
+static double bf16_scratch(const ModelConfig *c, const ModelUse *u, size_t n) {
+    if (u->precision != MODEL_BF16) return 0;
+    double widest = c->intermediate_size > c->hidden_size ? c->intermediate_size : c->hidden_size;
+    double qd = (double)c->num_heads * c->head_dim;
+    if (qd > widest) widest = qd;
+    if (!u->host) return (double)n * widest * 2;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double threads = cores < 1 ? 1 : cores > 64 ? 64 : (double)cores;
+    return (double)n * widest * 4 + threads * BF16_PANEL * widest * 4;
+}
 
 /* Bytes of a forward over n tokens in rows of len: activations (and the
  * backward's scratch when training), packing and output arrays. */
@@ -32,7 +47,7 @@ static double forward_bytes(const ModelConfig *c, const ModelUse *u, double *hea
     if (u->train) acts += (double)bwd_scratch_floats(c, n) * sizeof(float);
     /* packing: 3 device and 5 host ints per token; outputs: device + host (width+1), the caller's (B, T, width)
        output and its gathered copy, tokens and lengths */
-    acts += (double)n * (8 * 4 + 2 * (width + 1) * 4 + (width + 2) * 4);
+    acts += (double)n * (8 * 4 + 2 * (width + 1) * 4 + (width + 2) * 4) + bf16_scratch(c, u, n);
     if (c->num_labels > 0) *head = 0;
     else if (u->host) *head = HOST_HEAD_BYTES;
     else {
@@ -76,7 +91,8 @@ void model_memory_plan(const ModelConfig *c, const ModelUse *u, ModelMem *o) {
         o->gen_batch = ns;
         kv = (double)ns * max_t * per_token;
         size_t prefill = (size_t)ns * (size_t)u->gen_prompt;
-        gen_acts = (double)acts_floats(c, prefill, 0, 0) * sizeof(float) + (double)prefill * 16;
+        gen_acts = (double)acts_floats(c, prefill, 0, 0) * sizeof(float) + (double)prefill * 16 +
+                   bf16_scratch(c, u, prefill);
         /* the picker: last hidden rows and logits on the device, logits and scratch on the host, the results */
         gen_head = (double)ns * c->hidden_size * 4 + (double)ns * c->vocab_size * 4 * (u->host ? 2 : 1);
         if (u->host) gen_head += (double)c->vocab_size * 12 + (double)ns * (u->gen_new + 1) * 8;
@@ -88,4 +104,12 @@ void model_memory_plan(const ModelConfig *c, const ModelUse *u, ModelMem *o) {
         o->activations = gen_acts, o->kv_cache = kv, o->logits = gen_head, o->phase = "generation";
     }
     o->total = o->weights + o->master + o->grads + o->optimizer + o->activations + o->kv_cache + o->logits;
+    /* loading: the mapped checkpoint is resident next to the weights (CPU); an f32 or f16 file read into bf16
+       passes through one f32 tensor at a time */
+    if (u->host && u->file_bytes > 0) {
+        double biggest = (double)c->vocab_size * c->hidden_size * 4;
+        int widen = u->precision == MODEL_BF16 && strcmp(c->dtype, "bfloat16") != 0;
+        double load = o->weights + o->master + u->file_bytes + (widen ? biggest : 0);
+        if (load > o->total) o->total = load, o->phase = "load";
+    }
 }

@@ -117,6 +117,7 @@ typedef struct ModelUse {
     int gen_seqs;            /* sequences per model_generate call (0 = no generation) */
     int gen_prompt, gen_new; /* prompt tokens and new tokens per generated sequence */
     int host;                /* 1: the CPU backend (host memory, its KV budget and head chunk) */
+    double file_bytes;       /* CPU: the checkpoint's size, resident while it is mapped during the load (0 = created) */
 } ModelUse;
 typedef struct ModelMem {
     double weights;     /* what forward reads: f32, or bf16 matrices + f32 vectors */

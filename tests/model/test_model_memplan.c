@@ -16,6 +16,7 @@
 
 #include "tests/check.h"
 #include "model/model.h"
+#include "util/fs.h"
 #include "util/rng.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -128,7 +129,10 @@ typedef struct RssCase {
     ModelUse use;
     int B, T;          /* training / scoring batch */
     int steps;         /* optimizer steps (train) */
+    int load;          /* 1: load the checkpoint the parent saved (bf16 file) instead of creating the model */
 } RssCase;
+
+static char g_dir[256]; /* the checkpoint of load cases */
 
 /* Runs the case in this (child) process; returns the measured peak bytes above the starting RSS. */
 static double run_case(const RssCase *k) {
@@ -136,8 +140,10 @@ static double run_case(const RssCase *k) {
     err_clear(&err);
     model_set_threads(2);
     double base = status_kb("VmRSS") * 1024;
-    Model *m = model_create(&k->cfg, 3, "cpu", &err);
+    Model *m = k->load ? model_load_opts(g_dir, "cpu", k->use.precision, k->use.train, &err)
+                       : model_create(&k->cfg, 3, "cpu", &err);
     if (!m) return -1;
+    if (!k->load && k->use.precision == MODEL_BF16 && model_set_precision(m, MODEL_BF16, &err)) return -1;
     model_set_recompute(m, k->use.recompute);
     if (k->use.gen_seqs > 0) {
         int ns = k->use.gen_seqs, pl = k->use.gen_prompt;
@@ -190,13 +196,28 @@ static void test_rss(void) {
     }
     size_t ncases;
     RssCase *cases = rss_cases(&ncases);
+    PureErr err;
+    err_clear(&err);
+    snprintf(g_dir, sizeof g_dir, "%s/pure_memplan_%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     for (size_t i = 0; i < ncases; i++) {
         RssCase *k = &cases[i];
+        if (k->load) { /* the checkpoint, in bf16 as Hugging Face ships them */
+            Model *m = model_create(&k->cfg, 3, "cpu", &err);
+            snprintf(((ModelConfig *)model_config(m))->dtype, 16, "bfloat16");
+            CHECK(m && model_save(m, g_dir, &err) == 0);
+            model_free(m);
+            char f[300];
+            snprintf(f, sizeof f, "%s/model.safetensors", g_dir);
+            FILE *fp = fopen(f, "rb");
+            CHECK(fp != NULL);
+            if (fp) fseek(fp, 0, SEEK_END), k->use.file_bytes = (double)ftell(fp), fclose(fp);
+            snprintf(k->cfg.dtype, sizeof k->cfg.dtype, "bfloat16");
+        }
         ModelMem plan;
         model_memory_plan(&k->cfg, &k->use, &plan);
         /* a fresh process (not fork: the CPU pool's threads do not survive it) */
         char cmd[600];
-        snprintf(cmd, sizeof cmd, "/proc/%d/exe --case %zu", (int)getpid(), i);
+        snprintf(cmd, sizeof cmd, "/proc/%d/exe --case %zu %s", (int)getpid(), i, g_dir);
         FILE *pf = popen(cmd, "r");
         double got = -1;
         CHECK(pf && fscanf(pf, "%lf", &got) == 1);
@@ -207,10 +228,11 @@ static void test_rss(void) {
                plan.total / 1048576, plan.phase, got / 1048576, ratio);
         CHECK(ratio > 0.90 && ratio < 1.10);
     }
+    fs_remove_all(g_dir, NULL);
 }
 
 static RssCase *rss_cases(size_t *n) {
-    static RssCase cases[3];
+    static RssCase cases[5];
     RssCase all[] = {
         /* training (f32): parameters, gradients, AdamW moments and the kept activations of 2 x 96 tokens */
         {"train f32", small_config(512, 6, 8, 4, 1408, 32000, 512), {.train = 1, .fwd_rows = 2, .fwd_len = 96, .host = 1},
@@ -221,6 +243,12 @@ static RssCase *rss_cases(size_t *n) {
         /* generation: a KV cache the prompts fill, the prefill's activations */
         {"generate f32", small_config(256, 2, 4, 4, 512, 8000, 1024),
          {.gen_seqs = 16, .gen_prompt = 500, .gen_new = 3, .host = 1}, 0, 0, 0},
+        /* bf16 training: f32 master, bf16 copies, f32 gradients and moments */
+        {"train bf16", small_config(512, 6, 8, 4, 1408, 32000, 512),
+         {.precision = MODEL_BF16, .train = 1, .fwd_rows = 2, .fwd_len = 96, .host = 1}, 2, 96, 1},
+        /* bf16 inference from a bf16 file: no f32 matrices at any point (the mapped file counts while loading) */
+        {"score bf16 (load)", small_config(512, 8, 8, 4, 1408, 32000, 512),
+         {.precision = MODEL_BF16, .fwd_rows = 4, .fwd_len = 128, .host = 1}, 4, 128, 0, 1},
     };
     memcpy(cases, all, sizeof all);
     *n = sizeof all / sizeof all[0];
@@ -228,7 +256,8 @@ static RssCase *rss_cases(size_t *n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 3 && !strcmp(argv[1], "--case")) { /* one measurement, in its own process */
+    if (argc == 4 && !strcmp(argv[1], "--case")) { /* one measurement, in its own process */
+        snprintf(g_dir, sizeof g_dir, "%s", argv[3]);
         size_t n;
         RssCase *cases = rss_cases(&n);
         size_t i = (size_t)atoi(argv[2]);
