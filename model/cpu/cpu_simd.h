@@ -15,17 +15,6 @@
 #define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define CPU_CLONES
-/* The skinny products' epilogue: for the rows r < rows of a 4-row group,
- * c[r * ldc] = alpha * (sum of acc[r]'s lanes, in lane order) + beta * c. */
-CPU_INLINE void cpu_store_rows4(float *c, size_t ldc, int rows, const float *const acc[4], float alpha, float beta) {
-    for (int r = 0; r < 4 && r < rows; r++) {
-        float sum = 0;
-        for (int u = 0; u < LANES; u++) sum += acc[r][u];
-        float *o = c + (size_t)r * ldc;
-        *o = alpha * sum + (beta == 0 ? 0.0f : beta * *o);
-    }
-}
-
 #endif
 
 /* forced so the helpers inline into every CPU_CLONES copy (a plain inline
