@@ -57,23 +57,26 @@ static void why_stale(const Plan *p, const Row *rows, int i, const cJSON *old, c
         snprintf(why, cap, "kind %s version %.0f -> %.0f", nk, ov, nv);
         return;
     }
-    const cJSON *np = cJSON_GetObjectItemCaseSensitive(cur, "params"), *op = cJSON_GetObjectItemCaseSensitive(oid, "params");
-    const cJSON *v;
-    /* every changed parameter, in declaration order */
+    /* every changed parameter, in declaration order. A parameter at its default is left out of an identity
+     * (runner/plan.c): absent from the old one means it was at its default then */
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(oid, "params");
+    const SpecStage *sst = &p->spec->stages[p->insts[i].stage];
     size_t len = 0;
-    cJSON_ArrayForEach(v, np) {
-        const char *o = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, v->string));
-        if (o && !strcmp(o, v->valuestring)) continue;
+    for (int k = 0; k < sst->nparams; k++) {
+        const ParamValue *pv = &sst->params[k];
+        const char *name = pv->def->name, *o = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, name));
+        if (o ? !strcmp(o, pv->canon) : pv->at_default) continue;
         if (len + 8 >= cap) break;
         const char *sep = len ? ", " : "";
-        if (!o) len += (size_t)snprintf(why + len, cap - len, "%snew parameter %s", sep, v->string);
-        else if (!strncmp(v->valuestring, "sha256:", 7))
-            len += (size_t)snprintf(why + len, cap - len, "%sfile of parameter %s changed", sep, v->string);
+        if (o && !strncmp(pv->canon, "sha256:", 7) && !strncmp(o, "sha256:", 7))
+            len += (size_t)snprintf(why + len, cap - len, "%sfile of parameter %s changed", sep, name);
         else
-            len += (size_t)snprintf(why + len, cap - len, "%sparameter %s: %.40s -> %.40s", sep, v->string, show(o),
-                                    show(v->valuestring));
+            len += (size_t)snprintf(why + len, cap - len, "%sparameter %s: %.40s%s -> %.40s%s", sep, name,
+                                    o ? show(o) : pv->def->def ? pv->def->def : "", o ? "" : " (default)",
+                                    show(pv->canon), pv->at_default ? " (default)" : "");
     }
     if (len) return;
+    const cJSON *v;
     const cJSON *ni = cJSON_GetObjectItemCaseSensitive(cur, "inputs"), *oi = cJSON_GetObjectItemCaseSensitive(oid, "inputs");
     const SpecStage *st = &p->spec->stages[p->insts[i].stage];
     int k = 0;

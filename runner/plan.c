@@ -75,7 +75,12 @@ static int link_inst(Plan *p, int i, PureErr *err) {
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)in->seed);
     cJSON_AddStringToObject(id, "seed", seed);
     cJSON *params = cJSON_AddObjectToObject(id, "params");
-    for (int k = 0; k < st->nparams; k++) cJSON_AddStringToObject(params, st->params[k].def->name, st->params[k].canon);
+    /* A parameter at its default stays out of the identity: adding a parameter whose default keeps the old
+     * behaviour leaves every result valid. A kind that changes a default or a behaviour bumps its version
+     * (docs/contributing.md; tests/runner/param_defaults.sh holds the defaults to that). */
+    for (int k = 0; k < st->nparams; k++)
+        if (!st->params[k].at_default)
+            cJSON_AddStringToObject(params, st->params[k].def->name, st->params[k].canon);
     cJSON *inputs = cJSON_AddObjectToObject(id, "inputs");
     for (int k = 0; k < st->ninputs; k++) {
         in->in[k] = resolve(p, &st->inputs[k], in->iter, &in->in_out[k]);

@@ -22,6 +22,15 @@
 #include "util/hash.h"
 
 /* `sweep` is read by runner/sweep.c (spec_sweep_load); a single run ignores it */
+/* Frees what a parsed ParamValue owns. */
+static void param_value_clear(ParamValue *p) {
+    free(p->s);
+    free(p->canon);
+    for (int k = 0; k < p->nlist; k++) free(p->list[k]);
+    free(p->list);
+    p->s = p->canon = NULL, p->list = NULL, p->nlist = 0;
+}
+
 static const char *top_keys[] = {"extends", "vars", "seed",        "description", "stages",
                                  "loop",    "after", "tensorboard", "sweep",       NULL};
 static const char *loop_keys[] = {"iterations", "state", "stages", "update", NULL};
@@ -132,11 +141,19 @@ static int add_stage(Spec *s, const char *name, const YMark *nmark, const YNode 
     free(pnames);
     for (int i = 0; i < np; i++) {
         ParamValue *p = &st->params[i];
-        if (p->set) continue;
+        if (p->set) {
+            /* a value written out equal to the default is the default (same fingerprint as leaving it out) */
+            ParamValue d = {.def = p->def};
+            PureErr tmp = {0};
+            p->at_default = p->def->def && spec_parse_default(&d, who, &tmp) == 0 && !strcmp(d.canon, p->canon);
+            param_value_clear(&d);
+            continue;
+        }
         if (!p->def->def)
             return yerr(err, nmark, "%s: missing required parameter '%s' (%s)", who, p->def->name,
                         p->def->doc ? p->def->doc : "");
         if (spec_parse_default(p, who, err)) return -1;
+        p->at_default = 1;
     }
     /* the parameter hash: what `pure status` compares to say which parameter changed */
     Sha256 h;
@@ -257,13 +274,7 @@ void spec_free(Spec *s) {
     if (!s) return;
     for (int i = 0; i < s->nstages; i++) {
         SpecStage *st = &s->stages[i];
-        for (int j = 0; j < st->nparams; j++) {
-            ParamValue *p = &st->params[j];
-            free(p->s);
-            free(p->canon);
-            for (int k = 0; k < p->nlist; k++) free(p->list[k]);
-            free(p->list);
-        }
+        for (int j = 0; j < st->nparams; j++) param_value_clear(&st->params[j]);
         free(st->params);
         free(st->inputs);
         free(st->name);

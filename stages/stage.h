@@ -68,6 +68,7 @@ const char *param_choices_str(const ParamDef *d, char *buf, size_t cap);
 typedef struct ParamValue {
     const ParamDef *def;
     int set;             /* given in the spec (not a default) */
+    int at_default;      /* its canonical value is the default's (given or not): it stays out of the fingerprint */
     int64_t i;           /* PT_INT; PT_ENUM: the choice's index */
     double f;            /* PT_FLOAT */
     int b;               /* PT_BOOL */

@@ -63,7 +63,7 @@ expect 0 "14 stage run(s) done" -- "$PURE" run p.yaml
 grep -q '"stage":"step","iteration":2,"mean":' runs/p/metrics.jsonl || fail "metrics line format"
 
 # ---- swap: one parameter changes -> that stage and its dependants only
-expect 0 "parameter mode: add -> mul" -- "$PURE" status p.yaml --set loop.stages.credit.mode=mul
+expect 0 "parameter mode: add (default) -> mul" -- "$PURE" status p.yaml --set loop.stages.credit.mode=mul
 out=$("$PURE" status p.yaml --set loop.stages.credit.mode=mul)
 grep -Eq "^step +0 +done" <<<"$out" || fail "swap: step[0] should stay done: $out"
 grep -Eq "^step +1-3 +stale +input a changed \(opt is stale\)" <<<"$out" || fail "swap: later steps read the new state: $out"
