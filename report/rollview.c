@@ -365,11 +365,22 @@ static void print_one(FILE *f, const RollView *v, int64_t i, int color) {
     fputc('\n', f);
 }
 
+/* Names from done records and attributes are stored text too: escaped like the rest. */
+static void put(FILE *f, const char *s) { text_put_terminal(f, s ? s : "?", s ? strlen(s) : 1, NULL); }
+
 void rollview_print(FILE *f, const RollView *v, const int *idx, int n, int matched, int color) {
-    fprintf(f, "%siteration %d%s  credit '%s' (rule %s)  process rewards from '%s' (mode %s)  verifiable: %s\n",
-            C("\033[1m"), v->iteration, RESET, v->credit_stage, v->rule, v->prm_stage, v->prm_mode ? v->prm_mode : "?",
-            v->verify_stage ? v->verify_stage : "none");
-    fprintf(f, "%lld responses from '%s', %d match, %d shown%s\n\n", (long long)v->ro.n, v->rollout_stage, matched, n,
-            matched > n ? " (--limit)" : "");
+    fprintf(f, "%siteration %d%s  credit '", C("\033[1m"), v->iteration, RESET);
+    put(f, v->credit_stage);
+    fputs("' (rule ", f);
+    put(f, v->rule);
+    fputs(")  process rewards from '", f);
+    put(f, v->prm_stage);
+    fputs("' (mode ", f);
+    put(f, v->prm_mode);
+    fputs(")  verifiable: ", f);
+    put(f, v->verify_stage ? v->verify_stage : "none");
+    fprintf(f, "\n%lld responses from '", (long long)v->ro.n);
+    put(f, v->rollout_stage);
+    fprintf(f, "', %d match, %d shown%s\n\n", matched, n, matched > n ? " (--limit)" : "");
     for (int k = 0; k < n; k++) print_one(f, v, idx[k], color);
 }

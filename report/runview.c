@@ -73,8 +73,11 @@ static int add_commit(RunView *rv, const char *dir, int *cap, PureErr *err) {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(d, "iteration");
     const char *kind =
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d, "identity"), "kind"));
-    if (!fp || strlen(fp) != 64 || !stage || !cJSON_IsNumber(it) || !kind) {
-        err_set(err, "%s: not a done record (expected fingerprint, stage, iteration and identity.kind)", path);
+    int hex = fp && strlen(fp) == 64;
+    for (int i = 0; hex && i < 64; i++) hex = (fp[i] >= '0' && fp[i] <= '9') || (fp[i] >= 'a' && fp[i] <= 'f');
+    if (!hex || !stage || !cJSON_IsNumber(it) || !kind) {
+        err_set(err, "%s: not a done record (expected a 64-hex-digit fingerprint, stage, iteration and identity.kind)",
+                path);
         cJSON_Delete(d);
         free(path);
         return -1;

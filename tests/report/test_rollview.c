@@ -125,6 +125,36 @@ int main(void) {
     runview_free(&rv);
     free(adv);
 
+    /* a PRM mode attribute with a terminal escape is printed escaped too */
+    {
+        CHECK(runview_open(root, NULL, &rv, &err) == 0);
+        const RvInst *p0 = runview_get(&rv, "prm", 0);
+        char *rw = p0 ? runview_output(p0, "rewards", &err) : NULL;
+        runview_free(&rv);
+        Artifact *ra = rw ? artifact_create(rw, &err) : NULL;
+        int64_t soff[5] = {0, 3, 6, 7, 8};
+        float sr[8] = {0.9f, -0.4f, 0.5f, 0.2f, 0.2f, 0.1f, 0.3f, -0.7f};
+        CHECK(ra && artifact_write_ragged(ra, "step_rewards", DT_F32, 4, soff, sr, &err) == 0 &&
+              artifact_set_attr_str(ra, "/", "mode", "\x1b]0;owned\x07", &err) == 0);
+        artifact_close(ra, &err);
+        free(rw);
+        CHECK(runview_open(root, NULL, &rv, &err) == 0);
+        CHECK(rollview_load(&rv, 0, NULL, &v, &err) == 0);
+        char *o2 = print_view(&v, all, 4, 0);
+        CHECK(strchr(o2, '\x1b') == NULL && strstr(o2, "(mode \\x1b]0;owned\\x07)") != NULL);
+        free(o2);
+        rollview_free(&v);
+        runview_free(&rv);
+    }
+    /* a done record whose fingerprint is not hex is refused, naming the file */
+    {
+        char *bad = fs_join(root, "stages/data"), cmd[700];
+        snprintf(cmd, sizeof cmd, "sed -i 's/\"fingerprint\":\t\"[0-9a-f]\\{8\\}/\"fingerprint\":\t\"<script>/' %s/*/done.json", bad);
+        CHECK(system(cmd) == 0);
+        CHECK(runview_open(root, NULL, &rv, &err) == -1);
+        CHECK(strstr(err.msg, "done.json: not a done record (expected a 64-hex-digit fingerprint") != NULL);
+        free(bad);
+    }
     CHECK(runview_open("/nonexistent/run", NULL, &rv, &err) == -1);
     CHECK(strstr(err.msg, "no such run directory") != NULL);
     CHECK(runview_open(tmp, NULL, &rv, &err) == -1);
