@@ -221,6 +221,11 @@ extern "C" const Backend *backend_cuda(void) {
         b->swiglu_bwd = cuda_op_swiglu_bwd;
         b->lm_logprob = cuda_op_lm_logprob;
         b->lm_logprob_bwd = cuda_op_lm_logprob_bwd;
+        b->matmul_bf16 = cuda_op_matmul_bf16;
+        b->to_bf16 = cuda_op_to_bf16;
+        b->embedding_bf16 = cuda_op_embedding_bf16;
+        b->lm_logprob_bf16 = cuda_op_lm_logprob_bf16;
+        b->lm_logprob_bwd_bf16 = cuda_op_lm_logprob_bwd_bf16;
         b->sumsq = cuda_op_sumsq;
         b->adamw = cuda_op_adamw;
         b->logsumexp_rows = cuda_op_logsumexp_rows;

@@ -85,6 +85,19 @@ void cuda_op_embedding(float *out, const float *wte, const int32_t *ids, int n, 
     CU_LAUNCHED();
 }
 
+__global__ void embedding_bf16_kernel(float *out, const uint16_t *wte, const int32_t *ids, int n, int C) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x, total = (size_t)n * C;
+    for (; i < total; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = dev_bf16_to_f32(wte[(size_t)ids[i / C] * C + i % C]);
+}
+
+void cuda_op_embedding_bf16(float *out, const uint16_t *wte, const int32_t *ids, int n, int C) {
+    if (n <= 0) return;
+    const int32_t *d = cuda_dev_i32(ids, n, SCRATCH_I32A);
+    CU_LAUNCH(embedding_bf16_kernel, cuda_blocks((size_t)n * C, TPB), TPB, 0, out, wte, d, n, C);
+    CU_LAUNCHED();
+}
+
 /* One thread per column walks the rows in order (the CPU's order): repeated
  * ids make a row-parallel scatter racy, and this keeps it deterministic. */
 __global__ void embedding_bwd_kernel(float *dwte, const float *dout, const int32_t *ids, int n, int C) {

@@ -55,3 +55,40 @@ void cuda_op_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, 
                             CUDA_R_32F, ldc, ct, CUBLAS_GEMM_DEFAULT),
                "cublasGemmEx", __LINE__);
 }
+
+/* ---- bf16 weights ---- */
+
+/* Ab (M, K) packed = bf16(A (M, K) with leading dimension lda) */
+__global__ void pack_bf16_kernel(uint16_t *Ab, const float *A, int M, int K, int lda) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x, n = (size_t)M * K;
+    for (; i < n; i += (size_t)gridDim.x * blockDim.x) Ab[i] = dev_f32_to_bf16(A[(i / K) * (size_t)lda + i % K]);
+}
+
+__global__ void to_bf16_kernel(uint16_t *dst, const float *src, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    for (; i < n; i += (size_t)gridDim.x * blockDim.x) dst[i] = dev_f32_to_bf16(src[i]);
+}
+
+void cuda_op_to_bf16(uint16_t *dst, const float *src, size_t n) {
+    if (!n) return;
+    CU_LAUNCH(to_bf16_kernel, cuda_blocks(n, 256), 256, 0, dst, src, n);
+    CU_LAUNCHED();
+}
+
+/* C (M, N) = alpha * bf16(A) @ op(W) + beta * C with bf16 tensor cores and f32
+ * accumulation (CUBLAS_COMPUTE_32F over CUDA_R_16BF inputs): the same rule as
+ * the CPU's cpu_matmul_bf16, so the two differ only in summation order. */
+void cuda_op_matmul_bf16(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
+                         int ldw, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    uint16_t *Ab = (uint16_t *)cuda_scratch(SCRATCH_BF16, sizeof(uint16_t) * (size_t)M * (K > 0 ? K : 1));
+    if (K > 0) {
+        CU_LAUNCH(pack_bf16_kernel, cuda_blocks((size_t)M * K, 256), 256, 0, Ab, A, M, K, lda);
+        CU_LAUNCHED();
+    }
+    /* row-major C = Ab op(W) is column-major C^T = op(W)^T Ab^T */
+    blas_check(cublasGemmEx(handle(), trans_w ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &alpha, W,
+                            CUDA_R_16BF, ldw, Ab, CUDA_R_16BF, K, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+                            CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx (bf16)", __LINE__);
+}

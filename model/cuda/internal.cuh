@@ -37,7 +37,8 @@ void cuda_fatal(const char *what, const char *file, int line, const char *msg);
 void *cuda_alloc(size_t bytes);
 void cuda_free(void *p);
 /* A grow-only device buffer per slot, for scratch that lives during one op. */
-enum { SCRATCH_MAIN = 0, SCRATCH_AUX, SCRATCH_I32A, SCRATCH_I32B, SCRATCH_I32C, SCRATCH_HOSTCOPY, SCRATCH_SLOTS };
+enum { SCRATCH_MAIN = 0, SCRATCH_AUX, SCRATCH_I32A, SCRATCH_I32B, SCRATCH_I32C, SCRATCH_HOSTCOPY, SCRATCH_BF16,
+       SCRATCH_SLOTS }; /* SCRATCH_BF16: the activation operand of matmul_bf16, rounded */
 void *cuda_scratch(int slot, size_t bytes);
 /* The core may pass index arrays (ids, positions, targets, sequence starts)
  * in host or device memory: returns a device pointer with the same n values. */
@@ -55,6 +56,11 @@ static inline unsigned cuda_blocks(size_t n, unsigned threads) {
 void cuda_op_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                     const float *B, int ldb, float beta, float *C, int ldc);
 void cuda_gemm_shutdown(void);
+/* bf16 weights (backend.h's matmul_bf16): A rounded to bf16 on the device, cuBLAS bf16 x bf16 -> f32 */
+void cuda_op_matmul_bf16(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
+                         int ldw, float beta, float *C, int ldc);
+void cuda_op_to_bf16(uint16_t *dst, const float *src, size_t n);
+void cuda_op_embedding_bf16(float *out, const uint16_t *wte, const int32_t *ids, int n, int C);
 const char *cuda_matmul_mode_name(void);
 /* elementwise.cu */
 void cuda_op_add(float *y, const float *x, size_t n);
@@ -84,6 +90,19 @@ void cuda_op_lm_logprob(float *logp, float *lse, float *entropy, const float *h,
                         const int32_t *target, int n, int V, int C);
 void cuda_op_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
                             const float *W, const int32_t *target, int n, int V, int C);
+void cuda_op_lm_logprob_bf16(float *logp, float *lse, float *entropy, const float *h, const uint16_t *W,
+                             const int32_t *target, int n, int V, int C);
+void cuda_op_lm_logprob_bwd_bf16(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
+                                 const uint16_t *W, const int32_t *target, int n, int V, int C);
+
+/* bf16 bits <-> float in device code, the rule of model/bf16.h (round to nearest even, NaN kept quiet) */
+__device__ __forceinline__ float dev_bf16_to_f32(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+__device__ __forceinline__ uint16_t dev_f32_to_bf16(float f) {
+    uint32_t u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
 
 /* ---- block reductions (blockDim.x a multiple of 32, at most 1024) ---- */
 template <typename T> __device__ __forceinline__ T warp_sum(T v) {

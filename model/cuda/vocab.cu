@@ -49,15 +49,21 @@ __global__ void head_stats_kernel(float *logp, float *lse, float *entropy, const
     }
 }
 
-void cuda_op_lm_logprob(float *logp, float *lse, float *entropy, const float *h, const float *W,
-                        const int32_t *target, int n, int V, int C) {
+/* logits (rows, V) = h rows @ W^T from the f32 or the bf16 weights */
+static void head_logits(float *logits, const float *h, const float *W, const uint16_t *Wb, int rows, int V, int C) {
+    if (Wb) cuda_op_matmul_bf16(1, rows, V, C, 1.0f, h, C, Wb, C, 0.0f, logits, V);
+    else cuda_op_matmul(0, 1, rows, V, C, 1.0f, h, C, W, C, 0.0f, logits, V);
+}
+
+static void lm_logprob_impl(float *logp, float *lse, float *entropy, const float *h, const float *W,
+                            const uint16_t *Wb, const int32_t *target, int n, int V, int C) {
     if (n <= 0) return;
     const int32_t *dt = cuda_dev_i32(target, n, SCRATCH_I32A);
     int R;
     float *logits = chunk_buffer(n, V, &R);
     for (int r0 = 0; r0 < n; r0 += R) {
         int rows = n - r0 < R ? n - r0 : R;
-        cuda_op_matmul(0, 1, rows, V, C, 1.0f, h + (size_t)r0 * C, C, W, C, 0.0f, logits, V);
+        head_logits(logits, h + (size_t)r0 * C, W, Wb, rows, V, C);
         CU_LAUNCH(head_stats_kernel, rows, RTPB, 0, logp, lse, entropy, logits, dt, r0, V);
         CU_LAUNCHED();
     }
@@ -75,8 +81,8 @@ __global__ void head_grad_kernel(float *logits, const float *dlogp, const float 
     }
 }
 
-void cuda_op_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
-                            const float *W, const int32_t *target, int n, int V, int C) {
+static void lm_logprob_bwd_impl(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
+                                const float *W, const uint16_t *Wb, const int32_t *target, int n, int V, int C) {
     if (n <= 0) return;
     const int32_t *dt = cuda_dev_i32(target, n, SCRATCH_I32A);
     int R;
@@ -84,11 +90,29 @@ void cuda_op_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const floa
     for (int r0 = 0; r0 < n; r0 += R) {
         int rows = n - r0 < R ? n - r0 : R;
         const float *hb = h + (size_t)r0 * C;
-        cuda_op_matmul(0, 1, rows, V, C, 1.0f, hb, C, W, C, 0.0f, logits, V);
+        head_logits(logits, hb, W, Wb, rows, V, C);
         CU_LAUNCH(head_grad_kernel, rows, RTPB, 0, logits, dlogp, lse, dt, r0, V);
         CU_LAUNCHED();
         /* dh overwritten (beta 0), dW accumulated (beta 1) */
-        cuda_op_matmul(0, 0, rows, C, V, 1.0f, logits, V, W, C, 0.0f, dh + (size_t)r0 * C, C);
+        if (Wb) cuda_op_matmul_bf16(0, rows, C, V, 1.0f, logits, V, Wb, C, 0.0f, dh + (size_t)r0 * C, C);
+        else cuda_op_matmul(0, 0, rows, C, V, 1.0f, logits, V, W, C, 0.0f, dh + (size_t)r0 * C, C);
         cuda_op_matmul(1, 0, V, C, rows, 1.0f, logits, V, hb, C, 1.0f, dW, C);
     }
+}
+
+void cuda_op_lm_logprob(float *logp, float *lse, float *entropy, const float *h, const float *W,
+                        const int32_t *target, int n, int V, int C) {
+    lm_logprob_impl(logp, lse, entropy, h, W, NULL, target, n, V, C);
+}
+void cuda_op_lm_logprob_bf16(float *logp, float *lse, float *entropy, const float *h, const uint16_t *W,
+                             const int32_t *target, int n, int V, int C) {
+    lm_logprob_impl(logp, lse, entropy, h, NULL, W, target, n, V, C);
+}
+void cuda_op_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
+                            const float *W, const int32_t *target, int n, int V, int C) {
+    lm_logprob_bwd_impl(dh, dW, dlogp, lse, h, W, NULL, target, n, V, C);
+}
+void cuda_op_lm_logprob_bwd_bf16(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
+                                 const uint16_t *W, const int32_t *target, int n, int V, int C) {
+    lm_logprob_bwd_impl(dh, dW, dlogp, lse, h, NULL, W, target, n, V, C);
 }

@@ -215,6 +215,57 @@ static void test_lm_head(int V) {
     for (size_t i = 0; i < sizeof dd / sizeof *dd; i++) G->free(dd[i]);
 }
 
+/* ---- bf16 weights: the device's bf16 ops against the CPU's (same rounding rule, f32 sums) ---- */
+
+static uint16_t *bf16_dev(const float *w, size_t n, uint16_t **host) {
+    uint16_t *h = malloc(sizeof(uint16_t) * (n ? n : 1)), *d = G->alloc(sizeof(uint16_t) * (n ? n : 1));
+    float *dw = to_dev(w, n);
+    C->to_bf16(h, w, n);
+    G->to_bf16(d, dw, n);
+    uint16_t *back = malloc(sizeof(uint16_t) * (n ? n : 1));
+    G->download(back, d, sizeof(uint16_t) * n);
+    CHECK(memcmp(back, h, sizeof(uint16_t) * n) == 0); /* to_bf16 rounds the same on both */
+    free(back), G->free(dw);
+    *host = h;
+    return d;
+}
+
+static void test_bf16(int V) {
+    const int M = 37, N = 300, K = 72;
+    for (int tw = 0; tw < 2; tw++) {
+        float *A = rnd((size_t)M * K, 1), *W = rnd((size_t)N * K, 1), *Cm = rnd((size_t)M * N, 1);
+        uint16_t *hW, *dWb = bf16_dev(W, (size_t)N * K, &hW);
+        float *dA = to_dev(A, (size_t)M * K), *Cg = to_dev(Cm, (size_t)M * N);
+        int ldw = tw ? K : N; /* W (N, K) transposed, or read as (K, N) */
+        C->matmul_bf16(tw, M, N, K, 0.7f, A, K, hW, ldw, 0.5f, Cm, N);
+        G->matmul_bf16(tw, M, N, K, 0.7f, dA, K, dWb, ldw, 0.5f, Cg, N);
+        compare(tw ? "matmul_bf16 x W^T" : "matmul_bf16 x W", Cg, Cm, (size_t)M * N, 1e-5);
+        G->free(dA), G->free(Cg), G->free(dWb), free(A), free(W), free(Cm), free(hW);
+    }
+    const int n = 29, Cc = 64;
+    float *wte = rnd((size_t)V * Cc, 0.5f), *h = rnd((size_t)n * Cc, 1);
+    uint16_t *hwb, *dwb = bf16_dev(wte, (size_t)V * Cc, &hwb);
+    int32_t ids[29], tgt[29];
+    for (int i = 0; i < n; i++) ids[i] = (i * 131) % V, tgt[i] = i % 5 == 4 ? -1 : (i * 7919) % V;
+    float emb[29 * 64], *demb = G->alloc(sizeof emb);
+    C->embedding_bf16(emb, hwb, ids, n, Cc), G->embedding_bf16(demb, dwb, ids, n, Cc);
+    compare("embedding_bf16", demb, emb, (size_t)n * Cc, 0);
+    float lp[29], lse[29], ent[29], *dh = to_dev(h, (size_t)n * Cc);
+    float *dlp = G->alloc(sizeof lp), *dlse = G->alloc(sizeof lse), *dent = G->alloc(sizeof ent);
+    C->lm_logprob_bf16(lp, lse, ent, h, hwb, tgt, n, V, Cc), G->lm_logprob_bf16(dlp, dlse, dent, dh, dwb, tgt, n, V, Cc);
+    compare("lm_logprob_bf16 logp", dlp, lp, n, 1e-5);
+    compare("lm_logprob_bf16 entropy", dent, ent, n, 1e-5);
+    float *dlogp = rnd(n, 1), *gh = rnd((size_t)n * Cc, 1), *gW = rnd((size_t)V * Cc, 1);
+    float *ddl = to_dev(dlogp, n), *dgh = to_dev(gh, (size_t)n * Cc), *dgW = to_dev(gW, (size_t)V * Cc);
+    C->lm_logprob_bwd_bf16(gh, gW, dlogp, lse, h, hwb, tgt, n, V, Cc);
+    G->lm_logprob_bwd_bf16(dgh, dgW, ddl, dlse, dh, dwb, tgt, n, V, Cc);
+    compare("lm_logprob_bwd_bf16 dh", dgh, gh, (size_t)n * Cc, 1e-4);
+    compare("lm_logprob_bwd_bf16 dW", dgW, gW, (size_t)V * Cc, 1e-4);
+    free(wte), free(h), free(hwb), free(dlogp), free(gh), free(gW);
+    void *dd[] = {dwb, demb, dh, dlp, dlse, dent, ddl, dgh, dgW};
+    for (size_t i = 0; i < sizeof dd / sizeof *dd; i++) G->free(dd[i]);
+}
+
 /* ---- sampling and Philox on the device ---- */
 
 static void test_sampling(int n, int V, SampleParams sp) {
@@ -346,6 +397,7 @@ int main(void) {
     test_attention(2, 1, 256);
     test_lm_head(1000);
     test_lm_head(BIG_V / 2); /* a vocabulary-sized row */
+    test_bf16(1000);
     test_philox_device();
 #ifdef PURE_CUDA_EMU_TEST
     test_out_of_memory();

@@ -239,15 +239,24 @@ cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperat
                             const void *alpha, const void *A, cudaDataType at, int lda, const void *B,
                             cudaDataType bt, int ldb, const void *beta, void *C, cudaDataType ct, int ldc,
                             cublasComputeType_t compute, cublasGemmAlgo_t algo) {
-    const float *a = (const float *)A, *b = (const float *)B;
     float *c = (float *)C, al = *(const float *)alpha, be = *(const float *)beta;
     int bf = compute == CUBLAS_COMPUTE_32F_FAST_16BF;
+    /* element (index) of an operand stored as f32 or as bf16 bits */
+    auto get = [](const void *X, cudaDataType t, size_t at) -> float {
+        if (t == CUDA_R_16BF) {
+            uint32_t u = (uint32_t)((const uint16_t *)X)[at] << 16;
+            float f;
+            std::memcpy(&f, &u, 4);
+            return f;
+        }
+        return ((const float *)X)[at];
+    };
     for (int j = 0; j < n; j++)
         for (int i = 0; i < m; i++) {
             double s = 0;
             for (int p = 0; p < k; p++) {
-                float x = ta == CUBLAS_OP_N ? a[i + (size_t)p * lda] : a[p + (size_t)i * lda];
-                float y = tb == CUBLAS_OP_N ? b[p + (size_t)j * ldb] : b[j + (size_t)p * ldb];
+                float x = get(A, at, ta == CUBLAS_OP_N ? i + (size_t)p * lda : p + (size_t)i * lda);
+                float y = get(B, bt, tb == CUBLAS_OP_N ? p + (size_t)j * ldb : j + (size_t)p * ldb);
                 s += bf ? (double)to_bf16(x) * to_bf16(y) : (double)x * y;
             }
             float *o = c + i + (size_t)j * ldc;
