@@ -325,3 +325,15 @@ char *toy_negative(const ToyProblem *p, int kind, uint64_t seed, uint64_t index)
     sbuf_printf(&b, "The answer is \\boxed{%d}.", cur);
     return sbuf_take(&b);
 }
+
+char *toy_clean_solution(const ToyProblem *p) {
+    SBuf b = {0};
+    int cur = p->operands[0];
+    for (int g = 0; g + 1 < p->n_operands; g++) {
+        int x = p->operands[g + 1], v = p->ops[g] == '-' ? cur - x : cur + x;
+        sbuf_printf(&b, "%d%c%d=%d\n\n", cur, p->ops[g], x, v);
+        cur = v;
+    }
+    sbuf_printf(&b, "The answer is \\boxed{%d}.", cur);
+    return sbuf_take(&b);
+}

@@ -79,5 +79,7 @@ typedef enum ToyNegative {
     TOY_NEG_KINDS
 } ToyNegative;
 char *toy_negative(const ToyProblem *p, int kind, uint64_t seed, uint64_t index);
+/* The error-free solution of p (no filler, no slip): the positive counterpart of the hard negatives. */
+char *toy_clean_solution(const ToyProblem *p);
 
 #endif

@@ -49,6 +49,9 @@ static const ParamDef pt_params[] = {
     {"hard_negatives", PT_INT, "0", 0, 64, NULL,
      "toy: per demonstration, this many variants with one defect each (a small slip, a skipped operation, a "
      "miscopied operand, a wrong boxed answer, in turn), labelled by the checker"},
+    {"clean_solutions", PT_BOOL, "false", 1, 0, NULL,
+     "toy: also each demonstration's error-free solution, labelled by the checker: the positives that balance the "
+     "hard negatives (whose final answers are all wrong)"},
     {"samples", PT_INT, "2", 0, 1024, NULL, "toy with a policy: responses sampled per prompt"},
     {"sample_prompts", PT_INT, "256", 0, 1e9, NULL, "toy with a policy: prompts to sample from (0 = all)"},
     {"max_new_tokens", PT_INT, "128", 1, 1e6, NULL, "toy with a policy: longest sampled response"},
@@ -131,14 +134,19 @@ static int add_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, const char
 static int load_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, PureErr *err) {
     Prompts pr;
     if (input_read_prompts(ctx, "train", &pr, err)) return -1;
-    int rc = 0, hard = (int)stage_param_int(ctx, "hard_negatives");
+    int rc = 0, hard = (int)stage_param_int(ctx, "hard_negatives"), clean = stage_param_bool(ctx, "clean_solutions");
     for (int64_t i = 0; i < pr.n && !rc; i++) {
         if (!pr.solution[i][0]) continue;
         rc = add_toy(ctx, ex, tok, pr.problem[i], pr.solution[i], err);
         ToyProblem tp;
-        if (!rc && hard > 0 && toy_problem_parse(pr.problem[i], &tp) < 0)
-            rc = err_set(err, "input 'train': row %lld '%.60s' is not a toy problem (hard_negatives needs the toy "
-                         "task)", (long long)i, pr.problem[i]);
+        if (!rc && (hard > 0 || clean) && toy_problem_parse(pr.problem[i], &tp) < 0)
+            rc = err_set(err, "input 'train': row %lld '%.60s' is not a toy problem (hard_negatives and "
+                         "clean_solutions need the toy task)", (long long)i, pr.problem[i]);
+        if (!rc && clean) {
+            char *pos = toy_clean_solution(&tp);
+            rc = add_toy(ctx, ex, tok, pr.problem[i], pos, err);
+            free(pos);
+        }
         for (int k = 0; k < hard && !rc; k++) {
             char *neg = toy_negative(&tp, k % TOY_NEG_KINDS, stage_seed(ctx), (uint64_t)i * (uint64_t)hard + (uint64_t)k);
             rc = add_toy(ctx, ex, tok, pr.problem[i], neg, err);

@@ -177,6 +177,17 @@ static void test_kinds_and_negatives(void) {
         }
     }
     for (int k = 0; k < TOY_NEG_KINDS; k++) CHECK(seen[k] > 200);
+    /* the clean solution is all correct steps and the right answer */
+    for (uint64_t i = 0; i < 300; i++) {
+        ToyProblem p;
+        toy_problem_generate(&c, 9, i, &p);
+        char *pos = toy_clean_solution(&p);
+        float rw[16];
+        int n = toy_check_steps(p.text, pos, &o, rw, 16);
+        CHECK(n == p.n_operands);
+        for (int s = 0; s < n && s < 16; s++) CHECK(rw[s] > 0);
+        free(pos);
+    }
 }
 
 /* ---------------------------------------------------------------- prm mode controlled */
