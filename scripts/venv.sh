@@ -64,6 +64,10 @@ if [ ! -f "$DIR/.complete" ]; then
   done
 fi
 
+# The llama.cpp build takes many minutes: it has its own lock, so the compat tests are not held up.
+flock -u 9
+exec 8>"$ROOT/.lock-llama"
+[ "$WITH_LLAMA" = 1 ] && flock 8
 if [ "$WITH_LLAMA" = 1 ] && [ ! -f "$DIR/.complete-llama" ]; then
   t0=$(date +%s)
   echo "venv.sh: building llama-cpp-python from source (CPU, native) into $DIR" >&2
