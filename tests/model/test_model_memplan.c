@@ -16,6 +16,9 @@
 
 #include "tests/check.h"
 #include "model/model.h"
+#ifdef PURE_HAVE_CUDA
+#include "model/cuda/cuda.h"
+#endif
 #include "util/fs.h"
 #include "util/rng.h"
 
@@ -133,6 +136,7 @@ typedef struct RssCase {
 } RssCase;
 
 static char g_dir[256]; /* the checkpoint of load cases */
+static const char *g_device = "cpu"; /* "cuda": the GPU check (the arena's peak instead of the RSS) */
 
 /* Runs the case in this (child) process; returns the measured peak bytes above the starting RSS. */
 static double run_case(const RssCase *k) {
@@ -140,8 +144,8 @@ static double run_case(const RssCase *k) {
     err_clear(&err);
     model_set_threads(2);
     double base = status_kb("VmRSS") * 1024;
-    Model *m = k->load ? model_load_opts(g_dir, "cpu", k->use.precision, k->use.train, &err)
-                       : model_create(&k->cfg, 3, "cpu", &err);
+    Model *m = k->load ? model_load_opts(g_dir, g_device, k->use.precision, k->use.train, &err)
+                       : model_create(&k->cfg, 3, g_device, &err);
     if (!m) return -1;
     if (!k->load && k->use.precision == MODEL_BF16 && model_set_precision(m, MODEL_BF16, &err)) return -1;
     model_set_recompute(m, k->use.recompute);
@@ -183,6 +187,13 @@ static double run_case(const RssCase *k) {
         free(tok), free(len), free(out), free(dout);
     }
     double peak = status_kb("VmHWM") * 1024;
+#ifdef PURE_HAVE_CUDA
+    if (!strcmp(g_device, "cuda")) { /* device memory: the arena's peak of bytes in use */
+        size_t in_use, cached, dpeak;
+        cuda_mem_stats(&in_use, &cached, &dpeak);
+        peak = (double)dpeak, base = 0;
+    }
+#endif
     model_free(m);
     return peak - base;
 }
@@ -190,7 +201,7 @@ static double run_case(const RssCase *k) {
 static RssCase *rss_cases(size_t *n);
 
 static void test_rss(void) {
-    if (UNDER_ASAN) {
+    if (UNDER_ASAN && !strcmp(g_device, "cpu")) {
         printf("memplan: RSS comparison skipped under AddressSanitizer\n");
         return;
     }
@@ -214,17 +225,18 @@ static void test_rss(void) {
             snprintf(k->cfg.dtype, sizeof k->cfg.dtype, "bfloat16");
         }
         ModelMem plan;
+        if (!strcmp(g_device, "cuda")) k->use.host = 0, k->use.file_bytes = 0;
         model_memory_plan(&k->cfg, &k->use, &plan);
         /* a fresh process (not fork: the CPU pool's threads do not survive it) */
         char cmd[600];
-        snprintf(cmd, sizeof cmd, "/proc/%d/exe --case %zu %s", (int)getpid(), i, g_dir);
+        snprintf(cmd, sizeof cmd, "/proc/%d/exe --case %zu %s %s", (int)getpid(), i, g_dir, g_device);
         FILE *pf = popen(cmd, "r");
         double got = -1;
         CHECK(pf && fscanf(pf, "%lf", &got) == 1);
         int st = pf ? pclose(pf) : -1;
         CHECK(st == 0 && got > 0);
         double ratio = got / plan.total;
-        printf("memplan: %-22s plan %8.1f MiB (%s), measured peak %8.1f MiB, measured/plan %.3f\n", k->name,
+        printf("memplan %s: %-22s plan %8.1f MiB (%s), measured peak %8.1f MiB, measured/plan %.3f\n", g_device, k->name,
                plan.total / 1048576, plan.phase, got / 1048576, ratio);
         CHECK(ratio > 0.90 && ratio < 1.10);
     }
@@ -256,8 +268,9 @@ static RssCase *rss_cases(size_t *n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 4 && !strcmp(argv[1], "--case")) { /* one measurement, in its own process */
+    if (argc == 5 && !strcmp(argv[1], "--case")) { /* one measurement, in its own process */
         snprintf(g_dir, sizeof g_dir, "%s", argv[3]);
+        g_device = argv[4];
         size_t n;
         RssCase *cases = rss_cases(&n);
         size_t i = (size_t)atoi(argv[2]);
@@ -269,5 +282,13 @@ int main(int argc, char **argv) {
     test_recompute(0);
     test_recompute(2);
     test_rss();
+#ifdef PURE_HAVE_CUDA
+    if (cuda_device_count() > 0) { /* the same cases on the GPU: the plan against the arena's peak */
+        g_device = "cuda";
+        test_rss();
+    } else {
+        printf("memplan: no CUDA device, the GPU comparison skipped\n");
+    }
+#endif
     return check_report("test_model_memplan");
 }
