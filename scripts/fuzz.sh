@@ -7,7 +7,9 @@
 # Environment: PURE_FUZZ_DIR, the build folder (default build-fuzz);
 # PURE_FUZZ_RUNS=N, stop after N executions instead (a long run: SECONDS is
 # then only an upper bound, 0 for none); PURE_FUZZ_KEEP=DIR, grow the corpus
-# in DIR/NAME and keep it (a long campaign in several runs). Each run prints
+# in DIR/NAME and keep it (a long campaign in several runs);
+# PURE_FUZZ_TIMEOUT=S, the per-input time limit (default 10; on a loaded
+# machine a long run needs more). Each run prints
 # its executions and seconds, the numbers docs/reliability.md records.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +39,7 @@ for n in "${NAMES[@]}"; do
   [ -d "tests/fuzz/corpus/$n" ] && cp -r "tests/fuzz/corpus/$n/." "$work/"
   log=$B/findings/$n.log
   t0=$(date +%s)
-  if "$B"/fuzz_"$n" "$work" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  if "$B"/fuzz_"$n" "$work" "${limit[@]}" -timeout="${PURE_FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$B/findings/$n-" > "$log" 2>&1; then
     echo "fuzz: $n ok ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') runs in $(($(date +%s) - t0))s)"
   else
