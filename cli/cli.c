@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner/sweep.h"
 #include "util/fs.h"
 
 static int allowed_opt(const char *allowed, const char *name) {
@@ -123,4 +124,14 @@ Plan *cli_load(const CliOpts *o, Spec **spec) {
 void cli_unload(Plan *p, Spec *s) {
     plan_free(p);
     spec_free(s);
+}
+
+int cli_sweep(const CliOpts *o, Sweep **sw) {
+    PureErr err;
+    err_clear(&err);
+    if (sweep_load(o->spec, o->sets, o->nsets, sw, &err)) {
+        fprintf(stderr, "pure: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
 }

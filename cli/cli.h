@@ -33,6 +33,10 @@ int cli_spec_or_saved(CliOpts *o, const char *cmd, const char *help, char **save
  * returns NULL on failure (exit 2). */
 Plan *cli_load(const CliOpts *o, Spec **spec);
 void cli_unload(Plan *p, Spec *s);
+/* The spec's `sweep:` block (runner/sweep.h): 0 and *sw (NULL when the spec
+ * has none), or -1 with the error printed (exit 2). */
+struct Sweep;
+int cli_sweep(const CliOpts *o, struct Sweep **sw);
 /* cmd_plan.c: 0 when every stage that loads a model fits its device's memory, else -1 with err saying
  * which stage, how much, and what to change (what `pure run` checks before it starts). */
 int cli_plan_check(const Spec *spec, PureErr *err);

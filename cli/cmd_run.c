@@ -128,19 +128,12 @@ int cmd_run(int argc, char **argv) {
     CliOpts o;
     int rc = cli_parse(argc, argv, "run-dir set force until quiet verify", 1, help, &o);
     if (rc) return rc > 0 ? PURE_EXIT_OK : PURE_EXIT_USAGE;
-    {
-        PureErr err;
-        err_clear(&err);
-        Sweep *sw;
-        if (sweep_load(o.spec, o.sets, o.nsets, &sw, &err)) {
-            fprintf(stderr, "pure: %s\n", err.msg);
-            return PURE_EXIT_USAGE;
-        }
-        if (sw) {
-            rc = run_sweep(&o, sw);
-            sweep_free(sw);
-            return rc;
-        }
+    Sweep *sw;
+    if (cli_sweep(&o, &sw)) return PURE_EXIT_USAGE;
+    if (sw) {
+        rc = run_sweep(&o, sw);
+        sweep_free(sw);
+        return rc;
     }
     Spec *spec;
     Plan *plan = cli_load(&o, &spec);

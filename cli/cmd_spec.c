@@ -19,10 +19,7 @@ int cmd_validate(int argc, char **argv) {
     PureErr err;
     err_clear(&err);
     Sweep *sw;
-    if (sweep_load(o.spec, o.sets, o.nsets, &sw, &err)) {
-        fprintf(stderr, "pure: %s\n", err.msg);
-        return PURE_EXIT_USAGE;
-    }
+    if (cli_sweep(&o, &sw)) return PURE_EXIT_USAGE;
     if (sw) { /* every run of the sweep is a spec of its own */
         cJSON *seen = cJSON_CreateObject();
         int total = 0, distinct = 0;

@@ -219,21 +219,12 @@ int cmd_status(int argc, char **argv) {
     if (rc) return rc > 0 ? PURE_EXIT_OK : PURE_EXIT_USAGE;
     char *saved;
     if (cli_spec_or_saved(&o, "status", help, &saved)) return PURE_EXIT_USAGE;
-    {
-        PureErr err;
-        err_clear(&err);
-        Sweep *sw;
-        if (sweep_load(o.spec, o.sets, o.nsets, &sw, &err)) {
-            fprintf(stderr, "pure: %s\n", err.msg);
-            free(saved);
-            return PURE_EXIT_USAGE;
-        }
-        if (sw) {
-            rc = status_sweep(&o, sw);
-            sweep_free(sw);
-            free(saved);
-            return rc;
-        }
+    Sweep *sw;
+    if (cli_sweep(&o, &sw) || sw) {
+        rc = sw ? status_sweep(&o, sw) : PURE_EXIT_USAGE;
+        sweep_free(sw);
+        free(saved);
+        return rc;
     }
     Spec *s;
     Plan *p = cli_load(&o, &s);

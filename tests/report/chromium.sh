@@ -6,17 +6,11 @@
 # the charts in the rendered DOM carry the expected series, and a screenshot
 # of each comes out in OUTDIR. A page with a script error checks that such
 # errors are seen. Skipped (77) without chromium.
-set -u
 PURE=$1 TEST_REPORT=$2 PY=$3 OUT=$4
 CHROME=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROME" ] || { echo "chromium not found: skipped (bash scripts/install-deps.sh installs it)"; exit 77; }
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$OUT"
-T=$(mktemp -d /tmp/pure_chromium_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
+source "$(dirname "$0")/lib.sh" chromium
 
 # render PAGE NAME: DOM into $T/NAME.dom, console lines into $T/NAME.console, screenshot into $OUT/NAME.png
 render() {

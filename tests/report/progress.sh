@@ -4,14 +4,8 @@
 # those of metrics.jsonl (eval accuracy, the mean step reward of the PRM the
 # credit stage read, rollout steps); a resumed run starts from the metrics it
 # finds committed.
-set -u
 PURE=$1 PY=$2
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d /tmp/pure_progress_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
+source "$(dirname "$0")/lib.sh" progress
 cd "$SRC"
 
 # first only iteration 0, then the rest: the resumed run knows iteration 0's metrics from its done records

@@ -3,14 +3,8 @@
 # rewards, returns and verifiable results it prints equal the stored
 # artifacts (read independently with h5py), options and errors, colour only
 # when asked or on a terminal (and never with NO_COLOR).
-set -u
 PURE=$1 PY=$2
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d /tmp/pure_show_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
+source "$(dirname "$0")/lib.sh" show
 
 cd "$SRC"
 "$PURE" run pipelines/smoke.yaml --run-dir "$T/run" --quiet || { echo "smoke run failed"; exit 1; }

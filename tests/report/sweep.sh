@@ -6,15 +6,9 @@
 # equal to an uninterrupted sweep, compare/show/report on the sweep directory,
 # TensorBoard per run, gc keeping every run's results, and errors in the
 # sweep block named by file:line:column.
-set -u
 PURE=$1 PY=$2
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
 SW=tests/report/sweep_smoke.yaml
-T=$(mktemp -d /tmp/pure_sweep_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
+source "$(dirname "$0")/lib.sh" sweep
 cd "$SRC"
 
 out=$("$PURE" validate $SW 2>&1)

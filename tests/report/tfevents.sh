@@ -5,15 +5,9 @@
 # protobuf): every numeric metric of metrics.jsonl is there once, with its
 # step; a resumed run and a --force rerun leave no duplicates; a bad value is
 # a spec error with its line; off by default.
-set -u
 PURE=$1 PY=$2
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
+source "$(dirname "$0")/lib.sh" tfevents
 READ="$SRC/tests/report/tfevents_read.py"
-T=$(mktemp -d /tmp/pure_tfevents_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
 cd "$SRC"
 
 # compare EVENTS METRICS: each numeric metric once, step = iteration (before the loop 0, after it: iterations)
