@@ -43,7 +43,8 @@ static const ParamDef params[] = {
      "files: drop rows whose templated prompt has more tokens than this, counted with `tokenizer` (0: keep all; "
      "verl's filter_prompts with max_prompt_length, the official 1024)"},
     {"tokenizer", PT_PATH, "", 1, 0, NULL,
-     "max_prompt_tokens: the policy's tokenizer.json, or the model folder holding it"},
+     "max_prompt_tokens: the policy's tokenizer.json (a model folder works too, but a path parameter's whole "
+     "content is hashed)"},
     {"n_train", PT_INT, "2048", 1, 1e8, NULL, "toy: number of train problems"},
     {"n_test", PT_INT, "512", 0, 1e7, NULL, "toy: number of test problems (none of them in train)"},
     {"n_dev", PT_INT, "0", 0, 1e7, NULL,
