@@ -6,6 +6,7 @@
 #include "report/text.h"
 
 enum { W = 600, H = 260, ML = 56, MR = 14, MT = 10, MB = 34 };
+#define SVG_MAX_POINTS 120 /* series with more points are drawn as a line only */
 
 int svg_ticks(double lo, double hi, double t[8]) {
     if (!(hi > lo)) {
@@ -106,8 +107,8 @@ void svg_chart(SBuf *b, const char *title, const SvgSeries *s, int ns, const Svg
             pen = 1;
         }
         sbuf_add(b, "\"/>");
-        /* points, with their values as tooltips */
-        for (int i = 0; i < s[k].n; i++) {
+        /* points, with their values as tooltips; on a long run they would only thicken the line */
+        for (int i = 0; i < s[k].n && pts <= SVG_MAX_POINTS; i++) {
             if (!isfinite(s[k].y[i])) continue;
             sbuf_printf(b, "<circle class=\"pt\" fill=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"><title>", s[k].color,
                         PX(s[k].x[i]), PY(s[k].y[i]));

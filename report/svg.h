@@ -23,7 +23,8 @@ typedef struct SvgMark {
 /* Appends <figure> with the chart, its axes and its legend. Each series'
  * line is a <path class="series" data-series="NAME" data-points="N">, each
  * band a <path class="band">, each mark a <line class="mark">: the report's
- * tests look for them. */
+ * tests look for them. Up to 120 points per series also get a dot with the
+ * value as a tooltip. */
 void svg_chart(SBuf *b, const char *title, const SvgSeries *s, int ns, const SvgMark *m, int nm);
 
 /* "Nice" axis ticks covering [lo, hi]: returns the count (<= 8) in t. */
