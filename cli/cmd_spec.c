@@ -1,9 +1,12 @@
 /* cmd_spec.c - `pure validate` (schema check, no compute) and `pure dag` (the stage graph as text). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "runner/sweep.h"
+#include "util/hash.h"
 
 static const char *validate_help =
     "usage: pure validate PIPELINE.yaml [--set key.path=value]...\n"
@@ -21,29 +24,40 @@ int cmd_validate(int argc, char **argv) {
     Sweep *sw;
     if (cli_sweep(&o, &sw)) return PURE_EXIT_USAGE;
     if (sw) { /* every run of the sweep is a spec of its own */
-        cJSON *seen = cJSON_CreateObject();
-        int total = 0, distinct = 0;
+        FpSet all = {0};
+        /* per run, the digest of its fingerprints: two runs with one digest plan the same stage runs */
+        char (*digest)[65] = xcalloc((size_t)sw->n + 1, sizeof *digest);
         for (int k = 0; k < sw->n; k++) {
             Spec *s = sweep_spec(sw, k, o.sets, o.nsets, cli_config()->kinds, &err);
             Plan *p = s ? plan_build(s, &err) : NULL;
             if (!p) {
                 fprintf(stderr, "pure: %s\n", err.msg);
                 spec_free(s);
-                cJSON_Delete(seen);
+                fpset_free(&all);
+                free(digest);
                 sweep_free(sw);
                 return PURE_EXIT_USAGE;
             }
-            for (int i = 0; i < p->n; i++, total++)
-                if (!cJSON_GetObjectItemCaseSensitive(seen, p->insts[i].fp)) {
-                    cJSON_AddTrueToObject(seen, p->insts[i].fp);
-                    distinct++;
-                }
+            FpSet one = {0};
+            fpset_add_plan(&one, p);
+            sha256_hex(one.fp, sizeof *one.fp * (size_t)one.n, digest[k]);
+            fpset_free(&one);
+            fpset_add_plan(&all, p);
             plan_free(p);
             spec_free(s);
         }
+        int total = all.n, distinct = fpset_distinct(&all);
         printf("%s: valid sweep of %d runs (%d variants x %d seeds): %d stage runs, %d distinct (the rest shared)\n",
                o.spec, sw->n, sw->nvariants, sw->nseeds, total, distinct);
-        cJSON_Delete(seen);
+        for (int k = 0; k < sw->n; k++)
+            for (int j = 0; j < k; j++)
+                if (!strcmp(digest[j], digest[k])) {
+                    printf("warning: runs '%s' and '%s' plan the same stage runs (does the sweep key change "
+                           "anything?)\n", sw->runs[j].label, sw->runs[k].label);
+                    break;
+                }
+        free(digest);
+        fpset_free(&all);
         sweep_free(sw);
         return PURE_EXIT_OK;
     }

@@ -149,8 +149,8 @@ static int status_sweep(const CliOpts *o, const Sweep *sw) {
     printf("sweep: %d variant(s) x %d seed(s)%s%s\n", sw->nvariants, sw->nseeds, sw->baseline ? ", baseline " : "",
            sw->baseline ? sw->baseline : "");
     char **cells = xcalloc((size_t)sw->n + 1, sizeof *cells);
-    cJSON *seen = cJSON_CreateObject(); /* distinct fingerprints: shared stage runs count once */
-    int distinct = 0, distinct_done = 0, rc = PURE_EXIT_OK, w = 8;
+    FpSet all = {0}, done_set = {0}; /* distinct fingerprints: shared stage runs count once */
+    int rc = PURE_EXIT_OK, w = 8;
     for (int k = 0; k < sw->n && rc == PURE_EXIT_OK; k++) {
         Spec *s = sweep_spec(sw, k, o->sets, o->nsets, cli_config()->kinds, &err);
         Plan *p = s ? plan_build(s, &err) : NULL;
@@ -165,18 +165,22 @@ static int status_sweep(const CliOpts *o, const Sweep *sw) {
         for (int i = 0; i < p->n; i++) {
             classify(p, root, o->verify, holder, rows, i);
             counts[rows[i].state]++;
-            if (!cJSON_GetObjectItemCaseSensitive(seen, p->insts[i].fp)) {
-                cJSON_AddTrueToObject(seen, p->insts[i].fp);
-                distinct++;
-                distinct_done += rows[i].state == ST_DONE || rows[i].state == ST_PRUNED;
+            if (rows[i].state == ST_DONE || rows[i].state == ST_PRUNED) {
+                if (done_set.n == done_set.cap)
+                    done_set.fp = xrealloc(done_set.fp, sizeof *done_set.fp * (size_t)(done_set.cap = done_set.cap * 2 + 64));
+                memcpy(done_set.fp[done_set.n++], p->insts[i].fp, 65);
             }
         }
+        fpset_add_plan(&all, p);
         int done = counts[ST_DONE] + counts[ST_PRUNED];
         char cell[128];
         if (done == p->n) snprintf(cell, sizeof cell, "done (%d)", p->n);
-        else if (done == 0 && !counts[ST_RUNNING] && !counts[ST_INTERRUPTED]) snprintf(cell, sizeof cell, "pending");
+        else if (done == 0 && !counts[ST_RUNNING] && !counts[ST_INTERRUPTED] && !counts[ST_STALE])
+            snprintf(cell, sizeof cell, "pending");
         else snprintf(cell, sizeof cell, "%d/%d done", done, p->n);
         size_t l = strlen(cell);
+        if (counts[ST_STALE]) snprintf(cell + l, sizeof cell - l, ", %d stale", counts[ST_STALE]);
+        l = strlen(cell);
         if (counts[ST_RUNNING]) snprintf(cell + l, sizeof cell - l, ", running");
         else if (counts[ST_INTERRUPTED]) snprintf(cell + l, sizeof cell - l, ", interrupted");
         l = strlen(cell);
@@ -204,11 +208,13 @@ static int status_sweep(const CliOpts *o, const Sweep *sw) {
             for (int si = 0; si < sw->nseeds; si++) printf("%-*s", w + 2, cells[v * sw->nseeds + si]);
             printf("\n");
         }
-        printf("%d distinct stage runs (shared ones count once), %d done\n", distinct, distinct_done);
+        printf("%d distinct stage runs (shared ones count once), %d done\n", fpset_distinct(&all),
+               fpset_distinct(&done_set));
     }
     for (int k = 0; k < sw->n; k++) free(cells[k]);
     free(cells);
-    cJSON_Delete(seen);
+    fpset_free(&all);
+    fpset_free(&done_set);
     free(root);
     return rc;
 }

@@ -257,6 +257,31 @@ Spec *sweep_spec(const Sweep *sw, int k, const char *const *sets, int nsets, con
     return s;
 }
 
+/* ---------------------------------------------------------------- counting */
+
+void fpset_add_plan(FpSet *s, const Plan *p) {
+    if (s->n + p->n > s->cap) {
+        s->cap = (s->n + p->n) * 2;
+        s->fp = xrealloc(s->fp, sizeof *s->fp * (size_t)s->cap);
+    }
+    for (int i = 0; i < p->n; i++) memcpy(s->fp[s->n++], p->insts[i].fp, 65);
+}
+
+static int cmp_fp(const void *a, const void *b) { return memcmp(a, b, 64); }
+
+int fpset_distinct(FpSet *s) {
+    if (s->n == 0) return 0;
+    qsort(s->fp, (size_t)s->n, sizeof *s->fp, cmp_fp);
+    int d = 1;
+    for (int i = 1; i < s->n; i++) d += memcmp(s->fp[i - 1], s->fp[i], 64) != 0;
+    return d;
+}
+
+void fpset_free(FpSet *s) {
+    free(s->fp);
+    memset(s, 0, sizeof *s);
+}
+
 /* ---------------------------------------------------------------- files */
 
 static int write_json(const char *path, cJSON *j, PureErr *err) {

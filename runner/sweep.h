@@ -58,6 +58,17 @@ int sweep_write_plan(const Sweep *sw, int k, const char *root, const Plan *p, Pu
 /* RUN/sweep.json (the index `pure compare` and `pure report` read). */
 int sweep_write_index(const Sweep *sw, const char *root, PureErr *err);
 
+/* Fingerprints collected over a sweep's plans, to count the distinct ones
+ * (stage runs the runs share count once). */
+typedef struct FpSet {
+    char (*fp)[65];
+    int n, cap;
+} FpSet;
+void fpset_add_plan(FpSet *s, const Plan *p);
+/* Sorts the set and returns how many distinct fingerprints it holds. */
+int fpset_distinct(FpSet *s);
+void fpset_free(FpSet *s);
+
 /* RUN/plan.json (or any path) for a plain run: its stage runs and fingerprints. */
 int plan_write_json(const Plan *p, const char *path, PureErr *err);
 

@@ -112,4 +112,8 @@ bad_spec bad_value "sweep run 'rule=bogus': $T/bad_value.yaml:4:36: " "  grid:\n
 bad_spec baseline "sweep.baseline: no variant named 'rule=mim' (did you mean 'rule=min'?)" \
     "  grid:\n    loop.stages.credit.rule: [min, sum]\n  baseline: rule=mim"
 bad_spec self "sweep: 'sweep.seeds': a sweep cannot change its own block" "  variants:\n    x: {sweep.seeds: [1]}"
+# a sweep key that changes nothing is worth a warning
+printf 'extends: %s/pipelines/smoke.yaml\nvars: {x: 1}\nsweep:\n  grid:\n    vars.x: [1, 2]\n' "$SRC" > "$T/noop.yaml"
+"$PURE" validate "$T/noop.yaml" | grep -q "warning: runs 'x=1' and 'x=2' plan the same stage runs" && ok "no-op sweep key warned" ||
+    bad "no warning for a sweep key that changes nothing"
 exit $fail
