@@ -105,8 +105,7 @@ static int check_data(const StageParams *p, PureErr *err) {
     if (o.max_prompt_tokens > 0 && toy)
         return err_set(err, "max_prompt_tokens filters the rows of files; the toy task's prompts are short (got source toy)");
     if (o.max_prompt_tokens > 0 && !*o.tokenizer)
-        return err_set(err, "max_prompt_tokens counts tokens with `tokenizer`: set it to the policy's tokenizer.json "
-                            "or model folder");
+        return err_set(err, "max_prompt_tokens counts tokens with `tokenizer`: set it to the policy's tokenizer.json");
     if (param_is_set(p, "test_size") && o.test_fraction > 0)
         return err_set(err, "set test_size or test_fraction, not both");
     if (*o.template_ && !strstr(o.template_, "{problem}"))

@@ -28,9 +28,9 @@ stages:
   prm_bytes: {kind: prm_train, inputs: {train: data.train}, steps: 0, epochs: 0, max_position: 256, $M}
   prm_jsonl: {kind: prm_train, inputs: {train: data.train}, source: jsonl, data: $T/prm.jsonl, input_format: tokens,
               steps: 2, batch_size: 2, tokenizer: $QWEN, max_position: 256, $M}
-  text: {kind: rollout, inputs: {policy: policy.policy, prompts: data.train}, samples: 4, prompts_per_iteration: 8,
+  text: {kind: rollout, inputs: {policy: policy.policy, prompts: data.train}, samples: 2, prompts_per_iteration: 8,
          max_new_tokens: 200, cap_at_context: true, device: cpu}
-  token: {kind: rollout, inputs: {policy: policy.policy, prompts: data.train}, samples: 4, prompts_per_iteration: 8,
+  token: {kind: rollout, inputs: {policy: policy.policy, prompts: data.train}, samples: 2, prompts_per_iteration: 8,
           max_new_tokens: 200, cap_at_context: true, step_rule: token, device: cpu}
   prm: {kind: prm, inputs: {rollouts: token.rollouts, prompts: data.train, model: prm_qwen.prm}, mode: model,
         input_format: tokens, max_len: 256, device: cpu}
