@@ -64,7 +64,7 @@ static Model *load_impl(const char *dir, const char *device, int bf16_infer, Pur
     if (!st) return NULL;
     /* the config against the header, then the size against memory, before any large allocation */
     int bad_shape = model_check_tensors(&cfg, st, err);
-    if (bad_shape || model_check_size(&cfg, err)) {
+    if (bad_shape || model_check_size_as(&cfg, bf16_infer ? 2 : 4, err)) {
         if (bad_shape || !fs_is_dir(dir)) err_prefix(err, "%s", dir);
         else err_prefix(err, "%s/config.json", dir);
         safetensors_close(st);

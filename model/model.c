@@ -259,7 +259,10 @@ double model_config_params(const ModelConfig *c) {
     return a + b;
 }
 
-int model_check_size(const ModelConfig *c, PureErr *err) {
+int model_check_size(const ModelConfig *c, PureErr *err) { return model_check_size_as(c, 4, err); }
+
+/* bytes: per parameter of the weights as held (4 f32, 2 bf16 inference) */
+int model_check_size_as(const ModelConfig *c, int bytes, PureErr *err) {
     if (model_config_validate(c, err)) return -1;
     /* in doubles: a million layers of 2^31 x 2^31 matrices must not wrap */
     double params = 0, tensors = 0, big = -1;
@@ -272,7 +275,7 @@ int model_check_size(const ModelConfig *c, PureErr *err) {
         params += n * times, tensors += times;
         if (n * times > big) big = n * times, big_row = r;
     }
-    double need = params * sizeof(float) + tensors * sizeof(ModelTensor) + (double)c->num_layers * 2 * sizeof(LayerW);
+    double need = params * bytes + tensors * sizeof(ModelTensor) + (double)c->num_layers * 2 * sizeof(LayerW);
     const char *what;
     double avail = model_memory_available(&what);
     if (need <= avail) return 0;
@@ -287,9 +290,10 @@ int model_check_size(const ModelConfig *c, PureErr *err) {
         const char *at = strstr(row->name, "%d");
         snprintf(name, sizeof name, "%.*sN%s", (int)(at - row->name), row->name, at + 2);
     }
-    return err_set(err, "the model has %.0f parameters and needs %.1f GiB for its f32 weights (%.1f GiB to train, with "
+    return err_set(err, "the model has %.0f parameters and needs %.1f GiB for its %s weights (%.1f GiB to train, with "
                    "gradients and AdamW moments), more than the %.1f GiB of %s; the largest part is '%s' [%s%s%s]%s",
-                   params, need / 1073741824.0, params * 16 / 1073741824.0, avail / 1073741824.0, what, name, k0,
+                   params, need / 1073741824.0, bytes == 2 ? "bf16" : "f32", params * 16 / 1073741824.0,
+                   avail / 1073741824.0, what, name, k0,
                    row->d1 == DIM_NONE ? "" : ", ", row->d1 == DIM_NONE ? "" : k1, per);
 }
 
@@ -435,7 +439,7 @@ static Model *model_alloc(const ModelConfig *cfg, const char *device, PureErr *e
 /* bf16 inference: f32 vectors packed at the front of a small block, the
  * matrices only in the bf16 block. */
 Model *model_new_empty_bf16(const ModelConfig *cfg, const char *device, PureErr *err) {
-    if (model_check_size(cfg, err)) return NULL;
+    if (model_check_size_as(cfg, 2, err)) return NULL;
     const Backend *be = model_pick_backend(device, err);
     if (!be || !backend_has_bf16(be, err)) return NULL;
     Model *m = xcalloc(1, sizeof *m);

@@ -122,6 +122,8 @@ struct Model {
 /* model.c */
 /* Rounds the f32 matrices into the bf16 block (after a load, an optimizer step, a set). */
 void model_refresh_bf16(Model *m);
+/* model_check_size for weights held at `bytes` per parameter (4 f32, 2 bf16 inference). */
+int model_check_size_as(const ModelConfig *c, int bytes, PureErr *err);
 /* A model laid out for bf16 inference (no f32 matrices), zeroed, for loaders. */
 Model *model_new_empty_bf16(const ModelConfig *cfg, const char *device, PureErr *err);
 /* Parameters in matrices (2-D tensors) and in vectors (norms, biases) of cfg. */
