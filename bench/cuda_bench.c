@@ -4,7 +4,7 @@
  * bench/cuda_bench.sh to set against PyTorch on the same GPU
  * (bench/cuda_bench_torch.py) and the GPU's peaks.
  *
- *   cuda_bench --size toy|0.5b --what train|decode [--device cuda|cpu]
+ *   cuda_bench --size toy|0.5b --what train|decode [--device cuda|cpu] [--precision fp32|bf16]
  *              [--batch B] [--seq T] [--prompts P] [--prompt-len L] [--new N] [--iters K]
  * Prints one line "key=value ..." per measurement.
  */
@@ -89,8 +89,10 @@ static int bench_decode(Model *m, const ModelConfig *c, const char *size, int P,
         }
     double dec = (best[1] - best[0]) / (N - 1); /* seconds per decode step of the whole batch */
     double ctx = L + N / 2.0, tps = P / dec;
-    /* bytes read per step: every fp32 weight once, plus the KV cache (fp32) of every sequence */
-    double bytes = 4.0 * model_num_params(m) + 2.0 * 4 * c->num_layers * c->num_kv_heads * c->head_dim * ctx * P;
+    /* bytes read per step: every weight once (4 bytes, or 2 with bf16 copies), plus the KV cache (fp32) of every
+       sequence */
+    double wbytes = model_precision(m) == MODEL_BF16 ? 2.0 : 4.0;
+    double bytes = wbytes * model_num_params(m) + 2.0 * 4 * c->num_layers * c->num_kv_heads * c->head_dim * ctx * P;
     printf("what=decode size=%s prompts=%d prompt_len=%d new=%d tokens_per_s=%.1f step_s=%.5f prefill_s=%.4f "
            "flops_per_s=%.4g bytes_per_s=%.4g\n",
            size, P, L, N, tps, dec, best[0], bench_flops_per_token(c, ctx) * tps, bytes / dec);
@@ -107,6 +109,15 @@ int main(int argc, char **argv) {
     err_clear(&err);
     Model *m = model_create(&c, 1234, device, &err);
     if (!m) {
+        fprintf(stderr, "cuda_bench: %s\n", err.msg);
+        return 1;
+    }
+    const char *prec = arg_str(argc, argv, "--precision", "fp32");
+    if (strcmp(prec, "fp32") && strcmp(prec, "bf16")) {
+        fprintf(stderr, "cuda_bench: --precision '%s' is not fp32 or bf16\n", prec);
+        return 2;
+    }
+    if (!strcmp(prec, "bf16") && model_set_precision(m, MODEL_BF16, &err)) {
         fprintf(stderr, "cuda_bench: %s\n", err.msg);
         return 1;
     }

@@ -31,12 +31,14 @@ bw=${PEAK_TBPS:-$bw}
 echo "GPU: $GPU (peak ${peak} TFLOP/s bf16 dense, ${bw} TB/s)"
 
 val() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+# PRECISION=bf16: pure's bf16 weights (precision: bf16) against the same PyTorch autocast run
+PREC="--precision ${PRECISION:-fp32}"
 TRAIN="--batch 8 --seq 512 --iters 3"
 DECODE="--prompts 64 --prompt-len 64 --new 128 --iters 2"
 
-p_train=$("$BUILD/cuda_bench" --size "$SIZE" --what train $TRAIN)
+p_train=$("$BUILD/cuda_bench" --size "$SIZE" --what train $TRAIN $PREC)
 t_train=$("$PY" bench/cuda_bench_torch.py --size "$SIZE" --what train $TRAIN)
-p_dec=$("$BUILD/cuda_bench" --size "$SIZE" --what decode $DECODE)
+p_dec=$("$BUILD/cuda_bench" --size "$SIZE" --what decode $DECODE $PREC)
 t_dec=$("$PY" bench/cuda_bench_torch.py --size "$SIZE" --what decode $DECODE)
 printf 'pure:    %s\ntorch:   %s\npure:    %s\ntorch:   %s\n' "$p_train" "$t_train" "$p_dec" "$t_dec"
 

@@ -60,12 +60,19 @@ timeout 300 "$BUILD/pure" run pipelines/qwen_math_smoke.yaml --run-dir "$OUT/qwe
 PY=${PYTHON:-python3}
 if "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
   step "benchmarks against PyTorch on this GPU"
-  timeout 300 bash bench/cuda_bench.sh "$BUILD" --size toy
-  timeout 400 bash bench/cuda_bench.sh "$BUILD" --size 0.5b
+  timeout 200 bash bench/cuda_bench.sh "$BUILD" --size toy
+  timeout 300 bash bench/cuda_bench.sh "$BUILD" --size 0.5b
+  PRECISION=bf16 timeout 300 bash bench/cuda_bench.sh "$BUILD" --size 0.5b
+  step "batched decode at 64 and 256 sequences, 512 new tokens, bf16 weights (pure)"
+  for P in 64 256; do
+    timeout 200 "$BUILD/cuda_bench" --size 0.5b --what decode --prompts $P --prompt-len 64 --new 512 --iters 1 --precision bf16
+  done
 else
   step "no CUDA-enabled torch for $PY: pure alone"
   timeout 200 "$BUILD/cuda_bench" --size 0.5b --what train --batch 8 --seq 512 --iters 3
   timeout 200 "$BUILD/cuda_bench" --size 0.5b --what decode --prompts 64 --prompt-len 64 --new 128 --iters 2
+  timeout 200 "$BUILD/cuda_bench" --size 0.5b --what train --batch 8 --seq 512 --iters 3 --precision bf16
+  timeout 200 "$BUILD/cuda_bench" --size 0.5b --what decode --prompts 256 --prompt-len 64 --new 512 --iters 1 --precision bf16
 fi
 
 step "the paper's 1.5B recipe on this GPU (plan)"
