@@ -38,7 +38,8 @@ void cli_unload(Plan *p, Spec *s);
 struct Sweep;
 int cli_sweep(const CliOpts *o, struct Sweep **sw);
 /* cmd_plan.c: 0 when every stage that loads a model fits its device's memory, else -1 with err saying
- * which stage, how much, and what to change (what `pure run` checks before it starts). */
-int cli_plan_check(const Spec *spec, PureErr *err);
+ * which stage, how much, and what to change (what `pure run` checks before it starts). wanted: per plan
+ * instance, 1 when this run may execute it (exec_targets' mask), NULL = every stage. */
+int cli_plan_check(const Spec *spec, const Plan *plan, const char *wanted, PureErr *err);
 
 #endif

@@ -386,7 +386,8 @@ static void advise(const StagePlan *sp, const PlanOpts *o, FILE *f, char *fix, s
 
 /* Plans every stage that loads a model; prints the table to f (NULL: only the
  * verdict). Returns the number of stages that do not fit, or -1 on error. */
-static int plan_report(const Spec *s, const PlanOpts *o, FILE *f, char *first, size_t cap, PureErr *err) {
+static int plan_report(const Spec *s, const PlanOpts *o, const char *only, FILE *f, char *first, size_t cap,
+                       PureErr *err) {
     int bad = 0;
     double iter_s = 0;
     int timed = 0;
@@ -395,6 +396,7 @@ static int plan_report(const Spec *s, const PlanOpts *o, FILE *f, char *first, s
                 "weights", "master", "grads", "optim", "activ", "kv", "logits", "total");
     for (int oi = 0; oi < s->nstages; oi++) {
         int si = s->order ? s->order[oi] : oi;
+        if (only && !only[si]) continue;
         StagePlan sp;
         int rc = fill_stage(s, si, o, &sp, err);
         if (rc < 0) { /* e.g. an init folder made later: the stage checks its own model when it runs */
@@ -548,7 +550,7 @@ int cmd_plan(int argc, char **argv) {
     PureErr err;
     err_clear(&err);
     char first[512] = "";
-    int bad = plan_report(spec, &po, stdout, first, sizeof first, &err);
+    int bad = plan_report(spec, &po, NULL, stdout, first, sizeof first, &err);
     if (bad < 0) fprintf(stderr, "pure plan: %s\n", err.msg);
     else if (bad) printf("\n%d stage%s will not fit: %s\n", bad, bad == 1 ? "" : "s", first);
     cli_unload(plan, spec);
@@ -556,12 +558,20 @@ int cmd_plan(int argc, char **argv) {
     return bad < 0 ? PURE_EXIT_USAGE : bad ? PURE_EXIT_FAIL : PURE_EXIT_OK;
 }
 
-int cli_plan_check(const Spec *spec, PureErr *err) {
+int cli_plan_check(const Spec *spec, const Plan *plan, const char *wanted, PureErr *err) {
     PlanOpts po = {NULL, &GPUS[0], 0, 256};
     char first[512] = "";
     PureErr perr;
     err_clear(&perr);
-    int bad = plan_report(spec, &po, NULL, first, sizeof first, &perr);
+    /* only the stages this run may execute (--until): a per-stage mask from the per-instance one */
+    char *only = NULL;
+    if (wanted) {
+        only = xcalloc((size_t)spec->nstages + 1, 1);
+        for (int i = 0; i < plan->n; i++)
+            if (wanted[i]) only[plan->insts[i].stage] = 1;
+    }
+    int bad = plan_report(spec, &po, only, NULL, first, sizeof first, &perr);
+    free(only);
     if (bad < 0) return 0; /* a shape the plan cannot read (a model folder made later): the stage checks it */
     if (bad)
         return err_set(err, "%s. Nothing was run; `pure plan %s` (with the same --set options) shows every stage "

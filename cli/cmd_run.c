@@ -69,7 +69,7 @@ static int run_sweep(const CliOpts *o, Sweep *sw) {
         specs[k] = sweep_spec(sw, k, o->sets, o->nsets, cli_config()->kinds, &err);
         plans[k] = specs[k] ? plan_build(specs[k], &err) : NULL;
         ok = plans[k] && !exec_targets(plans[k], o->until, o->force, o->nforce, &tg[k], &err) &&
-             !cli_plan_check(specs[k], &err); /* every model-loading stage fits its device (cmd_plan.c) */
+             !cli_plan_check(specs[k], plans[k], tg[k].target, &err); /* model stages fit their device (cmd_plan.c) */
         if (!ok && plans[k]) plans[k] = (plan_free(plans[k]), NULL);
     }
     /* RUN/spec.yaml: the spec as written, sweep block included (pure status --run-dir reads it) */
@@ -148,7 +148,7 @@ int cmd_run(int argc, char **argv) {
         return PURE_EXIT_USAGE;
     }
     /* a stage whose models will not fit its device is refused before anything runs (cmd_plan.c) */
-    if (cli_plan_check(spec, &err)) {
+    if (cli_plan_check(spec, plan, targets.target, &err)) {
         fprintf(stderr, "pure run: %s\n", err.msg);
         exec_targets_free(&targets);
         cli_unload(plan, spec);

@@ -40,6 +40,11 @@ rc=$?
 grep -q "stage 'sft' needs .* on cpu but .* has" "$T/run.log" || bad "refusal message: $(cat "$T/run.log")"
 [ -e "$T/run" ] && bad "the refused run created its run directory"
 
+# --until: only the stages this run may execute are checked (data loads no model)
+"$PURE" run pipelines/smoke.yaml --run-dir "$T/until" --until data -q --set stages.sft.hidden_size=8192 \
+  --set stages.sft.layers=64 --set stages.sft.heads=64 --set stages.sft.kv_heads=8 \
+  --set stages.sft.intermediate_size=30000 >"$T/until.log" 2>&1 || bad "--until data refused: $(cat "$T/until.log")"
+
 "$PURE" plan pipelines/smoke.yaml --gpu nosuch >/dev/null 2>&1
 [ $? = 2 ] || bad "--gpu nosuch should be a usage error"
 
