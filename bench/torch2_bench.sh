@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-/tmp/build-model-bench}
 THREADS=${2:-$(nproc)}
 REFS=${REFS:-torch compile hf}
-VENV=$(bash "$ROOT/scripts/venv.sh" | tail -1)
+VENV=${PURE_COMPAT_VENV:-$(bash "$ROOT/scripts/venv.sh" | tail -1)}
 PY="$VENV/bin/python"
 cmake -S "$ROOT" -B "$BUILD" -DPURE_CUDA=OFF >/dev/null
 cmake --build "$BUILD" --target model_bench -j2 >/dev/null
