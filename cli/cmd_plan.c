@@ -187,7 +187,7 @@ static int fill_stage(const Spec *s, int si, const PlanOpts *o, StagePlan *sp, P
     const char *k = st->kind->kind;
     memset(sp, 0, sizeof *sp);
     sp->st = st;
-    const char *dev = o->device ? o->device : par_str(st, "device");
+    const char *dev = o->device ? o->device : model_device_resolve(par_str(st, "device"));
     snprintf(sp->device, sizeof sp->device, "%s", !strcmp(dev, "cuda") ? "cuda" : "cpu");
     sp->precision = use_precision(st);
     sp->recompute = par(st, "recompute") ? par(st, "recompute")->b : 0;
@@ -480,7 +480,8 @@ static const char *help =
     "not fit it lists what to change. On CUDA it also estimates the time of one RL\n"
     "iteration from the GPU's peaks. `pure run` makes the same check before it starts.\n"
     "\n"
-    "  --device D         plan every stage for D (default: each stage's device; auto = cpu)\n"
+    "  --device D         plan every stage for D (default: each stage's device; auto = what it would\n"
+    "                     pick here: cuda when this build has it and a GPU is present, else cpu)\n"
     "  --gpu NAME         the GPU to plan for (memory, peak FLOP/s and bandwidth)\n"
     "  --gpu-memory GB    usable GPU memory in 1e9 bytes (overrides the GPU's)\n"
     "  --prompt-tokens N  the longest prompt in tokens (default 256; prompts are not read)\n"

@@ -420,6 +420,15 @@ const Backend *model_pick_backend(const char *device, PureErr *err) {
     return NULL;
 }
 
+const char *model_device_resolve(const char *device) {
+    if (!device || strcmp(device, "auto")) return device ? device : "cpu";
+#ifdef PURE_HAVE_CUDA
+    return backend_cuda() ? "cuda" : "cpu";
+#else
+    return "cpu";
+#endif
+}
+
 /* A model with its table and a zeroed parameter block. */
 static Model *model_alloc(const ModelConfig *cfg, const char *device, PureErr *err) {
     if (model_check_size(cfg, err)) return NULL;

@@ -57,6 +57,9 @@ struct SafeTensors; /* model/safetensors.h */
 int model_check_tensors(const ModelConfig *cfg, const struct SafeTensors *st, PureErr *err);
 
 /* device: "cpu", "cuda" or "auto" (cuda if available, else cpu with one log line). */
+/* The device "auto" would pick ("cuda" when this build has the backend and a usable device, else "cpu");
+ * other names are returned as given. Logs nothing (the memory plan asks before any model exists). */
+const char *model_device_resolve(const char *device);
 Model *model_create(const ModelConfig *cfg, uint64_t seed, const char *device, PureErr *err);
 Model *model_load(const char *dir, const char *device, PureErr *err);
 /* Loads for a use: precision MODEL_FP32 or MODEL_BF16 (model_set_precision);
