@@ -60,7 +60,7 @@ check prm_model_is_policy 1 "expected a token classifier with 2 labels" \
   "{kind: prm, inputs: {rollouts: rollout.rollouts, prompts: data.train, model: sft.policy}, mode: model, device: cpu}"
 check prm_lua_noscript 2 "mode lua needs the parameter 'script'" \
   "{kind: prm, inputs: {rollouts: rollout.rollouts, prompts: data.train}, mode: lua}"
-check prm_lua_noscore 1 "defines no function score(problem, steps, reference)" \
+check prm_lua_noscore 2 "defines no function score(problem, steps, reference)" \
   "{kind: prm, inputs: {rollouts: rollout.rollouts, prompts: data.train}, mode: lua, script: $T/noscore.lua}"
 check prm_lua_wrong_count 1 "score() result for response" \
   "{kind: prm, inputs: {rollouts: rollout.rollouts, prompts: data.train}, mode: lua, script: $T/onescore.lua}"
