@@ -5,7 +5,7 @@
  *  - the bf16 product kernels (skinny decode and sgemm panels, both weight
  *    orientations) against the plain double-accumulating reference on the
  *    bf16-rounded operands: relative error <= 1e-5 of the largest output
- *    (only f32 accumulation order differs);
+ *    (only f32 accumulation order differs), bitwise equal for 1 and 2 threads;
  *  - a bf16 model's forward and backward against the f32 model holding the
  *    same bf16-rounded weights (the only difference left is the activations'
  *    rounding at each product input): log-probs within 0.03 + 1% (about two
@@ -58,7 +58,14 @@ static void check_product(int trans, int M, int N, int K) {
     for (size_t i = 0; i < (size_t)N * K; i++) W[i] = f32_to_bf16(frand(2, i)), Wf[i] = bf16_to_f32(W[i]);
     for (int i = 0; i < M * N; i++) C1[i] = C2[i] = (float)(i % 5) - 2;
     int ldw = trans ? K : N;
+    float *C3 = malloc(sizeof(float) * M * N);
+    memcpy(C3, C1, sizeof(float) * M * N);
+    cpu_set_threads(1);
+    cpu_matmul_bf16(trans, M, N, K, 0.5f, A, K, W, ldw, 1.0f, C3, N);
+    cpu_set_threads(2);
     cpu_matmul_bf16(trans, M, N, K, 0.5f, A, K, W, ldw, 1.0f, C1, N);
+    CHECK(memcmp(C1, C3, sizeof(float) * M * N) == 0); /* the same bits for any thread count */
+    free(C3);
     cpu_matmul_ref(0, trans, M, N, K, 0.5f, Ar, K, Wf, ldw, 1.0f, C2, N);
     double mx = 0, err = 0;
     for (int i = 0; i < M * N; i++) mx = fmax(mx, fabs(C2[i])), err = fmax(err, fabs(C1[i] - C2[i]));
