@@ -218,6 +218,8 @@ static int fill_stage(const Spec *s, int si, const PlanOpts *o, StagePlan *sp, P
         int newt = (int)par_int(st, "max_new_tokens", 128), bs = (int)par_int(st, "batch_size", 64);
         int64_t n = !strcmp(k, "rollout") ? par_int(st, "prompts_per_iteration", 8) * par_int(st, "samples", 4) : bs;
         if (n <= 0 || n > bs) n = bs;
+        /* eval's sampled pass@1 generates batch_size prompts x samples sequences per call */
+        if (!strcmp(k, "eval") && par_int(st, "samples", 0) > 0) n = (int64_t)bs * par_int(st, "samples", 0);
         ModelUse u = {.gen_seqs = (int)n, .gen_prompt = P, .gen_new = newt};
         const SpecRef *ref = !strcmp(k, "rollout") ? input(st, "reference") : NULL;
         int micro = (int)par_int(st, "micro_batch", 16);
