@@ -206,8 +206,9 @@ static int fill_stage(const Spec *s, int si, const PlanOpts *o, StagePlan *sp, P
             ModelConfig pc;
             char pw[200];
             if (ref_model(s, pol, &pc, pw, sizeof pw, err)) return -1;
-            int n = (int)(par_int(st, "sample_prompts", 256) * par_int(st, "samples", 2));
-            ModelUse g = {.gen_seqs = n > 64 ? 64 : n, .gen_prompt = P, .gen_new = (int)par_int(st, "max_new_tokens", 128)};
+            /* one call per prompt, its `samples` responses together */
+            ModelUse g = {.gen_seqs = (int)par_int(st, "samples", 2), .gen_prompt = P,
+                          .gen_new = (int)par_int(st, "max_new_tokens", 128)};
             add_model(sp, "sample", &pc, pw, g);
         }
         return 0;
