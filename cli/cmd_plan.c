@@ -154,7 +154,7 @@ typedef struct ModelLine {
 typedef struct StagePlan {
     const SpecStage *st;
     char device[8];
-    int precision, recompute, ntrain_tokens_x; /* see fill_stage */
+    int precision, recompute;
     ModelLine m[2];
     int nm;
     double total, avail;
@@ -340,6 +340,7 @@ static void advise(const StagePlan *sp, const PlanOpts *o, FILE *f, char *fix, s
             const char *param = sp->m[0].use.gen_seqs > 0 ? "batch_size" : "micro_batch";
             int v = sp->m[0].use.gen_seqs > 0 ? sp->m[0].use.gen_seqs : sp->m[0].use.fwd_rows;
             const char *dw;
+            if (v <= 1) continue; /* nothing to halve (a load, or already 1) */
             while (v > 1) {
                 v /= 2;
                 for (int i = 0; i < alt.nm; i++) {
