@@ -197,6 +197,7 @@ static int fill_stage(const Spec *s, int si, const PlanOpts *o, StagePlan *sp, P
     if (!strcmp(k, "sft") || !strcmp(k, "prm_train")) {
         if (stage_model(s, si, &cfg, what, sizeof what, err)) return -1;
         int train = par_int(st, "steps", 0) > 0 || par_int(st, "epochs", 0) > 0;
+        if (!train) sp->precision = MODEL_FP32; /* an import loads and saves f32 (common_model_create) */
         int len = !strcmp(k, "prm_train") ? (int)par_int(st, "max_len", 512) : cfg.max_position;
         if (len > cfg.max_position) len = cfg.max_position;
         ModelUse u = {.train = train, .fwd_rows = train ? (int)par_int(st, "micro_batch", 16) : 0, .fwd_len = len};
@@ -331,7 +332,9 @@ static void advise(const StagePlan *sp, const PlanOpts *o, FILE *f, char *fix, s
         StagePlan alt = *sp;
         const char *what = NULL;
         char line[160] = "";
-        if (pass == 0 && sp->precision == MODEL_FP32) {
+        int runs = 0; /* a stage that only loads and saves (an import) gains nothing from bf16 */
+        for (int i = 0; i < sp->nm; i++) runs |= sp->m[i].use.fwd_rows > 0 || sp->m[i].use.gen_seqs > 0;
+        if (pass == 0 && sp->precision == MODEL_FP32 && runs) {
             alt.precision = MODEL_BF16, what = "precision: bf16";
         } else if (pass == 1 && !sp->recompute && sp->m[0].use.train) {
             alt.recompute = 1, what = "recompute: true";

@@ -215,6 +215,11 @@ int common_model_create(StageCtx *ctx, const char *out_dir, int num_labels, Poli
     const char *init = stage_param_str(ctx, "init");
     if (init[0]) {
         if (common_copy_tokenizer(init, out_dir, err)) return err_prefix(err, "parameter 'init'");
+        /* an import (no steps, no epochs) only loads and saves: its f32 weights pass through unchanged,
+           whatever the precision (the memory plan counts it so too) */
+        int import_only = kind_has_param(ctx, "steps") && kind_has_param(ctx, "epochs") &&
+                          stage_param_int(ctx, "steps") == 0 && stage_param_int(ctx, "epochs") == 0;
+        if (import_only) return policy_load(init, "init", num_labels, device, p, err);
         return policy_load_ctx(ctx, init, "init", num_labels, 1, p, err);
     }
     const char *tokpath = stage_param_str(ctx, "tokenizer");
