@@ -53,7 +53,7 @@ static const ParamDef opt_params[] = {
 };
 
 typedef struct Stats {
-    double loss, kl, ratio_sum, ratio_max, clipped, tokens, grad_norm, lr;
+    double loss, kl, ratio_sum, ratio_max, clipped, tokens, grad_norm, lr, nll;
     int updates, skipped;
 } Stats;
 
@@ -68,7 +68,7 @@ static int minibatch(StageCtx *ctx, Model *m, const Rollouts *ro, const float *a
     if (ntok == 0) return 0;
     SeqRow *rows = xmalloc((size_t)micro * sizeof *rows);
     float *lp = xmalloc((size_t)ntok * sizeof(float)), *dlp = xmalloc((size_t)ntok * sizeof(float));
-    double loss = 0, kl = 0, rsum = 0, rmax = 0, clipped = 0;
+    double loss = 0, kl = 0, rsum = 0, rmax = 0, clipped = 0, nll = 0;
     int rc = 0;
     model_zero_grad(m);
     for (int s = 0; s < n && !rc; s += micro) {
@@ -93,6 +93,7 @@ static int minibatch(StageCtx *ctx, Model *m, const Rollouts *ro, const float *a
                 loss += t.loss;
                 kl += t.kl;
                 rsum += t.ratio;
+                nll -= lp[k];
                 rmax = t.ratio > rmax ? t.ratio : rmax;
                 clipped += t.clipped;
             }
@@ -111,7 +112,7 @@ static int minibatch(StageCtx *ctx, Model *m, const Rollouts *ro, const float *a
     }
     double gn = 0, lr = 0;
     if (model_adamw_step(m, ac, &gn, &lr, err)) return -1;
-    st->loss += loss, st->kl += kl, st->ratio_sum += rsum, st->clipped += clipped, st->tokens += ntok;
+    st->loss += loss, st->kl += kl, st->ratio_sum += rsum, st->clipped += clipped, st->tokens += ntok, st->nll += nll;
     st->ratio_max = rmax > st->ratio_max ? rmax : st->ratio_max;
     st->grad_norm += gn, st->lr = lr, st->updates++;
     return 0;
@@ -196,6 +197,9 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
         stage_metric(ctx, "ratio_mean", st.ratio_sum / t);
         stage_metric(ctx, "ratio_max", st.ratio_max);
         stage_metric(ctx, "clip_fraction", st.clipped / t);
+        /* -log p of the sampled tokens under the policy being updated: with on-policy samples, a one-sample
+         * estimate of the per-token entropy (the engine does not return whole distributions here) */
+        stage_metric(ctx, "entropy", st.nll / t);
         stage_metric(ctx, "grad_norm", st.grad_norm / u);
         stage_metric(ctx, "lr", st.lr);
         stage_metric(ctx, "updates", st.updates);

@@ -36,7 +36,9 @@ need("dev_controlled", "flipped_fraction", "wrong_step_fraction")
 need("dev_scores", "unscored_step_fraction")
 assert m["dev_scores"]["unscored_step_fraction"] > 0
 need("credit", "kl_token_mean", "kl_response_mean")
-need("optimize", "ratio_after_mean", "ratio_after_max", "outside_clip_after", "kl_after")
+need("optimize", "ratio_after_mean", "ratio_after_max", "outside_clip_after", "kl_after", "entropy")
+# -log p of sampled tokens: positive, and below log(vocab) = log(257) only if the policy is not uniform
+assert 0 < m["optimize"]["entropy"] < 20, m["optimize"]
 # lr 0: the policy does not move, so the ratios against the sampler are the sampling/forward agreement only
 assert m["optimize"]["outside_clip_after"] == 0, m["optimize"]
 assert abs(m["optimize"]["ratio_after_mean"] - 1) < 1e-3, m["optimize"]
