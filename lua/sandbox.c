@@ -509,6 +509,17 @@ lua_State *sandbox_state(Sandbox *sb) { return sb->L; }
 
 const char *sandbox_name(Sandbox *sb) { return sb->name; }
 
+Sandbox *sandbox_open_defining(const char *script_path, const SandboxLimits *limits, const char *fn,
+                               const char *missing, PureErr *err) {
+    Sandbox *sb = sandbox_open(script_path, limits, err);
+    if (sb && !sandbox_has_function(sb, fn)) {
+        err_set(err, "%s: %s", sandbox_name(sb), missing);
+        sandbox_close(sb);
+        return NULL;
+    }
+    return sb;
+}
+
 void sandbox_context(Sandbox *sb, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

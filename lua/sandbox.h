@@ -90,6 +90,10 @@ int sandbox_push_function(Sandbox *sb, const char *fn, PureErr *err);
  * values already pushed; a host that builds tables uses sandbox_run. */
 int sandbox_call(Sandbox *sb, const char *fn, int nargs, int nres, const char *context, PureErr *err);
 int sandbox_has_function(Sandbox *sb, const char *fn);  /* raw global lookup, protected */
+/* sandbox_open, then checks the script defines `fn`; if not, the error is "SCRIPT: " + `missing`. What a stage
+ * opens at validate time and at run time. */
+Sandbox *sandbox_open_defining(const char *script_path, const SandboxLimits *limits, const char *fn,
+                               const char *missing, PureErr *err);
 
 /* ---- helpers for hosts that exchange arrays with scripts (inside sandbox_run's fn) ---- */
 /* Pushes a new sequence {v[0], ..., v[n-1]}. */

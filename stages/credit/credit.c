@@ -116,14 +116,8 @@ static void config_from_params(StageCtx *ctx, CreditConfig *cfg, const CreditKlE
 static Sandbox *open_script(const StageParams *p, PureErr *err) {
     SandboxLimits lim = {param_int(p, "lua_max_instructions"), (size_t)param_int(p, "lua_max_memory_mb") << 20,
                          param_float(p, "lua_max_seconds"), 0};
-    Sandbox *sb = sandbox_open(param_str(p, "script"), &lim, err);
-    if (sb && !sandbox_has_function(sb, CREDIT_LUA_FUNCTION)) {
-        err_set(err, "%s: the script defines no function '" CREDIT_LUA_FUNCTION "' (docs/lua-api.md)",
-                param_str(p, "script"));
-        sandbox_close(sb);
-        return NULL;
-    }
-    return sb;
+    return sandbox_open_defining(param_str(p, "script"), &lim, CREDIT_LUA_FUNCTION,
+                                 "the script defines no function '" CREDIT_LUA_FUNCTION "' (docs/lua-api.md)", err);
 }
 
 /* Validate time: rule and script agree, and the script loads and defines credit(). */

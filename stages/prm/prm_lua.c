@@ -58,14 +58,9 @@ static int lua_text(void *state, const PrmText *t, float *rewards, PureErr *err)
 Sandbox *prm_lua_open(const StageParams *p, PureErr *err) {
     SandboxLimits lim = {param_int(p, "max_instructions"), (size_t)param_int(p, "max_memory_mb") << 20,
                          param_float(p, "max_seconds"), 0};
-    Sandbox *sb = sandbox_open(param_str(p, "script"), &lim, err);
-    if (sb && !sandbox_has_function(sb, PRM_LUA_FUNCTION)) {
-        err_set(err, "%s: defines no function " PRM_LUA_FUNCTION "(problem, steps, reference) (docs/lua-api.md)",
-                sandbox_name(sb));
-        sandbox_close(sb);
-        return NULL;
-    }
-    return sb;
+    return sandbox_open_defining(param_str(p, "script"), &lim, PRM_LUA_FUNCTION,
+                                 "defines no function " PRM_LUA_FUNCTION "(problem, steps, reference) (docs/lua-api.md)",
+                                 err);
 }
 
 int prm_lua_score(StageCtx *ctx, PrmJob *j, PureErr *err) {
