@@ -5,10 +5,13 @@
  * add a row below. Front ends parse options and print; the work lives in the
  * libraries below cli/ (docs/architecture.md). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "model/model.h"
+#include "util/dist.h"
 #include "util/err.h"
 
 #ifndef PURE_VERSION
@@ -51,9 +54,49 @@ static void usage(FILE *f) {
     fprintf(f, "\n`pure COMMAND --help` for details. Exit codes: 0 ok, 1 a stage failed, 2 bad usage or spec.\n");
 }
 
+/* Threads per process: PURE_THREADS, else the cores shared by the ranks on this node. */
+static int threads_setup(void) {
+    const char *t = getenv("PURE_THREADS");
+    if (t && *t) {
+        char *end;
+        long n = strtol(t, &end, 10);
+        if (*end || n < 1 || n > 1024) {
+            fprintf(stderr, "pure: PURE_THREADS='%s': expected a thread count from 1 to 1024\n", t);
+            return -1;
+        }
+        model_set_threads((int)n);
+    } else if (dist_local_size() > 1) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        int n = (int)(cores / dist_local_size());
+        model_set_threads(n > 0 ? n : 1);
+    }
+    return 0;
+}
+
+static int dispatch(int argc, char **argv);
+
 int cli_main(int argc, char **argv, const CliConfig *cfg) {
     config = cfg;
     model_runtime_init(argc, argv); /* may re-exec once so OpenBLAS loads its fast kernels */
+    PureErr err;
+    err_clear(&err);
+    if (dist_init(&argc, &argv, &err)) {
+        fprintf(stderr, "pure: %s\n", err.msg);
+        return PURE_EXIT_USAGE;
+    }
+    int rc;
+    if (dist_size() > 1 && (argc < 2 || strcmp(argv[1], "run"))) {
+        /* only `pure run` shares its work; anything else would run N times over the same files */
+        if (dist_rank() == 0)
+            fprintf(stderr, "pure: %d processes started `pure %s`: only `pure run` runs over several processes "
+                            "(start other commands without mpirun/srun)\n", dist_size(), argc > 1 ? argv[1] : "");
+        rc = PURE_EXIT_USAGE;
+    } else rc = threads_setup() ? PURE_EXIT_USAGE : dispatch(argc, argv);
+    dist_finalize();
+    return rc;
+}
+
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return PURE_EXIT_USAGE;

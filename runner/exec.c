@@ -390,6 +390,41 @@ static int commit(Runner *r, int i, StageCtx *c, const char *tmp, const char *de
     return rc;
 }
 
+enum { CMD_EXIT = 0, CMD_RUN = 1 };
+
+/* What one stage run's context is built from (shared by rank 0 and the
+ * ranks that serve it, so both see the same inputs, parameters and seed). */
+typedef struct InstCtx {
+    char **in_paths;
+    int nin;
+    char *inputs_json;
+} InstCtx;
+
+static StageCtx *inst_ctx_new(InstCtx *ic, const Plan *p, const char *root, int i, const char *out_dir,
+                              const char *scratch, int quiet, const char *status) {
+    const Inst *in = &p->insts[i];
+    const SpecStage *st = &p->spec->stages[in->stage];
+    ic->nin = st->ninputs;
+    ic->in_paths = xcalloc((size_t)ic->nin + 1, sizeof *ic->in_paths);
+    ic->inputs_json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(in->identity, "inputs"));
+    for (int k = 0; k < ic->nin; k++)
+        if (in->in[k] >= 0) ic->in_paths[k] = rundir_output_path(root, p, in->in[k], in->in_out[k]);
+    StageRunInfo info = {
+        .kind = st->kind, .params = spec_stage_params(st), .iteration = in->iter, .seed = in->seed,
+        .in_paths = (const char *const *)ic->in_paths, .out_dir = out_dir, .scratch_dir = scratch,
+        .param_hash = st->param_hash, .fingerprint = in->fp, .inputs_json = ic->inputs_json, .quiet = quiet,
+        .status = status,
+    };
+    return stage_ctx_new(&info);
+}
+
+static void inst_ctx_free(InstCtx *ic, StageCtx *c) {
+    stage_ctx_free(c);
+    for (int k = 0; k < ic->nin; k++) free(ic->in_paths[k]);
+    free(ic->in_paths);
+    cJSON_free(ic->inputs_json);
+}
+
 static int run_inst(Runner *r, int i, PureErr *err) {
     const Plan *p = r->p;
     const Inst *in = &p->insts[i];
@@ -409,22 +444,17 @@ static int run_inst(Runner *r, int i, PureErr *err) {
         free(d);
     }
     StageCtx *c = NULL;
-    int nin = st->ninputs;
-    char **in_paths = xcalloc((size_t)nin + 1, sizeof *in_paths);
-    char *inputs_json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(in->identity, "inputs"));
     char status[512];
     latest_line(r, in->iter, status, sizeof status);
+    InstCtx ic;
     if (!rc) {
-        for (int k = 0; k < nin; k++)
-            if (in->in[k] >= 0) in_paths[k] = rundir_output_path(r->o->root, p, in->in[k], in->in_out[k]);
-        StageRunInfo info = {
-            .kind = st->kind, .params = spec_stage_params(st), .iteration = in->iter, .seed = in->seed,
-            .in_paths = (const char *const *)in_paths, .out_dir = tmp, .scratch_dir = scratch,
-            .param_hash = st->param_hash, .fingerprint = in->fp, .inputs_json = inputs_json, .quiet = r->o->quiet,
-            .status = status,
-        };
-        c = stage_ctx_new(&info);
+        c = inst_ctx_new(&ic, p, r->o->root, i, tmp, scratch, r->o->quiet, status);
         if (!r->o->quiet) log_info("%s (%s) running", lb, st->kind->kind);
+        int all = st->kind->ranks == STAGE_ALL_RANKS && dist_size() > 1;
+        if (all) {
+            int64_t cmd[3] = {CMD_RUN, r->o->plan_id, i};
+            dist_bcast_idle(cmd, sizeof cmd);
+        }
         crash_point(r, "run");
         rc = stage_ctx_check_inputs(c, err);
         if (!rc) rc = st->kind->run(c, err);
@@ -432,6 +462,8 @@ static int run_inst(Runner *r, int i, PureErr *err) {
         if (rc && !err->set) err_set(err, "failed without a message");
         if (!rc) rc = stage_ctx_check_outputs(c, err);
         if (rc) err_prefix(err, "stage %s failed", lb);
+        /* the other ranks may wait in a collective this rank will not reach */
+        if (rc && all) dist_fail(PURE_EXIT_FAIL, err->msg);
     }
     if (!rc) rc = commit(r, i, c, tmp, dest, scratch, err);
     if (rc) {
@@ -447,10 +479,7 @@ static int run_inst(Runner *r, int i, PureErr *err) {
             log_info("%s done in %.2fs%s%s", lb, stage_now() - stage_ctx_started(c), after[0] ? "  |  " : "", after);
         }
     }
-    stage_ctx_free(c);
-    for (int k = 0; k < nin; k++) free(in_paths[k]);
-    free(in_paths);
-    cJSON_free(inputs_json);
+    if (c) inst_ctx_free(&ic, c);
     free(inst_dir);
     free(dest);
     free(tmp);
@@ -585,4 +614,40 @@ int exec_run(const Plan *p, const RunOpts *o, PureErr *err) {
     free(r.force);
     free(r.pruned_upto);
     return rc;
+}
+
+/* ---------------------------------------------------------------- the other ranks */
+
+int exec_serve(Plan *const *plans, int nplans, const char *root, int quiet) {
+    (void)quiet;
+    for (;;) {
+        int64_t cmd[3] = {0};
+        dist_bcast_idle(cmd, sizeof cmd);
+        if (cmd[0] == CMD_EXIT) return (int)cmd[1];
+        if (cmd[1] < 0 || cmd[1] >= nplans || cmd[2] < 0 || cmd[2] >= plans[cmd[1]]->n)
+            dist_fail(PURE_EXIT_FAIL, "runner: a command for a stage run this rank does not plan (the ranks were "
+                                      "given different pipelines?)");
+        const Plan *p = plans[cmd[1]];
+        int i = (int)cmd[2];
+        char lb[160];
+        plan_label(p, i, lb, sizeof lb);
+        InstCtx ic;
+        StageCtx *c = inst_ctx_new(&ic, p, root, i, NULL, NULL, 1, NULL);
+        PureErr err;
+        err_clear(&err);
+        int rc = stage_ctx_check_inputs(c, &err);
+        if (!rc) rc = p->spec->stages[p->insts[i].stage].kind->run(c, &err);
+        if (rc && !err.set) err_set(&err, "failed without a message");
+        if (rc) {
+            err_prefix(&err, "stage %s failed", lb);
+            dist_fail(PURE_EXIT_FAIL, err.msg);
+        }
+        inst_ctx_free(&ic, c);
+    }
+}
+
+void exec_release(int exit_code) {
+    if (dist_size() == 1 || dist_rank() != 0) return;
+    int64_t cmd[3] = {CMD_EXIT, exit_code, 0};
+    dist_bcast_idle(cmd, sizeof cmd);
 }

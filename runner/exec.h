@@ -8,6 +8,7 @@
 #define PURE_EXEC_H
 
 #include "runner/plan.h"
+#include "util/dist.h"
 
 /* Which instances a run wants and which it recomputes: per plan instance, 1 = yes. */
 typedef struct ExecTargets {
@@ -31,10 +32,21 @@ typedef struct RunOpts {
      * and its commit; NULL in the shipped program. */
     void (*fault)(const char *point);
     const char *label;           /* a sweep run's "variant seed S", shown in its progress lines; NULL = none */
+    int plan_id;                 /* which of the plans handed to exec_serve() this is (a sweep's run index) */
 } RunOpts;
 
 /* Returns 0 when every targeted instance is committed; -1 with err set when a
  * stage failed or the run directory is unusable. */
 int exec_run(const Plan *p, const RunOpts *o, PureErr *err);
+
+/* Over several processes (util/dist.h, docs/distributed.md) rank 0 runs
+ * exec_run() and owns the run directory: the lock, every commit, metrics and
+ * progress. It hands each run of a STAGE_ALL_RANKS kind to the other ranks,
+ * which sit in exec_serve() with the same plans: they run that stage on the
+ * committed inputs and write nothing. exec_release() (rank 0, once at the
+ * end) sends them the exit code that exec_serve() returns. A failure on any
+ * rank inside such a stage ends the job with that rank's message (dist_fail). */
+int exec_serve(Plan *const *plans, int nplans, const char *root, int quiet);
+void exec_release(int exit_code);
 
 #endif

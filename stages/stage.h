@@ -164,7 +164,12 @@ typedef struct StageKind {
     int (*run)(StageCtx *ctx, PureErr *err);
     /* Optional: cross-parameter checks at validate time (no inputs exist yet), NULL if none. */
     int (*check)(const StageParams *params, PureErr *err);
+    /* Over several processes (docs/distributed.md): STAGE_RANK0, run() runs on rank 0 alone while the others
+     * wait; STAGE_ALL_RANKS, run() runs on every rank (util/dist.h tells it which), each computing its share;
+     * rank 0 alone writes the outputs (stage_output_* fail elsewhere) and its metrics are the stage's. */
+    int ranks;
 } StageKind;
+enum { STAGE_RANK0 = 0, STAGE_ALL_RANKS = 1 };
 
 /* The kind named `kind` in a NULL-terminated table, or NULL. */
 const StageKind *stage_kind_find(const StageKind *const *kinds, const char *kind);

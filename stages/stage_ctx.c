@@ -52,7 +52,7 @@ StageCtx *stage_ctx_new(const StageRunInfo *info) {
     c->out_paths = xcalloc((size_t)c->nout + 1, sizeof *c->out_paths);
     for (int i = 0; i < c->nin; i++)
         if (info->in_paths && info->in_paths[i]) c->in_paths[i] = xstrdup(info->in_paths[i]);
-    for (int i = 0; i < c->nout; i++) {
+    for (int i = 0; i < c->nout && info->out_dir; i++) { /* no out_dir: a rank that writes nothing */
         char name[256];
         c->out_paths[i] = fs_join(info->out_dir, port_file_name(&k->outputs[i], name, sizeof name));
     }
@@ -184,6 +184,10 @@ const char *stage_output_path(StageCtx *ctx, const char *port) {
  * between runs by design; every other attribute is reproducible. */
 Artifact *stage_output_create(StageCtx *ctx, const char *port, PureErr *err) {
     const char *path = stage_output_path(ctx, port);
+    if (!path) {
+        err_set(err, "output '%s': this process writes no outputs (rank 0 of a multi-process run does)", port);
+        return NULL;
+    }
     Artifact *a = artifact_create(path, err);
     if (!a) return NULL;
     const StageRunInfo *in = &ctx->info;

@@ -15,7 +15,7 @@ typedef struct StageRunInfo {
     int iteration;                /* -1 outside the loop */
     uint64_t seed;
     const char *const *in_paths;  /* per input port: committed path, NULL when unconnected */
-    const char *out_dir;          /* outputs are written to out_dir/port_file_name() */
+    const char *out_dir;          /* outputs are written to out_dir/port_file_name(); NULL: none (ranks > 0) */
     const char *scratch_dir;
     /* provenance attributes written on every H5 output (docs/artifacts.md) */
     const char *param_hash, *fingerprint, *inputs_json;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "stages/common/io.h"
+#include "stages/common/shard.h"
 #include "stages/common/lm.h"
 #include "stages/common/steps.h"
 #include "stages/common/stops.h"
@@ -112,6 +113,76 @@ static int fill_steps(const Tokenizer *tok, int rule, const int32_t *ids, int n,
     return 0;
 }
 
+/* Rows [lo, hi): with recompute_logprobs, their sampler log-probs are replaced by a batched forward's; with a
+ * reference model, *ref_lp gets the reference's (the rows' tokens concatenated). */
+static int block_logprobs(StageCtx *ctx, Policy *p, Policy *ref, int32_t **pids, const int *plens, int K,
+                          SampleResult *res, int64_t lo, int64_t hi, float **ref_lp, PureErr *err) {
+    int recompute = stage_param_bool(ctx, "recompute_logprobs");
+    *ref_lp = NULL;
+    if (!recompute && !ref->m) return 0;
+    int64_t n = hi - lo, T = 0;
+    SeqRow *rows = xmalloc(((size_t)n + 1) * sizeof *rows);
+    for (int64_t r = lo; r < hi; r++) {
+        rows[r - lo] = (SeqRow){pids[r / K], plens[r / K], res[r].tokens, res[r].n};
+        T += res[r].n;
+    }
+    int micro = (int)stage_param_int(ctx, "micro_batch"), rc = 0;
+    float *lp = xmalloc(((size_t)T + 1) * sizeof(float));
+    if (recompute && !(rc = lm_rows_logprobs(p->m, rows, (int)n, micro, lp, err)))
+        for (int64_t r = lo, o = 0; r < hi; o += res[r].n, r++) memcpy(res[r].logprobs, lp + o, res[r].n * sizeof(float));
+    if (!rc && ref->m) {
+        if ((rc = lm_rows_logprobs(ref->m, rows, (int)n, micro, lp, err))) err_prefix(err, "reference log-probs");
+        else *ref_lp = lp, lp = NULL;
+    }
+    free(lp), free(rows);
+    return rc;
+}
+
+/* Collective: every rank's rows [lo, hi) of res (and of *ref_lp) to rank 0, which ends with all N rows and the
+ * reference log-probs of all of them in row order. On one rank it changes nothing. */
+static int gather_rows(SampleResult *res, int64_t N, int64_t lo, int64_t hi, float **ref_lp, PureErr *err) {
+    ShardBuf mine = {0}, all = {0};
+    for (int64_t r = lo, o = 0; r < hi; o += res[r].n, r++) {
+        shard_put_i32(&mine, res[r].n);
+        shard_put_i32(&mine, res[r].finish);
+        shard_put(&mine, res[r].tokens, res[r].n * sizeof(int32_t));
+        shard_put(&mine, res[r].logprobs, res[r].n * sizeof(float));
+        if (ref_lp) shard_put(&mine, *ref_lp + o, res[r].n * sizeof(float));
+    }
+    int rc = shard_gather(&mine, &all, err);
+    shard_free(&mine);
+    if (rc || !shard_is_writer() || (lo == 0 && hi == N)) {
+        shard_free(&all);
+        return rc;
+    }
+    for (int64_t r = lo; r < hi; r++) sample_result_free(&res[r]);
+    size_t cap = 0, used = 0;
+    float *ref_all = NULL;
+    for (int64_t r = 0; r < N && !rc; r++) {
+        SampleResult *x = &res[r];
+        if ((rc = shard_get_i32(&all, &x->n, err) || shard_get_i32(&all, &x->finish, err))) break;
+        if (x->n < 0 || x->n > (1 << 30)) {
+            rc = err_set(err, "rollout: a gathered row has %d tokens", x->n);
+            break;
+        }
+        x->tokens = xmalloc(((size_t)x->n + 1) * sizeof(int32_t));
+        x->logprobs = xmalloc(((size_t)x->n + 1) * sizeof(float));
+        rc = shard_get(&all, x->tokens, x->n * sizeof(int32_t), err) ||
+             shard_get(&all, x->logprobs, x->n * sizeof(float), err);
+        if (!rc && ref_lp) {
+            while (used + (size_t)x->n + 1 > cap) ref_all = xrealloc(ref_all, (cap = cap ? 2 * cap : 4096) * sizeof(float));
+            rc = shard_get(&all, ref_all + used, x->n * sizeof(float), err);
+            used += (size_t)x->n;
+        }
+    }
+    shard_free(&all);
+    if (ref_lp) {
+        free(*ref_lp);
+        *ref_lp = ref_all ? ref_all : xcalloc(1, sizeof(float));
+    }
+    return rc;
+}
+
 static int rollout_run(StageCtx *ctx, PureErr *err) {
     int K = (int)stage_param_int(ctx, "samples");
     Prompts pr;
@@ -177,13 +248,17 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
     stops_apply(&stops, &sc);
     sc.seed = stage_seed(ctx);
 
+    /* Each rank samples its block of rows (one rank: all of them); rank 0 gathers them in row order. */
     SampleResult *res = xcalloc((size_t)N, sizeof *res);
+    int64_t lo, hi;
     int bs = (int)stage_param_int(ctx, "batch_size");
+    int fwd = ref.m || stage_param_bool(ctx, "recompute_logprobs");
+    shard_rows(N, fwd ? shard_unit(bs, stage_param_int(ctx, "micro_batch"), N) : bs, &lo, &hi);
     const int32_t **bp = xmalloc((size_t)bs * sizeof *bp);
     int *bl = xmalloc((size_t)bs * sizeof(int));
     uint64_t *bstream = xmalloc((size_t)bs * sizeof(uint64_t));
-    for (int64_t s = 0; s < N && !rc; s += bs) {
-        int c = (int)(N - s < bs ? N - s : bs);
+    for (int64_t s = lo; s < hi && !rc; s += bs) {
+        int c = (int)(hi - s < bs ? hi - s : bs);
         for (int i = 0; i < c; i++) {
             int64_t r = s + i, pi = r / K;
             bp[i] = pids[pi];
@@ -191,9 +266,25 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
             bstream[i] = (uint64_t)chosen[pi] * (uint64_t)K + (uint64_t)(r % K);
         }
         rc = model_generate(p.m, p.tok, c, bp, bl, bstream, &sc, res + s, err);
-        stage_progress(ctx, s + c, N, "responses");
+        stage_progress(ctx, s - lo + c, hi - lo, "responses");
     }
     free(bp), free(bl), free(bstream);
+    /* log-probs under a batched forward (policy) and the reference model, for the same rows */
+    float *ref_lp = NULL;
+    if (!rc) rc = block_logprobs(ctx, &p, &ref, pids, plens, K, res, lo, hi, &ref_lp, err);
+    if (!rc) rc = gather_rows(res, N, lo, hi, ref.m ? &ref_lp : NULL, err);
+    if (rc || !shard_is_writer()) { /* the other ranks are done: rank 0 writes */
+        free(ref_lp);
+        for (int64_t r = 0; r < N; r++) sample_result_free(&res[r]);
+        free(res);
+        for (int64_t i = 0; i < np; i++) free(pids[i]);
+        free(pids), free(plens), free(chosen);
+        stops_free(&stops);
+        policy_free(&p);
+        policy_free(&ref);
+        prompts_free(&pr);
+        return rc;
+    }
 
     Rollouts ro = {0};
     if (!rc) {
@@ -250,23 +341,12 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
                       (long long)np, K, mean_len / N, mean_steps / N, 100 * trunc_frac / N);
         }
     }
-    /* log-probs under a batched forward (policy) and the reference model */
-    SeqRow *rows = NULL;
-    if (!rc && (ref.m || stage_param_bool(ctx, "recompute_logprobs"))) {
-        rows = xmalloc((size_t)N * sizeof *rows);
-        for (int64_t r = 0; r < N; r++)
-            rows[r] = (SeqRow){pids[r / K], plens[r / K], (int32_t *)ro.tokens.v + ro.tokens.off[r], ro.length[r]};
-        int micro = (int)stage_param_int(ctx, "micro_batch");
-        if (stage_param_bool(ctx, "recompute_logprobs"))
-            rc = lm_rows_logprobs(p.m, rows, (int)N, micro, ro.logprobs.v, err);
-        if (!rc && ref.m) {
-            ro.ref_logprobs.n = N;
-            ro.ref_logprobs.off = xmalloc(((size_t)N + 1) * sizeof(int64_t));
-            memcpy(ro.ref_logprobs.off, ro.tokens.off, ((size_t)N + 1) * sizeof(int64_t));
-            ro.ref_logprobs.v = xmalloc((size_t)(ro.tokens.off[N] + 1) * sizeof(float));
-            rc = lm_rows_logprobs(ref.m, rows, (int)N, micro, ro.ref_logprobs.v, err);
-            if (rc) err_prefix(err, "reference log-probs");
-        }
+    if (!rc && ref.m) {
+        ro.ref_logprobs.n = N;
+        ro.ref_logprobs.off = xmalloc(((size_t)N + 1) * sizeof(int64_t));
+        memcpy(ro.ref_logprobs.off, ro.tokens.off, ((size_t)N + 1) * sizeof(int64_t));
+        ro.ref_logprobs.v = ref_lp;
+        ref_lp = NULL;
     }
     if (!rc) {
         Artifact *o = stage_output_create(ctx, "rollouts", err);
@@ -278,7 +358,7 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
             if (artifact_close(o, rc ? NULL : err)) rc = -1;
         }
     }
-    free(rows);
+    free(ref_lp);
     rollouts_free(&ro);
     for (int64_t r = 0; r < N; r++) sample_result_free(&res[r]);
     free(res);
@@ -296,5 +376,5 @@ const StageKind stage_kind_rollout = {
     "Samples K responses per prompt from the policy for prompts chosen deterministically from the iteration; stores "
     "tokens, sampling log-probs, finish reason, text and the token ending each \"\\n\\n\" step; with a `reference` "
     "model, also its log-probs for the KL term.",
-    rollout_inputs, rollout_outputs, rollout_params, rollout_run, NULL,
+    rollout_inputs, rollout_outputs, rollout_params, rollout_run, NULL, STAGE_ALL_RANKS,
 };
