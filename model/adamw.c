@@ -118,3 +118,77 @@ int model_optimizer_load(Model *m, const char *path, PureErr *err) {
     if (rc) err_prefix(err, "%s", path);
     return rc;
 }
+
+/* ---------------------------------------------------------------- data parallel: ranges */
+
+float *model_param_data(Model *m) { return m->be->host_memory && !m->no_master ? m->params : NULL; }
+float *model_grad_data(Model *m) { return m->be->host_memory ? m->grads : NULL; }
+void model_params_changed(Model *m) { model_refresh_bf16(m); }
+
+int model_adamw_range(Model *m, const AdamWConfig *c, int64_t lo, int64_t hi, const float *g, float *mom_m,
+                      float *mom_v, double norm, double *lr_used, PureErr *err) {
+    if (!model_param_data(m)) return err_set(err, "adamw: range updates need host-memory parameters (the cpu backend)");
+    if (lo < 0 || hi < lo || (size_t)hi > m->n_params)
+        return err_set(err, "adamw: range [%lld, %lld) outside the %zu parameters", (long long)lo, (long long)hi,
+                       m->n_params);
+    double lr = 0;
+    if (schedule_lr(c, m->step, &lr, err)) return -1;
+    if (lr_used) *lr_used = lr;
+    if (!isfinite(norm)) return err_set(err, "adamw: gradient norm is %g; step skipped", norm);
+    float gscale = 1.0f;
+    if (c->grad_clip > 0 && norm > c->grad_clip) gscale = (float)(c->grad_clip / (norm + 1e-6));
+    m->step++;
+    float bc1 = (float)(1.0 - pow(c->beta1, (double)m->step)), bc2 = (float)(1.0 - pow(c->beta2, (double)m->step));
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        int64_t a = (int64_t)t->offset, b = a + (int64_t)t->numel;
+        if (a < lo) a = lo;
+        if (b > hi) b = hi;
+        if (a >= b) continue;
+        m->be->adamw(m->params + a, g + (a - lo), mom_m + (a - lo), mom_v + (a - lo), (size_t)(b - a), (float)lr,
+                     (float)c->beta1, (float)c->beta2, (float)c->eps, t->decay ? (float)c->weight_decay : 0.0f, bc1,
+                     bc2, gscale);
+    }
+    return 0;
+}
+
+int model_optimizer_save_moments(Model *m, const char *path, const float *mom_m, const float *mom_v, PureErr *err) {
+    float step[2] = {(float)(m->step >> 24), (float)(m->step & 0xffffff)};
+    StWrite extra = {.name = "step", .dtype = ST_F32, .ndim = 1, .shape = {2}, .data = step};
+    const char *prefixes[2] = {"exp_avg.", "exp_avg_sq."};
+    const float *blocks[2] = {mom_m, mom_v};
+    int rc = model_write_tensors(m, path, 2, prefixes, blocks, ST_F32, &extra, 1, err);
+    if (rc) err_prefix(err, "saving optimizer state");
+    return rc;
+}
+
+int model_optimizer_load_range(Model *m, const char *path, int64_t lo, int64_t hi, float *mom_m, float *mom_v,
+                               PureErr *err) {
+    SafeTensors *st = safetensors_open(path, err);
+    if (!st) return -1;
+    int rc = 0;
+    char name[160];
+    float *tmp = NULL;
+    size_t tcap = 0;
+    for (int i = 0; i < m->n_tensors && !rc; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        int64_t a = (int64_t)t->offset, b = a + (int64_t)t->numel;
+        if (a < lo) a = lo;
+        if (b > hi) b = hi;
+        if (a >= b) continue;
+        if (t->numel > tcap) tmp = xrealloc(tmp, (tcap = t->numel) * sizeof(float));
+        for (int k = 0; k < 2 && !rc; k++) {
+            snprintf(name, sizeof name, "%s%s", k ? "exp_avg_sq." : "exp_avg.", t->name);
+            rc = safetensors_read_f32(st, name, t->ndim, t->shape, tmp, err);
+            if (!rc) memcpy((k ? mom_v : mom_m) + (a - lo), tmp + (a - (int64_t)t->offset), (size_t)(b - a) * sizeof(float));
+        }
+    }
+    free(tmp);
+    float step[2];
+    int64_t shape[1] = {2};
+    if (!rc) rc = safetensors_read_f32(st, "step", 1, shape, step, err);
+    if (!rc) m->step = ((int64_t)step[0] << 24) + (int64_t)step[1];
+    safetensors_close(st);
+    if (rc) err_prefix(err, "%s", path);
+    return rc;
+}

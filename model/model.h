@@ -178,6 +178,29 @@ int model_optimizer_save(Model *m, const char *path, PureErr *err);
 int model_optimizer_load(Model *m, const char *path, PureErr *err);
 int64_t model_optimizer_step_count(const Model *m);
 
+/* ---- data-parallel training (stages/common/dp.h, docs/distributed.md) ----
+ * The flat f32 parameter and gradient vectors (model_num_params elements,
+ * tensors in order; the gradient exists after the first backward): NULL
+ * unless the backend keeps them in host memory (the CPU's). After writing
+ * parameters through model_param_data, call model_params_changed. */
+float *model_param_data(Model *m);
+float *model_grad_data(Model *m);
+void model_params_changed(Model *m);
+/* AdamW on the parameters [lo, hi) only: g (hi - lo) is their summed
+ * gradient, mom_m/mom_v (hi - lo) their moments, norm the global gradient
+ * norm (for clipping, computed by the caller over every range). The same
+ * element arithmetic as model_adamw_step, so a range's result does not
+ * depend on how the vector is cut. Advances the step count. */
+int model_adamw_range(Model *m, const AdamWConfig *c, int64_t lo, int64_t hi, const float *g, float *mom_m,
+                      float *mom_v, double norm, double *lr_used, PureErr *err);
+/* The optimizer state file (model_optimizer_save's format) from full-length
+ * moment vectors the caller holds, and the range [lo, hi) of one read back
+ * (also the step count), so a file written by any number of ranks loads on
+ * any other number. */
+int model_optimizer_save_moments(Model *m, const char *path, const float *mom_m, const float *mom_v, PureErr *err);
+int model_optimizer_load_range(Model *m, const char *path, int64_t lo, int64_t hi, float *mom_m, float *mom_v,
+                               PureErr *err);
+
 /* ---- sampling with a KV cache ---- */
 typedef struct SampleConfig {
     int max_new_tokens;

@@ -15,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stages/common/dp.h"
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
 #include "stages/optimize/ppo.h"
 #include "stages/common/layouts.h"
 #include "stages/stage.h"
+#include "util/dist.h"
 #include "util/fs.h"
 
 static const PortDef opt_inputs[] = {
@@ -57,51 +59,90 @@ typedef struct Stats {
     int updates, skipped;
 } Stats;
 
-static int minibatch(StageCtx *ctx, Model *m, const Rollouts *ro, const float *adv, const int64_t *idx, int n,
-                     const AdamWConfig *ac, Stats *st, PureErr *err) {
-    int micro = (int)stage_param_int(ctx, "micro_batch");
+/* One unit's sums (a micro-batch): added in unit order, so the mini-batch's totals do not depend on the ranks. */
+enum { U_LOSS, U_KL, U_RSUM, U_RMAX, U_CLIPPED, U_NLL, U_N };
+
+/* Forward and backward of one micro-batch (rows idx[0..c)), gradients accumulating in the model; ntok is the
+ * mini-batch's token count (the loss is a token mean over it). */
+static int unit_grad(StageCtx *ctx, Model *m, const Rollouts *ro, const float *adv, const int64_t *idx, int c,
+                     int64_t ntok, SeqRow *rows, float *lp, float *dlp, double *u, PureErr *err) {
     double eps = stage_param_float(ctx, "clip_eps"), klc = stage_param_float(ctx, "kl_coef");
+    int has_ref = ro->ref_logprobs.n > 0, k = 0;
+    for (int i = 0; i < c; i++) {
+        int64_t r = idx[i];
+        rows[i] = (SeqRow){(const int32_t *)ro->prompt_tokens.v + ro->prompt_tokens.off[r],
+                           (int)ragged_len(&ro->prompt_tokens, r), (const int32_t *)ro->tokens.v + ro->tokens.off[r],
+                           ro->length[r]};
+    }
+    if (lm_rows_forward(m, rows, c, 1, lp, err)) return -1;
+    for (int i = 0; i < c; i++) {
+        int64_t r = idx[i], o = ro->tokens.off[r];
+        for (int j = 0; j < ro->length[r]; j++, k++) {
+            double ref = has_ref ? ((const float *)ro->ref_logprobs.v)[o + j] : 0;
+            PpoToken t = ppo_token(lp[k], ((const float *)ro->logprobs.v)[o + j], adv[o + j], ref, has_ref, eps, klc);
+            dlp[k] = (float)(t.dlp / (double)ntok);
+            u[U_LOSS] += t.loss;
+            u[U_KL] += t.kl;
+            u[U_RSUM] += t.ratio;
+            u[U_NLL] -= lp[k];
+            u[U_RMAX] = t.ratio > u[U_RMAX] ? t.ratio : u[U_RMAX];
+            u[U_CLIPPED] += t.clipped;
+        }
+    }
+    return lm_rows_backward(m, rows, c, dlp, err);
+}
+
+/* One AdamW step over the rows idx[0..n). With dp (the cpu backend, any number of ranks) the micro-batches are
+ * the units of stages/common/dp.h: unit u on rank u % size, summed in unit order, the optimizer state sharded;
+ * without (a device backend, one rank) they accumulate in the model and model_adamw_step applies them. */
+static int minibatch(StageCtx *ctx, Model *m, DpState *dp, const Rollouts *ro, const float *adv, const int64_t *idx,
+                     int n, const AdamWConfig *ac, Stats *st, PureErr *err) {
+    int micro = (int)stage_param_int(ctx, "micro_batch");
     double maxr = stage_param_float(ctx, "max_ratio");
-    int has_ref = ro->ref_logprobs.n > 0;
     int64_t ntok = 0;
     for (int i = 0; i < n; i++) ntok += ro->length[idx[i]];
     if (ntok == 0) return 0;
+    int64_t units = (n + micro - 1) / micro, size = dp ? dp->size : 1, rank = dp ? dp->rank : 0;
+    int64_t rounds = (units + size - 1) / size, maxtok = 0;
+    for (int64_t u = 0; u < units; u++) {
+        int64_t t = 0;
+        for (int64_t i = u * micro; i < n && i < (u + 1) * micro; i++) t += ro->length[idx[i]];
+        maxtok = t > maxtok ? t : maxtok;
+    }
     SeqRow *rows = xmalloc((size_t)micro * sizeof *rows);
-    float *lp = xmalloc((size_t)ntok * sizeof(float)), *dlp = xmalloc((size_t)ntok * sizeof(float));
-    double loss = 0, kl = 0, rsum = 0, rmax = 0, clipped = 0, nll = 0;
+    float *lp = xmalloc((size_t)(maxtok + 1) * sizeof(float)), *dlp = xmalloc((size_t)(maxtok + 1) * sizeof(float));
+    double *ust = xcalloc((size_t)(rounds * size) * U_N + 1, sizeof(double)), mine[U_N];
     int rc = 0;
-    model_zero_grad(m);
-    for (int s = 0; s < n && !rc; s += micro) {
-        int c = n - s < micro ? n - s : micro, k = 0;
-        for (int i = 0; i < c; i++) {
-            int64_t r = idx[s + i];
-            rows[i] = (SeqRow){(const int32_t *)ro->prompt_tokens.v + ro->prompt_tokens.off[r],
-                               (int)ragged_len(&ro->prompt_tokens, r),
-                               (const int32_t *)ro->tokens.v + ro->tokens.off[r], ro->length[r]};
+    if (dp) dp_begin(dp);
+    else model_zero_grad(m);
+    for (int64_t j = 0; j < rounds && !rc; j++) {
+        int64_t u = dp ? j * size + rank : j;
+        memset(mine, 0, sizeof mine);
+        if (u < units) {
+            int64_t a = u * micro, c = n - a < micro ? n - a : micro;
+            if (dp) model_zero_grad(m);
+            rc = unit_grad(ctx, m, ro, adv, idx + a, (int)c, ntok, rows, lp, dlp, mine, err);
+            /* the other ranks wait in this round's all-to-all */
+            if (rc && dp && dp->size > 1) dist_fail(PURE_EXIT_FAIL, err->msg);
         }
-        if (lm_rows_forward(m, rows, c, 1, lp, err)) {
-            rc = -1;
-            break;
-        }
-        for (int i = 0; i < c; i++) {
-            int64_t r = idx[s + i], o = ro->tokens.off[r];
-            for (int j = 0; j < ro->length[r]; j++, k++) {
-                double ref = has_ref ? ((const float *)ro->ref_logprobs.v)[o + j] : 0;
-                PpoToken t = ppo_token(lp[k], ((const float *)ro->logprobs.v)[o + j], adv[o + j], ref, has_ref,
-                                       eps, klc);
-                dlp[k] = (float)(t.dlp / (double)ntok);
-                loss += t.loss;
-                kl += t.kl;
-                rsum += t.ratio;
-                nll -= lp[k];
-                rmax = t.ratio > rmax ? t.ratio : rmax;
-                clipped += t.clipped;
-            }
-        }
-        rc = lm_rows_backward(m, rows, c, dlp, err);
+        if (rc) break;
+        if (dp) {
+            dp_round(dp, m, j * size, units);
+            dist_allgather(mine, sizeof mine, ust + (size_t)(j * size) * U_N);
+        } else memcpy(ust + (size_t)j * U_N, mine, sizeof mine);
     }
     free(rows), free(lp), free(dlp);
-    if (rc) return -1;
+    if (rc) {
+        free(ust);
+        return -1;
+    }
+    double loss = 0, kl = 0, rsum = 0, rmax = 0, clipped = 0, nll = 0;
+    for (int64_t u = 0; u < units; u++) {
+        const double *x = ust + (size_t)u * U_N;
+        loss += x[U_LOSS], kl += x[U_KL], rsum += x[U_RSUM], clipped += x[U_CLIPPED], nll += x[U_NLL];
+        rmax = x[U_RMAX] > rmax ? x[U_RMAX] : rmax;
+    }
+    free(ust);
     double rmean = rsum / ntok;
     if (!isfinite(loss) || !isfinite(rmean) || rmean > maxr || rmean < 1 / maxr) {
         stage_warn(ctx, "skipping an update: mean importance ratio %.3g (max %.3g, limit %g), loss %.3g", rmean, rmax,
@@ -111,7 +152,7 @@ static int minibatch(StageCtx *ctx, Model *m, const Rollouts *ro, const float *a
         return 0;
     }
     double gn = 0, lr = 0;
-    if (model_adamw_step(m, ac, &gn, &lr, err)) return -1;
+    if (dp ? dp_step(dp, m, ac, &gn, &lr, err) : model_adamw_step(m, ac, &gn, &lr, err)) return -1;
     st->loss += loss, st->kl += kl, st->ratio_sum += rsum, st->clipped += clipped, st->tokens += ntok, st->nll += nll;
     st->ratio_max = rmax > st->ratio_max ? rmax : st->ratio_max;
     st->grad_norm += gn, st->lr = lr, st->updates++;
@@ -167,9 +208,16 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
     Policy p = {0};
     const char *pol_dir = stage_input_path(ctx, "policy"), *opt_dir = stage_input_path(ctx, "optimizer");
     if (!rc) rc = policy_load_ctx(ctx, pol_dir, "policy", 0, 1, &p, err);
+    /* the cpu backend trains through dp.h on any number of ranks (one included); a device backend on one */
+    DpState dps, *dp = NULL;
+    if (!rc && (model_param_data(p.m) || dist_size() > 1)) {
+        if (dp_init(&dps, p.m, err)) rc = -1;
+        else dp = &dps;
+    }
     if (!rc && opt_dir) {
         char *f = fs_join(opt_dir, "optimizer.safetensors");
-        if (model_optimizer_load(p.m, f, err)) rc = err_prefix(err, "input 'optimizer'");
+        if (dp ? dp_load_optimizer(dp, p.m, f, err) : model_optimizer_load(p.m, f, err))
+            rc = err_prefix(err, "input 'optimizer'");
         free(f);
     }
     Stats st = {0};
@@ -182,14 +230,16 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
             common_permutation(perm, ro.n, stage_seed(ctx), (uint64_t)e);
             for (int b = 0; b < nmb && !rc; b++) {
                 int64_t lo = ro.n * b / nmb, hi = ro.n * (b + 1) / nmb;
-                rc = minibatch(ctx, p.m, &ro, adv.v, perm + lo, (int)(hi - lo), &ac, &st, err);
+                rc = minibatch(ctx, p.m, dp, &ro, adv.v, perm + lo, (int)(hi - lo), &ac, &st, err);
                 stage_progress(ctx, (int64_t)e * nmb + b + 1, (int64_t)epochs * nmb, "updates");
             }
         }
         free(perm);
     }
-    if (!rc && stage_param_bool(ctx, "measure_after")) rc = measure_after(ctx, p.m, &ro, err);
-    if (!rc) {
+    int writer = dist_rank() == 0;
+    if (!rc && writer && stage_param_bool(ctx, "measure_after")) rc = measure_after(ctx, p.m, &ro, err);
+    if (!rc && !writer) rc = dp_save_optimizer(dp, p.m, NULL, err); /* rank 0 gathers the moments */
+    if (!rc && writer) {
         double t = st.tokens > 0 ? st.tokens : 1, u = st.updates > 0 ? st.updates : 1, asum = 0;
         for (int64_t i = 0; i < ro.tokens.off[ro.n]; i++) asum += ((float *)adv.v)[i];
         stage_metric(ctx, "loss", st.loss / t);
@@ -212,10 +262,12 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
         char *f = fs_join(od, "optimizer.safetensors"), *sj = fs_join(od, "state.json"), json[256];
         int len = snprintf(json, sizeof json, "{\"format\": 1, \"step\": %lld, \"skipped_updates\": %d}\n",
                            (long long)model_optimizer_step_count(p.m), st.skipped);
-        rc = policy_save(&p, pol_dir, stage_output_path(ctx, "policy"), err) ||
-             model_optimizer_save(p.m, f, err) || fs_write_atomic(sj, json, (size_t)len, err);
+        rc = (dp ? dp_save_optimizer(dp, p.m, f, err) : model_optimizer_save(p.m, f, err)) ||
+             policy_save(&p, pol_dir, stage_output_path(ctx, "policy"), err) ||
+             fs_write_atomic(sj, json, (size_t)len, err);
         free(f), free(sj);
     }
+    if (dp) dp_free(dp);
     policy_free(&p);
     ragged_free(&adv);
     rollouts_free(&ro);
@@ -223,9 +275,9 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
 }
 
 const StageKind stage_kind_optimize = {
-    "optimize", 1,
+    "optimize", 2,
     "PPO-clip updates from the rollouts' sampling log-probs and the credit stage's per-token advantages: "
     "mini-batches with gradient accumulation, AdamW with clipping and a schedule, an optional KL penalty, and "
     "skipped updates when the importance ratio explodes. Writes the new policy and the optimizer state.",
-    opt_inputs, opt_outputs, opt_params, optimize_run, NULL,
+    opt_inputs, opt_outputs, opt_params, optimize_run, NULL, STAGE_ALL_RANKS,
 };

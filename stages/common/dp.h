@@ -1,0 +1,58 @@
+/* dp.h - data-parallel training with a reduction order that does not depend
+ * on the number of ranks, and AdamW state sharded across them (ZeRO-1).
+ * docs/distributed.md has the why; in short:
+ *
+ * A mini-batch is cut into units (micro-batches, in the order a one-process
+ * run takes them). Unit u is computed by rank u % size, each from zeroed
+ * gradients. The parameter vector is cut into ranges, one per rank, at
+ * multiples of DP_CHUNK. In round j every rank sends its unit's gradient,
+ * range by range, to the ranges' owners (an all-to-all, through MPI); each
+ * owner adds the received units into its range's sum in unit order
+ * (j*size, j*size+1, ...). So every element of the summed gradient is
+ * ((g_0 + g_1) + g_2) + ... in f32 on any number of ranks, one included.
+ * The global norm is a sum of per-chunk sums of squares (f64), added in
+ * chunk order; AdamW is elementwise. Each owner updates its range with its
+ * moments (the optimizer state is never whole on any rank), then an
+ * all-gather gives every rank the new parameters. One rank pays one extra
+ * f32 vector (the sum) for this; several pay the sum and a receive buffer
+ * of their range, and size/units times the traffic of a plain
+ * reduce-scatter when a round has fewer units than ranks.
+ */
+#ifndef PURE_STAGES_DP_H
+#define PURE_STAGES_DP_H
+
+#include <stdint.h>
+#include "model/model.h"
+#include "util/err.h"
+
+enum { DP_CHUNK = 4096 };
+
+typedef struct DpState {
+    int rank, size;
+    int64_t n;          /* parameters */
+    int64_t *bounds;    /* (size + 1) rank k owns [bounds[k], bounds[k+1]) */
+    int64_t lo, hi;     /* this rank's range */
+    float *sum;         /* (hi - lo) summed gradient of the range */
+    float *recv;        /* (size * (hi - lo)) one round's units of the range; NULL on one rank */
+    float *mom_m, *mom_v; /* (hi - lo) AdamW moments of the range */
+    int64_t units;      /* units added to sum since dp_begin */
+} DpState;
+
+/* Needs a model whose parameters are in host memory (the cpu backend). */
+int dp_init(DpState *d, Model *m, PureErr *err);
+void dp_free(DpState *d);
+/* Collective, optional: the moments (and step count) from an optimizer state file of any world size. */
+int dp_load_optimizer(DpState *d, Model *m, const char *path, PureErr *err);
+/* Starts a mini-batch's sum. */
+void dp_begin(DpState *d);
+/* Collective, one round of `size` units: units first .. first+size-1 are computed by ranks 0 .. size-1, and those
+ * at or past `total` do not exist. This rank's unit gradient is in the model's gradients (when it has one);
+ * the owners add each existing unit into their sums in unit order. */
+void dp_round(DpState *d, Model *m, int64_t first, int64_t total);
+/* Collective: the global norm of the sum, AdamW on this rank's range, and the new parameters to every rank.
+ * *grad_norm is the pre-clip norm, as model_adamw_step reports it. */
+int dp_step(DpState *d, Model *m, const AdamWConfig *c, double *grad_norm, double *lr, PureErr *err);
+/* Collective: rank 0 writes the optimizer state file (model_optimizer_save's format, whole vectors). */
+int dp_save_optimizer(DpState *d, Model *m, const char *path, PureErr *err);
+
+#endif
