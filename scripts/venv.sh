@@ -3,9 +3,11 @@
 # tests and benchmarks (transformers, tokenizers, safetensors, torch 2, math-verify).
 # These are test references only: pure itself never needs them.
 #
-# Usage: scripts/venv.sh [--llama]
+# Usage: scripts/venv.sh [--llama] [--trl]
 #   Prints the environment's folder on the last line of stdout (use "$dir/bin/python").
-#   --llama  also builds llama-cpp-python from source (minutes on 2 cores) for bench/llama_bench.
+#   --llama  also builds llama.cpp from llama-cpp-python's sdist (about 15 minutes on 2 cores) for
+#            bench/llama_bench.sh.
+#   --trl    also installs TRL (tests/compat/requirements-trl.txt: it only adds packages) for bench/trl_*.
 #
 # The environment lives in ${PURE_VENV_CACHE:-~/.cache/pure-venv}/<key>, the key being a hash of
 # tests/compat/requirements.txt and the interpreter's version, so a changed pin builds a fresh
@@ -16,11 +18,15 @@ cd "$(dirname "$0")/.."
 
 REQ=tests/compat/requirements.txt
 REQ_LLAMA=tests/compat/requirements-llama.txt
+REQ_LLAMA_DEPS=tests/compat/requirements-llama-deps.txt
+REQ_TRL=tests/compat/requirements-trl.txt
 WITH_LLAMA=0
+WITH_TRL=0
 for a in "$@"; do
   case "$a" in
     --llama) WITH_LLAMA=1 ;;
-    *) echo "venv.sh: unknown option '$a' (expected --llama)" >&2; exit 2 ;;
+    --trl) WITH_TRL=1 ;;
+    *) echo "venv.sh: unknown option '$a' (expected --llama or --trl)" >&2; exit 2 ;;
   esac
 done
 
@@ -64,17 +70,44 @@ if [ ! -f "$DIR/.complete" ]; then
   done
 fi
 
+# TRL and what it brings (accelerate, datasets) add to the environment without changing a pinned package.
+if [ "$WITH_TRL" = 1 ] && [ ! -f "$DIR/.complete-trl" ]; then
+  "$DIR/bin/python" -m pip install -q -r "$REQ_TRL" >&2
+  "$DIR/bin/python" -c 'import trl' >&2
+  touch "$DIR/.complete-trl"
+fi
+
 # The llama.cpp build takes many minutes: it has its own lock, so the compat tests are not held up.
 flock -u 9
 exec 8>"$ROOT/.lock-llama"
 [ "$WITH_LLAMA" = 1 ] && flock 8
 if [ "$WITH_LLAMA" = 1 ] && [ ! -f "$DIR/.complete-llama" ]; then
+  # PyPI has no Linux wheel of llama-cpp-python, and a pip install of its sdist also builds llama.cpp's
+  # common library (forced on by its CMakeLists) and mtmd: about twice the compile. So the sdist's vendored
+  # llama.cpp is built here for the one library the bindings load (libllama + ggml, -march=native), and the
+  # sdist's pure-Python package is copied beside it. PURE_LLAMA_WORK keeps the download and build (resumable).
   t0=$(date +%s)
-  echo "venv.sh: building llama-cpp-python from source (CPU, native) into $DIR" >&2
-  CMAKE_ARGS="-DGGML_NATIVE=ON -DGGML_CUDA=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
-    "$DIR/bin/python" -m pip install -q --no-binary llama-cpp-python -r "$REQ_LLAMA" >&2
-  "$DIR/bin/python" -c 'import llama_cpp, gguf' >&2
-  echo "venv.sh: llama-cpp-python built in $(( $(date +%s) - t0 )) s" >&2
+  VER=$(sed -n 's/^llama-cpp-python==//p' "$REQ_LLAMA")
+  WORK=${PURE_LLAMA_WORK:-$DIR/llama-work}
+  SRC="$WORK/llama_cpp_python-$VER"
+  mkdir -p "$WORK"
+  echo "venv.sh: building llama.cpp from llama-cpp-python $VER's sdist (CPU, native, library only) in $WORK" >&2
+  [ -f "$SRC.tar.gz" ] || "$DIR/bin/python" -m pip download -q --no-deps --no-binary=:all: -d "$WORK" \
+    "llama-cpp-python==$VER" >&2
+  [ -d "$SRC" ] || tar -C "$WORK" -xzf "$SRC.tar.gz"
+  cmake -S "$SRC/vendor/llama.cpp" -B "$WORK/lb" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
+    -DGGML_NATIVE=ON -DGGML_CUDA=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_BUILD_TESTS=OFF \
+    -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF \
+    -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON '-DCMAKE_INSTALL_RPATH=$ORIGIN' >&2
+  nice -n 10 cmake --build "$WORK/lb" --target llama -j"${PURE_LLAMA_JOBS:-2}" >&2
+  "$DIR/bin/python" -m pip install -q -r "$REQ_LLAMA_DEPS" >&2
+  SITE=$("$DIR/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  rm -rf "$SITE/llama_cpp"
+  cp -r "$SRC/llama_cpp" "$SITE/llama_cpp"
+  mkdir -p "$SITE/llama_cpp/lib"
+  cp -P "$WORK"/lb/bin/lib*.so* "$SITE/llama_cpp/lib/"
+  "$DIR/bin/python" -c 'import llama_cpp, gguf; print("venv.sh: llama.cpp", llama_cpp.llama_print_system_info().decode())' >&2
+  echo "venv.sh: llama.cpp built in $(( $(date +%s) - t0 )) s" >&2
   touch "$DIR/.complete-llama"
 fi
 
