@@ -54,8 +54,13 @@ static void print_datasets(const DatasetDef *ds) {
     }
 }
 
+/* Where the kind runs in a multi-process run (docs/distributed.md). */
+static const char *ranks_text(const StageKind *k) {
+    return k->ranks == STAGE_ALL_RANKS ? ", shared by every rank" : "";
+}
+
 static void print_text(const StageKind *k) {
-    printf("%s (version %d)\n  %s\n", k->kind, k->version, k->doc ? k->doc : "");
+    printf("%s (version %d%s)\n  %s\n", k->kind, k->version, ranks_text(k), k->doc ? k->doc : "");
     const PortDef *sets[2] = {k->inputs, k->outputs};
     for (int s = 0; s < 2; s++) {
         printf("  %s:", s ? "outputs" : "inputs");
@@ -92,7 +97,7 @@ static void md_cell(const char *s) {
 }
 
 static void print_markdown(const StageKind *k) {
-    printf("### `%s` (version %d)\n\n%s\n\n", k->kind, k->version, k->doc ? k->doc : "");
+    printf("### `%s` (version %d%s)\n\n%s\n\n", k->kind, k->version, ranks_text(k), k->doc ? k->doc : "");
     const PortDef *sets[2] = {k->inputs, k->outputs};
     for (int s = 0; s < 2; s++) {
         if (!sets[s] || !sets[s][0].name) {
