@@ -25,6 +25,7 @@ int64_t shard_unit(int64_t a, int64_t b, int64_t n) {
 }
 
 int shard_is_writer(void) { return dist_rank() == 0; }
+int shard_ranks(void) { return dist_size(); }
 
 void shard_put(ShardBuf *b, const void *data, size_t bytes) {
     if (b->n + bytes > b->cap) {

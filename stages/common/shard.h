@@ -33,5 +33,7 @@ int shard_gather(const ShardBuf *mine, ShardBuf *all, PureErr *err);
 void shard_free(ShardBuf *b);
 /* 1 on the rank that writes the outputs. */
 int shard_is_writer(void);
+/* Processes sharing the stage (1: a plain run). */
+int shard_ranks(void);
 
 #endif

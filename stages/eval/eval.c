@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "stages/common/io.h"
+#include "stages/common/shard.h"
 #include "stages/common/lm.h"
 #include "stages/common/steps.h"
 #include "stages/common/stops.h"
@@ -120,8 +121,8 @@ static int read_history(StageCtx *ctx, EvalPoint **h, int *n, PureErr *err) {
 /* Sampled pass@1: k responses per prompt at temperature T; frac[r] = share of
  * prompt r's responses graded correct. Streams are (prompt, sample) pairs
  * offset past the greedy ones, so the result does not depend on batching. */
-static int sampled_pass(StageCtx *ctx, const Policy *p, const Prompts *pr, int64_t n, const SampleConfig *greedy,
-                        int k, int bs, int chat, float *frac, PureErr *err) {
+static int sampled_pass(StageCtx *ctx, const Policy *p, const Prompts *pr, int64_t lo, int64_t n,
+                        const SampleConfig *greedy, int k, int bs, int chat, float *frac, PureErr *err) {
     SampleConfig sc = *greedy;
     sc.temperature = (float)stage_param_float(ctx, "temperature");
     int rows = bs * k;
@@ -130,7 +131,7 @@ static int sampled_pass(StageCtx *ctx, const Policy *p, const Prompts *pr, int64
     uint64_t *stream = xcalloc((size_t)rows, sizeof(uint64_t));
     SampleResult *res = xcalloc((size_t)rows, sizeof *res);
     int rc = 0;
-    for (int64_t s = 0; s < n && !rc; s += bs) {
+    for (int64_t s = lo; s < n && !rc; s += bs) {
         int c = (int)(n - s < bs ? n - s : bs);
         for (int i = 0; i < c && !rc; i++) {
             int32_t *one;
@@ -165,7 +166,7 @@ static int sampled_pass(StageCtx *ctx, const Policy *p, const Prompts *pr, int64
             sample_result_free(&res[i]);
             memset(&res[i], 0, sizeof res[i]);
         }
-        stage_progress(ctx, s + c, n, "prompts (sampled)");
+        stage_progress(ctx, s + c - lo, n - lo, "prompts (sampled)");
     }
     free(ids), free(plen), free(stream), free(res);
     return rc;
@@ -232,6 +233,70 @@ static void print_summary(StageCtx *ctx, const Bench *b, int nb, double acc, con
     }
 }
 
+/* One eval's per-prompt results (n rows each). */
+typedef struct EvalRows {
+    uint8_t *correct;
+    int32_t *len, *steps;
+    float *rep, *sampled; /* sampled: NULL without samples */
+    char **text, **extracted;
+} EvalRows;
+
+static void put_str(ShardBuf *b, const char *s) {
+    int32_t n = (int32_t)strlen(s);
+    shard_put_i32(b, n);
+    shard_put(b, s, (size_t)n);
+}
+
+static int get_str(ShardBuf *b, char **out, PureErr *err) {
+    int32_t n;
+    if (shard_get_i32(b, &n, err)) return -1;
+    if (n < 0 || (size_t)n > b->n - b->pos) return err_set(err, "eval: a gathered string of %d bytes", n);
+    *out = xmalloc((size_t)n + 1);
+    (*out)[n] = 0;
+    return shard_get(b, *out, (size_t)n, err);
+}
+
+/* Collective: rows [lo, hi) of every rank to rank 0 (which then holds all n), and the capped counts summed. */
+static int gather_rows(EvalRows *e, int64_t n, int64_t lo, int64_t hi, int64_t *capped, PureErr *err) {
+    if (shard_ranks() == 1) return 0;
+    ShardBuf mine = {0}, all = {0};
+    shard_put(&mine, capped, sizeof *capped);
+    shard_put(&mine, &lo, sizeof lo);
+    shard_put(&mine, &hi, sizeof hi);
+    for (int64_t r = lo; r < hi; r++) {
+        shard_put(&mine, &e->correct[r], 1);
+        shard_put_i32(&mine, e->len[r]);
+        shard_put_i32(&mine, e->steps[r]);
+        shard_put(&mine, &e->rep[r], sizeof(float));
+        if (e->sampled) shard_put(&mine, &e->sampled[r], sizeof(float));
+        put_str(&mine, e->text[r]);
+        put_str(&mine, e->extracted[r]);
+    }
+    int rc = shard_gather(&mine, &all, err);
+    shard_free(&mine);
+    if (!rc && shard_is_writer()) {
+        for (int64_t r = lo; r < hi; r++) free(e->text[r]), free(e->extracted[r]), e->text[r] = e->extracted[r] = NULL;
+        int64_t r = 0;
+        *capped = 0;
+        for (int k = 0; k < shard_ranks() && !rc; k++) {
+            int64_t c = 0, klo = 0, khi = 0;
+            rc = shard_get(&all, &c, sizeof c, err) || shard_get(&all, &klo, sizeof klo, err) ||
+                 shard_get(&all, &khi, sizeof khi, err);
+            if (!rc && (klo < 0 || khi < klo || khi > n)) rc = err_set(err, "eval: gathered rows [%lld, %lld) of %lld",
+                                                                   (long long)klo, (long long)khi, (long long)n);
+            *capped += c;
+            for (r = klo; r < khi && !rc; r++) {
+                rc = shard_get(&all, &e->correct[r], 1, err) || shard_get_i32(&all, &e->len[r], err) ||
+                     shard_get_i32(&all, &e->steps[r], err) || shard_get(&all, &e->rep[r], sizeof(float), err) ||
+                     (e->sampled && shard_get(&all, &e->sampled[r], sizeof(float), err)) ||
+                     get_str(&all, &e->text[r], err) || get_str(&all, &e->extracted[r], err);
+            }
+        }
+    }
+    shard_free(&all);
+    return rc;
+}
+
 static int eval_run(StageCtx *ctx, PureErr *err) {
     Prompts pr;
     if (input_read_prompts(ctx, "data", &pr, err)) return -1;
@@ -284,9 +349,11 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
     uint64_t *stream = xcalloc((size_t)bs, sizeof(uint64_t));
     SampleResult *res = xcalloc((size_t)bs, sizeof *res);
     int maxp = model_config(p.m)->max_position, cap = stage_param_bool(ctx, "cap_at_context");
-    int64_t capped = 0;
-    for (int64_t s = 0; s < n && !rc; s += bs) {
-        int c = (int)(n - s < bs ? n - s : bs);
+    int64_t capped = 0, lo, hi;
+    /* each rank answers whole batches of prompts; rank 0 gathers the rows and writes */
+    shard_rows(n, bs, &lo, &hi);
+    for (int64_t s = lo; s < hi && !rc; s += bs) {
+        int c = (int)(hi - s < bs ? hi - s : bs);
         for (int i = 0; i < c && !rc; i++) {
             stream[i] = (uint64_t)(s + i);
             if (policy_encode_prompt(p.tok, pr.prompt[s + i], chat, &ids[i], &plen[i], err))
@@ -320,17 +387,20 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
             sample_result_free(&res[i]);
             memset(&res[i], 0, sizeof res[i]);
         }
-        stage_progress(ctx, s + c, n, "prompts");
+        stage_progress(ctx, s + c - lo, hi - lo, "prompts");
     }
     free(ids), free(plen), free(stream), free(res);
+    int nsamples = (int)stage_param_int(ctx, "samples");
+    float *sampled = nsamples > 0 ? xcalloc((size_t)n, sizeof(float)) : NULL;
+    if (!rc && sampled) rc = sampled_pass(ctx, &p, &pr, lo, hi, &sc, nsamples, bs, chat, sampled, err);
+    EvalRows er = {correct, len, steps, rep, sampled, text, extracted};
+    if (!rc) rc = gather_rows(&er, n, lo, hi, &capped, err);
+    if (!rc && !shard_is_writer()) rc = 1; /* done: rank 0 writes */
     if (!rc && cap) {
         stage_metric(ctx, "capped_prompt_fraction", (double)capped / (double)n);
         if (capped) stage_log(ctx, "eval: %lld of %lld prompts may only be answered up to max_position %d",
                               (long long)capped, (long long)n, maxp);
     }
-    int nsamples = (int)stage_param_int(ctx, "samples");
-    float *sampled = nsamples > 0 ? xcalloc((size_t)n, sizeof(float)) : NULL;
-    if (!rc && sampled) rc = sampled_pass(ctx, &p, &pr, n, &sc, nsamples, bs, chat, sampled, err);
 
     if (!rc) {
         /* per benchmark, in order of first appearance */
@@ -399,7 +469,7 @@ static int eval_run(StageCtx *ctx, PureErr *err) {
     stops_free(&stops);
     policy_free(&p);
     prompts_free(&pr);
-    return rc;
+    return rc > 0 ? 0 : rc;
 }
 
 const StageKind stage_kind_eval = {
@@ -408,5 +478,5 @@ const StageKind stage_kind_eval = {
     "k responses at `temperature` graded correct): per-benchmark accuracy and their average, response "
     "length, steps per response and a repetition score; a reward-hacking monitor compares against the history "
     "carried in `history` (process reward up while accuracy falls, steps or length collapsing or exploding).",
-    eval_inputs, eval_outputs, eval_params, eval_run, NULL,
+    eval_inputs, eval_outputs, eval_params, eval_run, NULL, STAGE_ALL_RANKS,
 };

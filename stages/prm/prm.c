@@ -19,6 +19,7 @@
 #include "stages/common/layouts.h"
 #include "stages/common/lm.h"
 #include "stages/common/prmfmt.h"
+#include "stages/common/shard.h"
 #include "stages/common/steps.h"
 
 static const PortDef prm_inputs[] = {
@@ -131,7 +132,7 @@ static int score_text(PrmJob *j, int64_t i, PrmTextScoreFn *fn, void *state, flo
 int prm_score_text(StageCtx *ctx, PrmJob *j, PrmTextScoreFn *fn, void *state, PureErr *err) {
     float wrong = (float)stage_param_float(ctx, "wrong_reward");
     int rc = 0;
-    for (int64_t i = 0; i < j->ro->n && !rc; i++) rc = score_text(j, i, fn, state, wrong, err);
+    for (int64_t i = j->lo; i < j->hi && !rc; i++) rc = score_text(j, i, fn, state, wrong, err);
     return rc;
 }
 
@@ -158,6 +159,34 @@ static int write_rewards(StageCtx *ctx, const PrmMode *m, const Rollouts *ro, co
     return rc;
 }
 
+/* Collective: every rank's rewards (the steps of its responses) and unscored count to rank 0, in row order. */
+static int gather_rewards(PrmJob *j, PureErr *err) {
+    const int64_t *off = j->ro->step_ends.off;
+    if (shard_ranks() == 1) return 0;
+    ShardBuf mine = {0}, all = {0};
+    shard_put(&mine, &j->unscored, sizeof j->unscored);
+    int64_t n = off[j->hi] - off[j->lo];
+    shard_put(&mine, &n, sizeof n);
+    shard_put(&mine, j->out + off[j->lo], (size_t)n * sizeof(float));
+    int rc = shard_gather(&mine, &all, err);
+    shard_free(&mine);
+    if (!rc && shard_is_writer()) {
+        int64_t at = 0, total = off[j->ro->n];
+        j->unscored = 0;
+        while (!rc && all.pos < all.n) {
+            int64_t u = 0, k = 0;
+            rc = shard_get(&all, &u, sizeof u, err) || shard_get(&all, &k, sizeof k, err);
+            if (!rc && (k < 0 || at + k > total)) rc = err_set(err, "prm: gathered %lld rewards past %lld steps",
+                                                               (long long)(at + k), (long long)total);
+            if (!rc) rc = shard_get(&all, j->out + at, (size_t)k * sizeof(float), err);
+            at += k, j->unscored += u;
+        }
+        if (!rc && at != total) rc = err_set(err, "prm: gathered %lld of %lld step rewards", (long long)at, (long long)total);
+    }
+    shard_free(&all);
+    return rc;
+}
+
 static int prm_run(StageCtx *ctx, PureErr *err) {
     const PrmMode *m = &prm_modes[stage_param_enum(ctx, "mode")];
     if (check_inputs(ctx, m, err)) return -1;
@@ -174,9 +203,21 @@ static int prm_run(StageCtx *ctx, PureErr *err) {
             rc = err_set(err, "response %lld: prompt_index %lld is outside the prompts artifact (%lld rows); were the "
                          "rollouts sampled from these prompts?", (long long)i, (long long)ro.prompt_index[i],
                          (long long)pr.n);
-    PrmJob j = {&ro, &pr, xcalloc((size_t)ro.step_ends.off[ro.n] + 1, sizeof(float))};
+    PrmJob j = {&ro, &pr, xcalloc((size_t)ro.step_ends.off[ro.n] + 1, sizeof(float)), 0, 0, 0};
+    /* each rank scores whole micro-batches of responses; rank 0 gathers their rewards and writes */
+    shard_rows(ro.n, stage_param_int(ctx, "micro_batch"), &j.lo, &j.hi);
     if (!rc) rc = m->score(ctx, &j, err);
-    if (!rc) rc = write_rewards(ctx, m, &ro, j.out, err);
+    if (!rc) rc = gather_rewards(&j, err);
+    if (!rc && shard_is_writer()) {
+        int64_t total = ro.step_ends.off[ro.n];
+        if (m->needs & PRM_NEEDS_MODEL)
+            stage_metric(ctx, "unscored_step_fraction", total ? (double)j.unscored / (double)total : 0);
+        if (j.unscored)
+            stage_warn(ctx, "%lld of %lld steps lie past max_len %lld tokens of PRM input and got unscored_reward %g",
+                       (long long)j.unscored, (long long)total, (long long)stage_param_int(ctx, "max_len"),
+                       stage_param_float(ctx, "unscored_reward"));
+        rc = write_rewards(ctx, m, &ro, j.out, err);
+    }
     free(j.out);
     rollouts_free(&ro);
     prompts_free(&pr);
@@ -187,5 +228,5 @@ const StageKind stage_kind_prm = {
     "prm", 1,
     "Per-step process rewards aligned with the rollouts' step_ends: a token-classification PRM (reward = "
     "P(correct) - P(incorrect) at each step marker), the toy task's exact step checker, or a sandboxed Lua script.",
-    prm_inputs, prm_outputs, prm_params, prm_run, prm_check,
+    prm_inputs, prm_outputs, prm_params, prm_run, prm_check, STAGE_ALL_RANKS,
 };

@@ -27,6 +27,8 @@ typedef struct PrmJob {
     const Rollouts *ro;
     const Prompts *pr;   /* ro->prompt_index[i] is a row of pr (checked) */
     float *out;          /* (S) one reward per stored step, flat, aligned with ro->step_ends */
+    int64_t lo, hi;      /* the responses this rank scores (all of them on one rank; docs/distributed.md) */
+    int64_t unscored;    /* model mode: steps past max_len, which got unscored_reward */
 } PrmJob;
 
 /* Fills j->out; -1 with err set (the stage adds nothing but its name). */
@@ -62,7 +64,7 @@ typedef struct PrmText {
 /* Scores the nt text steps of t into rewards[0..nt). */
 typedef int PrmTextScoreFn(void *state, const PrmText *t, float *rewards, PureErr *err);
 
-/* For every response: splits its text into steps, scores them with fn, and
+/* For every response of [j->lo, j->hi): splits its text into steps, scores them with fn, and
  * folds the text steps' rewards onto the stored steps (a stored step that
  * merged several text steps gets their lowest reward; one with none gets
  * wrong_reward). */

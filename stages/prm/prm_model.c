@@ -43,12 +43,11 @@ int prm_model_score(StageCtx *ctx, PrmJob *j, PureErr *err) {
     if (max_len > model_config(p.m)->max_position) max_len = model_config(p.m)->max_position;
     PrmInput *in = xcalloc((size_t)micro, sizeof *in);
     float unscored = (float)stage_param_float(ctx, "unscored_reward");
-    int64_t n_unscored = 0;
     int tokens = stage_param_enum(ctx, "input_format") == PRM_INPUT_TOKENS, rc = 0;
     int32_t nl = 0;
     if (tokens) rc = check_same_tokenizer(ctx, p.tok, &nl, err);
-    for (int64_t s = 0; s < ro->n && !rc; s += micro) {
-        int c = (int)(ro->n - s < micro ? ro->n - s : micro);
+    for (int64_t s = j->lo; s < j->hi && !rc; s += micro) {
+        int c = (int)(j->hi - s < micro ? j->hi - s : micro);
         for (int k = 0; k < c && !rc; k++) {
             int64_t i = s + k, o = ro->step_ends.off[i];
             int ns = (int)ragged_len(&ro->step_ends, i);
@@ -74,16 +73,9 @@ int prm_model_score(StageCtx *ctx, PrmJob *j, PureErr *err) {
             rc = prm_format(p.tok, j->pr->problem[ro->prompt_index[i]], steps, lens, ns, max_len, &in[k], err);
             free(steps), free(lens);
         }
-        if (!rc) rc = prm_score(p.m, in, c, unscored, j->out + ro->step_ends.off[s], &n_unscored, err);
+        if (!rc) rc = prm_score(p.m, in, c, unscored, j->out + ro->step_ends.off[s], &j->unscored, err);
         for (int k = 0; k < c; k++) prm_input_free(&in[k]);
-        stage_progress(ctx, s + c, ro->n, "responses");
-    }
-    if (!rc) {
-        int64_t total = ro->step_ends.off[ro->n];
-        stage_metric(ctx, "unscored_step_fraction", total ? (double)n_unscored / (double)total : 0);
-        if (n_unscored)
-            stage_warn(ctx, "%lld of %lld steps lie past max_len %d tokens of PRM input and got unscored_reward %g",
-                       (long long)n_unscored, (long long)total, max_len, unscored);
+        stage_progress(ctx, s + c - j->lo, j->hi - j->lo, "responses");
     }
     free(in);
     policy_free(&p);
