@@ -60,6 +60,9 @@ int dist_init(int *argc, char ***argv, PureErr *err) {
         return 0;
     }
 #ifdef PURE_HAVE_MPI
+    /* a rank that waits in a collective yields its core instead of spinning on it: ranks often share cores with
+     * each other's threads here (unless the user set it otherwise) */
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
     int provided = 0;
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
         return err_set(err, "MPI_Init failed (launcher %s)", l);

@@ -4,8 +4,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/dist.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 int dp_init(DpState *d, Model *m, PureErr *err) {
     memset(d, 0, sizeof *d);
@@ -62,7 +69,9 @@ void dp_round(DpState *d, Model *m, int64_t first, int64_t total) {
     /* a rank without a unit this round sends zeros that nobody adds (the all-to-all needs every rank) */
     float *zeros = NULL;
     if (first + d->rank >= total || !g) g = zeros = xcalloc((size_t)d->n + 1, sizeof(float));
+    double t0 = now();
     dist_alltoall_ranges_f32(g, d->bounds, d->recv);
+    d->comm_s += now() - t0;
     free(zeros);
     for (int s = 0; s < d->size && first + s < total; s++) add_unit(d, d->recv + (size_t)s * (size_t)len);
 }
@@ -87,7 +96,9 @@ int dp_step(DpState *d, Model *m, const AdamWConfig *c, double *grad_norm, doubl
     if (grad_norm) *grad_norm = norm;
     /* every rank sees the same norm, so all fail together or none does */
     if (model_adamw_range(m, c, d->lo, d->hi, d->sum, d->mom_m, d->mom_v, norm, lr, err)) return -1;
+    double t0 = now();
     dist_allgather_ranges_f32(model_param_data(m), d->bounds);
+    d->comm_s += now() - t0;
     model_params_changed(m);
     return 0;
 }

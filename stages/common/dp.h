@@ -36,6 +36,8 @@ typedef struct DpState {
     float *recv;        /* (size * (hi - lo)) one round's units of the range; NULL on one rank */
     float *mom_m, *mom_v; /* (hi - lo) AdamW moments of the range */
     int64_t units;      /* units added to sum since dp_begin */
+    double comm_s;      /* seconds spent in the collectives (the benchmark reads it; never a metric: timings are
+                           not reproducible) */
 } DpState;
 
 /* Needs a model whose parameters are in host memory (the cpu backend). */

@@ -258,6 +258,8 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
         stage_log(ctx, "optimize: %d updates (%d skipped), loss %.4f, clip %.3f, grad %.3f, optimizer step %lld",
                   st.updates, st.skipped, st.loss / t, st.clipped / t, st.grad_norm / u,
                   (long long)model_optimizer_step_count(p.m));
+        if (dp && dp->size > 1)
+            stage_log(ctx, "optimize: data-parallel over %d ranks, %.3f s in communication", dp->size, dp->comm_s);
         const char *od = stage_output_path(ctx, "optimizer");
         char *f = fs_join(od, "optimizer.safetensors"), *sj = fs_join(od, "state.json"), json[256];
         int len = snprintf(json, sizeof json, "{\"format\": 1, \"step\": %lld, \"skipped_updates\": %d}\n",
