@@ -208,32 +208,41 @@ int dist_gather_bytes(const void *buf, size_t len, void **out, size_t *lens, Pur
 #endif
 }
 
-void dist_alltoall_ranges_f32(const float *src, const int64_t *bounds, float *dst) {
+void dist_alltoall_ranges_f32_each(const float *src, const int64_t *bounds, float *tmp,
+                                   void (*take)(void *ctx, int from, const float *slice), void *ctx) {
     int64_t mylo = bounds[g.rank], mylen = bounds[g.rank + 1] - mylo;
-    memcpy(dst + (size_t)g.rank * (size_t)mylen, src + mylo, (size_t)mylen * sizeof(float));
-    if (g.size == 1) return;
-#ifdef PURE_HAVE_MPI
-    int npieces = 0;
-    for (int k = 0; k < g.size; k++) {
-        int64_t a = bounds[k + 1] - bounds[k];
-        npieces += 2 * (int)((a + PIECE - 1) / PIECE) + 2 * (int)((mylen + PIECE - 1) / PIECE);
+    if (g.size == 1) {
+        take(ctx, 0, src + mylo);
+        return;
     }
-    MPI_Request *rq = xmalloc((size_t)(npieces + 1) * sizeof *rq);
+#ifdef PURE_HAVE_MPI
+    int nsend = 0;
+    for (int k = 0; k < g.size; k++) nsend += (int)((bounds[k + 1] - bounds[k] + PIECE - 1) / PIECE);
+    MPI_Request *rq = xmalloc((size_t)(nsend + 1) * sizeof *rq);
     int n = 0;
     for (int k = 0; k < g.size; k++) {
         if (k == g.rank) continue;
-        for (int64_t o = 0; o < mylen; o += PIECE) {
-            int c = (int)(mylen - o < PIECE ? mylen - o : PIECE);
-            MPI_Irecv(dst + (size_t)k * (size_t)mylen + o, c, MPI_FLOAT, k, 11, MPI_COMM_WORLD, &rq[n++]);
-        }
         int64_t len = bounds[k + 1] - bounds[k];
         for (int64_t o = 0; o < len; o += PIECE) {
             int c = (int)(len - o < PIECE ? len - o : PIECE);
-            MPI_Isend(src + bounds[k] + o, c, MPI_FLOAT, k, 11, MPI_COMM_WORLD, &rq[n++]);
+            MPI_Isend(src + bounds[k] + o, c, MPI_FLOAT, k, 12, MPI_COMM_WORLD, &rq[n++]);
         }
+    }
+    for (int j = 0; j < g.size; j++) {
+        if (j == g.rank) {
+            take(ctx, j, src + mylo);
+            continue;
+        }
+        for (int64_t o = 0; o < mylen; o += PIECE) {
+            int c = (int)(mylen - o < PIECE ? mylen - o : PIECE);
+            MPI_Recv(tmp + o, c, MPI_FLOAT, j, 12, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        }
+        take(ctx, j, tmp);
     }
     MPI_Waitall(n, rq, MPI_STATUSES_IGNORE);
     free(rq);
+#else
+    (void)tmp;
 #endif
 }
 

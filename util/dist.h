@@ -56,11 +56,14 @@ void dist_allgather(const void *mine, size_t bytes, void *all);
  * elsewhere *out is NULL. */
 int dist_gather_bytes(const void *buf, size_t len, void **out, size_t *lens, PureErr *err);
 /* Ranges of a float vector: rank k owns [bounds[k], bounds[k+1]).
- * all-to-all: every rank sends src[bounds[k] .. bounds[k+1]) to rank k and
- * receives, from each rank j in order, its copy of this rank's range:
- * dst[j * mylen + i] (mylen = bounds[rank+1] - bounds[rank]).
+ * all-to-all: every rank sends src[bounds[k] .. bounds[k+1]) to rank k; the
+ * copies of this rank's range (mylen = bounds[rank+1] - bounds[rank]) arrive
+ * one source rank at a time, in rank order, into tmp (mylen floats), and
+ * take(ctx, j, slice) consumes rank j's before the next is received (this
+ * rank's own is handed over without a copy).
  * all-gather: every rank's range of buf, from its owner, into every rank's buf. */
-void dist_alltoall_ranges_f32(const float *src, const int64_t *bounds, float *dst);
+void dist_alltoall_ranges_f32_each(const float *src, const int64_t *bounds, float *tmp,
+                                   void (*take)(void *ctx, int from, const float *slice), void *ctx);
 void dist_allgather_ranges_f32(float *buf, const int64_t *bounds);
 /* The same for doubles: each rank's range of buf to everyone. */
 void dist_allgather_ranges_f64(double *buf, const int64_t *bounds);

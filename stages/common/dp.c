@@ -33,7 +33,7 @@ int dp_init(DpState *d, Model *m, PureErr *err) {
     d->sum = xcalloc(len, sizeof(float));
     d->mom_m = xcalloc(len, sizeof(float));
     d->mom_v = xcalloc(len, sizeof(float));
-    if (d->size > 1) d->recv = xmalloc((size_t)d->size * len * sizeof(float));
+    if (d->size > 1) d->recv = xmalloc(len * sizeof(float));
     return 0;
 }
 
@@ -59,9 +59,19 @@ static void add_unit(DpState *d, const float *g) {
         for (int64_t i = 0; i < len; i++) d->sum[i] += g[i];
 }
 
+typedef struct Take {
+    DpState *d;
+    int64_t first, total;
+} Take;
+
+/* rank j's copy of this rank's range: unit first + j, added in rank (= unit) order */
+static void take_unit(void *ctx, int j, const float *slice) {
+    Take *t = ctx;
+    if (t->first + j < t->total) add_unit(t->d, slice);
+}
+
 void dp_round(DpState *d, Model *m, int64_t first, int64_t total) {
     const float *g = model_grad_data(m);
-    int64_t len = d->hi - d->lo;
     if (d->size == 1) {
         if (first < total && g) add_unit(d, g + d->lo);
         return;
@@ -70,10 +80,10 @@ void dp_round(DpState *d, Model *m, int64_t first, int64_t total) {
     float *zeros = NULL;
     if (first + d->rank >= total || !g) g = zeros = xcalloc((size_t)d->n + 1, sizeof(float));
     double t0 = now();
-    dist_alltoall_ranges_f32(g, d->bounds, d->recv);
+    Take t = {d, first, total};
+    dist_alltoall_ranges_f32_each(g, d->bounds, d->recv, take_unit, &t);
     d->comm_s += now() - t0;
     free(zeros);
-    for (int s = 0; s < d->size && first + s < total; s++) add_unit(d, d->recv + (size_t)s * (size_t)len);
 }
 
 int dp_step(DpState *d, Model *m, const AdamWConfig *c, double *grad_norm, double *lr, PureErr *err) {

@@ -15,8 +15,8 @@
  * moments (the optimizer state is never whole on any rank), then an
  * all-gather gives every rank the new parameters. One rank pays one extra
  * f32 vector (the sum) for this; several pay the sum and a receive buffer
- * of their range, and size/units times the traffic of a plain
- * reduce-scatter when a round has fewer units than ranks.
+ * of their range (the units arrive one source at a time), and one plain
+ * reduce-scatter's traffic per round: rounds = units / size, rounded up.
  */
 #ifndef PURE_STAGES_DP_H
 #define PURE_STAGES_DP_H
@@ -33,7 +33,7 @@ typedef struct DpState {
     int64_t *bounds;    /* (size + 1) rank k owns [bounds[k], bounds[k+1]) */
     int64_t lo, hi;     /* this rank's range */
     float *sum;         /* (hi - lo) summed gradient of the range */
-    float *recv;        /* (size * (hi - lo)) one round's units of the range; NULL on one rank */
+    float *recv;        /* (hi - lo) one unit's copy of the range, as it arrives; NULL on one rank */
     float *mom_m, *mom_v; /* (hi - lo) AdamW moments of the range */
     int64_t units;      /* units added to sum since dp_begin */
     double comm_s;      /* seconds spent in the collectives (the benchmark reads it; never a metric: timings are
