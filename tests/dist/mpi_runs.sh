@@ -3,6 +3,7 @@
 #  1. smoke.yaml (with batch sizes small enough that every rank gets rows) under
 #     mpirun -np 2 and -np 3 commits artifacts equal to the one-process run's
 #     (tests/rl/compare_runs.py: every dataset and file), metrics too;
+#     a sweep of two variants, the same on 2 ranks;
 #  2. started on 2 ranks, stopped after iteration 1's optimize, resumed on 3:
 #     equal again (optimizer state written by 2 ranks, read by 3);
 #  3. kill -9 one rank mid-run: the job ends (no hang) with a non-zero status,
@@ -42,6 +43,19 @@ for n in 2 3; do
     || fail "metrics on $n ranks differ"
 done
 echo "mpi_runs: 2 and 3 ranks commit what one process commits"
+
+# a sweep (two variants sharing their common stages) on 2 ranks
+cat >"$T/sweep.yaml" <<YAML
+extends: $SPEC
+sweep:
+  variants:
+    min: {loop.stages.credit.rule: min}
+    sum: {loop.stages.credit.rule: sum}
+YAML
+PURE_THREADS=1 "$PURE" run "$T/sweep.yaml" --run-dir "$T/sa" -q "${SET[@]}" || fail "one-process sweep"
+$MPI 2 "$PURE" run "$T/sweep.yaml" --run-dir "$T/sb" -q "${SET[@]}" || fail "sweep on 2 ranks"
+"$PY" "$SRC/tests/rl/compare_runs.py" "$T/sa" "$T/sb" || fail "the sweep on 2 ranks differs"
+echo "mpi_runs: a sweep on 2 ranks commits what one process commits"
 
 $MPI 2 "$PURE" run "$SPEC" --run-dir "$T/nm" -q "${SET[@]}" --until optimize@1 || fail "2 ranks, until optimize@1"
 [ -d "$T/nm/stages/eval/2" ] && fail "--until ran past optimize@1"
