@@ -13,7 +13,7 @@
 #     launcher, torchrun variables that disagree with MPI's world.
 # Skips (77) when mpirun is missing or pure was built without MPI.
 set -uo pipefail
-PURE=$1 SRC=$2 PY=${3:-/usr/bin/python3}
+PURE=$(realpath "$1") SRC=$(realpath "$2") PY=${3:-/usr/bin/python3}
 command -v mpirun >/dev/null || { echo "mpi_runs: no mpirun; skipped"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 # a container without a network: keep OpenMPI on shared memory and loopback
