@@ -5,6 +5,10 @@
  *
  *   model_bench --size toy|0.5b --what sgemm|train|decode [--threads N]
  *               [--batch B] [--seq T] [--prompts P] [--prompt-len L] [--new N] [--iters K] [--layers L]
+ *               [--model DIR [--precision fp32|bf16]]
+ * --model loads a Hugging Face folder instead of random weights of --size (bench/llama_bench.sh gives pure and
+ * llama.cpp the same weights this way); --precision bf16 loads it for bf16 inference (no f32 matrices), or
+ * runs the random model with bf16 copies of its matrices.
  * Prints one line "key=value ..." per measurement. Decode tokens_per_s counts only the tokens after the
  * first (prefill_s is the prefill and the first token; decode_s the rest).
  */
@@ -46,7 +50,7 @@ static double sgemm_gflops(int n, int reps) {
 
 int main(int argc, char **argv) {
     model_runtime_init(argc, argv);
-    const char *size = "toy", *what = "train";
+    const char *size = "toy", *what = "train", *dir = NULL, *prec = "fp32";
     int layers = 0, threads = 0, B = 16, T = 128, P = 16, PL = 32, NEW = 96, iters = 5;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -60,6 +64,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--new")) NEW = atoi(v);
         else if (!strcmp(k, "--iters")) iters = atoi(v);
         else if (!strcmp(k, "--layers")) layers = atoi(v);
+        else if (!strcmp(k, "--model")) dir = v;
+        else if (!strcmp(k, "--precision")) prec = v;
         else return fprintf(stderr, "unknown option %s\n", k), 2;
     }
     if (!strcmp(what, "decode") && NEW < 2) return fprintf(stderr, "--new must be >= 2 (decode excludes the first token)\n"), 2;
@@ -70,13 +76,18 @@ int main(int argc, char **argv) {
         printf("what=sgemm n=2048 gflops=%.1f\n", g);
         return 0;
     }
+    if (strcmp(prec, "fp32") && strcmp(prec, "bf16"))
+        return fprintf(stderr, "--precision must be fp32 or bf16, got '%s'\n", prec), 2;
     ModelConfig cfg;
     bench_config_for(size, &cfg);
     if (layers > 0) cfg.num_layers = layers; /* for profiling a slice of a large shape */
     PureErr err = {0};
     double t0 = now();
-    Model *m = model_create(&cfg, 1, "cpu", &err);
+    Model *m = dir ? model_load_opts(dir, "cpu", strcmp(prec, "bf16") ? MODEL_FP32 : MODEL_BF16, !strcmp(what, "train"), &err)
+                   : model_create(&cfg, 1, "cpu", &err);
     if (!m) return fprintf(stderr, "%s\n", err.msg), 1;
+    if (dir) cfg = *model_config(m), size = dir;
+    else if (!strcmp(prec, "bf16") && model_set_precision(m, MODEL_BF16, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
     double t_init = now() - t0;
     if (!strcmp(what, "train")) {
         int32_t *tok = malloc(sizeof(int32_t) * B * T), *len = malloc(sizeof(int32_t) * B);
