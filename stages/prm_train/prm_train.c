@@ -28,6 +28,8 @@
 static const PortDef pt_inputs[] = {
     {"train", ART_H5, 0, "toy prompts with solutions (data stage, source toy)", layout_prompts},
     {"policy", ART_DIR, 1, "toy: also label responses sampled from this policy"},
+    {"base", ART_DIR, 1, "init_from_policy: start from this LM instead of `policy` (e.g. one SFT-trained longer than "
+                         "the RL policy); the samples still come from `policy`"},
     {0},
 };
 static const PortDef pt_outputs[] = {
@@ -43,6 +45,13 @@ static const ParamDef pt_params[] = {
     {"source", PT_ENUM, "toy", 1, 0, pt_source_names, "where step labels come from"},
     {"init_from_policy", PT_BOOL, "false", 1, 0, NULL,
      "start from the connected policy's weights and tokenizer (a new 2-label head), as real PRMs start from an LM"},
+    {"extra_layers", PT_INT, "0", 0, 64, NULL,
+     "init_from_policy: this many new decoder layers above the policy's (output projections zero, so the PRM "
+     "starts as the policy's function): a PRM larger than the policy, whose new layers can read what the policy "
+     "predicts at each token"},
+    {"freeze_policy", PT_BOOL, "false", 1, 0, NULL,
+     "init_from_policy: keep the policy's embedding and layers fixed and train only the extra layers, the final "
+     "norm and the head, so training cannot wash out what the policy computes (CPU only)"},
     {"data", PT_PATH, "", 1, 0, NULL, "jsonl: PRM800K-style file {problem, steps, labels} per line"},
     {"require_progress", PT_BOOL, "true", 1, 0, NULL, "toy: the labelling checker demands progress"},
     {"filler_correct", PT_BOOL, "true", 1, 0, NULL, "toy: filler steps (v+0=v) are labelled correct"},
@@ -62,8 +71,10 @@ static const ParamDef pt_params[] = {
     {"micro_batch", PT_INT, "16", 1, 1e6, NULL, "examples per forward/backward"},
     {"max_len", PT_INT, "512", 8, 1e7, NULL, "longest PRM input in tokens"},
     {"input_format", PT_ENUM, "text", 1, 0, prm_input_formats,
-     "text: prm's text format; tokens (jsonl only): the problem's ids, then each step's ids + the \"\\n\" id, the "
-     "official PRM's training layout (TRL PRMTrainer), for prm input_format tokens"},
+     "text: prm's text format; tokens: the official PRM's layout (TRL PRMTrainer), for prm input_format tokens: "
+     "jsonl: the problem's ids, then each step's ids + the \"\\n\" id; toy: the prompt's ids, then each step's "
+     "ids without its delimiter's last token + the \"\\n\" id, as prm builds it from rollouts (so the policy's own "
+     "layout, \"\\n\\n\" between steps)"},
     {"log_every", PT_INT, "50", 1, 1e9, NULL, "log the loss every N steps"},
     {0},
 };
@@ -71,9 +82,14 @@ static const ParamDef pt_params[] = {
 static int pt_check(const StageParams *p, PureErr *err) {
     if (param_enum(p, "source") == PT_SOURCE_JSONL && !param_str(p, "data")[0])
         return err_set(err, "source jsonl needs the parameter 'data' (a PRM800K-style .jsonl file)");
-    if (param_enum(p, "input_format") == PRM_INPUT_TOKENS && param_enum(p, "source") != PT_SOURCE_JSONL)
-        return err_set(err, "input_format tokens trains on source jsonl only (the toy task's steps carry their "
-                            "\"\\n\\n\"); use input_format text");
+    if (param_int(p, "extra_layers") > 0 && !param_bool(p, "init_from_policy"))
+        return err_set(err, "extra_layers adds layers above the policy's: it needs init_from_policy: true (a fresh "
+                            "PRM takes its size from 'layers')");
+    if (param_bool(p, "freeze_policy") && !param_bool(p, "init_from_policy"))
+        return err_set(err, "freeze_policy keeps the policy's weights fixed: it needs init_from_policy: true");
+    if (param_bool(p, "freeze_policy") && param_float(p, "weight_decay") != 0)
+        return err_set(err, "freeze_policy keeps the policy's weights fixed through zero gradients: weight_decay must "
+                            "be 0 (it is %g), which would still shrink them", param_float(p, "weight_decay"));
     return 0;
 }
 
@@ -85,17 +101,14 @@ typedef struct Examples {
     int32_t nl; /* >= 0: the tokens format with this "\n" id */
 } Examples;
 
-static int ex_add(Examples *ex, const Tokenizer *tok, int max_len, const char *problem, const char *const *steps,
-                  const size_t *lens, const int8_t *labels, int ns, PureErr *err) {
-    if (ns == 0) return 0;
+/* Takes an input already built and its ns labels. */
+static int ex_push(Examples *ex, const PrmInput *in, const int8_t *labels, int ns) {
     if (ex->n == ex->cap) {
         ex->cap = ex->cap ? 2 * ex->cap : 256;
         ex->in = xrealloc(ex->in, (size_t)ex->cap * sizeof *ex->in);
         ex->labels = xrealloc(ex->labels, (size_t)ex->cap * sizeof *ex->labels);
     }
-    if (ex->nl >= 0 ? prm_format_pieces(tok, problem, steps, lens, ns, ex->nl, max_len, &ex->in[ex->n], err)
-                    : prm_format(tok, problem, steps, lens, ns, max_len, &ex->in[ex->n], err))
-        return -1;
+    ex->in[ex->n] = *in;
     ex->labels[ex->n] = xmalloc((size_t)ns);
     memcpy(ex->labels[ex->n], labels, (size_t)ns);
     for (int s = 0; s < ns; s++) ex->pos += labels[s] == 1, ex->total += labels[s] >= 0;
@@ -103,9 +116,49 @@ static int ex_add(Examples *ex, const Tokenizer *tok, int max_len, const char *p
     return 0;
 }
 
+static int ex_add(Examples *ex, const Tokenizer *tok, int max_len, const char *problem, const char *const *steps,
+                  const size_t *lens, const int8_t *labels, int ns, PureErr *err) {
+    if (ns == 0) return 0;
+    PrmInput in;
+    if (ex->nl >= 0 ? prm_format_pieces(tok, problem, steps, lens, ns, ex->nl, max_len, &in, err)
+                    : prm_format(tok, problem, steps, lens, ns, max_len, &in, err))
+        return -1;
+    return ex_push(ex, &in, labels, ns);
+}
+
+/* The tokens format for a toy response, built as prm builds it from a rollout
+ * (prm_format_tokens): the prompt's ids as the rollout stage encodes them,
+ * then each step's tokens up to, not including, the token that ends its
+ * "\n\n" delimiter (the rollout's step end), each followed by the "\n" id; the
+ * last step keeps all its tokens (a rollout's ends at the eos). */
+static int toy_tokens_input(const Tokenizer *tok, const char *prompt, const char *text, const size_t *ends, int ns,
+                            int32_t nl, int max_len, PrmInput *in, PureErr *err) {
+    int32_t *pids = NULL, *ids = NULL;
+    int np = 0;
+    size_t n = 0, *off = NULL;
+    if (policy_encode_prompt(tok, prompt, 0, &pids, &np, err)) return err_prefix(err, "PRM input, prompt");
+    if (tokenizer_encode(tok, text, strlen(text), 0, &ids, &n, &off, err)) {
+        free(pids);
+        return err_prefix(err, "PRM input, response");
+    }
+    int32_t *tend = xmalloc(((size_t)ns + 1) * sizeof(int32_t));
+    size_t j = 0;
+    for (int s = 0; s < ns; s++) {
+        if (s == ns - 1) {
+            tend[s] = (int32_t)n;
+            break;
+        }
+        while (j < n && off[2 * j + 1] < ends[s]) j++; /* the token holding the delimiter's last byte */
+        tend[s] = (int32_t)j;
+    }
+    prm_format_tokens(pids, np, ids, (int)n, tend, ns, nl, max_len, in);
+    free(pids), free(ids), free(off), free(tend);
+    return 0;
+}
+
 /* Labels one toy response by the checker and adds it. */
-static int add_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, const char *problem, const char *text,
-                   PureErr *err) {
+static int add_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, const char *problem, const char *prompt,
+                   const char *text, PureErr *err) {
     size_t *ends = NULL, *starts = NULL;
     int ns = steps_split(text, strlen(text), &ends, &starts);
     if (ns <= 0) return 0;
@@ -126,7 +179,14 @@ static int add_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, const char
         steps[s] = text + starts[s];
         lens[s] = ends[s] - starts[s];
     }
-    if (!rc) rc = ex_add(ex, tok, (int)stage_param_int(ctx, "max_len"), problem, steps, lens, lab, ns, err);
+    int max_len = (int)stage_param_int(ctx, "max_len");
+    if (!rc && ex->nl >= 0) {
+        PrmInput in;
+        rc = toy_tokens_input(tok, prompt, text, ends, ns, ex->nl, max_len, &in, err);
+        if (!rc) rc = ex_push(ex, &in, lab, ns);
+    } else if (!rc) {
+        rc = ex_add(ex, tok, max_len, problem, steps, lens, lab, ns, err);
+    }
     free(r), free(lab), free(steps), free(lens), free(ends), free(starts);
     return rc;
 }
@@ -137,19 +197,19 @@ static int load_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, PureErr *
     int rc = 0, hard = (int)stage_param_int(ctx, "hard_negatives"), clean = stage_param_bool(ctx, "clean_solutions");
     for (int64_t i = 0; i < pr.n && !rc; i++) {
         if (!pr.solution[i][0]) continue;
-        rc = add_toy(ctx, ex, tok, pr.problem[i], pr.solution[i], err);
+        rc = add_toy(ctx, ex, tok, pr.problem[i], pr.prompt[i], pr.solution[i], err);
         ToyProblem tp;
         if (!rc && (hard > 0 || clean) && toy_problem_parse(pr.problem[i], &tp) < 0)
             rc = err_set(err, "input 'train': row %lld '%.60s' is not a toy problem (hard_negatives and "
                          "clean_solutions need the toy task)", (long long)i, pr.problem[i]);
         if (!rc && clean) {
             char *pos = toy_clean_solution(&tp);
-            rc = add_toy(ctx, ex, tok, pr.problem[i], pos, err);
+            rc = add_toy(ctx, ex, tok, pr.problem[i], pr.prompt[i], pos, err);
             free(pos);
         }
         for (int k = 0; k < hard && !rc; k++) {
             char *neg = toy_negative(&tp, k % TOY_NEG_KINDS, stage_seed(ctx), (uint64_t)i * (uint64_t)hard + (uint64_t)k);
-            rc = add_toy(ctx, ex, tok, pr.problem[i], neg, err);
+            rc = add_toy(ctx, ex, tok, pr.problem[i], pr.prompt[i], neg, err);
             free(neg);
         }
     }
@@ -186,7 +246,7 @@ static int load_toy(StageCtx *ctx, Examples *ex, const Tokenizer *tok, PureErr *
             rc = model_generate(p.m, p.tok, K, pp, pl, st, &sc, res, err);
             for (int k = 0; k < K && !rc; k++) {
                 char *text = tokenizer_decode(p.tok, res[k].tokens, res[k].n, 1, NULL);
-                rc = add_toy(ctx, ex, tok, pr.problem[i], text, err);
+                rc = add_toy(ctx, ex, tok, pr.problem[i], pr.prompt[i], text, err);
                 free(text);
             }
             for (int k = 0; k < K; k++) sample_result_free(&res[k]);
@@ -244,14 +304,22 @@ static int load_jsonl(StageCtx *ctx, Examples *ex, const Tokenizer *tok, PureErr
 }
 
 /* A classifier with the policy's architecture and weights (all but the LM
- * head), so the PRM starts from what the policy knows about the task. */
+ * head), so the PRM starts from what the policy knows about the task. With
+ * extra_layers, new layers sit between the policy's last layer and its final
+ * norm; their output projections start at zero, so each new layer adds nothing
+ * to the residual stream until trained and the PRM starts as the policy's
+ * features. The new layers see the policy's next-token prediction at every
+ * position, which a verifier of "a+b=c" needs next to the digit written. */
 static int from_policy(StageCtx *ctx, const char *out, Policy *p, PureErr *err) {
-    const char *dir = stage_input_path(ctx, "policy");
-    if (!dir) return err_set(err, "init_from_policy needs the input 'policy'");
+    const char *dir = stage_input_path(ctx, "base"), *port = "base";
+    if (!dir) dir = stage_input_path(ctx, "policy"), port = "policy";
+    if (!dir) return err_set(err, "init_from_policy needs the input 'policy' (or 'base')");
     Policy src;
-    if (policy_load_ctx(ctx, dir, "policy", 0, 1, &src, err)) return -1;
+    if (policy_load_ctx(ctx, dir, port, 0, 1, &src, err)) return -1;
     ModelConfig cfg = *model_config(src.m);
+    int base = cfg.num_layers, extra = (int)stage_param_int(ctx, "extra_layers");
     cfg.num_labels = 2;
+    cfg.num_layers += extra;
     memset(p, 0, sizeof *p);
     int rc = 0;
     if (!(p->m = model_create(&cfg, stage_seed(ctx), stage_param_str(ctx, "device"), err))) rc = -1;
@@ -264,6 +332,16 @@ static int from_policy(StageCtx *ctx, const char *out, Policy *p, PureErr *err) 
         rc = model_get_tensor(src.m, name, buf, err) || model_set_tensor(p->m, name, buf, err);
         free(buf);
     }
+    for (int i = 0; !rc && i < model_tensor_count(p->m); i++) {
+        int nd, layer = -1;
+        int64_t shape[2] = {1, 1};
+        const char *name = model_tensor_info(p->m, i, &nd, shape);
+        if (sscanf(name, "model.layers.%d.", &layer) != 1 || layer < base) continue;
+        if (!strstr(name, ".o_proj.weight") && !strstr(name, ".down_proj.weight")) continue;
+        float *zero = xcalloc((size_t)(shape[0] * (nd > 1 ? shape[1] : 1)), sizeof(float));
+        rc = model_set_tensor(p->m, name, zero, err);
+        free(zero);
+    }
     if (!rc) rc = common_copy_tokenizer(dir, out, err);
     if (!rc) {
         char *tj = fs_join(out, "tokenizer.json");
@@ -275,9 +353,45 @@ static int from_policy(StageCtx *ctx, const char *out, Policy *p, PureErr *err) 
     return rc ? err_prefix(err, "init_from_policy") : 0;
 }
 
+/* freeze_policy: the flat-vector ranges of the tensors copied from the policy
+ * (embedding and the policy's own layers; not the final norm or the head).
+ * Their gradients are zeroed before each AdamW step; with no weight decay on
+ * a zero gradient AdamW leaves them exactly as they were. */
+typedef struct Frozen {
+    int64_t (*range)[2];
+    int n;
+} Frozen;
+
+static int frozen_init(Model *m, int base_layers, Frozen *fz, PureErr *err) {
+    memset(fz, 0, sizeof *fz);
+    if (!model_param_data(m)) return err_set(err, "freeze_policy needs the CPU (device: cpu): the gradient vector "
+                                                  "is written in host memory");
+    int64_t off = 0;
+    fz->range = xmalloc((size_t)model_tensor_count(m) * sizeof *fz->range);
+    for (int i = 0; i < model_tensor_count(m); i++) {
+        int nd, layer = -1;
+        int64_t shape[2] = {1, 1};
+        const char *name = model_tensor_info(m, i, &nd, shape);
+        int64_t size = shape[0] * (nd > 1 ? shape[1] : 1);
+        int policy = !strncmp(name, "model.embed_tokens", 18) ||
+                     (sscanf(name, "model.layers.%d.", &layer) == 1 && layer < base_layers);
+        if (policy) fz->range[fz->n][0] = off, fz->range[fz->n][1] = off + size, fz->n++;
+        off += size;
+    }
+    return 0;
+}
+
+static void frozen_apply(Model *m, const Frozen *fz) {
+    float *g = model_grad_data(m);
+    for (int i = 0; i < fz->n; i++)
+        memset(g + fz->range[i][0], 0, (size_t)(fz->range[i][1] - fz->range[i][0]) * sizeof(float));
+}
+
 static int pt_run(StageCtx *ctx, PureErr *err) {
     const char *out = stage_output_path(ctx, "prm");
     Policy p;
+    if (stage_input_path(ctx, "base") && !stage_param_bool(ctx, "init_from_policy"))
+        return err_set(err, "input 'base' is the LM the PRM starts from: it needs init_from_policy: true");
     if (stage_param_bool(ctx, "init_from_policy")) {
         if (from_policy(ctx, out, &p, err)) return -1;
     } else if (common_model_create(ctx, out, 2, &p, err)) {
@@ -298,6 +412,9 @@ static int pt_run(StageCtx *ctx, PureErr *err) {
         rc = stage_param_enum(ctx, "source") == PT_SOURCE_JSONL ? load_jsonl(ctx, &ex, p.tok, err)
                                                                 : load_toy(ctx, &ex, p.tok, err);
     if (!rc && ex.total == 0) rc = err_set(err, "no labelled steps to train the PRM on");
+    Frozen fz = {0};
+    if (!rc && stage_param_bool(ctx, "freeze_policy"))
+        rc = frozen_init(p.m, model_config(p.m)->num_layers - (int)stage_param_int(ctx, "extra_layers"), &fz, err);
     if (!rc) {
         int bs = (int)stage_param_int(ctx, "batch_size"), micro = (int)stage_param_int(ctx, "micro_batch");
         int steps = (int)stage_param_int(ctx, "steps"), log_every = (int)stage_param_int(ctx, "log_every");
@@ -328,6 +445,7 @@ static int pt_run(StageCtx *ctx, PureErr *err) {
                 rc = prm_train_micro(p.m, bin + s, blab + s, c, nlab > 0 ? nlab : 1, &loss, &right, err);
             }
             double gn, lr;
+            if (!rc && fz.n) frozen_apply(p.m, &fz);
             if (!rc && model_adamw_step(p.m, &ac, &gn, &lr, err)) rc = -1;
             if (rc) break;
             if (step >= steps - 20) acc_sum += right, loss_sum += loss, acc_n += nlab;
@@ -345,6 +463,7 @@ static int pt_run(StageCtx *ctx, PureErr *err) {
         }
         free(order), free(bin), free(blab);
     }
+    free(fz.range);
     for (int i = 0; i < ex.n; i++) prm_input_free(&ex.in[i]), free(ex.labels[i]);
     free(ex.in), free(ex.labels);
     policy_free(&p);

@@ -104,8 +104,6 @@ check rollout_refuses "(cap_at_context: true generates up to max_position instea
   "{kind: rollout, inputs: {policy: policy.policy, prompts: data.train}, max_new_tokens: 200, device: cpu}"
 check prm_other_tokenizer "input_format tokens: the PRM's tokenizer has" \
   "{kind: prm, inputs: {rollouts: token.rollouts, prompts: data.train, model: prm_bytes.prm}, mode: model, input_format: tokens, device: cpu}"
-check prm_train_tokens_toy "input_format tokens trains on source jsonl only" \
-  "{kind: prm_train, inputs: {train: data.train}, input_format: tokens, steps: 1, $M}"
 check data_no_tokenizer "max_prompt_tokens counts tokens with \`tokenizer\`" \
   "{kind: data, source: jsonl, path: $T/rows.jsonl, max_prompt_tokens: 20}"
 [ $fails -eq 0 ] && echo "fidelity_options: ok" || { echo "fidelity_options: $fails failures"; exit 1; }
