@@ -251,7 +251,7 @@ static int fill_stage(const Spec *s, int si, const PlanOpts *o, StagePlan *sp, P
         int len = P + 128;
         const SpecRef *ro = input(st, "rollouts");
         if (ro && ro->kind == REF_STAGE) len = P + (int)par_int(&s->stages[ro->stage], "max_new_tokens", 128);
-        ModelUse u = {.train = 1, .fwd_rows = (int)par_int(st, "micro_batch", 8), .fwd_len = len};
+        ModelUse u = {.train = 1, .dp = 1, .fwd_rows = (int)par_int(st, "micro_batch", 8), .fwd_len = len};
         add_model(sp, "train", &cfg, what, u);
         return 0;
     }

@@ -125,9 +125,42 @@ float *model_param_data(Model *m) { return m->be->host_memory && !m->no_master ?
 float *model_grad_data(Model *m) { return m->be->host_memory ? m->grads : NULL; }
 void model_params_changed(Model *m) { model_refresh_bf16(m); }
 
+float *model_dp_params(Model *m) { return m->no_master ? NULL : m->params; }
+float *model_dp_grads(Model *m) { return m->grads; }
+float *model_dp_alloc(Model *m, size_t n) { return m->be->alloc((n + 1) * sizeof(float)); }
+void model_dp_free(Model *m, float *buf) {
+    if (buf) m->be->free(buf);
+}
+void model_dp_zero(Model *m, float *buf, size_t n) { m->be->zero(buf, n * sizeof(float)); }
+void model_dp_copy(Model *m, float *dst, const float *src, size_t n) { m->be->copy(dst, src, n * sizeof(float)); }
+void model_dp_add(Model *m, float *y, const float *x, size_t n) { m->be->add(y, x, n); }
+void model_dp_download(Model *m, float *host, const float *buf, size_t n) {
+    m->be->download(host, buf, n * sizeof(float));
+}
+void model_dp_upload(Model *m, float *buf, const float *host, size_t n) { m->be->upload(buf, host, n * sizeof(float)); }
+void model_dp_sumsq_chunks(Model *m, double *out, const float *x, size_t n, size_t chunk) {
+    if (n) m->be->sumsq_chunks(out, x, n, chunk);
+}
+
+int model_dp_comm(Model *m, int size, PureErr *err) {
+    if (!m->be->sumsq_chunks) return err_set(err, "the %s backend cannot train data-parallel", m->be->name);
+    if (size == 1) return 0;
+    if (!m->be->dist_exchange || !m->be->dist_allgather)
+        return err_set(err, "the %s backend has no collectives for %d processes (cuda needs a build with NCCL)",
+                       m->be->name, size);
+    return m->be->dist_init ? m->be->dist_init(err) : 0;
+}
+
+void model_dp_exchange(Model *m, const float *src, const int64_t *bounds, float *tmp,
+                       void (*take)(void *ctx, int from, const float *slice, int64_t off, int64_t len), void *ctx) {
+    m->be->dist_exchange(src, bounds, tmp, take, ctx);
+}
+
+void model_dp_allgather(Model *m, float *buf, const int64_t *bounds) { m->be->dist_allgather(buf, bounds); }
+
 int model_adamw_range(Model *m, const AdamWConfig *c, int64_t lo, int64_t hi, const float *g, float *mom_m,
                       float *mom_v, double norm, double *lr_used, PureErr *err) {
-    if (!model_param_data(m)) return err_set(err, "adamw: range updates need host-memory parameters (the cpu backend)");
+    if (m->no_master) return err_set(err, "adamw: this model was loaded for inference (bf16 without f32 weights)");
     if (lo < 0 || hi < lo || (size_t)hi > m->n_params)
         return err_set(err, "adamw: range [%lld, %lld) outside the %zu parameters", (long long)lo, (long long)hi,
                        m->n_params);

@@ -112,6 +112,17 @@ typedef struct Backend {
     const char *(*kernel_info)(void);
 
     /* ---- optional (NULL when a backend does not provide them) ---- */
+    /* Data-parallel training (stages/common/dp.h). out[c] (host) = sum of squares of x's chunk c (`chunk`
+     * elements, the last may be short) in double, in a fixed order per chunk. */
+    void (*sumsq_chunks)(double *out, const float *x, size_t n, size_t chunk);
+    /* The run's processes (util/dist.h) on this backend's memory: the CPU's through MPI, CUDA's through NCCL.
+     * dist_exchange and dist_allgather are util/dist's dist_alltoall_ranges_f32_each and
+     * dist_allgather_ranges_f32 on backend buffers (tmp too); dist_init sets up the communicator once. */
+    int (*dist_init)(PureErr *err);
+    void (*dist_exchange)(const float *src, const int64_t *bounds, float *tmp,
+                          void (*take)(void *ctx, int from, const float *slice, int64_t off, int64_t len), void *ctx);
+    void (*dist_allgather)(float *buf, const int64_t *bounds);
+
     /* Draws one token per row of logits (n, V) (backend memory) with
      * temperature / top-k / top-p and uniforms rng_uniform_double(seed,
      * streams[i], counters[i]); tokens and logprobs (the T=1 log-prob of the

@@ -72,6 +72,7 @@ void model_memory_plan(const ModelConfig *c, const ModelUse *u, ModelMem *o) {
         o->weights = params * 4;
     }
     if (u->train) o->grads = params * 4, o->optimizer = params * 8;
+    if (u->train && u->dp) o->optimizer += params * 4; /* dp.h's sum of the units, kept apart from the gradients */
     o->phase = "load";
 
     double fwd = 0, fwd_head = 0;

@@ -115,6 +115,7 @@ enum { MODEL_FP32 = 0, MODEL_BF16 = 1 };
 typedef struct ModelUse {
     int precision;           /* MODEL_FP32 | MODEL_BF16 */
     int train;               /* gradients, AdamW moments (and the f32 master copy under bf16) */
+    int dp;                  /* train through stages/common/dp.h (optimize): one more f32 vector, the gradient sum */
     int recompute;           /* model_set_recompute */
     int fwd_rows, fwd_len;   /* largest forward: rows x tokens per row (0 = none) */
     int gen_seqs;            /* sequences per model_generate call (0 = no generation) */
@@ -186,6 +187,24 @@ int64_t model_optimizer_step_count(const Model *m);
 float *model_param_data(Model *m);
 float *model_grad_data(Model *m);
 void model_params_changed(Model *m);
+/* The same vectors in the backend's memory (a device's for cuda: pass them only to the model_dp_* calls
+ * below), and what data-parallel training does with such buffers, on any backend. */
+float *model_dp_params(Model *m);   /* NULL for a bf16 inference model (no f32 master) */
+float *model_dp_grads(Model *m);    /* NULL before the first backward */
+float *model_dp_alloc(Model *m, size_t n); /* n floats, zeroed */
+void model_dp_free(Model *m, float *buf);
+void model_dp_zero(Model *m, float *buf, size_t n);
+void model_dp_copy(Model *m, float *dst, const float *src, size_t n);
+void model_dp_add(Model *m, float *y, const float *x, size_t n); /* y += x */
+void model_dp_download(Model *m, float *host, const float *buf, size_t n);
+void model_dp_upload(Model *m, float *buf, const float *host, size_t n);
+/* out[c] (host) = sum of squares of chunk c of x (n floats, `chunk` each), in f64. */
+void model_dp_sumsq_chunks(Model *m, double *out, const float *x, size_t n, size_t chunk);
+/* Readies the backend's collectives for `size` processes: fails when it has none (cuda built without NCCL). */
+int model_dp_comm(Model *m, int size, PureErr *err);
+void model_dp_exchange(Model *m, const float *src, const int64_t *bounds, float *tmp,
+                       void (*take)(void *ctx, int from, const float *slice, int64_t off, int64_t len), void *ctx);
+void model_dp_allgather(Model *m, float *buf, const int64_t *bounds);
 /* AdamW on the parameters [lo, hi) only: g (hi - lo) is their summed
  * gradient, mom_m/mom_v (hi - lo) their moments, norm the global gradient
  * norm (for clipping, computed by the caller over every range). The same

@@ -209,10 +209,11 @@ int dist_gather_bytes(const void *buf, size_t len, void **out, size_t *lens, Pur
 }
 
 void dist_alltoall_ranges_f32_each(const float *src, const int64_t *bounds, float *tmp,
-                                   void (*take)(void *ctx, int from, const float *slice), void *ctx) {
+                                   void (*take)(void *ctx, int from, const float *slice, int64_t off, int64_t len),
+                                   void *ctx) {
     int64_t mylo = bounds[g.rank], mylen = bounds[g.rank + 1] - mylo;
     if (g.size == 1) {
-        take(ctx, 0, src + mylo);
+        take(ctx, 0, src + mylo, 0, mylen);
         return;
     }
 #ifdef PURE_HAVE_MPI
@@ -230,14 +231,14 @@ void dist_alltoall_ranges_f32_each(const float *src, const int64_t *bounds, floa
     }
     for (int j = 0; j < g.size; j++) {
         if (j == g.rank) {
-            take(ctx, j, src + mylo);
+            take(ctx, j, src + mylo, 0, mylen);
             continue;
         }
         for (int64_t o = 0; o < mylen; o += PIECE) {
             int c = (int)(mylen - o < PIECE ? mylen - o : PIECE);
             MPI_Recv(tmp + o, c, MPI_FLOAT, j, 12, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         }
-        take(ctx, j, tmp);
+        take(ctx, j, tmp, 0, mylen);
     }
     MPI_Waitall(n, rq, MPI_STATUSES_IGNORE);
     free(rq);

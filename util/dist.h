@@ -59,11 +59,14 @@ int dist_gather_bytes(const void *buf, size_t len, void **out, size_t *lens, Pur
  * all-to-all: every rank sends src[bounds[k] .. bounds[k+1]) to rank k; the
  * copies of this rank's range (mylen = bounds[rank+1] - bounds[rank]) arrive
  * one source rank at a time, in rank order, into tmp (mylen floats), and
- * take(ctx, j, slice) consumes rank j's before the next is received (this
- * rank's own is handed over without a copy).
+ * take(ctx, j, slice, off, len) consumes rank j's copy of elements
+ * [off, off + len) of the range before the next is received (this rank's
+ * own is handed over without a copy). A backend may hand a range over in
+ * pieces (off > 0), each piece from every rank in rank order.
  * all-gather: every rank's range of buf, from its owner, into every rank's buf. */
 void dist_alltoall_ranges_f32_each(const float *src, const int64_t *bounds, float *tmp,
-                                   void (*take)(void *ctx, int from, const float *slice), void *ctx);
+                                   void (*take)(void *ctx, int from, const float *slice, int64_t off, int64_t len),
+                                   void *ctx);
 void dist_allgather_ranges_f32(float *buf, const int64_t *bounds);
 /* The same for doubles: each rank's range of buf to everyone. */
 void dist_allgather_ranges_f64(double *buf, const int64_t *bounds);

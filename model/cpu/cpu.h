@@ -52,4 +52,11 @@ void cpu_lm_logprob_bwd_bf16(float *dh, float *dW, const float *dlogp, const flo
                              const uint16_t *W, const int32_t *target, int n, int V, int C);
 const char *cpu_bf16_info(void);
 
+/* cpu_dist.c: data-parallel training's chunked norm and the run's collectives (MPI, util/dist.h). */
+void cpu_sumsq_chunks(double *out, const float *x, size_t n, size_t chunk);
+int cpu_dist_init(PureErr *err);
+void cpu_dist_exchange(const float *src, const int64_t *bounds, float *tmp,
+                       void (*take)(void *ctx, int from, const float *slice, int64_t off, int64_t len), void *ctx);
+void cpu_dist_allgather(float *buf, const int64_t *bounds);
+
 #endif

@@ -326,6 +326,10 @@ static const Backend cpu_backend = {
     .embedding_bf16 = cpu_embedding_bf16,
     .lm_logprob_bf16 = cpu_lm_logprob_bf16,
     .lm_logprob_bwd_bf16 = cpu_lm_logprob_bwd_bf16,
+    .sumsq_chunks = cpu_sumsq_chunks,
+    .dist_init = cpu_dist_init,
+    .dist_exchange = cpu_dist_exchange,
+    .dist_allgather = cpu_dist_allgather,
 };
 
 const Backend *backend_cpu(void) {

@@ -26,6 +26,8 @@ void cuda_fatal(const char *what, const char *file, int line, const char *msg) {
 
 /* ---- device detection ---- */
 
+extern "C" int dist_local_rank(void); /* util/dist.h */
+
 extern "C" int cuda_device_count(void) {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
@@ -191,7 +193,9 @@ extern "C" const Backend *backend_cuda(void) {
     static int probed = 0, usable = 0;
     if (!probed) {
         probed = 1;
-        usable = cuda_device_count() > 0 && cudaSetDevice(0) == cudaSuccess;
+        /* one GPU per rank on a node (docs/distributed.md): the node-local rank picks it */
+        int count = cuda_device_count();
+        usable = count > 0 && cudaSetDevice(dist_local_rank() % count) == cudaSuccess;
         if (!usable) cudaGetLastError();
         const char *mode = getenv("PURE_CUDA_MATMUL");
         if (mode && !strcmp(mode, "fp32")) cuda_set_matmul_mode(CUDA_MATMUL_FP32);
@@ -227,6 +231,12 @@ extern "C" const Backend *backend_cuda(void) {
         b->lm_logprob_bf16 = cuda_op_lm_logprob_bf16;
         b->lm_logprob_bwd_bf16 = cuda_op_lm_logprob_bwd_bf16;
         b->sumsq = cuda_op_sumsq;
+        b->sumsq_chunks = cuda_op_sumsq_chunks;
+#ifdef PURE_HAVE_NCCL
+        b->dist_init = cuda_dist_init;
+        b->dist_exchange = cuda_dist_exchange;
+        b->dist_allgather = cuda_dist_allgather;
+#endif
         b->adamw = cuda_op_adamw;
         b->logsumexp_rows = cuda_op_logsumexp_rows;
         b->set_threads = op_set_threads;

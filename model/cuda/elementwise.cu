@@ -222,6 +222,16 @@ double cuda_op_sumsq(const float *x, size_t n) {
     return s;
 }
 
+/* data-parallel norm (stages/common/dp.h): sumsq_kernel with one block per chunk */
+void cuda_op_sumsq_chunks(double *out, const float *x, size_t n, size_t chunk) {
+    if (!n) return;
+    size_t nc = (n + chunk - 1) / chunk;
+    double *part = (double *)cuda_scratch(SCRATCH_AUX, sizeof(double) * nc);
+    CU_LAUNCH(sumsq_kernel, (unsigned)nc, TPB, 0, part, x, n, chunk);
+    CU_LAUNCHED();
+    CU_CHECK(cudaMemcpy(out, part, sizeof(double) * nc, cudaMemcpyDeviceToHost));
+}
+
 /* torch.optim.AdamW: p *= 1 - lr wd; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
 __global__ void adamw_kernel(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
                              float eps, float wd, float bc1, float bc2, float gscale) {

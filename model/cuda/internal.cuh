@@ -75,6 +75,12 @@ void cuda_op_rope(float *x, const int32_t *pos, int n, int heads, int head_dim, 
 void cuda_op_swiglu(float *h, const float *g, const float *u, size_t n);
 void cuda_op_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u, size_t n);
 double cuda_op_sumsq(const float *x, size_t n);
+void cuda_op_sumsq_chunks(double *out, const float *x, size_t n, size_t chunk);
+/* nccl.cu (builds with NCCL): the run's collectives on device memory */
+int cuda_dist_init(PureErr *err);
+void cuda_dist_exchange(const float *src, const int64_t *bounds, float *tmp,
+                        void (*take)(void *ctx, int from, const float *slice, int64_t off, int64_t len), void *ctx);
+void cuda_dist_allgather(float *buf, const int64_t *bounds);
 void cuda_op_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
                    float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale);
 void cuda_op_logsumexp_rows(float *logz, const float *logits, int n, int V);

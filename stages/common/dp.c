@@ -1,4 +1,7 @@
-/* dp.c - see dp.h. */
+/* dp.c - see dp.h. Every vector lives in the model's backend memory (host
+ * for the cpu, the device for cuda) and is touched only through model_dp_*;
+ * what crosses to the host is the per-chunk sums of squares and, at a save or
+ * load, the moments. */
 #include "stages/common/dp.h"
 
 #include <math.h>
@@ -16,10 +19,11 @@ static double now(void) {
 
 int dp_init(DpState *d, Model *m, PureErr *err) {
     memset(d, 0, sizeof *d);
-    if (!model_param_data(m))
-        return err_set(err, "data-parallel training needs the cpu backend (the NCCL path for cuda is not built yet)");
+    if (!model_dp_params(m)) return err_set(err, "data-parallel training needs a model loaded for training");
     d->rank = dist_rank();
     d->size = dist_size();
+    if (model_dp_comm(m, d->size, err)) return -1;
+    d->m = m;
     d->n = model_num_params(m);
     d->bounds = xmalloc(((size_t)d->size + 1) * sizeof(int64_t));
     int64_t chunks = (d->n + DP_CHUNK - 1) / DP_CHUNK;
@@ -29,34 +33,43 @@ int dp_init(DpState *d, Model *m, PureErr *err) {
     }
     d->lo = d->bounds[d->rank];
     d->hi = d->bounds[d->rank + 1];
-    size_t len = (size_t)(d->hi - d->lo) + 1;
-    d->sum = xcalloc(len, sizeof(float));
-    d->mom_m = xcalloc(len, sizeof(float));
-    d->mom_v = xcalloc(len, sizeof(float));
-    if (d->size > 1) d->recv = xmalloc(len * sizeof(float));
+    size_t len = (size_t)(d->hi - d->lo);
+    d->sum = model_dp_alloc(m, len);
+    d->mom_m = model_dp_alloc(m, len);
+    d->mom_v = model_dp_alloc(m, len);
+    /* a backend may exchange in `size` pieces, one from each rank at a time: len + size floats hold them */
+    if (d->size > 1) d->recv = model_dp_alloc(m, len + (size_t)d->size);
     return 0;
 }
 
 void dp_free(DpState *d) {
-    free(d->bounds), free(d->sum), free(d->recv), free(d->mom_m), free(d->mom_v);
+    if (d->m) {
+        model_dp_free(d->m, d->sum), model_dp_free(d->m, d->recv), model_dp_free(d->m, d->zeros);
+        model_dp_free(d->m, d->mom_m), model_dp_free(d->m, d->mom_v);
+    }
+    free(d->bounds);
     memset(d, 0, sizeof *d);
 }
 
 int dp_load_optimizer(DpState *d, Model *m, const char *path, PureErr *err) {
-    return model_optimizer_load_range(m, path, d->lo, d->hi, d->mom_m, d->mom_v, err);
+    size_t len = (size_t)(d->hi - d->lo);
+    float *hm = xmalloc((len + 1) * sizeof(float)), *hv = xmalloc((len + 1) * sizeof(float));
+    int rc = model_optimizer_load_range(m, path, d->lo, d->hi, hm, hv, err);
+    if (!rc) model_dp_upload(m, d->mom_m, hm, len), model_dp_upload(m, d->mom_v, hv, len);
+    free(hm), free(hv);
+    return rc;
 }
 
 void dp_begin(DpState *d) {
-    memset(d->sum, 0, (size_t)(d->hi - d->lo) * sizeof(float));
+    model_dp_zero(d->m, d->sum, (size_t)(d->hi - d->lo));
     d->units = 0;
 }
 
-static void add_unit(DpState *d, const float *g) {
-    int64_t len = d->hi - d->lo;
+/* unit u's copy of elements [off, off + len) of this rank's range into the sum */
+static void add_unit(DpState *d, int64_t u, const float *g, int64_t off, int64_t len) {
     /* the first unit is copied, not added to zero: -0 + 0 would give +0 */
-    if (d->units++ == 0) memcpy(d->sum, g, (size_t)len * sizeof(float));
-    else
-        for (int64_t i = 0; i < len; i++) d->sum[i] += g[i];
+    if (u == 0) model_dp_copy(d->m, d->sum + off, g, (size_t)len);
+    else model_dp_add(d->m, d->sum + off, g, (size_t)len);
 }
 
 typedef struct Take {
@@ -65,25 +78,28 @@ typedef struct Take {
 } Take;
 
 /* rank j's copy of this rank's range: unit first + j, added in rank (= unit) order */
-static void take_unit(void *ctx, int j, const float *slice) {
+static void take_unit(void *ctx, int j, const float *slice, int64_t off, int64_t len) {
     Take *t = ctx;
-    if (t->first + j < t->total) add_unit(t->d, slice);
+    if (t->first + j < t->total) add_unit(t->d, t->first + j, slice, off, len);
 }
 
 void dp_round(DpState *d, Model *m, int64_t first, int64_t total) {
-    const float *g = model_grad_data(m);
+    const float *g = model_dp_grads(m);
     if (d->size == 1) {
-        if (first < total && g) add_unit(d, g + d->lo);
+        if (first < total && g) add_unit(d, first, g + d->lo, 0, d->hi - d->lo);
+        d->units += first < total && g;
         return;
     }
     /* a rank without a unit this round sends zeros that nobody adds (the all-to-all needs every rank) */
-    float *zeros = NULL;
-    if (first + d->rank >= total || !g) g = zeros = xcalloc((size_t)d->n + 1, sizeof(float));
+    if (first + d->rank >= total || !g) {
+        if (!d->zeros) d->zeros = model_dp_alloc(m, (size_t)d->n);
+        g = d->zeros;
+    }
     double t0 = now();
     Take t = {d, first, total};
-    dist_alltoall_ranges_f32_each(g, d->bounds, d->recv, take_unit, &t);
+    model_dp_exchange(m, g, d->bounds, d->recv, take_unit, &t);
     d->comm_s += now() - t0;
-    free(zeros);
+    for (int s = 0; s < d->size; s++) d->units += first + s < total;
 }
 
 int dp_step(DpState *d, Model *m, const AdamWConfig *c, double *grad_norm, double *lr, PureErr *err) {
@@ -92,12 +108,7 @@ int dp_step(DpState *d, Model *m, const AdamWConfig *c, double *grad_norm, doubl
     double *sq = xcalloc((size_t)chunks + 1, sizeof(double));
     int64_t *cb = xmalloc(((size_t)d->size + 1) * sizeof(int64_t));
     for (int k = 0; k <= d->size; k++) cb[k] = (d->bounds[k] + DP_CHUNK - 1) / DP_CHUNK;
-    for (int64_t ch = cb[d->rank]; ch < cb[d->rank + 1]; ch++) {
-        int64_t a = ch * DP_CHUNK, b = a + DP_CHUNK < d->n ? a + DP_CHUNK : d->n;
-        double s = 0;
-        for (int64_t i = a; i < b; i++) s += (double)d->sum[i - d->lo] * d->sum[i - d->lo];
-        sq[ch] = s;
-    }
+    model_dp_sumsq_chunks(m, sq + cb[d->rank], d->sum, (size_t)(d->hi - d->lo), DP_CHUNK);
     dist_allgather_ranges_f64(sq, cb);
     double total = 0;
     for (int64_t ch = 0; ch < chunks; ch++) total += sq[ch];
@@ -107,18 +118,26 @@ int dp_step(DpState *d, Model *m, const AdamWConfig *c, double *grad_norm, doubl
     /* every rank sees the same norm, so all fail together or none does */
     if (model_adamw_range(m, c, d->lo, d->hi, d->sum, d->mom_m, d->mom_v, norm, lr, err)) return -1;
     double t0 = now();
-    dist_allgather_ranges_f32(model_param_data(m), d->bounds);
+    if (d->size > 1) model_dp_allgather(m, model_dp_params(m), d->bounds);
     d->comm_s += now() - t0;
     model_params_changed(m);
     return 0;
 }
 
 int dp_save_optimizer(DpState *d, Model *m, const char *path, PureErr *err) {
-    if (d->size == 1) return model_optimizer_save_moments(m, path, d->mom_m, d->mom_v, err);
-    size_t *lens = xcalloc((size_t)d->size, sizeof *lens), bytes = (size_t)(d->hi - d->lo) * sizeof(float);
-    void *am = NULL, *av = NULL;
-    int rc = dist_gather_bytes(d->mom_m, bytes, &am, lens, err) || dist_gather_bytes(d->mom_v, bytes, &av, lens, err);
-    if (!rc && dist_rank() == 0) rc = model_optimizer_save_moments(m, path, am, av, err);
-    free(am), free(av), free(lens);
+    size_t len = (size_t)(d->hi - d->lo), bytes = len * sizeof(float);
+    float *hm = xmalloc(bytes + sizeof(float)), *hv = xmalloc(bytes + sizeof(float));
+    model_dp_download(m, hm, d->mom_m, len);
+    model_dp_download(m, hv, d->mom_v, len);
+    int rc;
+    if (d->size == 1) rc = model_optimizer_save_moments(m, path, hm, hv, err);
+    else {
+        size_t *lens = xcalloc((size_t)d->size, sizeof *lens);
+        void *am = NULL, *av = NULL;
+        rc = dist_gather_bytes(hm, bytes, &am, lens, err) || dist_gather_bytes(hv, bytes, &av, lens, err);
+        if (!rc && dist_rank() == 0) rc = model_optimizer_save_moments(m, path, am, av, err);
+        free(am), free(av), free(lens);
+    }
+    free(hm), free(hv);
     return rc;
 }

@@ -28,6 +28,7 @@
 enum { DP_CHUNK = 4096 };
 
 typedef struct DpState {
+    Model *m;
     int rank, size;
     int64_t n;          /* parameters */
     int64_t *bounds;    /* (size + 1) rank k owns [bounds[k], bounds[k+1]) */
@@ -35,12 +36,14 @@ typedef struct DpState {
     float *sum;         /* (hi - lo) summed gradient of the range */
     float *recv;        /* (hi - lo) one unit's copy of the range, as it arrives; NULL on one rank */
     float *mom_m, *mom_v; /* (hi - lo) AdamW moments of the range */
+    float *zeros;       /* (n) what a rank without a unit sends, made at its first idle round */
     int64_t units;      /* units added to sum since dp_begin */
     double comm_s;      /* seconds spent in the collectives (the benchmark reads it; never a metric: timings are
                            not reproducible) */
 } DpState;
 
-/* Needs a model whose parameters are in host memory (the cpu backend). */
+/* The vectors live in the model's backend memory (model_dp_*): the cpu's, or a GPU's with the collectives
+ * through NCCL; a backend without collectives trains on one rank only. */
 int dp_init(DpState *d, Model *m, PureErr *err);
 void dp_free(DpState *d);
 /* Collective, optional: the moments (and step count) from an optimizer state file of any world size. */

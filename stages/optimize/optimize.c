@@ -92,9 +92,8 @@ static int unit_grad(StageCtx *ctx, Model *m, const Rollouts *ro, const float *a
     return lm_rows_backward(m, rows, c, dlp, err);
 }
 
-/* One AdamW step over the rows idx[0..n). With dp (the cpu backend, any number of ranks) the micro-batches are
- * the units of stages/common/dp.h: unit u on rank u % size, summed in unit order, the optimizer state sharded;
- * without (a device backend, one rank) they accumulate in the model and model_adamw_step applies them. */
+/* One AdamW step over the rows idx[0..n). The micro-batches are the units of stages/common/dp.h: unit u on rank
+ * u % size, summed in unit order, the optimizer state sharded across the ranks. */
 static int minibatch(StageCtx *ctx, Model *m, DpState *dp, const Rollouts *ro, const float *adv, const int64_t *idx,
                      int n, const AdamWConfig *ac, Stats *st, PureErr *err) {
     int micro = (int)stage_param_int(ctx, "micro_batch");
@@ -102,7 +101,7 @@ static int minibatch(StageCtx *ctx, Model *m, DpState *dp, const Rollouts *ro, c
     int64_t ntok = 0;
     for (int i = 0; i < n; i++) ntok += ro->length[idx[i]];
     if (ntok == 0) return 0;
-    int64_t units = (n + micro - 1) / micro, size = dp ? dp->size : 1, rank = dp ? dp->rank : 0;
+    int64_t units = (n + micro - 1) / micro, size = dp->size, rank = dp->rank;
     int64_t rounds = (units + size - 1) / size, maxtok = 0;
     for (int64_t u = 0; u < units; u++) {
         int64_t t = 0;
@@ -113,23 +112,20 @@ static int minibatch(StageCtx *ctx, Model *m, DpState *dp, const Rollouts *ro, c
     float *lp = xmalloc((size_t)(maxtok + 1) * sizeof(float)), *dlp = xmalloc((size_t)(maxtok + 1) * sizeof(float));
     double *ust = xcalloc((size_t)(rounds * size) * U_N + 1, sizeof(double)), mine[U_N];
     int rc = 0;
-    if (dp) dp_begin(dp);
-    else model_zero_grad(m);
+    dp_begin(dp);
     for (int64_t j = 0; j < rounds && !rc; j++) {
-        int64_t u = dp ? j * size + rank : j;
+        int64_t u = j * size + rank;
         memset(mine, 0, sizeof mine);
         if (u < units) {
             int64_t a = u * micro, c = n - a < micro ? n - a : micro;
-            if (dp) model_zero_grad(m);
+            model_zero_grad(m);
             rc = unit_grad(ctx, m, ro, adv, idx + a, (int)c, ntok, rows, lp, dlp, mine, err);
             /* the other ranks wait in this round's all-to-all */
-            if (rc && dp && dp->size > 1) dist_fail(PURE_EXIT_FAIL, err->msg);
+            if (rc && size > 1) dist_fail(PURE_EXIT_FAIL, err->msg);
         }
         if (rc) break;
-        if (dp) {
-            dp_round(dp, m, j * size, units);
-            dist_allgather(mine, sizeof mine, ust + (size_t)(j * size) * U_N);
-        } else memcpy(ust + (size_t)j * U_N, mine, sizeof mine);
+        dp_round(dp, m, j * size, units);
+        dist_allgather(mine, sizeof mine, ust + (size_t)(j * size) * U_N);
     }
     free(rows), free(lp), free(dlp);
     if (rc) {
@@ -152,7 +148,7 @@ static int minibatch(StageCtx *ctx, Model *m, DpState *dp, const Rollouts *ro, c
         return 0;
     }
     double gn = 0, lr = 0;
-    if (dp ? dp_step(dp, m, ac, &gn, &lr, err) : model_adamw_step(m, ac, &gn, &lr, err)) return -1;
+    if (dp_step(dp, m, ac, &gn, &lr, err)) return -1;
     st->loss += loss, st->kl += kl, st->ratio_sum += rsum, st->clipped += clipped, st->tokens += ntok, st->nll += nll;
     st->ratio_max = rmax > st->ratio_max ? rmax : st->ratio_max;
     st->grad_norm += gn, st->lr = lr, st->updates++;
@@ -208,15 +204,15 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
     Policy p = {0};
     const char *pol_dir = stage_input_path(ctx, "policy"), *opt_dir = stage_input_path(ctx, "optimizer");
     if (!rc) rc = policy_load_ctx(ctx, pol_dir, "policy", 0, 1, &p, err);
-    /* the cpu backend trains through dp.h on any number of ranks (one included); a device backend on one */
+    /* training goes through dp.h on any number of ranks, one included, so every world size adds the same way */
     DpState dps, *dp = NULL;
-    if (!rc && (model_param_data(p.m) || dist_size() > 1)) {
+    if (!rc) {
         if (dp_init(&dps, p.m, err)) rc = -1;
         else dp = &dps;
     }
     if (!rc && opt_dir) {
         char *f = fs_join(opt_dir, "optimizer.safetensors");
-        if (dp ? dp_load_optimizer(dp, p.m, f, err) : model_optimizer_load(p.m, f, err))
+        if (dp_load_optimizer(dp, p.m, f, err))
             rc = err_prefix(err, "input 'optimizer'");
         free(f);
     }
@@ -258,13 +254,13 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
         stage_log(ctx, "optimize: %d updates (%d skipped), loss %.4f, clip %.3f, grad %.3f, optimizer step %lld",
                   st.updates, st.skipped, st.loss / t, st.clipped / t, st.grad_norm / u,
                   (long long)model_optimizer_step_count(p.m));
-        if (dp && dp->size > 1)
+        if (dp->size > 1)
             stage_log(ctx, "optimize: data-parallel over %d ranks, %.3f s in communication", dp->size, dp->comm_s);
         const char *od = stage_output_path(ctx, "optimizer");
         char *f = fs_join(od, "optimizer.safetensors"), *sj = fs_join(od, "state.json"), json[256];
         int len = snprintf(json, sizeof json, "{\"format\": 1, \"step\": %lld, \"skipped_updates\": %d}\n",
                            (long long)model_optimizer_step_count(p.m), st.skipped);
-        rc = (dp ? dp_save_optimizer(dp, p.m, f, err) : model_optimizer_save(p.m, f, err)) ||
+        rc = dp_save_optimizer(dp, p.m, f, err) ||
              policy_save(&p, pol_dir, stage_output_path(ctx, "policy"), err) ||
              fs_write_atomic(sj, json, (size_t)len, err);
         free(f), free(sj);

@@ -134,6 +134,16 @@ static void test_elementwise(void) {
     float *dp = to_dev(p, big), *dgr = to_dev(gr, big), *dm = to_dev(m, big), *dv = to_dev(v, big);
     double s1 = C->sumsq(gr, big), s2 = G->sumsq(dgr, big);
     CHECK_NEAR(s2, s1, 1e-12);
+    /* data-parallel norm: per-4096 chunk sums (the last one short) against the CPU's */
+    size_t nch = (big + 4095) / 4096;
+    double *c1 = calloc(nch, sizeof(double)), *c2 = calloc(nch, sizeof(double)), t1 = 0;
+    C->sumsq_chunks(c1, gr, big, 4096), G->sumsq_chunks(c2, dgr, big, 4096);
+    for (size_t c = 0; c < nch; c++) {
+        CHECK_NEAR(c2[c], c1[c], 1e-12);
+        t1 += c1[c];
+    }
+    CHECK_NEAR(t1, s1, 1e-12);
+    free(c1), free(c2);
     C->adamw(p, gr, m, v, big, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f, 0.5f);
     G->adamw(dp, dgr, dm, dv, big, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f, 0.5f);
     compare("adamw p", dp, p, big, 1e-6);
