@@ -370,23 +370,32 @@ static void advise(const StagePlan *sp, const PlanOpts *o, FILE *f, char *fix, s
         if (fix && !fix[0] && t <= av) snprintf(fix, cap, "set %s.%s (%s)", st->name, what, a);
     }
     if (strcmp(sp->device, "cuda")) return;
-    /* more GPUs: ZeRO-3 / FSDP shards the parameter blocks (one layer's weights gathered at a time);
-       activations, cache and head stay per GPU */
+    /* more GPUs (docs/distributed.md): first pure's own ZeRO-1 (mpirun -np G: the AdamW moments, dp's gradient sum
+       and its receive buffer split G ways, everything else per GPU), then ZeRO-3 / FSDP, which would shard the
+       parameter blocks too (one layer's weights gathered at a time) and which pure lacks */
     const char *dw;
     double av = device_bytes(sp, o, &dw);
-    for (int G = 2; G <= 512; G *= 2) {
-        double t = GPU_RUNTIME_BYTES;
-        for (int i = 0; i < sp->nm; i++) {
-            const ModelMem *m = &sp->m[i].mem;
-            double blocks = m->weights + m->master + m->grads + m->optimizer;
-            t += blocks / G + m->weights / sp->m[i].cfg.num_layers * 2 + m->activations + m->kv_cache + m->logits;
-        }
-        if (t <= av) {
+    for (int zero = 1; zero <= 3; zero += 2) {
+        for (int G = 2; G <= 512; G *= 2) {
+            double t = GPU_RUNTIME_BYTES;
+            for (int i = 0; i < sp->nm; i++) {
+                const ModelMem *m = &sp->m[i].mem;
+                double per = m->activations + m->kv_cache + m->logits, P4 = model_config_params(&sp->m[i].cfg) * 4;
+                if (zero == 1) t += m->weights + m->master + m->grads + (m->optimizer + (m->optimizer > 0 ? P4 : 0)) / G + per;
+                else t += (m->weights + m->master + m->grads + m->optimizer) / G + m->weights / sp->m[i].cfg.num_layers * 2 + per;
+            }
+            if (t > av) continue;
             gib(a, sizeof a, t), gib(b, sizeof b, av);
-            if (fix && !fix[0]) snprintf(fix, cap, "it needs %d GPUs with ZeRO-3 sharding, which pure lacks", G);
-            if (f) fprintf(f, "    or %d GPUs with ZeRO-3/FSDP sharding of weights, master, gradients and AdamW state: %s of "
-                    "%s per GPU (pure runs one device per process: sharding is the scale-out issue's work)\n", G, a, b);
-            break;
+            if (zero == 1) {
+                if (fix && !fix[0]) snprintf(fix, cap, "run it on %d GPUs: mpirun -np %d (ZeRO-1, docs/distributed.md)", G, G);
+                if (f) fprintf(f, "    or %d GPUs with pure's ZeRO-1 (mpirun -np %d; AdamW state and the gradient sum split "
+                               "%d ways): %s of %s per GPU (the NCCL path has not yet run on a GPU)\n", G, G, G, a, b);
+            } else {
+                if (fix && !fix[0]) snprintf(fix, cap, "it needs %d GPUs with ZeRO-3 sharding, which pure lacks", G);
+                if (f) fprintf(f, "    or %d GPUs with ZeRO-3/FSDP sharding of weights, master, gradients and AdamW state: "
+                               "%s of %s per GPU (pure lacks ZeRO-3: its ZeRO-1 does not fit on up to 512)\n", G, a, b);
+            }
+            return;
         }
     }
 }

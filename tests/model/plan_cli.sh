@@ -29,7 +29,7 @@ grep -q "time per RL iteration on one h200" "$T/p15" || bad "1.5B: no time estim
 rc=$?
 [ $rc = 1 ] || bad "7B f32 plan exit $rc, expected 1 (does not fit)"
 grep -q "7.62B parameters" "$T/p7" || bad "7B: parameter count (Qwen2.5-Math-7B has 7.62B)"
-grep -q "GPUs with ZeRO-3" "$T/p7" || bad "7B: no sharding advice"
+grep -q "16 GPUs with pure's ZeRO-1 (mpirun -np 16" "$T/p7" || bad "7B: no sharding advice (pure's ZeRO-1 over 16 GPUs in f32)"
 grep -A3 "^optimize" "$T/p7" | grep -q "DOES NOT FIT" || bad "7B: optimize should not fit one H200 in f32"
 
 # an impossible model: refused before the run directory exists, naming the stage and the sizes
