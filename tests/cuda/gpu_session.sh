@@ -50,6 +50,17 @@ for prec in fp32 bf16; do
     > "$OUT/smoke_$prec.log" 2>&1 && echo "smoke $prec on the GPU: ok" || { echo "smoke $prec FAILED"; tail -20 "$OUT/smoke_$prec.log"; }
   grep -h '"stage": *"final_eval"' "$OUT/smoke_$prec/metrics.jsonl" 2>/dev/null | tail -1
 done
+# optimize on cuda trains through stages/common/dp.h (docs/distributed.md); under mpirun the rank takes the GPU
+# of its node-local rank. Two ranks cannot share one GPU under NCCL: the multi-rank exchange needs 2+ GPUs.
+if command -v mpirun >/dev/null; then
+  rm -rf "$OUT/smoke_mpi"
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun -np 1 "$BUILD/pure" run pipelines/smoke.yaml \
+    --run-dir "$OUT/smoke_mpi" "${DEV[@]}" -q > "$OUT/smoke_mpi.log" 2>&1 && echo "smoke under mpirun -np 1 on the GPU: ok" \
+    || { echo "smoke under mpirun FAILED"; tail -20 "$OUT/smoke_mpi.log"; }
+  [ "$(nvidia-smi -L | wc -l)" -ge 2 ] && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 \
+    mpirun -np 2 "$BUILD/pure" run pipelines/smoke.yaml --run-dir "$OUT/smoke_mpi2" "${DEV[@]}" \
+    --set loop.stages.optimize.micro_batch=2 -q > "$OUT/smoke_mpi2.log" 2>&1 && echo "smoke on 2 GPUs (NCCL): ok"
+fi
 timeout 120 bash tests/model/bf16_resume.sh "$BUILD/pure-test" "$PWD" /usr/bin/python3 2>&1 | tail -2
 
 step "qwen_math_smoke on the GPU"
