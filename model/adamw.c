@@ -11,8 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "model/model_internal.h"
+#include "util/dist.h"
+#include "util/fs.h"
 
 /* The defaults of model.h (shared with the stage registry). */
 void adamw_config_default(AdamWConfig *c) {
@@ -191,6 +196,64 @@ int model_optimizer_save_moments(Model *m, const char *path, const float *mom_m,
     const char *prefixes[2] = {"exp_avg.", "exp_avg_sq."};
     const float *blocks[2] = {mom_m, mom_v};
     int rc = model_write_tensors(m, path, 2, prefixes, blocks, ST_F32, &extra, 1, err);
+    if (rc) err_prefix(err, "saving optimizer state");
+    return rc;
+}
+
+/* Every rank's [lo, hi) of the moments into one file, each at its offsets; rank 0 writes the header and the step
+ * count and commits. The bytes are model_optimizer_save_moments' for the whole vectors (safetensors_layout). */
+int model_optimizer_save_range(Model *m, const char *path, int64_t lo, int64_t hi, const float *mom_m,
+                               const float *mom_v, PureErr *err) {
+    float step[2] = {(float)(m->step >> 24), (float)(m->step & 0xffffff)};
+    StWrite extra = {.name = "step", .dtype = ST_F32, .ndim = 1, .shape = {2}, .data = step};
+    const char *prefixes[2] = {"exp_avg.", "exp_avg_sq."};
+    char (*names)[128];
+    int n, nt = m->n_tensors, rc = 0, fd = -1;
+    StWrite *w = model_tensor_writes(m, 2, prefixes, NULL, ST_F32, &extra, 1, &names, &n);
+    uint64_t *off = xcalloc((size_t)n + 1, sizeof *off), total = 0;
+    unsigned char *header = NULL;
+    size_t hlen = 0;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.ranks", path);
+    rc = safetensors_layout(path, w, n, "{\"format\":\"pt\"}", &header, &hlen, off, &total, err);
+    /* rank 0 makes the file at its full size with the header and the step count; then every rank fills its range */
+    if (!rc && dist_rank() == 0) {
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0) rc = err_set(err, "%s: cannot create: %s", tmp, strerror(errno));
+        else if (pwrite(fd, header, hlen, 0) != (ssize_t)hlen || pwrite(fd, step, sizeof step, (off_t)off[n - 1]) !=
+                 (ssize_t)sizeof step || ftruncate(fd, (off_t)total) != 0)
+            rc = err_set(err, "%s: write failed: %s", tmp, strerror(errno));
+        if (fd >= 0) close(fd);
+    }
+    if (dist_any(rc)) {
+        if (!rc) rc = err_set(err, "%s: rank 0 could not create the optimizer state file", path);
+    } else {
+        fd = open(tmp, O_WRONLY);
+        if (fd < 0) rc = err_set(err, "%s: cannot open: %s", tmp, strerror(errno));
+        for (int i = 0; i < nt && !rc; i++) {
+            const ModelTensor *t = &m->tensors[i];
+            int64_t a = (int64_t)t->offset, b = a + (int64_t)t->numel;
+            if (a < lo) a = lo;
+            if (b > hi) b = hi;
+            if (a >= b) continue;
+            size_t bytes = (size_t)(b - a) * sizeof(float); /* little-endian f32, as safetensors stores it */
+            for (int k = 0; k < 2 && !rc; k++) {
+                const float *src = (k ? mom_v : mom_m) + (a - lo);
+                off_t at = (off_t)(off[k * nt + i] + (uint64_t)(a - (int64_t)t->offset) * sizeof(float));
+                if (pwrite(fd, src, bytes, at) != (ssize_t)bytes)
+                    rc = err_set(err, "%s: write failed: %s", tmp, strerror(errno));
+            }
+        }
+        if (fd >= 0 && !rc && fsync(fd) != 0) rc = err_set(err, "%s: flush failed: %s", tmp, strerror(errno));
+        if (fd >= 0) close(fd);
+        /* every range is on disk before rank 0 commits the file */
+        int any = dist_any(rc);
+        if (!rc && any) rc = err_set(err, "%s: another rank could not write its range", path);
+        if (!any && dist_rank() == 0) rc = fs_rename_durable(tmp, path, err);
+        if (dist_any(rc) && !rc) rc = err_set(err, "%s: rank 0 could not commit the optimizer state file", path);
+        if (rc && dist_rank() == 0) unlink(tmp);
+    }
+    free(w), free(names), free(off), free(header);
     if (rc) err_prefix(err, "saving optimizer state");
     return rc;
 }

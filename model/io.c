@@ -150,25 +150,34 @@ static StDType dtype_of(const char *name) {
 
 /* Writes n_blocks host blocks laid out like the table, tensor names prefixed
  * per block, plus extra tensors, into one safetensors file. */
-int model_write_tensors(const Model *m, const char *path, int n_blocks, const char *const *prefixes,
-                        const float *const *blocks, StDType dt, const StWrite *extra, int n_extra, PureErr *err) {
+StWrite *model_tensor_writes(const Model *m, int n_blocks, const char *const *prefixes, const float *const *blocks,
+                             StDType dt, const StWrite *extra, int n_extra, char (**names)[128], int *n_out) {
     int n = m->n_tensors * n_blocks;
-    StWrite *w = xcalloc((size_t)n + n_extra, sizeof(StWrite));
-    char (*names)[128] = xcalloc((size_t)n + 1, sizeof *names);
+    StWrite *w = xcalloc((size_t)n + n_extra + 1, sizeof(StWrite));
+    *names = xcalloc((size_t)n + 1, sizeof **names);
     for (int b = 0; b < n_blocks; b++)
         for (int i = 0; i < m->n_tensors; i++) {
             const ModelTensor *t = &m->tensors[i];
             int k = b * m->n_tensors + i;
-            snprintf(names[k], sizeof names[k], "%s%s", prefixes[b], t->name);
-            w[k].name = names[k];
+            snprintf((*names)[k], sizeof (*names)[k], "%s%s", prefixes[b], t->name);
+            w[k].name = (*names)[k];
             w[k].dtype = dt;
             w[k].ndim = t->ndim;
             w[k].shape[0] = t->shape[0];
             w[k].shape[1] = t->shape[1];
-            w[k].data = blocks[b] + t->offset;
+            w[k].data = blocks ? blocks[b] + t->offset : NULL;
         }
     for (int i = 0; i < n_extra; i++) w[n + i] = extra[i];
-    int rc = safetensors_write(path, w, n + n_extra, "{\"format\":\"pt\"}", err);
+    *n_out = n + n_extra;
+    return w;
+}
+
+int model_write_tensors(const Model *m, const char *path, int n_blocks, const char *const *prefixes,
+                        const float *const *blocks, StDType dt, const StWrite *extra, int n_extra, PureErr *err) {
+    char (*names)[128];
+    int n;
+    StWrite *w = model_tensor_writes(m, n_blocks, prefixes, blocks, dt, extra, n_extra, &names, &n);
+    int rc = safetensors_write(path, w, n, "{\"format\":\"pt\"}", err);
     free(w);
     free(names);
     return rc;

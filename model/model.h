@@ -217,6 +217,11 @@ int model_adamw_range(Model *m, const AdamWConfig *c, int64_t lo, int64_t hi, co
  * (also the step count), so a file written by any number of ranks loads on
  * any other number. */
 int model_optimizer_save_moments(Model *m, const char *path, const float *mom_m, const float *mom_v, PureErr *err);
+/* Collective (util/dist.h): every rank writes the moments of its range [lo, hi) (host arrays of hi - lo) into the
+ * one file at their offsets, on a filesystem every rank sees; rank 0 writes the header and the step count, and
+ * commits once every range is on disk. The same bytes as model_optimizer_save_moments of the whole vectors. */
+int model_optimizer_save_range(Model *m, const char *path, int64_t lo, int64_t hi, const float *mom_m,
+                               const float *mom_v, PureErr *err);
 int model_optimizer_load_range(Model *m, const char *path, int64_t lo, int64_t hi, float *mom_m, float *mom_v,
                                PureErr *err);
 

@@ -141,6 +141,10 @@ Model *model_new_empty(const ModelConfig *cfg, const char *device, PureErr *err)
 
 /* io.c */
 #include "model/safetensors.h"
+/* The StWrite list model_write_tensors writes (tensor k of block b is entry b * n_tensors + k, then the extras);
+ * blocks NULL: no data (for safetensors_layout). Free the list and *names. */
+StWrite *model_tensor_writes(const Model *m, int n_blocks, const char *const *prefixes, const float *const *blocks,
+                             StDType dt, const StWrite *extra, int n_extra, char (**names)[128], int *n_out);
 int model_write_tensors(const Model *m, const char *path, int n_blocks, const char *const *prefixes,
                         const float *const *blocks, StDType dt, const StWrite *extra, int n_extra, PureErr *err);
 float *model_host_view(const Model *m, const float *dev);

@@ -576,7 +576,7 @@ static void convert_out(StDType t, const float *src, size_t n, unsigned char *ds
     }
 }
 
-static int check_writes(const char *path, const StWrite *ws, int n, PureErr *err) {
+static int check_writes(const char *path, const StWrite *ws, int n, int need_data, PureErr *err) {
     for (int i = 0; i < n; i++) {
         const StWrite *w = &ws[i];
         if (!w->name || !w->name[0]) return err_set(err, "%s: tensor %d has no name", path, i);
@@ -585,13 +585,18 @@ static int check_writes(const char *path, const StWrite *ws, int n, PureErr *err
             return err_set(err, "%s: tensor '%s': rank %d outside 0..%d", path, w->name, w->ndim, ST_MAX_DIMS);
         for (int d = 0; d < w->ndim; d++)
             if (w->shape[d] < 0) return err_set(err, "%s: tensor '%s': negative dimension %d", path, w->name, d);
-        if (count_of(w) > 0 && !w->data) return err_set(err, "%s: tensor '%s': no data", path, w->name);
+        if (need_data && count_of(w) > 0 && !w->data) return err_set(err, "%s: tensor '%s': no data", path, w->name);
     }
     return 0;
 }
 
-int safetensors_write(const char *path, const StWrite *tensors, int n, const char *metadata_json, PureErr *err) {
-    if (n < 0 || check_writes(path, tensors, n, err)) return n < 0 ? err_set(err, "%s: negative tensor count", path) : -1;
+/* The header of tensors in name order (order: the sorted pointers), padded to 8 bytes; data_off[k] = byte offset of
+ * order[k]'s data from the start of the data section. */
+static int build_header(const char *path, const StWrite *tensors, int n, int need_data, const char *metadata_json,
+                        const StWrite ***order_out, Buf *h, uint64_t *data_off, PureErr *err) {
+    *order_out = NULL;
+    if (n < 0) return err_set(err, "%s: negative tensor count", path);
+    if (check_writes(path, tensors, n, need_data, err)) return -1;
     const StWrite **order = xmalloc((size_t)(n ? n : 1) * sizeof *order);
     for (int i = 0; i < n; i++) order[i] = &tensors[i];
     qsort(order, (size_t)n, sizeof *order, write_cmp);
@@ -601,34 +606,65 @@ int safetensors_write(const char *path, const StWrite *tensors, int n, const cha
             free(order);
             return rc;
         }
-    Buf h = {0};
-    buf_str(&h, "{");
-    if (build_metadata(&h, path, metadata_json, err)) {
+    buf_str(h, "{");
+    if (build_metadata(h, path, metadata_json, err)) {
         free(order);
-        free(h.s);
         return -1;
     }
     uint64_t off = 0;
     for (int i = 0; i < n; i++) {
         const StWrite *w = order[i];
         char num[64];
-        buf_str(&h, ",");
-        buf_json_str(&h, w->name);
-        buf_str(&h, ":{\"dtype\":\"");
-        buf_str(&h, st_dtype_name(w->dtype));
-        buf_str(&h, "\",\"shape\":[");
+        buf_str(h, ",");
+        buf_json_str(h, w->name);
+        buf_str(h, ":{\"dtype\":\"");
+        buf_str(h, st_dtype_name(w->dtype));
+        buf_str(h, "\",\"shape\":[");
         for (int d = 0; d < w->ndim; d++) {
             snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)w->shape[d]);
-            buf_str(&h, num);
+            buf_str(h, num);
         }
         uint64_t nb = (uint64_t)count_of(w) * st_dtype_size(w->dtype);
         snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + nb));
-        buf_str(&h, num);
+        buf_str(h, num);
+        if (data_off) data_off[i] = off;
         off += nb;
     }
-    buf_str(&h, "}");
-    while (h.n % 8) buf_str(&h, " "); /* data starts 8-byte aligned, as Hugging Face writes it */
+    buf_str(h, "}");
+    while (h->n % 8) buf_str(h, " "); /* data starts 8-byte aligned, as Hugging Face writes it */
+    *order_out = order;
+    return 0;
+}
 
+int safetensors_layout(const char *path, const StWrite *tensors, int n, const char *metadata_json,
+                       unsigned char **header, size_t *header_len, uint64_t *file_off, uint64_t *total, PureErr *err) {
+    Buf h = {0};
+    const StWrite **order;
+    uint64_t *sorted = xmalloc((size_t)(n ? n : 1) * sizeof *sorted);
+    int rc = build_header(path, tensors, n, 0, metadata_json, &order, &h, sorted, err);
+    if (!rc) {
+        *header_len = 8 + h.n;
+        *header = xmalloc(*header_len);
+        for (int i = 0; i < 8; i++) (*header)[i] = (unsigned char)((uint64_t)h.n >> (8 * i));
+        memcpy(*header + 8, h.s, h.n);
+        *total = *header_len;
+        for (int k = 0; k < n; k++) {
+            uint64_t at = *header_len + sorted[k], nb = (uint64_t)count_of(order[k]) * st_dtype_size(order[k]->dtype);
+            file_off[order[k] - tensors] = at;
+            if (at + nb > *total) *total = at + nb;
+        }
+    }
+    free(order), free(sorted), free(h.s);
+    return rc;
+}
+
+int safetensors_write(const char *path, const StWrite *tensors, int n, const char *metadata_json, PureErr *err) {
+    Buf h = {0};
+    const StWrite **order;
+    if (build_header(path, tensors, n, 1, metadata_json, &order, &h, NULL, err)) {
+        free(h.s);
+        return -1;
+    }
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");

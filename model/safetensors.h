@@ -70,6 +70,12 @@ typedef struct StWrite {
  * {"format":"pt"} plus the keys of the optional JSON object metadata_json
  * (string values only). Atomic: path.tmp.<pid>, fsync, rename. */
 int safetensors_write(const char *path, const StWrite *tensors, int n, const char *metadata_json, PureErr *err);
+/* The bytes safetensors_write would put before the data (*header, malloc'd: the 8-byte length and the padded
+ * JSON, *header_len bytes) and where each tensor's data would go (file_off[i], from the start of the file, for
+ * tensors[i]; *total = the file's size), without any data: for a file several processes write parts of
+ * (model_optimizer_save_range). */
+int safetensors_layout(const char *path, const StWrite *tensors, int n, const char *metadata_json,
+                       unsigned char **header, size_t *header_len, uint64_t *file_off, uint64_t *total, PureErr *err);
 
 const char *st_dtype_name(StDType t); /* "F32", "BF16", ... */
 size_t st_dtype_size(StDType t);

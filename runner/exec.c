@@ -401,7 +401,7 @@ typedef struct InstCtx {
 } InstCtx;
 
 static StageCtx *inst_ctx_new(InstCtx *ic, const Plan *p, const char *root, int i, const char *out_dir,
-                              const char *scratch, int quiet, const char *status) {
+                              const char *shared_out_dir, const char *scratch, int quiet, const char *status) {
     const Inst *in = &p->insts[i];
     const SpecStage *st = &p->spec->stages[in->stage];
     ic->nin = st->ninputs;
@@ -411,7 +411,8 @@ static StageCtx *inst_ctx_new(InstCtx *ic, const Plan *p, const char *root, int 
         if (in->in[k] >= 0) ic->in_paths[k] = rundir_output_path(root, p, in->in[k], in->in_out[k]);
     StageRunInfo info = {
         .kind = st->kind, .params = spec_stage_params(st), .iteration = in->iter, .seed = in->seed,
-        .in_paths = (const char *const *)ic->in_paths, .out_dir = out_dir, .scratch_dir = scratch,
+        .in_paths = (const char *const *)ic->in_paths, .out_dir = out_dir, .shared_out_dir = shared_out_dir,
+        .scratch_dir = scratch,
         .param_hash = st->param_hash, .fingerprint = in->fp, .inputs_json = ic->inputs_json, .quiet = quiet,
         .status = status,
     };
@@ -448,7 +449,7 @@ static int run_inst(Runner *r, int i, PureErr *err) {
     latest_line(r, in->iter, status, sizeof status);
     InstCtx ic;
     if (!rc) {
-        c = inst_ctx_new(&ic, p, r->o->root, i, tmp, scratch, r->o->quiet, status);
+        c = inst_ctx_new(&ic, p, r->o->root, i, tmp, tmp, scratch, r->o->quiet, status);
         if (!r->o->quiet) log_info("%s (%s) running", lb, st->kind->kind);
         int all = st->kind->ranks == STAGE_ALL_RANKS && dist_size() > 1;
         if (all) {
@@ -632,7 +633,9 @@ int exec_serve(Plan *const *plans, int nplans, const char *root, int quiet) {
         char lb[160];
         plan_label(p, i, lb, sizeof lb);
         InstCtx ic;
-        StageCtx *c = inst_ctx_new(&ic, p, root, i, NULL, NULL, 1, NULL);
+        /* rank 0's temporary directory (it made it before handing the run over): for outputs written in parts */
+        char *shared = rundir_inst_path(root, &p->insts[i], ".tmp");
+        StageCtx *c = inst_ctx_new(&ic, p, root, i, NULL, shared, NULL, 1, NULL);
         PureErr err;
         err_clear(&err);
         int rc = stage_ctx_check_inputs(c, &err);
@@ -643,6 +646,7 @@ int exec_serve(Plan *const *plans, int nplans, const char *root, int quiet) {
             dist_fail(PURE_EXIT_FAIL, err.msg);
         }
         inst_ctx_free(&ic, c);
+        free(shared);
     }
 }
 

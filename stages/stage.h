@@ -200,6 +200,10 @@ Artifact *stage_input_open(StageCtx *ctx, const char *port, PureErr *err);  /* A
  * For ART_DIR ports the directory exists and is empty; for ART_H5 ports use
  * stage_output_create(), which also writes the provenance attributes. */
 const char *stage_output_path(StageCtx *ctx, const char *port);
+/* Rank 0's temporary path of an output, on every rank (docs/distributed.md): for an output that several ranks
+ * write parts of, on the filesystem they share (optimize's optimizer state, each rank its range). Rank 0 alone
+ * creates files there. On one rank it is stage_output_path. */
+const char *stage_output_path_shared(StageCtx *ctx, const char *port);
 Artifact *stage_output_create(StageCtx *ctx, const char *port, PureErr *err);
 
 /* Scratch directory private to this stage run (kept across a crash, removed

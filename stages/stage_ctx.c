@@ -20,7 +20,8 @@
 struct StageCtx {
     StageRunInfo info;
     char **in_paths;      /* per input port (NULL when unconnected) */
-    char **out_paths;     /* per output port: temporary paths */
+    char **out_paths;     /* per output port: temporary paths (NULL on ranks that write none) */
+    char **shared_paths;  /* per output port: rank 0's temporary paths, on every rank */
     int nin, nout;
     cJSON *metrics;       /* key -> value, in insertion order */
     double t_start, t_last_draw, t_last_log;
@@ -50,6 +51,12 @@ StageCtx *stage_ctx_new(const StageRunInfo *info) {
     c->nout = count_ports(k->outputs);
     c->in_paths = xcalloc((size_t)c->nin + 1, sizeof *c->in_paths);
     c->out_paths = xcalloc((size_t)c->nout + 1, sizeof *c->out_paths);
+    c->shared_paths = xcalloc((size_t)c->nout + 1, sizeof *c->shared_paths);
+    const char *shared = info->shared_out_dir ? info->shared_out_dir : info->out_dir;
+    for (int i = 0; i < c->nout && shared; i++) {
+        char name[256];
+        c->shared_paths[i] = fs_join(shared, port_file_name(&k->outputs[i], name, sizeof name));
+    }
     for (int i = 0; i < c->nin; i++)
         if (info->in_paths && info->in_paths[i]) c->in_paths[i] = xstrdup(info->in_paths[i]);
     for (int i = 0; i < c->nout && info->out_dir; i++) { /* no out_dir: a rank that writes nothing */
@@ -69,7 +76,8 @@ StageCtx *stage_ctx_new(const StageRunInfo *info) {
 void stage_ctx_free(StageCtx *c) {
     if (!c) return;
     for (int i = 0; i < c->nin; i++) free(c->in_paths[i]);
-    for (int i = 0; i < c->nout; i++) free(c->out_paths[i]);
+    for (int i = 0; i < c->nout; i++) free(c->out_paths[i]), free(c->shared_paths[i]);
+    free(c->shared_paths);
     free(c->in_paths);
     free(c->out_paths);
     cJSON_Delete(c->metrics);
@@ -178,6 +186,12 @@ const char *stage_output_path(StageCtx *ctx, const char *port) {
     int i = stage_port_index(ctx->info.kind->outputs, port);
     if (i < 0) bad_port(ctx, "output", port);
     return ctx->out_paths[i];
+}
+
+const char *stage_output_path_shared(StageCtx *ctx, const char *port) {
+    int i = stage_port_index(ctx->info.kind->outputs, port);
+    if (i < 0) bad_port(ctx, "output", port);
+    return ctx->shared_paths[i];
 }
 
 /* Provenance attributes on "/" (docs/artifacts.md). pure_wall_time differs

@@ -16,6 +16,7 @@ typedef struct StageRunInfo {
     uint64_t seed;
     const char *const *in_paths;  /* per input port: committed path, NULL when unconnected */
     const char *out_dir;          /* outputs are written to out_dir/port_file_name(); NULL: none (ranks > 0) */
+    const char *shared_out_dir;   /* rank 0's out_dir, seen from every rank (stage_output_path_shared); NULL = out_dir */
     const char *scratch_dir;
     /* provenance attributes written on every H5 output (docs/artifacts.md) */
     const char *param_hash, *fingerprint, *inputs_json;

@@ -129,15 +129,9 @@ int dp_save_optimizer(DpState *d, Model *m, const char *path, PureErr *err) {
     float *hm = xmalloc(bytes + sizeof(float)), *hv = xmalloc(bytes + sizeof(float));
     model_dp_download(m, hm, d->mom_m, len);
     model_dp_download(m, hv, d->mom_v, len);
-    int rc;
-    if (d->size == 1) rc = model_optimizer_save_moments(m, path, hm, hv, err);
-    else {
-        size_t *lens = xcalloc((size_t)d->size, sizeof *lens);
-        void *am = NULL, *av = NULL;
-        rc = dist_gather_bytes(hm, bytes, &am, lens, err) || dist_gather_bytes(hv, bytes, &av, lens, err);
-        if (!rc && dist_rank() == 0) rc = model_optimizer_save_moments(m, path, am, av, err);
-        free(am), free(av), free(lens);
-    }
+    /* one rank writes the file whole; several write their ranges into it, each at its offsets */
+    int rc = d->size == 1 ? model_optimizer_save_moments(m, path, hm, hv, err)
+                          : model_optimizer_save_range(m, path, d->lo, d->hi, hm, hv, err);
     free(hm), free(hv);
     return rc;
 }

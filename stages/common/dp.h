@@ -57,7 +57,8 @@ void dp_round(DpState *d, Model *m, int64_t first, int64_t total);
 /* Collective: the global norm of the sum, AdamW on this rank's range, and the new parameters to every rank.
  * *grad_norm is the pre-clip norm, as model_adamw_step reports it. */
 int dp_step(DpState *d, Model *m, const AdamWConfig *c, double *grad_norm, double *lr, PureErr *err);
-/* Collective: rank 0 writes the optimizer state file (model_optimizer_save's format, whole vectors). */
+/* Collective: the optimizer state file (model_optimizer_save's format, whole vectors) at path, which every rank
+ * sees (stage_output_path_shared): each rank writes its range of the moments, rank 0 the rest, and commits. */
 int dp_save_optimizer(DpState *d, Model *m, const char *path, PureErr *err);
 
 #endif

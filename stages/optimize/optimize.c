@@ -234,7 +234,11 @@ static int optimize_run(StageCtx *ctx, PureErr *err) {
     }
     int writer = dist_rank() == 0;
     if (!rc && writer && stage_param_bool(ctx, "measure_after")) rc = measure_after(ctx, p.m, &ro, err);
-    if (!rc && !writer) rc = dp_save_optimizer(dp, p.m, NULL, err); /* rank 0 gathers the moments */
+    if (!rc && !writer) { /* each rank writes its range of the moments into rank 0's file */
+        char *f = fs_join(stage_output_path_shared(ctx, "optimizer"), "optimizer.safetensors");
+        rc = dp_save_optimizer(dp, p.m, f, err);
+        free(f);
+    }
     if (!rc && writer) {
         double t = st.tokens > 0 ? st.tokens : 1, u = st.updates > 0 ? st.updates : 1, asum = 0;
         for (int64_t i = 0; i < ro.tokens.off[ro.n]; i++) asum += ((float *)adv.v)[i];
