@@ -6,16 +6,20 @@
  * only (token mean over each batch). Batches are drawn from a seeded
  * permutation per epoch, so the result depends only on the seed and inputs.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "stages/common/dp.h"
 #include "stages/common/greedy.h"
 #include "stages/common/io.h"
 #include "stages/common/lm.h"
 #include "stages/common/layouts.h"
 #include "stages/stage.h"
+#include "util/dist.h"
+#include "util/fs.h"
 
 static const PortDef sft_inputs[] = {
     {"train", ART_H5, 0, "prompts with a non-empty `solution` column (data stage)", layout_prompts},
@@ -97,8 +101,14 @@ static int encode_examples(StageCtx *ctx, const Policy *p, const Prompts *pr, Ex
 static int sft_run(StageCtx *ctx, PureErr *err) {
     Prompts pr;
     if (input_read_prompts(ctx, "train", &pr, err)) return -1;
-    int rc = 0;
-    const char *out = stage_output_path(ctx, "policy");
+    int rc = 0, writer = dist_rank() == 0;
+    /* ranks > 0 train the same model (dp.h) but write nothing: their tokenizer copy goes to a private folder */
+    char priv[] = "/tmp/pure-sft-rank-XXXXXX";
+    const char *out = writer ? stage_output_path(ctx, "policy") : mkdtemp(priv);
+    if (!out) {
+        prompts_free(&pr);
+        return err_set(err, "cannot make a temporary folder for rank %d: %s", dist_rank(), strerror(errno));
+    }
     Policy p;
     Example *ex = NULL;
     int n = 0;
@@ -110,8 +120,9 @@ static int sft_run(StageCtx *ctx, PureErr *err) {
         /* no training: import `init` (or a fresh model) as the policy */
         stage_log(ctx, "sft: 0 steps, writing the initial model as the policy");
         prompts_free(&pr);
-        rc = policy_save(&p, NULL, out, err);
+        rc = writer ? policy_save(&p, NULL, out, err) : 0;
         policy_free(&p);
+        if (!writer) fs_remove_all(priv, NULL);
         return rc;
     }
     rc = encode_examples(ctx, &p, &pr, &ex, &n, err);
@@ -143,6 +154,13 @@ static int sft_run(StageCtx *ctx, PureErr *err) {
     int epoch = 0;
     SeqRow *rows = xmalloc((size_t)bs * sizeof *rows);
     float *lp = NULL, *dlp = NULL;
+    double *ulosses = NULL;
+    DpState dp;
+    if (dp_init(&dp, p.m, err)) {
+        free(rows), free(order);
+        rc = -1;
+        goto done;
+    }
     double loss_sum = 0, last_loss = 0;
     int loss_n = 0;
     for (int step = 0; step < steps && !rc; step++) {
@@ -159,19 +177,30 @@ static int sft_run(StageCtx *ctx, PureErr *err) {
         lp = xrealloc(lp, (size_t)(ntok + 1) * sizeof(float));
         dlp = xrealloc(dlp, (size_t)(ntok + 1) * sizeof(float));
         for (int i = 0; i < ntok; i++) dlp[i] = -1.0f / (float)ntok; /* loss = mean NLL over target tokens */
-        double loss = 0;
-        model_zero_grad(p.m);
-        for (int s = 0, k = 0; s < bs && !rc; s += micro) {
-            int c = bs - s < micro ? bs - s : micro, mt = 0;
-            for (int i = 0; i < c; i++) mt += rows[s + i].rlen;
-            rc = lm_rows_forward(p.m, rows + s, c, 1, lp + k, err) ||
-                 lm_rows_backward(p.m, rows + s, c, dlp + k, err);
-            for (int i = 0; i < mt; i++) loss -= lp[k + i];
-            k += mt;
+        /* the micro-batches are dp.h's units: unit u on rank u % size, summed in unit order */
+        int units = (bs + micro - 1) / micro, rounds = (units + dp.size - 1) / dp.size;
+        ulosses = xrealloc(ulosses, ((size_t)rounds * dp.size + 1) * sizeof(double));
+        dp_begin(&dp);
+        for (int j = 0; j < rounds && !rc; j++) {
+            int u = j * dp.size + dp.rank;
+            double mine = 0;
+            if (u < units) {
+                int s0 = u * micro, c = bs - s0 < micro ? bs - s0 : micro, mt = 0;
+                for (int i = 0; i < c; i++) mt += rows[s0 + i].rlen;
+                model_zero_grad(p.m);
+                rc = lm_rows_forward(p.m, rows + s0, c, 1, lp, err) || lm_rows_backward(p.m, rows + s0, c, dlp, err);
+                for (int i = 0; i < mt; i++) mine -= lp[i];
+                if (rc && dp.size > 1) dist_fail(PURE_EXIT_FAIL, err->msg); /* the others wait in this round */
+            }
+            if (rc) break;
+            dp_round(&dp, p.m, (int64_t)j * dp.size, units);
+            dist_allgather(&mine, sizeof mine, ulosses + (size_t)j * dp.size);
         }
         if (rc) break;
+        double loss = 0;
+        for (int u = 0; u < units; u++) loss += ulosses[u];
         double gnorm, lr;
-        if (model_adamw_step(p.m, &ac, &gnorm, &lr, err)) {
+        if (dp_step(&dp, p.m, &ac, &gnorm, &lr, err)) {
             rc = -1;
             break;
         }
@@ -205,8 +234,10 @@ static int sft_run(StageCtx *ctx, PureErr *err) {
         stage_metric(ctx, "loss", loss_n ? loss_sum / loss_n : last_loss);
         stage_metric(ctx, "examples", n);
         stage_metric(ctx, "steps", stopped ? stopped : steps);
-        rc = policy_save(&p, NULL, out, err);
+        if (writer) rc = policy_save(&p, NULL, out, err);
     }
+    dp_free(&dp);
+    free(ulosses);
     free(order);
     free(rows);
     free(lp);
@@ -215,12 +246,13 @@ done:
     for (int i = 0; i < n; i++) free(ex[i].prompt), free(ex[i].target);
     free(ex);
     policy_free(&p);
+    if (!writer) fs_remove_all(priv, NULL);
     return rc;
 }
 
 const StageKind stage_kind_sft = {
-    "sft", 1,
+    "sft", 2,
     "Supervised warm start: next-token loss on the solution tokens of (prompt, solution) pairs, from a fresh tiny "
     "Qwen2-shaped model or an existing Hugging Face folder (`init`).",
-    sft_inputs, sft_outputs, sft_params, sft_run, sft_check,
+    sft_inputs, sft_outputs, sft_params, sft_run, sft_check, STAGE_ALL_RANKS,
 };
