@@ -17,6 +17,7 @@
  */
 #include "cpu.h"
 #include "cpu_simd.h"
+#include "cpu_skinny.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -28,8 +29,6 @@
 #pragma GCC optimize("O3")
 
 #define PANEL 256
-#define SKINNY_M 16
-#define SKINNY_COLS 64
 
 /* ---- element-wise ---- */
 
@@ -76,31 +75,12 @@ typedef struct {
     float *C;
 } Bf16Gemm;
 
-/* C (M, N) = A (M, K) @ B (N, K)^T for M <= 16, B read once per 4 rows of A. */
-CPU_CLONES static void skinny_bf16_task(void *vc, int t) {
+/* C (M, N) = A (M, K) @ B (N, K)^T for M <= 16 (cpu_skinny.h), each bf16 weight widened in registers. */
+SKINNY_ROWS_FN(skinny_rows_bf16, uint16_t, bf16_to_f32)
+SKINNY_CLONES static void skinny_bf16_task(void *vc, int t) {
     Bf16Gemm *g = vc;
-    int j1 = (t + 1) * SKINNY_COLS < g->N ? (t + 1) * SKINNY_COLS : g->N, K = g->K;
-    for (int j = t * SKINNY_COLS; j < j1; j++) {
-        const uint16_t *w = g->B + (size_t)j * g->ldb;
-        for (int i0 = 0; i0 < g->M; i0 += 4) {
-            const float *a0 = g->A + (size_t)i0 * K, *a1 = i0 + 1 < g->M ? a0 + K : a0;
-            const float *a2 = i0 + 2 < g->M ? a0 + 2 * (size_t)K : a0, *a3 = i0 + 3 < g->M ? a0 + 3 * (size_t)K : a0;
-            float c0[LANES] = {0}, c1[LANES] = {0}, c2[LANES] = {0}, c3[LANES] = {0};
-            int k = 0;
-            for (; k + LANES <= K; k += LANES)
-                for (int u = 0; u < LANES; u++) {
-                    float wv = bf16_to_f32(w[k + u]);
-                    c0[u] += a0[k + u] * wv, c1[u] += a1[k + u] * wv;
-                    c2[u] += a2[k + u] * wv, c3[u] += a3[k + u] * wv;
-                }
-            for (int u = 0; k < K; k++, u++) {
-                float wv = bf16_to_f32(w[k]);
-                c0[u] += a0[k] * wv, c1[u] += a1[k] * wv, c2[u] += a2[k] * wv, c3[u] += a3[k] * wv;
-            }
-            const float *const acc[4] = {c0, c1, c2, c3};
-            cpu_store_rows4(g->C + (size_t)i0 * g->ldc + j, (size_t)g->ldc, g->M - i0, acc, g->alpha, g->beta);
-        }
-    }
+    SKINNY_TASK_BODY(skinny_rows_bf16, g->B, g->ldb, g->A, (size_t)g->K, g->M, g->N, g->K, g->C, (size_t)g->ldc,
+                     g->alpha, g->beta, t);
 }
 
 /* One panel of PANEL output columns: widen that part of B, then sgemm. */

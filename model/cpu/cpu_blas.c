@@ -7,6 +7,7 @@
  */
 #include "cpu.h"
 #include "cpu_simd.h"
+#include "cpu_skinny.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -47,37 +48,13 @@ static void gemm_task(void *vc, int t) {
                 g->alpha, A, g->lda, B, g->ldb, g->beta, C, g->ldc);
 }
 
-/* Few rows times a transposed weight (decoding: C (M, N) = A (M, K) @ B (N, K)^T
- * with M <= 16): sgemm would pack all of B on every call, which costs more
- * than the product; here each row of B is read once, for 4 rows of A at a
- * time, in 16 fixed lanes. */
-#define SKINNY_M 16
-#define SKINNY_COLS 64
-CPU_CLONES static void skinny_task(void *vc, int t) {
+/* Few rows times a transposed weight (decoding): cpu_skinny.h. */
+#define WIDEN_F32(x) (x)
+SKINNY_ROWS_FN(skinny_rows_f32, float, WIDEN_F32)
+SKINNY_CLONES static void skinny_task(void *vc, int t) {
     GemmCtx *g = vc;
-    int j1 = (t + 1) * SKINNY_COLS < g->N ? (t + 1) * SKINNY_COLS : g->N, K = g->K;
-    for (int j = t * SKINNY_COLS; j < j1; j++) {
-        const float *w = g->B + (size_t)j * g->ldb;
-        for (int i0 = 0; i0 < g->M; i0 += 4) {
-            const float *a0 = g->A + (size_t)i0 * g->lda, *a1 = i0 + 1 < g->M ? a0 + g->lda : a0;
-            const float *a2 = i0 + 2 < g->M ? a0 + 2 * (size_t)g->lda : a0;
-            const float *a3 = i0 + 3 < g->M ? a0 + 3 * (size_t)g->lda : a0;
-            float c0[LANES] = {0}, c1[LANES] = {0}, c2[LANES] = {0}, c3[LANES] = {0};
-            int k = 0;
-            for (; k + LANES <= K; k += LANES)
-                for (int u = 0; u < LANES; u++) {
-                    float wv = w[k + u];
-                    c0[u] += a0[k + u] * wv, c1[u] += a1[k + u] * wv;
-                    c2[u] += a2[k + u] * wv, c3[u] += a3[k + u] * wv;
-                }
-            for (int u = 0; k < K; k++, u++) {
-                float wv = w[k];
-                c0[u] += a0[k] * wv, c1[u] += a1[k] * wv, c2[u] += a2[k] * wv, c3[u] += a3[k] * wv;
-            }
-            const float *const acc[4] = {c0, c1, c2, c3};
-            cpu_store_rows4(g->C + (size_t)i0 * g->ldc + j, (size_t)g->ldc, g->M - i0, acc, g->alpha, g->beta);
-        }
-    }
+    SKINNY_TASK_BODY(skinny_rows_f32, g->B, g->ldb, g->A, (size_t)g->lda, g->M, g->N, g->K, g->C, (size_t)g->ldc,
+                     g->alpha, g->beta, t);
 }
 
 /* OpenBLAS runs single-threaded inside our pool: its own threads would spin

@@ -4,6 +4,7 @@
  * libm call. Hot functions carry CPU_CLONES: GCC builds an AVX-512, an AVX2
  * and a baseline copy and picks one at load time. Without -ffp-contract the
  * copies round identically, so results do not depend on which one runs.
+ * (The decoding products of cpu_skinny.h are the exception: they fuse.)
  */
 #ifndef PURE_MODEL_CPU_SIMD_H
 #define PURE_MODEL_CPU_SIMD_H
@@ -74,17 +75,6 @@ CPU_INLINE float cpu_dot16(const float *a, const float *b, int n) {
     float s = 0;
     for (int u = 0; u < LANES; u++) s += l[u];
     return s;
-}
-
-/* The skinny products' epilogue: for the rows r < rows of a 4-row group,
- * c[r * ldc] = alpha * (sum of acc[r]'s lanes, in lane order) + beta * c. */
-CPU_INLINE void cpu_store_rows4(float *c, size_t ldc, int rows, const float *const acc[4], float alpha, float beta) {
-    for (int r = 0; r < 4 && r < rows; r++) {
-        float sum = 0;
-        for (int u = 0; u < LANES; u++) sum += acc[r][u];
-        float *o = c + (size_t)r * ldc;
-        *o = alpha * sum + (beta == 0 ? 0.0f : beta * *o);
-    }
 }
 
 #endif

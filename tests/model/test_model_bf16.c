@@ -263,6 +263,8 @@ int main(void) {
         check_product(trans, 3, 300, 91);  /* skinny (decode) when trans */
         check_product(trans, 67, 45, 91);  /* panels, edge tiles */
         check_product(trans, 16, 513, 40); /* the skinny limit, a partial panel */
+        check_product(trans, 8, 300, 91);  /* skinny: one group of 8 rows */
+        check_product(trans, 13, 257, 96); /* skinny: 8 + 4 + 1 rows */
     }
     test_model();
     test_inference_load();

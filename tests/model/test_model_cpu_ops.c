@@ -2,7 +2,7 @@
  * plain reference loop (double accumulation) on every path it can take: one
  * small sgemm, blocks of rows, blocks of columns, the few-rows kernel used
  * when decoding; all transpose combinations; beta 0 and 1; and bitwise the
- * same result with 1 and 2 threads. */
+ * same result with 1 and 2 threads, and (few rows) for a row alone as in its group. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +33,32 @@ static void check_shape(int ta, int tb, int M, int N, int K, float beta) {
     free(A), free(B), free(C1), free(C2), free(C3);
 }
 
+/* The few-rows kernel takes rows in groups of 8, 4, 2 and 1: each row must get the same bits in any group,
+ * so a sequence's decoding does not depend on how many others share its batch. */
+static void check_rows_alone(int M, int N, int K) {
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * N * K);
+    float *C = malloc(sizeof(float) * M * N), *R = malloc(sizeof(float) * N);
+    for (int i = 0; i < M * K; i++) A[i] = rng_normal(4, M, i);
+    for (int i = 0; i < N * K; i++) B[i] = rng_normal(5, N, i);
+    cpu_matmul(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
+    for (int r = 0; r < M; r++) {
+        cpu_matmul(0, 1, 1, N, K, 1.0f, A + (size_t)r * K, K, B, K, 0.0f, R, N);
+        if (memcmp(R, C + (size_t)r * N, sizeof(float) * N))
+            fprintf(stderr, "few rows M=%d N=%d K=%d: row %d alone differs from its group\n", M, N, K, r);
+        CHECK(!memcmp(R, C + (size_t)r * N, sizeof(float) * N));
+    }
+    free(A), free(B), free(C), free(R);
+}
+
 int main(void) {
     printf("%s\n", cpu_kernel_info());
+    check_rows_alone(15, 300, 100); /* groups 8 + 4 + 2 + 1, K not a multiple of 16 */
+    check_rows_alone(8, 256, 896);
     const int shapes[][3] = {
         {3, 300, 70},   /* few rows: the decode kernel when B is transposed */
         {16, 1000, 33}, /* few rows, K not a multiple of 16 */
+        {8, 300, 100},  /* few rows: one group of 8 */
+        {13, 512, 40},  /* few rows: 8 + 4 + 1 */
         {200, 600, 130}, /* blocks of rows */
         {40, 3000, 64},  /* blocks of columns */
         {7, 9, 5},       /* one small call */
