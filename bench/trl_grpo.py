@@ -29,6 +29,9 @@ import torch
 ADV_TOL = 1e-3             # relative: the two epsilons (pure 1e-6, TRL 1e-4) against a group std ~0.3 give ~3e-4
 DELTA_TOL = 1e-3           # relative L2 of the weight deltas over all tensors, TRL's own advantages
 DELTA_TOL_SAME_ADV = 1e-4  # the same with pure's advantages given to TRL: float32 noise only
+KL = 0.5                   # pure kl_coef = TRL beta (k3 against the starting policy; zero gradient until update 2)
+# TRL's default use_bias_correction_kl multiplies the k3 term by the ratio (an unbiased reverse-KL gradient);
+# pure's kl_coef adds k3 alone, which is TRL's use_bias_correction_kl=False: that is the one compared.
 
 PIPELINE = """description: one GRPO iteration, compared with TRL (bench/trl_grpo.py)
 seed: 5
@@ -52,7 +55,7 @@ loop:
   stages:
     rollout:
       kind: rollout
-      inputs: {policy: state.policy, prompts: data.train}
+      inputs: {policy: state.policy, prompts: data.train, reference: sft.policy}
       samples: 4
       prompts_per_iteration: 4
       max_new_tokens: 24
@@ -77,7 +80,7 @@ loop:
       minibatches: 1
       micro_batch: 16
       clip_eps: 0.2
-      kl_coef: 0.0
+      kl_coef: %(kl)s
       device: cpu
   update: {policy: optimize.policy, optimizer: optimize.optimizer}
 """
@@ -112,14 +115,15 @@ def one(pattern):
     return found[0]
 
 
-def run_pure(pure, tmp, lr, epochs):
-    with open(os.path.join(tmp, "grpo%d.yaml" % epochs), "w") as f:
-        f.write(PIPELINE % {"lr": lr, "epochs": epochs})
+def run_pure(pure, tmp, lr, epochs, kl=0.0):
+    name = "grpo%d_%g" % (epochs, kl)
+    with open(os.path.join(tmp, name + ".yaml"), "w") as f:
+        f.write(PIPELINE % {"lr": lr, "epochs": epochs, "kl": kl})
     with open(os.path.join(tmp, "reward.lua"), "w") as f:
         f.write(REWARD_LUA)
     t0 = time.perf_counter()
-    run = "run%d" % epochs
-    subprocess.run([pure, "run", "grpo%d.yaml" % epochs, "--run-dir", run, "--quiet"], cwd=tmp, check=True)
+    run = "run_" + name
+    subprocess.run([pure, "run", name + ".yaml", "--run-dir", run, "--quiet"], cwd=tmp, check=True)
     rd = os.path.join(tmp, run, "stages")
     return (time.perf_counter() - t0, one(rd + "/sft/*/policy"), one(rd + "/rollout/0/*/rollouts.h5"),
             one(rd + "/credit/0/*/advantages.h5"), one(rd + "/optimize/0/*/policy"))
@@ -148,6 +152,7 @@ def main():
 def compare(a, tmp):
     pure_s, init_dir, ro_path, adv_path, new_dir = run_pure(os.path.abspath(a.pure), tmp, a.lr, 1)
     _, init2, ro2, _, new2 = run_pure(os.path.abspath(a.pure), tmp, a.lr, 2)
+    _, _, ro3, _, new3 = run_pure(os.path.abspath(a.pure), tmp, a.lr, 2, KL)
     with h5py.File(ro_path) as f:
         group = f["group"][:]
         prompt_tokens = [x.tolist() for x in ragged(f, "prompt_tokens")]
@@ -169,25 +174,31 @@ def compare(a, tmp):
     members = {g: [i for i in range(n) if group[i] == g] for g in groups}
     data = dict(prompt_tokens=prompt_tokens, tokens=tokens, logprobs=logprobs, reward=reward, by_ids=by_ids,
                 members=members, K=K, groups=groups)
-    with h5py.File(ro2) as f:  # the two-epoch run sampled the same batch from the same policy
-        if [x.tolist() for x in ragged(f, "tokens")] != tokens or load_safetensors(init2).keys() != load_safetensors(init_dir).keys():
-            raise SystemExit("trl_grpo: the one- and two-epoch pipelines sampled different rollouts")
-    w_pure = {1: load_safetensors(new_dir), 2: load_safetensors(new2)}
+    for ro in (ro2, ro3):  # the other runs sampled the same batch from the same policy
+        with h5py.File(ro) as f:
+            if [x.tolist() for x in ragged(f, "tokens")] != tokens:
+                raise SystemExit("trl_grpo: the pipelines sampled different rollouts")
+    w_pure = {(1, 0.0): load_safetensors(new_dir), (2, 0.0): load_safetensors(new2), (2, KL): load_safetensors(new3)}
     print("what=grpo_step responses=%d groups=%d tokens=%d pure_pipeline_s=%.2f"
           % (n, len(groups), sum(map(len, tokens)), pure_s))
     bad = []
-    for epochs, loss_type, swap in ((1, a.loss_type, False), (1, a.loss_type, True), (1, "grpo", False),
-                                    (2, a.loss_type, False), (2, a.loss_type, True)):
-        adv, order, dw, w0, trl_s = trl_step(init_dir, tmp, data, a.lr, loss_type, pure_adv if swap else None, epochs)
+    for epochs, kl, loss_type, swap in ((1, 0.0, a.loss_type, False), (1, 0.0, a.loss_type, True),
+                                        (1, 0.0, "grpo", False), (2, 0.0, a.loss_type, False),
+                                        (2, 0.0, a.loss_type, True), (2, KL, a.loss_type, False),
+                                        (2, KL, a.loss_type, True), (2, -KL, a.loss_type, True)):
+        # kl < 0: TRL's default use_bias_correction_kl (the KL term times the ratio), for the record
+        adv, order, dw, w0, trl_s = trl_step(init_dir, tmp, data, a.lr, loss_type, pure_adv if swap else None,
+                                             epochs, abs(kl), kl < 0)
         pa = np.array([pure_adv[i][0] for i in order])
         adv_rel = float(np.abs(adv - pa).max() / np.abs(pa).max())
-        delta_rel, norm, worst = compare_deltas(dw, w0, w_pure[epochs])
-        what = "updates=%d trl_loss_type=%s advantages=%s" % (epochs, loss_type, "pure's" if swap else "TRL's")
+        delta_rel, norm, worst = compare_deltas(dw, w0, w_pure[(epochs, abs(kl))])
+        what = "updates=%d kl=%g%s trl_loss_type=%s advantages=%s" % (
+            epochs, abs(kl), " trl_bias_correction_kl" if kl < 0 else "", loss_type, "pure's" if swap else "TRL's")
         trl_s, clipped = trl_s
         print("%s trl_s=%.2f trl_clipped=%.3f adv_max_rel_diff=%.2e delta_norm=%.3e delta_rel_diff=%.2e worst_tensor=%s %.2e"
               % (what, trl_s, clipped, adv_rel, norm, delta_rel, worst[0], worst[1]), flush=True)
-        if loss_type != a.loss_type:
-            continue  # for the record: another aggregation than pure's token mean
+        if loss_type != a.loss_type or kl < 0:
+            continue  # for the record: another aggregation than pure's token mean, another KL term
         tol = DELTA_TOL_SAME_ADV if swap else DELTA_TOL
         if not swap and not adv_rel <= ADV_TOL:
             bad.append("%s: advantages differ by %.3g relative (bound %g)" % (what, adv_rel, ADV_TOL))
@@ -202,7 +213,7 @@ def compare(a, tmp):
     print("trl_grpo: pure's GRPO step equals TRL's (loss_type %s)" % a.loss_type)
 
 
-def trl_step(init_dir, tmp, d, lr, loss_type, adv_override, iterations):
+def trl_step(init_dir, tmp, d, lr, loss_type, adv_override, iterations, beta, bias_correction_kl=False):
     """One GRPOTrainer step from init_dir on pure's samples and rewards: (TRL's advantages in its response order,
     that order, TRL's new parameters, the initial ones, seconds). adv_override: pure's advantages put in place of
     TRL's (after TRL computed its own), to compare the loss, backward and AdamW alone. iterations 2: two
@@ -238,7 +249,7 @@ def trl_step(init_dir, tmp, d, lr, loss_type, adv_override, iterations):
     cfg = GRPOConfig(output_dir=os.path.join(tmp, "trl"), per_device_train_batch_size=n, num_generations=d["K"],
                      gradient_accumulation_steps=1, max_steps=iterations, num_iterations=iterations, learning_rate=lr, adam_epsilon=1.0,
                      adam_beta1=0.9, adam_beta2=0.999, weight_decay=0.0, lr_scheduler_type="constant",
-                     warmup_steps=0, max_grad_norm=0.0, beta=0.0, epsilon=0.2, loss_type=loss_type,
+                     warmup_steps=0, max_grad_norm=0.0, beta=beta, use_bias_correction_kl=bias_correction_kl, epsilon=0.2, loss_type=loss_type,
                      scale_rewards="group", temperature=1.0, max_completion_length=max(map(len, d["tokens"])),
                      use_cpu=True, bf16=False, report_to=[], logging_steps=1, log_level="error", save_strategy="no",
                      seed=0, disable_tqdm=True)
@@ -263,6 +274,9 @@ def trl_step(init_dir, tmp, d, lr, loss_type, adv_override, iterations):
     if sorted(order) != list(range(n)):  # generated once, reused by the second iteration
         raise SystemExit("trl_grpo: TRL asked for %d responses, not each of pure's %d once" % (len(order), n))
     clipped = max(float(h.get("clip_ratio/region_mean", 0)) for h in trainer.state.log_history)
+    kls = [float(h["kl"]) for h in trainer.state.log_history if "kl" in h]
+    if beta:
+        print("trl_kl_per_update=%s" % ",".join("%.6g" % x for x in kls))
     return seen["adv"].numpy().reshape(-1), order, dict(trainer.model.named_parameters()), w0, (secs, clipped)
 
 
