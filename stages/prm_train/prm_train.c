@@ -130,7 +130,9 @@ static int ex_add(Examples *ex, const Tokenizer *tok, int max_len, const char *p
  * (prm_format_tokens): the prompt's ids as the rollout stage encodes them,
  * then each step's tokens up to, not including, the token that ends its
  * "\n\n" delimiter (the rollout's step end), each followed by the "\n" id; the
- * last step keeps all its tokens (a rollout's ends at the eos). */
+ * last step keeps all its tokens (a rollout's ends at the eos). Two steps
+ * ending inside one token (not possible with the toy's byte tokenizer) get the
+ * same end token here, where the rollout stage's step_map merges them. */
 static int toy_tokens_input(const Tokenizer *tok, const char *prompt, const char *text, const size_t *ends, int ns,
                             int32_t nl, int max_len, PrmInput *in, PureErr *err) {
     int32_t *pids = NULL, *ids = NULL;
