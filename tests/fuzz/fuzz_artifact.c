@@ -27,9 +27,11 @@
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void) { return "leak:libhdf5_serial.so\nleak:libhdf5.so\n"; }
 /* Nearly every damaged input makes HDF5 leak (an object header that fails its
- * checksum), so libFuzzer runs a leak check after most inputs: its cost grows
- * with the heap, mostly ASan's quarantine (256 MB by default). 16 MB halves the
- * time per input; ASAN_OPTIONS still overrides it. */
+ * checksum), so libFuzzer runs a leak check after most inputs until it gives up
+ * on per-input checks (after a few thousand, "disabled leak detection after
+ * every mutation"; LeakSanitizer still checks at exit, and -rss_limit_mb bounds
+ * growth): its cost grows with the heap, mostly ASan's quarantine (256 MB by
+ * default). 16 MB halves the time per input; ASAN_OPTIONS still overrides it. */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "quarantine_size_mb=16"; }
 
