@@ -107,13 +107,6 @@ int dist_size(void) { return g.size; }
 int dist_local_rank(void) { return g.local_rank; }
 int dist_local_size(void) { return g.local_size; }
 const char *dist_launcher(void) { return g.launcher; }
-int dist_have_mpi(void) {
-#ifdef PURE_HAVE_MPI
-    return 1;
-#else
-    return 0;
-#endif
-}
 
 void dist_block(int64_t n, int rank, int size, int64_t *lo, int64_t *hi) {
     *lo = n * rank / size;
@@ -132,11 +125,6 @@ static void bcast_pieces(void *buf, size_t count, size_t elem, MPI_Datatype type
 }
 #endif
 
-void dist_barrier(void) {
-#ifdef PURE_HAVE_MPI
-    if (g.mpi) MPI_Barrier(MPI_COMM_WORLD);
-#endif
-}
 
 void dist_bcast(void *buf, size_t bytes) {
 #ifdef PURE_HAVE_MPI

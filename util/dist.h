@@ -36,13 +36,11 @@ int dist_size(void);
 int dist_local_rank(void);  /* rank among the processes on this node (the GPU a rank takes) */
 int dist_local_size(void);
 const char *dist_launcher(void); /* "none", "mpirun", "srun", "pmi", "pmix", "torchrun+mpi" */
-int dist_have_mpi(void);         /* compiled with MPI */
 
 /* Rows [*lo, *hi) of n that `rank` of `size` owns: contiguous blocks in rank
  * order, sizes differing by at most one. */
 void dist_block(int64_t n, int rank, int size, int64_t *lo, int64_t *hi);
 
-void dist_barrier(void);
 /* Broadcast from rank 0. */
 void dist_bcast(void *buf, size_t bytes);
 /* The same, for ranks that wait for a command: the waiting ranks sleep

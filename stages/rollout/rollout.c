@@ -273,20 +273,8 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
     float *ref_lp = NULL;
     if (!rc) rc = block_logprobs(ctx, &p, &ref, pids, plens, K, res, lo, hi, &ref_lp, err);
     if (!rc) rc = gather_rows(res, N, lo, hi, ref.m ? &ref_lp : NULL, err);
-    if (rc || !shard_is_writer()) { /* the other ranks are done: rank 0 writes */
-        free(ref_lp);
-        for (int64_t r = 0; r < N; r++) sample_result_free(&res[r]);
-        free(res);
-        for (int64_t i = 0; i < np; i++) free(pids[i]);
-        free(pids), free(plens), free(chosen);
-        stops_free(&stops);
-        policy_free(&p);
-        policy_free(&ref);
-        prompts_free(&pr);
-        return rc;
-    }
-
     Rollouts ro = {0};
+    if (rc || !shard_is_writer()) goto done; /* the other ranks are done: rank 0 writes */
     if (!rc) {
         ro.n = N;
         ro.prompt_index = xmalloc((size_t)N * sizeof(int64_t));
@@ -358,6 +346,7 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
             if (artifact_close(o, rc ? NULL : err)) rc = -1;
         }
     }
+done:
     free(ref_lp);
     rollouts_free(&ro);
     for (int64_t r = 0; r < N; r++) sample_result_free(&res[r]);
