@@ -21,6 +21,10 @@ static int kind_has_param(StageCtx *ctx, const char *name) {
     return 0;
 }
 
+static int kind_has_input(StageCtx *ctx, const char *port) {
+    return stage_port_index(stage_params(ctx)->kind->inputs, port) >= 0;
+}
+
 static int ctx_precision(StageCtx *ctx) {
     return kind_has_param(ctx, "precision") && !strcmp(stage_param_str(ctx, "precision"), "bf16") ? MODEL_BF16
                                                                                                   : MODEL_FP32;
@@ -212,15 +216,23 @@ void common_adamw_config(StageCtx *ctx, int total_steps, AdamWConfig *c) {
 int common_model_create(StageCtx *ctx, const char *out_dir, int num_labels, Policy *p, PureErr *err) {
     memset(p, 0, sizeof *p);
     const char *device = stage_param_str(ctx, "device");
-    const char *init = stage_param_str(ctx, "init");
+    const char *init = stage_param_str(ctx, "init"), *what = "init";
+    /* sft's optional input `base` is `init` for a model made inside the pipeline */
+    /* (prm_train's `base` is the LM under init_from_policy, which does not come here) */
+    const char *base = kind_has_input(ctx, "base") && !kind_has_param(ctx, "init_from_policy")
+                           ? stage_input_path(ctx, "base")
+                           : NULL;
+    if (base && init[0]) return err_set(err, "set the parameter 'init' or the input 'base', not both");
+    if (base) init = base, what = "base";
     if (init[0]) {
-        if (common_copy_tokenizer(init, out_dir, err)) return err_prefix(err, "parameter 'init'");
+        if (common_copy_tokenizer(init, out_dir, err))
+            return err_prefix(err, base ? "input 'base'" : "parameter 'init'");
         /* an import (no steps, no epochs) only loads and saves: its f32 weights pass through unchanged,
            whatever the precision (the memory plan counts it so too) */
         int import_only = kind_has_param(ctx, "steps") && kind_has_param(ctx, "epochs") &&
                           stage_param_int(ctx, "steps") == 0 && stage_param_int(ctx, "epochs") == 0;
-        if (import_only) return policy_load(init, "init", num_labels, device, p, err);
-        return policy_load_ctx(ctx, init, "init", num_labels, 1, p, err);
+        if (import_only) return policy_load(init, what, num_labels, device, p, err);
+        return policy_load_ctx(ctx, init, what, num_labels, 1, p, err);
     }
     const char *tokpath = stage_param_str(ctx, "tokenizer");
     char *tj = fs_join(out_dir, "tokenizer.json");

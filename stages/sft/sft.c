@@ -25,6 +25,8 @@ static const PortDef sft_inputs[] = {
     {"train", ART_H5, 0, "prompts with a non-empty `solution` column (data stage)", layout_prompts},
     {"dev", ART_H5, 1, "prompts with references for early stopping (data.dev): see stop_accuracy", layout_prompts,
      1},
+    {"base", ART_DIR, 1, "start from this LM (another stage's policy, e.g. sft.policy trained on) instead of a fresh "
+                         "model; the parameter `init` does the same for a folder outside the pipeline"},
     {0},
 };
 static const PortDef sft_outputs[] = {

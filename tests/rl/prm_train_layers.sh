@@ -13,7 +13,9 @@ fail() { echo "prm_train_layers: FAIL: $*" >&2; exit 1; }
 "$PURE" run "$SRC/tests/rl/prm_layers.yaml" --run-dir "$T/r" > "$T/log" 2>&1 || { cat "$T/log"; fail "run failed"; }
 pol=$(ls -d "$T"/r/stages/sft/*/policy) init=$(ls -d "$T"/r/stages/prm_init/*/prm)
 trained=$(ls -d "$T"/r/stages/prm_trained/*/prm) frozen=$(ls -d "$T"/r/stages/prm_frozen/*/prm)
-"$PY" - "$pol" "$init" "$trained" "$frozen" <<'PY' || fail "weights"
+more=$(ls -d "$T"/r/stages/sft_more/*/policy) imported=$(ls -d "$T"/r/stages/sft_import/*/policy)
+based=$(ls -d "$T"/r/stages/prm_based/*/prm)
+"$PY" - "$pol" "$init" "$trained" "$frozen" "$more" "$imported" "$based" <<'PY' || fail "weights"
 import json, struct, sys, os
 import numpy as np
 def load(d):
@@ -56,6 +58,16 @@ fc, fw = load(sys.argv[4])
 moved = [n for n in copied if not np.array_equal(pw[n], fw[n])]
 assert all(not n.startswith(("model.embed_tokens", "model.layers.0.")) for n in moved), moved
 assert np.abs(fw[f"model.layers.{L}.mlp.down_proj.weight"]).max() > 0 and np.abs(fw["score.weight"]).max() > 0
+# sft with input `base`: steps 0 imports the policy bit for bit; 2 steps train it further (same config, every
+# tensor present, some moved); a PRM whose base is that LM carries the LM's tensors, not the policy's
+mc, mw = load(sys.argv[5])
+xc, xw = load(sys.argv[6])
+bc, bw = load(sys.argv[7])
+assert sorted(xw) == sorted(pw) and all(np.array_equal(pw[n], xw[n]) for n in pw), "sft_import changed the policy"
+assert sorted(mw) == sorted(pw) and mc["num_hidden_layers"] == L and mc["hidden_size"] == pc["hidden_size"], mc
+assert any(not np.array_equal(pw[n], mw[n]) for n in pw), "sft_more did not train"
+assert bc["num_hidden_layers"] == L + 1, bc
+assert all(np.array_equal(mw[n], bw[n]) for n in copied), [n for n in copied if not np.array_equal(mw[n], bw[n])]
 print("prm_train_layers: weights ok")
 PY
 grep -q '"stage":"scores"\|"stage": "scores"' "$T/r/metrics.jsonl" || fail "the PRM with an extra layer did not score"
@@ -74,4 +86,21 @@ grep -q "prm_frozen.*freeze_policy keeps the policy's weights fixed: it needs in
 sed 's/    freeze_policy: true/    freeze_policy: true\n    weight_decay: 0.01/' "$SRC/tests/rl/prm_layers.yaml" > "$T/bad3.yaml"
 if "$PURE" validate "$T/bad3.yaml" > "$T/bad3.log" 2>&1; then fail "freeze_policy with weight decay accepted"; fi
 grep -q "prm_frozen.*weight_decay must be 0 (it is 0.01)" "$T/bad3.log" || { cat "$T/bad3.log"; fail "message (weight decay)"; }
+# the memory plan sizes a PRM with its extra layers: prm_init's weights are the 3-layer file's bytes
+"$PURE" plan "$SRC/tests/rl/prm_layers.yaml" > "$T/plan.log" 2>&1 || { cat "$T/plan.log"; fail "plan"; }
+"$PY" - "$T/plan.log" "$init/model.safetensors" <<'PY' || { cat "$T/plan.log"; fail "plan of a PRM with extra layers"; }
+import os, sys
+units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+row = next(l.split() for l in open(sys.argv[1]) if l.startswith("prm_init "))
+w = row[4]
+planned = float(w.rstrip("KMG")) * units[w[-1] if w[-1] in "KMG" else ""]
+actual = os.path.getsize(sys.argv[2])
+assert abs(planned - actual) <= 0.1 * actual, (planned, actual)
+PY
+# `init` and `base` together are refused when the stage starts; the stages already run stay committed
+POL=$pol awk '/^  sft_import:/{f=1} {print} f && /epochs: 0/{print "    init: " ENVIRON["POL"]; f=0}' \
+  "$SRC/tests/rl/prm_layers.yaml" > "$T/bad4.yaml"
+if "$PURE" run "$T/bad4.yaml" --run-dir "$T/r" > "$T/bad4.log" 2>&1; then fail "init and base together accepted"; fi
+grep -q "sft_import.*set the parameter 'init' or the input 'base', not both" "$T/bad4.log" \
+  || { cat "$T/bad4.log"; fail "message (init and base)"; }
 echo "prm_train_layers: ok"
