@@ -17,7 +17,8 @@ update (pure: credit + optimize; TRL: the rest of the step: padding, advantages,
 TRL's step is timed from the trainer's on_step_begin to on_step_end. The first iteration of each is a warm-up;
 the medians over the others are printed as key=value lines, with the ratios TRL / pure.
 
-  trl_speed.py PURE_BIN [--iterations 4] [--sft-steps 300] [--threads N] [--keep DIR] [--sizes tiny]
+  trl_speed.py PURE_BIN [--iterations 4] [--sft-steps 300] [--threads N] [--keep NEW_DIR] [--sizes tiny]
+  (--sizes tiny with small --prompts/--samples/--max-new: a seconds-long check that the bench runs)
 """
 import argparse
 import glob
@@ -145,6 +146,7 @@ def run_pure(pure, tmp, a, threads):
             row["prompt_index"] = f["prompt_index"][:].tolist()
             row["prompt_tokens"] = ragged(f, "prompt_tokens")
             row["length"] = float(np.mean(f["length"][:]))
+            row["max_length"] = int(np.max(f["length"][:]))
         with h5py.File(one("%s/verify/%d/*/verifiable.h5" % (rd, it))) as f:
             row["reward"] = float(np.mean(f["reward"][:]))
         iters.append(row)
@@ -252,6 +254,7 @@ def run_trl(tmp, a, threads, pure):
     logs = [h for h in trainer.state.log_history if "reward" in h]
     for s, h in zip(steps, logs):
         s["length"] = float(h.get("completions/mean_length", float("nan")))
+        s["max_length"] = float(h.get("completions/max_length", float("nan")))
         s["reward"] = float(h["reward"])
     return dict(steps=steps, wall=wall)
 
@@ -278,6 +281,9 @@ def main():
     a = ap.parse_args()
     if a.iterations < 2:
         raise SystemExit("trl_speed: --iterations must be at least 2 (the first is a warm-up)")
+    if a.keep and os.path.isdir(a.keep) and os.listdir(a.keep):
+        # a pure run there would reuse its committed stages, whose wall times are from the earlier run
+        raise SystemExit("trl_speed: --keep %s: expected a new or empty directory" % a.keep)
     tmp = a.keep or tempfile.mkdtemp(prefix="pure-trl-speed-")
     os.makedirs(tmp, exist_ok=True)
     print("cpu=%s threads=%d load_start=%s" % (cpu_model().replace(" ", "_"), a.threads, load()), flush=True)
@@ -291,16 +297,18 @@ def main():
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     p_steps = [dict(generation=sum(r[s] for s in SPLIT["generation"]), scoring=sum(r[s] for s in SPLIT["scoring"]),
-                    update=sum(r[s] for s in SPLIT["update"]), length=r["length"], reward=r["reward"])
+                    update=sum(r[s] for s in SPLIT["update"]), credit=r["credit"], optimize=r["optimize"],
+                    length=r["length"], max_length=r["max_length"], reward=r["reward"])
                for r in pure["iters"]]
     for s in p_steps:
         s["total"] = s["generation"] + s["scoring"] + s["update"]
     for i, (p, t) in enumerate(zip(p_steps, trl["steps"])):
-        print("iteration=%d%s pure_s=%.3f pure_gen_s=%.3f pure_score_s=%.3f pure_update_s=%.3f pure_len=%.1f "
-              "pure_reward=%.3f trl_s=%.3f trl_gen_s=%.3f trl_score_s=%.3f trl_update_s=%.3f trl_len=%.1f "
-              "trl_reward=%.3f" % (i, " (warm-up)" if i == 0 else "", p["total"], p["generation"], p["scoring"],
-                                   p["update"], p["length"], p["reward"], t["total"], t["generation"], t["scoring"],
-                                   t["update"], t["length"], t["reward"]))
+        print("iteration=%d%s pure_s=%.3f pure_gen_s=%.3f pure_score_s=%.3f pure_update_s=%.3f (credit %.3f "
+              "optimize %.3f) pure_len=%.1f pure_max_len=%d pure_reward=%.3f trl_s=%.3f trl_gen_s=%.3f "
+              "trl_score_s=%.3f trl_update_s=%.3f trl_len=%.1f trl_max_len=%d trl_reward=%.3f"
+              % (i, " (warm-up)" if i == 0 else "", p["total"], p["generation"], p["scoring"], p["update"],
+                 p["credit"], p["optimize"], p["length"], p["max_length"], p["reward"], t["total"],
+                 t["generation"], t["scoring"], t["update"], t["length"], t["max_length"], t["reward"]))
     med = {}
     for side, st in (("pure", p_steps), ("trl", trl["steps"])):
         for k in ("total", "generation", "scoring", "update", "length", "reward"):
