@@ -85,6 +85,9 @@ static int link_inst(Plan *p, int i, PureErr *err) {
     for (int k = 0; k < st->ninputs; k++) {
         in->in[k] = resolve(p, &st->inputs[k], in->iter, &in->in_out[k]);
         const char *port = st->kind->inputs[k].name;
+        /* An optional input left unconnected stays out of the identity, as a parameter at its default does:
+         * adding an optional input to a kind leaves every result valid. */
+        if (in->in[k] < 0 && st->inputs[k].kind == REF_NONE) continue;
         if (in->in[k] < 0) {
             /* only a loop with 0 iterations leaves a connected port without a value */
             if (!st->kind->inputs[k].optional) {

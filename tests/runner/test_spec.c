@@ -194,6 +194,32 @@ static int changed(const char *const *sets, int nsets, char *mask, int n) {
     return count;
 }
 
+/* Adding an optional input to a kind leaves the fingerprints of specs that leave it unconnected unchanged, as a
+ * parameter at its default does: test_blob with and without its optional input `b`. */
+static void test_fingerprint_new_input(void) {
+    extern const StageKind test_blob;
+    static const PortDef only_a[] = {{"a", ART_DIR, 1, "optional directory artifact"}, {0}};
+    StageKind narrow = test_blob;
+    narrow.inputs = only_a;
+    const StageKind *wide_kinds[] = {&test_blob, NULL}, *narrow_kinds[] = {&narrow, NULL};
+    const char *text = "seed: 3\nstages:\n  s: {kind: test_blob}\n  t: {kind: test_blob, inputs: {a: s.out}}\n";
+    char *path = write_tmp("optional.yaml", text);
+    PureErr err;
+    err_clear(&err);
+    Spec *w = spec_load(path, NULL, 0, wide_kinds, &err), *n = spec_load(path, NULL, 0, narrow_kinds, &err);
+    Plan *pw = w ? plan_of(w) : NULL, *pn = n ? plan_of(n) : NULL;
+    CHECK(pw && pn && pw->n == 2 && pn->n == 2);
+    for (int i = 0; pw && pn && i < 2; i++) CHECK_STR(pw->insts[i].fp, pn->insts[i].fp);
+    /* connecting it does change t's fingerprint */
+    const char *set[] = {"stages.t.inputs.b=s.out"};
+    Spec *c = spec_load(path, set, 1, wide_kinds, &err);
+    Plan *pc = c ? plan_of(c) : NULL;
+    CHECK(pc && pw && !strcmp(pc->insts[0].fp, pw->insts[0].fp) && strcmp(pc->insts[1].fp, pw->insts[1].fp));
+    plan_free(pc), plan_free(pw), plan_free(pn);
+    spec_free(c), spec_free(w), spec_free(n);
+    free(path);
+}
+
 static void test_fingerprints(void) {
     char mask[64];
     Spec *s = load("loop.yaml", loop_spec, NULL, 0);
@@ -304,6 +330,7 @@ int main(void) {
     test_vars_and_params();
     test_plan();
     test_fingerprints();
+    test_fingerprint_new_input();
     test_extends();
     test_hash_cache();
     PureErr err;
