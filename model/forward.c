@@ -320,7 +320,7 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
     AttnDims dims = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
     int rec = a->mode == 2;
     TrunkPlan tp = {.seqs = &seqs};
-    for (int l = c->num_layers - 1; l >= 0; l--) {
+    for (int l = c->num_layers - 1; l >= m->bwd_from; l--) {
         const LayerW *L = &w->layers[l], *G = &gw->layers[l];
         const LayerWb *Lb = m->wb ? &m->wbv.layers[l] : NULL;
         /* with recompute, the layer's activations are rebuilt from its kept input
@@ -359,6 +359,6 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
         be->copy(dres, dmid, sizeof(float) * n * C);
         be->rmsnorm_bwd(dres, G->ln1, dln, a->res[l], L->ln1, a->rstd1[s], N, C);
     }
-    be->embedding_bwd(gw->wte, dres, p->ids, N, C);
+    if (m->bwd_from == 0) be->embedding_bwd(gw->wte, dres, p->ids, N, C);
     return 0;
 }

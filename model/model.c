@@ -535,6 +535,10 @@ void model_set_recompute(Model *m, int on) {
     m->have_fwd = 0; /* a stored forward's layout belongs to the old setting */
 }
 
+void model_set_backward_from(Model *m, int first_layer) {
+    m->bwd_from = first_layer < 0 ? 0 : first_layer > m->cfg.num_layers ? m->cfg.num_layers : first_layer;
+}
+
 void model_zero_grad(Model *m) {
     if (m->grads) m->be->zero(m->grads, m->n_params * sizeof(float));
 }

@@ -117,6 +117,7 @@ struct Model {
     PackInfo pack;
     int have_fwd;            /* a forward with keep_for_backward is stored */
     int recompute;           /* 1: backward recomputes each layer's activations (model_set_recompute) */
+    int bwd_from;            /* backward stops below this layer (model_set_backward_from) */
 };
 
 /* model.c */

@@ -415,8 +415,13 @@ static int pt_run(StageCtx *ctx, PureErr *err) {
                                                                 : load_toy(ctx, &ex, p.tok, err);
     if (!rc && ex.total == 0) rc = err_set(err, "no labelled steps to train the PRM on");
     Frozen fz = {0};
-    if (!rc && stage_param_bool(ctx, "freeze_policy"))
-        rc = frozen_init(p.m, model_config(p.m)->num_layers - (int)stage_param_int(ctx, "extra_layers"), &fz, err);
+    if (!rc && stage_param_bool(ctx, "freeze_policy")) {
+        int base_layers = model_config(p.m)->num_layers - (int)stage_param_int(ctx, "extra_layers");
+        rc = frozen_init(p.m, base_layers, &fz, err);
+        /* nothing flows back into the frozen part, so its backward is skipped (its gradients stay zero; the
+           zeroing before each step is kept as the statement of the rule) */
+        if (!rc) model_set_backward_from(p.m, base_layers);
+    }
     if (!rc) {
         int bs = (int)stage_param_int(ctx, "batch_size"), micro = (int)stage_param_int(ctx, "micro_batch");
         int steps = (int)stage_param_int(ctx, "steps"), log_every = (int)stage_param_int(ctx, "log_every");

@@ -112,6 +112,60 @@ static void test_recompute(int num_labels) {
     model_free(m);
 }
 
+/* model_set_backward_from(k): the gradients of layers >= k, the final norm and the head are bit-identical to a full
+ * backward's; the layers below and the embedding get none (recompute on and off). */
+static void test_backward_from(int recompute) {
+    ModelConfig c = small_config(32, 3, 4, 2, 48, 61, 64);
+    c.num_labels = 2;
+    PureErr err;
+    err_clear(&err);
+    Model *m = model_create(&c, 13, "cpu", &err);
+    CHECK(m != NULL);
+    if (!m) return;
+    model_set_recompute(m, recompute);
+    enum { B = 2, T = 15 };
+    int32_t tok[B * T], len[B];
+    fill_batch(tok, len, B, T, c.vocab_size, 7);
+    ModelBatch b = {B, T, tok, len};
+    float *o1 = malloc(sizeof(float) * B * T * 2), *o2 = malloc(sizeof(float) * B * T * 2);
+    size_t no, at = 0, same = 0, zero = 0, lower = 0, upper = 0;
+    float *full = grads_of(m, &b, o1, &no);
+    model_set_backward_from(m, 2);
+    float *part = grads_of(m, &b, o2, &no);
+    for (int i = 0; i < model_tensor_count(m); i++) {
+        int nd, layer = -1;
+        int64_t sh[2];
+        const char *name = model_tensor_info(m, i, &nd, sh);
+        size_t k = (size_t)sh[0] * (nd == 2 ? (size_t)sh[1] : 1);
+        int below = !strncmp(name, "model.embed_tokens", 18) ||
+                    (sscanf(name, "model.layers.%d.", &layer) == 1 && layer < 2);
+        for (size_t j = at; j < at + k; j++) {
+            if (below) lower++, zero += part[j] == 0.0f;
+            else upper++, same += memcmp(&full[j], &part[j], sizeof(float)) == 0;
+        }
+        at += k;
+    }
+    if (zero != lower || same != upper)
+        fprintf(stderr, "backward_from (recompute %d): %zu/%zu frozen zero, %zu/%zu trained equal\n", recompute, zero,
+                lower, same, upper);
+    CHECK(lower > 0 && upper > 0 && zero == lower && same == upper);
+    double below_sum = 0; /* the full backward does reach the layers that were skipped */
+    at = 0;
+    for (int i = 0; i < model_tensor_count(m); i++) {
+        int nd;
+        int64_t sh[2];
+        const char *name = model_tensor_info(m, i, &nd, sh);
+        size_t k = (size_t)sh[0] * (nd == 2 ? (size_t)sh[1] : 1);
+        if (!strncmp(name, "model.layers.0.", 15))
+            for (size_t j = at; j < at + k; j++) below_sum += (double)full[j] * full[j];
+        at += k;
+    }
+    CHECK(below_sum > 0);
+    CHECK(memcmp(o1, o2, sizeof(float) * no) == 0);
+    free(o1), free(o2), free(full), free(part);
+    model_free(m);
+}
+
 /* ---- the plan against the measured peak ---- */
 
 static double status_kb(const char *key) {
@@ -281,6 +335,8 @@ int main(int argc, char **argv) {
     }
     test_recompute(0);
     test_recompute(2);
+    test_backward_from(0);
+    test_backward_from(1);
     test_rss();
 #ifdef PURE_HAVE_CUDA
     if (cuda_device_count() > 0) { /* the same cases on the GPU: the plan against the arena's peak */
