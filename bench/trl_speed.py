@@ -317,7 +317,7 @@ def main():
           % tuple(med["pure", k] for k in ("total", "generation", "scoring", "update")))
     print("trl_s_per_iteration=%.3f trl_generation_s=%.3f trl_scoring_s=%.3f trl_update_s=%.3f"
           % tuple(med["trl", k] for k in ("total", "generation", "scoring", "update")))
-    print("ratio_total=%.2f ratio_generation=%.2f ratio_scoring=%.2f ratio_update=%.2f (TRL / pure)"
+    print("ratio_total=%.3g ratio_generation=%.3g ratio_scoring=%.3g ratio_update=%.3g (TRL / pure)"
           % tuple(med["trl", k] / med["pure", k] if med["pure", k] > 0 else float("inf")
                   for k in ("total", "generation", "scoring", "update")))
     print("pure_mean_length=%.1f trl_mean_length=%.1f pure_reward=%.3f trl_reward=%.3f (medians, warm-up excluded)"
