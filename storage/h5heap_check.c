@@ -27,17 +27,19 @@ typedef struct {
     uint64_t addr;          /* absolute file offset of the collection */
     unsigned char *bytes;   /* the whole collection */
     uint64_t size;
+    int64_t *obj_size;      /* (nidx) object index -> its size, -2 when absent: one walk, not one per string */
+    unsigned nidx;          /* 1 + the largest object index in the collection */
 } Collection;
 
 /* Walks the objects of a collection the way HDF5 does (u16 index, u16
  * refcount, u32 reserved, size, data padded to 8; index 0 is the free space,
  * whose size counts its own header), refusing any step that would stall or
  * leave the collection: HDF5 loops forever on a zero free-space size.
- * Returns the size of object `idx`, -2 when the walk ends cleanly without it,
- * -1 when the collection is malformed. */
-static int64_t walk_collection(const Collection *c, size_t sz_size, unsigned idx) {
+ * Without obj_size it finds nidx; with it, it records each object's size (a
+ * repeated index: the last one wins, as HDF5's own lookup walk would find).
+ * Returns 0, or -1 when the collection is malformed. */
+static int walk_collection(Collection *c, size_t sz_size) {
     uint64_t hdr = 8 + sz_size, off = 8 + sz_size;
-    int64_t found = -2;
     while (off < c->size) {
         if (off + hdr > c->size) break; /* a tail too small for a header is free space */
         unsigned i = (unsigned)le_get(c->bytes + off, 2);
@@ -45,13 +47,19 @@ static int64_t walk_collection(const Collection *c, size_t sz_size, unsigned idx
         if (osz > c->size) return -1;
         uint64_t need = i > 0 ? hdr + ((osz + 7) & ~(uint64_t)7) : osz;
         if (need < hdr || need > c->size - off) return -1;
-        if (i > 0 && i == idx) found = (int64_t)osz;
+        if (i > 0 && !c->obj_size && i >= c->nidx) c->nidx = i + 1;
+        if (i > 0 && c->obj_size) c->obj_size[i] = (int64_t)osz;
         off += need;
     }
-    return found;
+    return 0;
 }
 
-/* Reads and walks a collection; 0 if well-formed. */
+/* The size of object idx of a collection load_collection indexed; -2 when absent. */
+static int64_t collection_object(const Collection *c, unsigned idx) {
+    return idx > 0 && idx < c->nidx ? c->obj_size[idx] : -2;
+}
+
+/* Reads, walks and indexes a collection; 0 if well-formed. */
 static int load_collection(int fd, uint64_t addr, uint64_t file_size, size_t sz_size, Collection *c) {
     unsigned char head[32];
     /* written so that no sum can wrap around: addr comes from the (unchecksummed) raw data */
@@ -65,7 +73,12 @@ static int load_collection(int fd, uint64_t addr, uint64_t file_size, size_t sz_
     c->size = size;
     c->bytes = xmalloc(size);
     if (pread(fd, c->bytes, size, (off_t)addr) != (ssize_t)size) return -1;
-    return walk_collection(c, sz_size, 0) == -2 ? 0 : -1;
+    /* two walks: the first validates and sizes the index, the second fills it */
+    if (walk_collection(c, sz_size) != 0) return -1;
+    if (c->nidx == 0) c->nidx = 1;
+    c->obj_size = xmalloc(c->nidx * sizeof(int64_t));
+    for (unsigned k = 0; k < c->nidx; k++) c->obj_size[k] = -2;
+    return walk_collection(c, sz_size);
 }
 
 int h5u_check_vlen_heap(Artifact *a, hid_t ds, const char *name, int64_t n, PureErr *err) {
@@ -124,24 +137,24 @@ int h5u_check_vlen_heap(Artifact *a, hid_t ds, const char *name, int64_t n, Pure
             break;
         }
         if (!c) {
-            if (ncols == 8) free(cols[--ncols].bytes); /* bounded cache: evict one */
+            if (ncols == 8) --ncols, free(cols[ncols].bytes), free(cols[ncols].obj_size); /* bounded cache: evict one */
             c = &cols[ncols];
             memset(c, 0, sizeof *c);
             if (load_collection(fd, addr + ublock, file_size, sz_size, c) != 0) {
-                free(c->bytes);
+                free(c->bytes), free(c->obj_size);
                 rc = err_set(err, "%s: dataset '%s': string %lld points to a damaged heap collection at byte %llu",
                              a->path, name, (long long)i, (unsigned long long)(addr + ublock));
                 break;
             }
             ncols++;
         }
-        int64_t osz = idx > 0 ? walk_collection(c, sz_size, idx) : -1;
+        int64_t osz = idx > 0 ? collection_object(c, idx) : -1;
         if (osz < 0 || (uint64_t)osz < len)
             rc = err_set(err, "%s: dataset '%s': string %lld (%llu bytes) is missing from its heap collection (damaged file)",
                          a->path, name, (long long)i, (unsigned long long)len);
     }
 done:
-    for (int k = 0; k < ncols; k++) free(cols[k].bytes);
+    for (int k = 0; k < ncols; k++) free(cols[k].bytes), free(cols[k].obj_size);
     free(ids);
     close(fd);
     return rc;
