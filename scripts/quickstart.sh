@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # quickstart.sh - build pure and run the README's main job on the CPU: the PURE method on the toy task, min-form
 # and sum-form credit side by side from one shared SFT policy and PRM (pipelines/quickstart_compare.yaml, a sweep).
-#   toy data -> SFT (stopped on a dev split with headroom left) -> PRM training -> the PRM's quality on held-out
-#   rollouts -> RL with min-form credit | RL with sum-form credit -> evaluation -> one comparison table.
+#   toy data -> SFT (stopped on a dev split with headroom left) -> the PRM's LM (that policy trained on) -> PRM
+#   training -> the PRM's quality on held-out rollouts -> RL with min-form credit | RL with sum-form credit ->
+#   evaluation -> one comparison table.
 # Extra arguments go to `pure run` (e.g. --set seed=2). Killed at any moment, it resumes when run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
