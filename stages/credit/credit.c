@@ -155,8 +155,13 @@ static int credit_run(StageCtx *ctx, PureErr *err) {
     int rc = -1;
     CreditResult res = {0};
     if (read_inputs(ctx, &sb, cfg.kl_coef != 0, est, err) < 0) goto done;
-    if (!sb.b.step_rewards && (cfg.rule->needs & CREDIT_NEEDS_STEP_REWARDS))
-        stage_warn(ctx, "no rewards input: process returns are 0 (only verifiable rewards and KL count)");
+    /* a rule that reads step rewards with none connected: deliberate beside a verifiable input (the
+       verifiable-only variant, said once in the log), suspicious without one (only KL would count) */
+    if (!sb.b.step_rewards && (cfg.rule->needs & CREDIT_NEEDS_STEP_REWARDS)) {
+        if (!sb.v.reward) stage_warn(ctx, "no rewards or verifiable input: every return is 0 but the KL penalty");
+        else if (stage_iteration(ctx) <= 0)
+            stage_log(ctx, "no rewards input: the returns are the verifiable rewards (and the KL penalty)");
+    }
     if ((cfg.rule->needs & CREDIT_NEEDS_SCRIPT) && !(cfg.lua = open_script(stage_params(ctx), err))) goto done;
     if (credit_compute(&sb.b, &cfg, &res, err) < 0) goto done;
     stage_progress(ctx, res.n, res.n, "responses");

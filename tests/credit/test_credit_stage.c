@@ -401,12 +401,16 @@ static void test_stage_errors(void) {
              (long long)cut);
     expect_run_error(&c, want);
     c.no_port_check = 0;
-    /* no rewards input: runs on the verifiable rewards alone, with a warning */
+    /* no rewards input: runs on the verifiable rewards alone without a warning; with neither input it warns */
     c.in[1] = NULL;
     PureErr err;
     CHECK(run_stage(&c, &err) == 0);
-    if (!strstr(c.log, "no rewards input")) fprintf(stderr, "  stderr: %s\n", c.log);
-    CHECK(strstr(c.log, "no rewards input: process returns are 0") != NULL);
+    CHECK(strstr(c.log, "warning") == NULL); /* (the host runs quiet: the one info line is not shown) */
+    const char *verifiable = c.in[2];
+    c.in[2] = NULL;
+    CHECK(run_stage(&c, &err) == 0);
+    CHECK(strstr(c.log, "no rewards or verifiable input: every return is 0 but the KL penalty") != NULL);
+    c.in[2] = verifiable;
     /* the wrong artifact wired in: the host names whose it is (here: no pure_kind, written by the test) */
     c.in[2] = path_of("rewards.h5");
     expect_run_error(&c, "input 'verifiable': " );
