@@ -243,7 +243,10 @@ def main():
                        ("steps", "Steps per response of each iteration's rollouts"),
                        ("reward", "Mean process (PRM) step reward of each iteration's rollouts")):
         series = {}
+        most = max(len(ss) for ss in by.values())
         for name, ss in by.items():
+            if len(ss) < most:  # the curves are the variants every seed ran; one-seed ablations are in the tables
+                continue
             n = min(len(s[key]) for s in ss)
             series[name] = [mean([s[key][i] for s in ss]) for i in range(n)]
         w.append(f"## {label}, mean over seeds\n\n```\n{curve(series)}\n```\n")
