@@ -111,7 +111,7 @@ def one(pattern):
     import glob
     found = sorted(glob.glob(pattern))
     if len(found) != 1:
-        raise SystemExit("trl_grpo: expected one match of %s, found %s" % (pattern, found))
+        raise SystemExit("%s: expected one match of %s, found %s" % (os.path.basename(sys.argv[0]), pattern, found))
     return found[0]
 
 

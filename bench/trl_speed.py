@@ -36,6 +36,8 @@ import warnings
 import h5py
 import numpy as np
 
+from trl_grpo import one, ragged  # the same run-directory and ragged-dataset readers
+
 PIPELINE = """description: the RL iteration timed against TRL (bench/trl_speed.py)
 seed: 1
 stages:
@@ -92,20 +94,8 @@ SPLIT = {"generation": ("rollout",), "scoring": ("verify",), "update": ("credit"
 BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 
 
-def one(pattern):
-    found = sorted(glob.glob(pattern))
-    if len(found) != 1:
-        raise SystemExit("trl_speed: expected one match of %s, found %s" % (pattern, found))
-    return found[0]
-
-
 def strings(ds):
     return [s.decode() if isinstance(s, bytes) else s for s in ds[()]]
-
-
-def ragged(f, name):
-    v, off = f[name]["values"][:], f[name]["offsets"][:]
-    return [v[off[i]:off[i + 1]].tolist() for i in range(len(off) - 1)]
 
 
 def cpu_model():
@@ -144,7 +134,7 @@ def run_pure(pure, tmp, a, threads):
         ro = one("%s/rollout/%d/*/rollouts.h5" % (rd, it))
         with h5py.File(ro) as f:
             row["prompt_index"] = f["prompt_index"][:].tolist()
-            row["prompt_tokens"] = ragged(f, "prompt_tokens")
+            row["prompt_tokens"] = [x.tolist() for x in ragged(f, "prompt_tokens")]
             row["length"] = float(np.mean(f["length"][:]))
             row["max_length"] = int(np.max(f["length"][:]))
         with h5py.File(one("%s/verify/%d/*/verifiable.h5" % (rd, it))) as f:

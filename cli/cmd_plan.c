@@ -86,6 +86,7 @@ static int stage_model(const Spec *s, int si, ModelConfig *cfg, char *what, size
     if (strcmp(k, "sft") && strcmp(k, "prm_train"))
         return err_set(err, "stage '%s' (kind %s) writes no model", st->name, k);
     const char *init = par_str(st, "init");
+    const SpecRef *base = input(st, "base");
     if (init[0]) {
         if (model_config_load(init, cfg, err)) return err_prefix(err, "stage '%s': parameter 'init'", st->name);
         snprintf(what, cap, "%s", init);
@@ -93,14 +94,14 @@ static int stage_model(const Spec *s, int si, ModelConfig *cfg, char *what, size
     }
     if (labels && par(st, "init_from_policy") && par(st, "init_from_policy")->b) {
         /* the PRM is the base LM (or the policy) with a 2-label head and extra_layers more decoder layers */
-        const SpecRef *r = input(st, "base") ? input(st, "base") : input(st, "policy");
+        const SpecRef *r = base ? base : input(st, "policy");
         if (!r) return err_set(err, "stage '%s': init_from_policy needs input 'policy'", st->name);
         if (ref_model(s, r, cfg, what, cap, err)) return -1;
         cfg->num_labels = labels;
         cfg->num_layers += (int)par_int(st, "extra_layers", 0);
         return 0;
     }
-    if (!labels && input(st, "base")) return ref_model(s, input(st, "base"), cfg, what, cap, err);
+    if (!labels && base) return ref_model(s, base, cfg, what, cap, err);
     model_config_default(cfg);
     const char *tok = par_str(st, "tokenizer");
     if (tok[0]) {

@@ -107,10 +107,10 @@ void model_zero_grad(Model *m);
 void model_set_recompute(Model *m, int on);
 /* Backward only into layers >= first_layer (and the final norm and the head):
  * the layers below and the embedding get no gradient (it stays as it was,
- * zero after model_zero_grad; a tied LM head still adds its own) and their backward is not computed. For a model
- * whose lower part is frozen (prm_train freeze_policy) this skips that part's
- * backward, about two thirds of its training compute. 0 (the default) trains
- * everything. */
+ * zero after model_zero_grad; a tied LM head still adds its own) and their
+ * backward is not computed. For a model whose lower part is frozen (prm_train
+ * freeze_policy) this skips that part's backward, about two thirds of its
+ * training compute. 0 (the default) trains everything. */
 void model_set_backward_from(Model *m, int first_layer);
 
 /* ---- memory plan ----

@@ -217,8 +217,8 @@ int common_model_create(StageCtx *ctx, const char *out_dir, int num_labels, Poli
     memset(p, 0, sizeof *p);
     const char *device = stage_param_str(ctx, "device");
     const char *init = stage_param_str(ctx, "init"), *what = "init";
-    /* sft's optional input `base` is `init` for a model made inside the pipeline */
-    /* (prm_train's `base` is the LM under init_from_policy, which does not come here) */
+    /* sft's optional input `base` is `init` for a model made inside the pipeline (prm_train's `base` is the LM
+       under init_from_policy, which does not come here) */
     const char *base = kind_has_input(ctx, "base") && !kind_has_param(ctx, "init_from_policy")
                            ? stage_input_path(ctx, "base")
                            : NULL;

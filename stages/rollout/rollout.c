@@ -275,7 +275,7 @@ static int rollout_run(StageCtx *ctx, PureErr *err) {
     if (!rc) rc = gather_rows(res, N, lo, hi, ref.m ? &ref_lp : NULL, err);
     Rollouts ro = {0};
     if (rc || !shard_is_writer()) goto done; /* the other ranks are done: rank 0 writes */
-    if (!rc) {
+    { /* the artifact's columns */
         ro.n = N;
         ro.prompt_index = xmalloc((size_t)N * sizeof(int64_t));
         ro.group = xmalloc((size_t)N * sizeof(int64_t));
