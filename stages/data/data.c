@@ -12,6 +12,8 @@ static const PortDef outputs[] = {
     {"test", ART_H5, 0, "held-out prompts (evaluation sets), same layout", layout_prompts},
     {"dev", ART_H5, 0, "prompts for decisions made during a run (SFT early stopping, PRM quality), in neither train nor "
      "test; 0 rows unless n_dev > 0", layout_prompts},
+    {"extra", ART_H5, 0, "toy: more problems in none of train, test and dev, for training a verifier (the PRM or its LM) "
+     "on more than the policy sees; 0 rows unless n_extra > 0", layout_prompts},
     {0}};
 
 static const char *const reference_selects[] = {"fraction", "answer_field", NULL};
@@ -49,6 +51,7 @@ static const ParamDef params[] = {
     {"n_test", PT_INT, "512", 0, 1e7, NULL, "toy: number of test problems (none of them in train)"},
     {"n_dev", PT_INT, "0", 0, 1e7, NULL,
      "dev rows: toy, new problems in neither train nor test; files, rows moved from the start of train"},
+    {"n_extra", PT_INT, "0", 0, 1e8, NULL, "toy: rows of `extra`, new problems drawn after the dev ones"},
     {"min_ops", PT_INT, "2", 1, 7, NULL, "toy: fewest +/- operations per problem"},
     {"max_ops", PT_INT, "3", 1, 7, NULL, "toy: most +/- operations per problem"},
     {"max_operand", PT_INT, "20", 1, 1e6, NULL, "toy: operands are drawn from [0, max_operand]"},
@@ -77,6 +80,7 @@ static void read_options(const StageParams *p, DataOptions *o) {
     o->n_train = param_int(p, "n_train");
     o->n_test = param_int(p, "n_test");
     o->n_dev = param_int(p, "n_dev");
+    o->n_extra = param_int(p, "n_extra");
     o->toy.min_ops = (int)param_int(p, "min_ops");
     o->toy.max_ops = (int)param_int(p, "max_ops");
     o->toy.max_operand = (int)param_int(p, "max_operand");
@@ -90,6 +94,9 @@ static int check_data(const StageParams *p, PureErr *err) {
     int toy = o.n_sources == 0 && strcmp(o.source, "toy") == 0;
     if (toy && o.toy.min_ops > o.toy.max_ops)
         return err_set(err, "min_ops (%d) must not exceed max_ops (%d)", o.toy.min_ops, o.toy.max_ops);
+    if (!toy && o.n_extra > 0)
+        return err_set(err, "n_extra draws new toy problems; source '%s' reads a file (use test_size/n_dev to split it)",
+                       o.n_sources ? o.sources[0] : o.source);
     if (!toy && !*o.path && !*o.data_dir)
         return err_set(err, "source '%s' reads a file: set `path` (or `data_dir` for the files of ../shared/data)",
                        o.n_sources ? o.sources[0] : o.source);
@@ -125,17 +132,19 @@ static int run_data(StageCtx *ctx, PureErr *err) {
     DataOptions o;
     read_options(stage_params(ctx), &o);
     o.seed = stage_seed(ctx);
-    DataSplit train, test, dev;
-    int rc = data_prepare(&o, &train, &test, &dev, err);
+    DataSplit train, test, dev, extra;
+    int rc = data_prepare(&o, &train, &test, &dev, &extra, err);
     if (rc == 0) rc = write_split(ctx, "train", &train, err);
     if (rc == 0) rc = write_split(ctx, "test", &test, err);
     if (rc == 0) rc = write_split(ctx, "dev", &dev, err);
+    if (rc == 0) rc = write_split(ctx, "extra", &extra, err);
     if (rc == 0) {
         int64_t with_ref = 0;
         for (int64_t i = 0; i < train.rows.n; i++) with_ref += train.has_reference[i];
         stage_metric(ctx, "n_train", (double)train.rows.n);
         stage_metric(ctx, "n_test", (double)test.rows.n);
         stage_metric(ctx, "n_dev", (double)dev.rows.n);
+        if (extra.rows.n) stage_metric(ctx, "n_extra", (double)extra.rows.n);
         stage_metric(ctx, "train_with_reference", (double)with_ref);
         if (o.max_prompt_tokens > 0) {
             stage_metric(ctx, "dropped_long_prompts", (double)train.dropped_long);
@@ -148,11 +157,13 @@ static int run_data(StageCtx *ctx, PureErr *err) {
     data_split_free(&train);
     data_split_free(&test);
     data_split_free(&dev);
+    data_split_free(&extra);
     return rc;
 }
 
 const StageKind stage_kind_data = {
-    "data", 3, /* 2: the method's template has real newlines inside the quotes, as the official code; 3: dev */
+    "data", 4, /* 2: the method's template has real newlines inside the quotes, as the official code; 3: dev;
+                 4: the extra output (a stored run of version 3 lacks it) */
     "Prompts for training and evaluation: the toy arithmetic task (docs/toy-task.md) or the benchmark and training "
     "files of ../shared/data (MATH-500, Minerva Math, OlympiadBench, AIME24, AMC23, GSM8K, the MATH training set) "
     "or any JSONL file with field mapping. Reference answers come from the answer field or the last \\boxed{} of the "

@@ -90,18 +90,20 @@ static void toy_fresh(const DataOptions *o, TextSet *set, uint64_t *index, int64
     }
 }
 
-static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, DataSet *dev, PureErr *err) {
+static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, DataSet *dev, DataSet *extra,
+                        PureErr *err) {
     if (o->toy.min_ops < 1 || o->toy.max_ops > TOY_MAX_OPS || o->toy.min_ops > o->toy.max_ops)
         return err_set(err, "toy task: need 1 <= min_ops <= max_ops <= %d, got min_ops=%d max_ops=%d", TOY_MAX_OPS,
                        o->toy.min_ops, o->toy.max_ops);
     TextSet set = {0};
     set.cap = 16;
-    while (set.cap < (size_t)(o->n_train + o->n_test + o->n_dev) * 2 + 16) set.cap *= 2;
+    while (set.cap < (size_t)(o->n_train + o->n_test + o->n_dev + o->n_extra) * 2 + 16) set.cap *= 2;
     set.h = xcalloc(set.cap, sizeof *set.h);
     set.s = xcalloc(set.cap, sizeof *set.s);
     uint64_t index = 0;
     /* train problems may repeat (a small task has few distinct problems); test ones are new, and dev ones
-       (drawn after the test ones, so a dev split leaves train and test as they were) newer still */
+       (drawn after the test ones, so a dev split leaves train and test as they were) newer still, and the extra
+       ones (a verifier's training pool) after those: adding them changes none of the other three */
     for (int64_t i = 0; i < o->n_train; i++, index++) {
         ToyProblem p;
         toy_problem_generate(&o->toy, o->seed, index, &p);
@@ -112,6 +114,7 @@ static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, Dat
     }
     toy_fresh(o, &set, &index, o->n_test, test);
     toy_fresh(o, &set, &index, o->n_dev, dev);
+    if (extra) toy_fresh(o, &set, &index, o->n_extra, extra);
     free(set.h);
     free(set.s);
     if (test->n < o->n_test)
@@ -120,6 +123,9 @@ static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, Dat
     if (dev->n < o->n_dev)
         return err_set(err, "toy task: only %lld distinct dev problems in neither train nor test (n_dev=%lld); raise "
                        "max_operand or max_ops", (long long)dev->n, (long long)o->n_dev);
+    if (extra && extra->n < o->n_extra)
+        return err_set(err, "toy task: only %lld distinct extra problems in none of train, test and dev (n_extra=%lld); "
+                       "raise max_operand or max_ops", (long long)extra->n, (long long)o->n_extra);
     return 0;
 }
 
@@ -234,12 +240,14 @@ static void split_finish(const DataOptions *o, DataSplit *s, int is_train) {
         if (!s->rows.rows[i].reference[0]) s->has_reference[i] = 0;
 }
 
-int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, DataSplit *dev, PureErr *err) {
+int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, DataSplit *dev, DataSplit *extra,
+                 PureErr *err) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     memset(dev, 0, sizeof *dev);
+    if (extra) memset(extra, 0, sizeof *extra);
     if (o->n_sources == 0 && strcmp(o->source, "toy") == 0) {
-        if (toy_generate(o, &train->rows, &test->rows, &dev->rows, err) < 0) return -1;
+        if (toy_generate(o, &train->rows, &test->rows, &dev->rows, extra ? &extra->rows : NULL, err) < 0) return -1;
     } else {
         DataSet all = {0};
         int benchmarks_only = 1, rc = 0;
@@ -272,6 +280,7 @@ int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, DataSp
     split_finish(o, train, 1);
     split_finish(o, test, 0);
     split_finish(o, dev, 0);
+    if (extra) split_finish(o, extra, 0);
     return 0;
 }
 

@@ -36,6 +36,7 @@ typedef struct DataOptions {
     int64_t n_train, n_test;         /* toy only */
     int64_t n_dev;                   /* toy: dev problems after the test ones, in neither; files: rows moved
                                         from the start of train to dev */
+    int64_t n_extra;                 /* toy: more problems, after the dev ones, in none of the three */
     uint64_t seed;
 } DataOptions;
 
@@ -48,8 +49,11 @@ typedef struct DataSplit {
     char **prompts;                  /* (n) templated */
 } DataSplit;
 
-/* dev (may hold 0 rows) is for decisions made during a run (early stopping, PRM quality), so test stays unseen. */
-int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, DataSplit *dev, PureErr *err);
+/* dev (may hold 0 rows) is for decisions made during a run (early stopping, PRM quality), so test stays unseen.
+ * extra (NULL: not made; toy only, o->n_extra rows) is a pool for training a verifier on more problems than the
+ * policy sees, disjoint from test and dev. */
+int data_prepare(const DataOptions *o, DataSplit *train, DataSplit *test, DataSplit *dev, DataSplit *extra,
+                 PureErr *err);
 void data_split_free(DataSplit *s);
 /* Writes the "prompts" layout (docs/architecture.md) into an open artifact. */
 int data_split_write(Artifact *a, const DataSplit *s, PureErr *err);

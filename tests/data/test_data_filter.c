@@ -40,7 +40,7 @@ static void test_bytelevel(void) {
             o.max_prompt_tokens = limit;
             o.tokenizer = use_dir ? tmpdir : tj;
             DataSplit tr, te, dv;
-            int rc = data_prepare(&o, &tr, &te, &dv, &err);
+            int rc = data_prepare(&o, &tr, &te, &dv, NULL, &err);
             CHECK(rc == 0);
             if (rc) {
                 fprintf(stderr, "  %s\n", err.msg);
@@ -65,12 +65,12 @@ static void test_bytelevel(void) {
     o.source = "jsonl", o.path = path, o.template_ = "Q: {problem}", o.shuffle = 0;
     o.max_prompt_tokens = 12, o.tokenizer = tj, o.limit = 2;
     DataSplit tr, te, dv;
-    CHECK(data_prepare(&o, &tr, &te, &dv, &err) == 0);
+    CHECK(data_prepare(&o, &tr, &te, &dv, NULL, &err) == 0);
     CHECK(tr.rows.n == 2 && tr.dropped_long == 2 && !strcmp(tr.rows.rows[1].problem, "abcdef"));
     data_split_free(&tr), data_split_free(&te), data_split_free(&dv);
     char *nothing = fs_join(tmpdir, "missing");
     o.tokenizer = nothing;
-    CHECK(data_prepare(&o, &tr, &te, &dv, &err) < 0 && strstr(err.msg, "parameter 'tokenizer'") &&
+    CHECK(data_prepare(&o, &tr, &te, &dv, NULL, &err) < 0 && strstr(err.msg, "parameter 'tokenizer'") &&
           strstr(err.msg, "missing"));
     free(nothing), free(tj), free(path);
 }
@@ -91,7 +91,7 @@ static void test_math_train(void) {
     o.tokenizer = tj;
     DataSplit tr, te, dv;
     PureErr err = {0};
-    CHECK(data_prepare(&o, &tr, &te, &dv, &err) == 0);
+    CHECK(data_prepare(&o, &tr, &te, &dv, NULL, &err) == 0);
     printf("test_data_filter: math_train, %lld rows kept, %lld dropped\n", (long long)tr.rows.n,
            (long long)tr.dropped_long);
     CHECK(tr.dropped_long == 8 && tr.rows.n == 8523 - 8);

@@ -68,7 +68,7 @@ static void test_real_sources(const char *data_dir) {
 static void prepare_ok(const DataOptions *o, DataSplit *train, DataSplit *test) {
     PureErr err = {0};
     DataSplit dev;
-    int rc = data_prepare(o, train, test, &dev, &err);
+    int rc = data_prepare(o, train, test, &dev, NULL, &err);
     CHECK(rc == 0);
     if (rc) fprintf(stderr, "  data_prepare: %s\n", err.msg);
     CHECK(dev.rows.n == 0 || o->n_dev > 0);
@@ -196,7 +196,7 @@ static void test_toy_split(void) {
     o.toy.min_ops = o.toy.max_ops = 1;
     PureErr err = {0};
     DataSplit dv2;
-    CHECK(data_prepare(&o, &tr2, &te2, &dv2, &err) < 0);
+    CHECK(data_prepare(&o, &tr2, &te2, &dv2, NULL, &err) < 0);
     CHECK(strstr(err.msg, "distinct test problems") != NULL);
     data_split_free(&tr2), data_split_free(&te2), data_split_free(&dv2);
     /* a user template */
@@ -316,10 +316,10 @@ static void test_bad_inputs(void) {
     o.source = "jsonl";
     o.path = miss;
     DataSplit tr, te, dv;
-    CHECK(data_prepare(&o, &tr, &te, &dv, &err) < 0 && strstr(err.msg, "missing field 'problem'"));
+    CHECK(data_prepare(&o, &tr, &te, &dv, NULL, &err) < 0 && strstr(err.msg, "missing field 'problem'"));
     data_split_free(&tr), data_split_free(&te), data_split_free(&dv);
     o.path = "";
-    CHECK(data_prepare(&o, &tr, &te, &dv, &err) < 0 && strstr(err.msg, "set `path`"));
+    CHECK(data_prepare(&o, &tr, &te, &dv, NULL, &err) < 0 && strstr(err.msg, "set `path`"));
     data_split_free(&tr), data_split_free(&te), data_split_free(&dv);
     free(bad), free(miss), free(noans), free(gsm), free(arr), free(notobj), free(mapped), free(nums);
 }
@@ -334,9 +334,9 @@ static void test_dev_split(const char *data_dir) {
     o.n_test = 100;
     DataSplit tr, te, dv, tr0, te0, dv0;
     PureErr err = {0};
-    CHECK(data_prepare(&o, &tr0, &te0, &dv0, &err) == 0 && dv0.rows.n == 0);
+    CHECK(data_prepare(&o, &tr0, &te0, &dv0, NULL, &err) == 0 && dv0.rows.n == 0);
     o.n_dev = 80;
-    CHECK(data_prepare(&o, &tr, &te, &dv, &err) == 0 && dv.rows.n == 80);
+    CHECK(data_prepare(&o, &tr, &te, &dv, NULL, &err) == 0 && dv.rows.n == 80);
     CHECK(tr.rows.n == tr0.rows.n && te.rows.n == te0.rows.n);
     for (int64_t i = 0; i < tr.rows.n; i++) CHECK(!strcmp(tr.rows.rows[i].problem, tr0.rows.rows[i].problem));
     for (int64_t i = 0; i < te.rows.n; i++) CHECK(!strcmp(te.prompts[i], te0.prompts[i]));
@@ -354,9 +354,9 @@ static void test_dev_split(const char *data_dir) {
     o.source = "gsm8k";
     o.test_size = 20;
     o.seed = 2;
-    CHECK(data_prepare(&o, &tr0, &te0, &dv0, &err) == 0);
+    CHECK(data_prepare(&o, &tr0, &te0, &dv0, NULL, &err) == 0);
     o.n_dev = 30;
-    CHECK(data_prepare(&o, &tr, &te, &dv, &err) == 0);
+    CHECK(data_prepare(&o, &tr, &te, &dv, NULL, &err) == 0);
     CHECK(dv.rows.n == 30 && te.rows.n == 20 && tr.rows.n == tr0.rows.n - 30);
     for (int64_t i = 0; i < 30 && i < dv.rows.n; i++) CHECK(!strcmp(dv.rows.rows[i].problem, tr0.rows.rows[i].problem));
     for (int64_t i = 0; i < tr.rows.n; i++) CHECK(!strcmp(tr.rows.rows[i].problem, tr0.rows.rows[i + 30].problem));
@@ -364,11 +364,54 @@ static void test_dev_split(const char *data_dir) {
     data_split_free(&tr0), data_split_free(&te0), data_split_free(&dv0);
 }
 
+static int in_split(const DataSplit *s, const char *problem) {
+    for (int64_t j = 0; j < s->rows.n; j++)
+        if (!strcmp(s->rows.rows[j].problem, problem)) return 1;
+    return 0;
+}
+
+/* The extra pool (a verifier's training problems) is new toy problems in none of train, test and dev, all with
+ * their reference, and asking for it leaves the other three exactly as they were; too many is an error. */
+static void test_extra_split(void) {
+    DataOptions o;
+    data_options_default(&o);
+    o.seed = 9;
+    o.n_train = 200;
+    o.n_test = 50;
+    o.n_dev = 30;
+    DataSplit tr, te, dv, ex, tr0, te0, dv0;
+    PureErr err = {0};
+    CHECK(data_prepare(&o, &tr0, &te0, &dv0, NULL, &err) == 0);
+    o.n_extra = 400;
+    CHECK(data_prepare(&o, &tr, &te, &dv, &ex, &err) == 0 && ex.rows.n == 400);
+    CHECK(tr.rows.n == tr0.rows.n && te.rows.n == te0.rows.n && dv.rows.n == dv0.rows.n);
+    for (int64_t i = 0; i < tr.rows.n; i++) CHECK(!strcmp(tr.prompts[i], tr0.prompts[i]));
+    for (int64_t i = 0; i < te.rows.n; i++) CHECK(!strcmp(te.prompts[i], te0.prompts[i]));
+    for (int64_t i = 0; i < dv.rows.n; i++) CHECK(!strcmp(dv.prompts[i], dv0.prompts[i]));
+    int64_t bad = 0;
+    for (int64_t i = 0; i < ex.rows.n; i++) {
+        const char *p = ex.rows.rows[i].problem;
+        bad += in_split(&tr, p) || in_split(&te, p) || in_split(&dv, p) || !ex.has_reference[i] ||
+               !ex.rows.rows[i].solution[0];
+        for (int64_t j = 0; j < i; j++) bad += !strcmp(p, ex.rows.rows[j].problem);
+    }
+    CHECK(bad == 0);
+    data_split_free(&tr), data_split_free(&te), data_split_free(&dv), data_split_free(&ex);
+    data_split_free(&tr0), data_split_free(&te0), data_split_free(&dv0);
+    /* a task with few distinct problems cannot give that many new ones */
+    o.toy.max_operand = 2;
+    o.toy.min_ops = o.toy.max_ops = 1;
+    o.n_train = 4, o.n_test = 2, o.n_dev = 0, o.n_extra = 100;
+    CHECK(data_prepare(&o, &tr, &te, &dv, &ex, &err) < 0 && strstr(err.msg, "n_extra=100"));
+    data_split_free(&tr), data_split_free(&te), data_split_free(&dv), data_split_free(&ex);
+}
+
 int main(void) {
     if (!mkdtemp(tmpdir)) return 1;
     char *data_dir = fs_join(PURE_SHARED_DIR, "data");
     test_toy_split();
     test_bad_inputs();
+    test_extra_split();
     if (fs_is_dir(data_dir)) {
         test_real_sources(data_dir);
         test_prepare_real(data_dir);
