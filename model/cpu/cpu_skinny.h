@@ -23,6 +23,9 @@
 #endif
 #define SKINNY_M 16    /* at most this many rows take the skinny path */
 #define SKINNY_COLS 64 /* columns of C per task */
+#ifndef SKINNY_COLS4
+#define SKINNY_COLS4 1 /* one row of A: 4 weight rows streamed at once */
+#endif
 
 /* Defines NAME(w, a, lda, R, K, c, ldc, alpha, beta): rows [0, R) of A (R a constant at each call) against one
  * weight row w of element type WT, widened by WIDEN, into C's column c (stride ldc). */
@@ -48,13 +51,38 @@
             float *o = c + (size_t)r * ldc;                                                                   \
             *o = alpha * sum + (beta == 0 ? 0.0f : beta * *o);                                                \
         }                                                                                                     \
+    }                                                                                                         \
+    /* one row of A against 4 consecutive weight rows: each column summed exactly as NAME sums it (the same   \
+       lanes, the same order), so the bits do not depend on which of the two computed it */                   \
+    CPU_INLINE void NAME##_cols4(const WT *w, size_t ldw, const float *a, int K, float *c, float alpha,        \
+                                 float beta) {                                                                \
+        float acc[4][LANES];                                                                                  \
+        for (int q = 0; q < 4; q++)                                                                           \
+            for (int u = 0; u < LANES; u++) acc[q][u] = 0;                                                    \
+        int k = 0;                                                                                            \
+        for (; k + LANES <= K; k += LANES)                                                                    \
+            for (int u = 0; u < LANES; u++) {                                                                 \
+                float av = a[k + u];                                                                          \
+                for (int q = 0; q < 4; q++) acc[q][u] += av * WIDEN(w[q * ldw + k + u]);                      \
+            }                                                                                                 \
+        for (int u = 0; k < K; k++, u++)                                                                      \
+            for (int q = 0; q < 4; q++) acc[q][u] += a[k] * WIDEN(w[q * ldw + k]);                            \
+        for (int q = 0; q < 4; q++) {                                                                         \
+            float sum = 0;                                                                                    \
+            for (int u = 0; u < LANES; u++) sum += acc[q][u];                                                 \
+            c[q] = alpha * sum + (beta == 0 ? 0.0f : beta * c[q]);                                            \
+        }                                                                                                     \
     }
 
 /* The task body: columns [t * SKINNY_COLS, ...) of C, rows in groups of 4, 2, 1 (each a constant R). */
 #define SKINNY_TASK_BODY(ROWS_FN, Wbase, ldw, A, lda, M, N, K, C, ldc, alpha, beta, t)                      \
     do {                                                                                                      \
         int j1_ = ((t) + 1) * SKINNY_COLS < (N) ? ((t) + 1) * SKINNY_COLS : (N);                              \
-        for (int j = (t) * SKINNY_COLS; j < j1_; j++) {                                                       \
+        int j0_ = (t) * SKINNY_COLS;                                                                          \
+        if (SKINNY_COLS4 && (M) == 1)                                                                         \
+            for (; j0_ + 4 <= j1_; j0_ += 4)                                                                  \
+                ROWS_FN##_cols4((Wbase) + (size_t)j0_ * (ldw), (ldw), (A), (K), (C) + j0_, (alpha), (beta));  \
+        for (int j = j0_; j < j1_; j++) {                                                                     \
             int i0 = 0;                                                                                       \
             for (; (M) - i0 >= 4; i0 += 4)                                                                    \
                 ROWS_FN((Wbase) + (size_t)j * (ldw), (A) + (size_t)i0 * (lda), (lda), 4, (K),                 \

@@ -33,8 +33,9 @@ static void check_shape(int ta, int tb, int M, int N, int K, float beta) {
     free(A), free(B), free(C1), free(C2), free(C3);
 }
 
-/* The few-rows kernel takes rows in groups of 8, 4, 2 and 1: each row must get the same bits in any group,
- * so a sequence's decoding does not depend on how many others share its batch. */
+/* The few-rows kernel takes rows in groups of 4, 2 and 1, and a lone row 4 weight rows at a time (the last
+ * columns of a task one by one): each row must get the same bits in any group, so a sequence's decoding does not
+ * depend on how many others share its batch. */
 static void check_rows_alone(int M, int N, int K) {
     float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * N * K);
     float *C = malloc(sizeof(float) * M * N), *R = malloc(sizeof(float) * N);
@@ -54,6 +55,7 @@ int main(void) {
     printf("%s\n", cpu_kernel_info());
     check_rows_alone(15, 300, 100); /* groups 8 + 4 + 2 + 1, K not a multiple of 16 */
     check_rows_alone(8, 256, 896);
+    check_rows_alone(3, 263, 40); /* a lone row: 4 columns at a time, then 3 one by one */
     const int shapes[][3] = {
         {3, 300, 70},   /* few rows: the decode kernel when B is transposed */
         {16, 1000, 33}, /* few rows, K not a multiple of 16 */
