@@ -79,7 +79,7 @@ typedef struct {
 SKINNY_ROWS_FN(skinny_rows_bf16, uint16_t, bf16_to_f32)
 SKINNY_CLONES static void skinny_bf16_task(void *vc, int t) {
     Bf16Gemm *g = vc;
-    SKINNY_TASK_BODY(skinny_rows_bf16, g->B, g->ldb, g->A, (size_t)g->K, g->M, g->N, g->K, g->C, (size_t)g->ldc,
+    SKINNY_TASK_BODY(skinny_rows_bf16, 0, g->B, g->ldb, g->A, (size_t)g->K, g->M, g->N, g->K, g->C, (size_t)g->ldc,
                      g->alpha, g->beta, t);
 }
 

@@ -53,7 +53,7 @@ static void gemm_task(void *vc, int t) {
 SKINNY_ROWS_FN(skinny_rows_f32, float, WIDEN_F32)
 SKINNY_CLONES static void skinny_task(void *vc, int t) {
     GemmCtx *g = vc;
-    SKINNY_TASK_BODY(skinny_rows_f32, g->B, g->ldb, g->A, (size_t)g->lda, g->M, g->N, g->K, g->C, (size_t)g->ldc,
+    SKINNY_TASK_BODY(skinny_rows_f32, 1, g->B, g->ldb, g->A, (size_t)g->lda, g->M, g->N, g->K, g->C, (size_t)g->ldc,
                      g->alpha, g->beta, t);
 }
 

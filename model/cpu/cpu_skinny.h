@@ -23,9 +23,6 @@
 #endif
 #define SKINNY_M 16    /* at most this many rows take the skinny path */
 #define SKINNY_COLS 64 /* columns of C per task */
-#ifndef SKINNY_COLS4
-#define SKINNY_COLS4 1 /* one row of A: 4 weight rows streamed at once */
-#endif
 
 /* Defines NAME(w, a, lda, R, K, c, ldc, alpha, beta): rows [0, R) of A (R a constant at each call) against one
  * weight row w of element type WT, widened by WIDEN, into C's column c (stride ldc). */
@@ -74,12 +71,14 @@
         }                                                                                                     \
     }
 
-/* The task body: columns [t * SKINNY_COLS, ...) of C, rows in groups of 4, 2, 1 (each a constant R). */
-#define SKINNY_TASK_BODY(ROWS_FN, Wbase, ldw, A, lda, M, N, K, C, ldc, alpha, beta, t)                      \
+/* The task body: columns [t * SKINNY_COLS, ...) of C, rows in groups of 4, 2, 1 (each a constant R); a lone row
+ * (M = 1) 4 columns at a time when COLS4 (f32: 3-7% faster decoding; bf16: slower, measured in
+ * docs/performance.md). */
+#define SKINNY_TASK_BODY(ROWS_FN, COLS4, Wbase, ldw, A, lda, M, N, K, C, ldc, alpha, beta, t)               \
     do {                                                                                                      \
         int j1_ = ((t) + 1) * SKINNY_COLS < (N) ? ((t) + 1) * SKINNY_COLS : (N);                              \
         int j0_ = (t) * SKINNY_COLS;                                                                          \
-        if (SKINNY_COLS4 && (M) == 1)                                                                         \
+        if ((COLS4) && (M) == 1)                                                                              \
             for (; j0_ + 4 <= j1_; j0_ += 4)                                                                  \
                 ROWS_FN##_cols4((Wbase) + (size_t)j0_ * (ldw), (ldw), (A), (K), (C) + j0_, (alpha), (beta));  \
         for (int j = j0_; j < j1_; j++) {                                                                     \
