@@ -118,7 +118,9 @@ void cpu_matmul_bf16(int trans_b, int M, int N, int K, float alpha, const float 
     float *Ar = xmalloc(sizeof(float) * (size_t)M * K);
     round_rows(Ar, A, M, K, lda);
     Bf16Gemm g = {trans_b, M, N, K, K, ldb, ldc, alpha, beta, Ar, B, C};
-    if (trans_b && M <= SKINNY_M && N >= 256) cpu_parallel_for(cpu_nblocks(N, SKINNY_COLS), skinny_bf16_task, &g);
+    /* few rows: skinny at any N (the k/v projections have 128 columns; a panel would widen them into a buffer
+       and call sgemm for one row) */
+    if (trans_b && M <= SKINNY_M) cpu_parallel_for(cpu_nblocks(N, SKINNY_COLS), skinny_bf16_task, &g);
     else cpu_parallel_for(cpu_nblocks(N, PANEL), panel_task, &g);
     free(Ar);
 }

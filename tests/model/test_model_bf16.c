@@ -261,7 +261,8 @@ int main(void) {
     test_rounding();
     for (int trans = 0; trans < 2; trans++) {
         check_product(trans, 3, 300, 91);  /* skinny (decode) when trans */
-        check_product(trans, 1, 263, 91);  /* skinny, one row: 4 weight rows at a time, then 3 */
+        check_product(trans, 1, 263, 91);  /* skinny, one row */
+        check_product(trans, 2, 128, 96);  /* skinny below 256 columns (a k/v projection) */
         check_product(trans, 67, 45, 91);  /* panels, edge tiles */
         check_product(trans, 16, 513, 40); /* the skinny limit, a partial panel */
         check_product(trans, 8, 300, 91);  /* skinny: one group of 8 rows */
