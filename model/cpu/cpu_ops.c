@@ -145,10 +145,12 @@ static void rope_task(void *c, int t) {
     RopeCtx *a = c;
     int half = a->hd / 2;
     float cs[512], sn[512]; /* head_dim <= 1024 */
+    double inv[512];        /* the frequencies, once per task (pow per row was 2.5% of a toy training step) */
+    for (int d = 0; d < half; d++) inv[d] = pow(a->theta, -2.0 * d / a->hd);
     int r1 = (t + 1) * ROW_BLOCK < a->n ? (t + 1) * ROW_BLOCK : a->n;
     for (int i = t * ROW_BLOCK; i < r1; i++) {
         for (int d = 0; d < half; d++) {
-            double ang = a->pos[i] * pow(a->theta, -2.0 * d / a->hd);
+            double ang = a->pos[i] * inv[d];
             cs[d] = (float)cos(ang);
             sn[d] = (float)(a->inverse ? -sin(ang) : sin(ang));
         }
