@@ -51,7 +51,7 @@ static const ParamDef params[] = {
     {"n_test", PT_INT, "512", 0, 1e7, NULL, "toy: number of test problems (none of them in train)"},
     {"n_dev", PT_INT, "0", 0, 1e7, NULL,
      "dev rows: toy, new problems in neither train nor test; files, rows moved from the start of train"},
-    {"n_extra", PT_INT, "0", 0, 1e8, NULL, "toy: rows of `extra`, new problems drawn after the dev ones"},
+    {"n_extra", PT_INT, "0", 0, 1e6, NULL, "toy: rows of `extra`, new problems drawn after the dev ones"},
     {"min_ops", PT_INT, "2", 1, 7, NULL, "toy: fewest +/- operations per problem"},
     {"max_ops", PT_INT, "3", 1, 7, NULL, "toy: most +/- operations per problem"},
     {"max_operand", PT_INT, "20", 1, 1e6, NULL, "toy: operands are drawn from [0, max_operand]"},

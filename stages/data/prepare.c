@@ -79,14 +79,16 @@ static void toy_row(const DataOptions *o, uint64_t index, const ToyProblem *p, D
 
 /* Appends up to `want` problems not yet in `set` to out; index advances past every problem drawn. */
 static void toy_fresh(const DataOptions *o, TextSet *set, uint64_t *index, int64_t want, DataSet *out) {
-    uint64_t tries = 0, max_tries = (uint64_t)want * 50 + 1000;
-    while (out->n < want && tries++ < max_tries) {
+    /* give up once 100000 draws in a row are all taken: the task has run out of new problems (the error follows) */
+    uint64_t tries = 0, max_tries = (uint64_t)want * 50 + 1000, misses = 0;
+    while (out->n < want && tries++ < max_tries && misses < 100000) {
         ToyProblem p;
         toy_problem_generate(&o->toy, o->seed, *index, &p);
         DataRow row;
         toy_row(o, (*index)++, &p, &row);
         dataset_push(out, row);
-        if (!textset_add(set, out->rows[out->n - 1].problem)) datarow_free(&out->rows[--out->n]);
+        if (!textset_add(set, out->rows[out->n - 1].problem)) datarow_free(&out->rows[--out->n]), misses++;
+        else misses = 0;
     }
 }
 
