@@ -49,7 +49,8 @@ def summarize(run):
     s["dev_acc"] = g(o.get("sft"), "dev_accuracy")
     s["sft_steps"] = g(o.get("sft"), "steps")
     for k in ("step_auc", "wrong_step_recall", "wrong_step_precision", "response_auc", "meets_bar",
-              "wrong_all_pass_fraction", "answer_argmin_fraction", "correct_step_fraction"):
+              "wrong_all_pass_fraction", "answer_argmin_fraction", "correct_step_fraction",
+              "first_error_recall", "first_error_precision", "processbench_f1"):
         s["prm_" + k] = g(o.get("prm_quality"), k)
     e0, fe = o.get("eval_sft"), o.get("final_eval")
     s["greedy0"], s["sampled0"] = g(e0, "accuracy"), g(e0, "sampled_accuracy")
@@ -198,13 +199,16 @@ def main():
     if prm_rows:
         w.append("## The shared part: SFT and the PRM's quality on held-out rollouts\n")
         w.append("| seed | SFT steps (stopped) | dev greedy at stop | test greedy start | test sampled start | "
-                 "PRM step AUC | wrong-step recall | wrong-step precision | response AUC | meets the bar | "
+                 "PRM step AUC | wrong-step recall | wrong-step precision | recall to the first error | "
+                 "precision to the first error | ProcessBench F1 | response AUC | meets the bar | "
                  "wrong answers with no step flagged | correct responses whose min is the answer step |")
-        w.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        w.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for s in sorted(prm_rows, key=lambda s: int(s["seed"])):
             w.append(f"| {s['seed']} | {s['sft_steps']:.0f} | {s['dev_acc']:.3f} | {s['greedy0']:.3f} | "
                      f"{s['sampled0']:.3f} | {s['prm_step_auc']:.3f} | {s['prm_wrong_step_recall']:.3f} | "
-                     f"{s['prm_wrong_step_precision']:.3f} | {s['prm_response_auc']:.3f} | "
+                     f"{s['prm_wrong_step_precision']:.3f} | {s['prm_first_error_recall']:.3f} | "
+                     f"{s['prm_first_error_precision']:.3f} | {s['prm_processbench_f1']:.3f} | "
+                     f"{s['prm_response_auc']:.3f} | "
                      f"{'yes' if s['prm_meets_bar'] == 1 else 'no'} | {s['prm_wrong_all_pass_fraction']:.3f} | "
                      f"{s['prm_answer_argmin_fraction']:.3f} |")
         w.append("")

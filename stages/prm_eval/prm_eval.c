@@ -12,8 +12,16 @@
  *   response_auc           the same AUC for the response's min step score against answer correctness
  *   wrong_all_pass_fraction  wrong-answer responses with every step scored at or above `threshold`
  *   answer_argmin_fraction   correct responses (>= 2 steps) whose lowest score is the last step's
+ * the first three again on the steps up to and including each response's
+ * first wrong step (first_error_*: the PRM800K / ProcessBench protocol, where
+ * nothing after an error is labelled), and ProcessBench's own score: the
+ * predicted first error is the first step scored below `threshold`;
+ *   processbench_error_acc   erroneous responses whose first error is found exactly
+ *   processbench_correct_acc error-free responses with no step flagged
+ *   processbench_f1          their harmonic mean
  * and says whether the quality bar (min_wrong_recall, min_wrong_precision,
- * min_response_auc; docs/results.md) is met. It warns, or fails with
+ * min_response_auc; docs/results-criteria.md) is met, with the step metrics
+ * of `bar_steps`. It warns, or fails with
  * `enforce: true`; the numbers are reported either way, so every result can
  * show the PRM's quality beside it. */
 #include <math.h>
@@ -38,11 +46,16 @@ static const PortDef pe_outputs[] = {
     {"quality", ART_H5, 0, "per-response summary and the quality metrics as attributes", layout_prm_quality},
     {0},
 };
+enum { PE_BAR_ALL, PE_BAR_FIRST_ERROR };
+static const char *const pe_bar_steps[] = {"all", "to_first_error", NULL};
 static const ParamDef pe_params[] = {
     {"threshold", PT_FLOAT, "0", -1e9, 1e9, NULL, "a step scored below this is flagged wrong"},
     {"min_wrong_recall", PT_FLOAT, "0.8", 0, 1, NULL, "quality bar: wrong-step recall at the threshold"},
     {"min_wrong_precision", PT_FLOAT, "0.9", 0, 1, NULL, "quality bar: wrong-step precision at the threshold"},
     {"min_response_auc", PT_FLOAT, "0.9", 0, 1, NULL, "quality bar: response AUC of the min step score"},
+    {"bar_steps", PT_ENUM, "all", 1, 0, pe_bar_steps,
+     "the steps whose recall and precision the bar reads: all, or to_first_error (each response's steps up to and "
+     "including its first wrong one, as PRM800K labels and ProcessBench judges)"},
     {"enforce", PT_BOOL, "false", 1, 0, NULL, "fail the stage when the bar is not met (default: warn)"},
     {0},
 };
@@ -80,6 +93,8 @@ static double ratio(int64_t a, int64_t b) { return b ? (double)a / (double)b : N
 
 typedef struct Quality {
     double step_auc, recall, precision, response_auc, all_pass, argmin_last, correct_steps, step_accuracy;
+    double fe_step_auc, fe_recall, fe_precision; /* on the steps up to each response's first error */
+    double pb_error_acc, pb_correct_acc, pb_f1;  /* ProcessBench */
     int64_t steps, wrong, responses, zero_step;
 } Quality;
 
@@ -87,7 +102,9 @@ static void measure(const Rollouts *ro, const float *sc, const float *lab, const
                     float *resp_min, int32_t *resp_wrong, int32_t *resp_flagged, Quality *q) {
     int64_t S = ro->step_ends.off[ro->n], tp = 0, flagged = 0, right = 0, n_wrong_resp = 0, all_pass = 0,
             n_argmin = 0, argmin_last = 0, nr = 0;
+    int64_t nfe = 0, fe_tp = 0, fe_flagged = 0, fe_wrong = 0, pb_err = 0, pb_err_hit = 0, pb_ok = 0, pb_ok_hit = 0;
     Scored *steps = xmalloc(((size_t)S + 1) * sizeof *steps), *resp = xmalloc(((size_t)ro->n + 1) * sizeof *resp);
+    Scored *fe_steps = xmalloc(((size_t)S + 1) * sizeof *fe_steps);
     memset(q, 0, sizeof *q);
     for (int64_t i = 0; i < ro->n; i++) {
         int64_t o = ro->step_ends.off[i], k = ragged_len(&ro->step_ends, i), am = 0;
@@ -101,6 +118,18 @@ static void measure(const Rollouts *ro, const float *sc, const float *lab, const
             if (sc[o + t] < sc[o + am]) am = t;
         }
         q->wrong += w, flagged += f;
+        int64_t first_err = -1, first_flag = -1;
+        for (int64_t t = 0; t < k && (first_err < 0 || first_flag < 0); t++) {
+            if (first_err < 0 && !(lab[o + t] > 0)) first_err = t;
+            if (first_flag < 0 && sc[o + t] < th) first_flag = t;
+        }
+        for (int64_t t = 0; t < k && (first_err < 0 || t <= first_err); t++) {
+            int ok = lab[o + t] > 0, flag = sc[o + t] < th;
+            fe_steps[nfe++] = (Scored){sc[o + t], (uint8_t)ok};
+            fe_wrong += !ok, fe_flagged += flag, fe_tp += !ok && flag;
+        }
+        if (k && first_err >= 0) pb_err++, pb_err_hit += first_flag == first_err;
+        if (k && first_err < 0) pb_ok++, pb_ok_hit += first_flag < 0;
         resp_min[i] = k ? sc[o + am] : NAN;
         resp_wrong[i] = w, resp_flagged[i] = f;
         if (!k) {
@@ -121,7 +150,15 @@ static void measure(const Rollouts *ro, const float *sc, const float *lab, const
     q->response_auc = correct ? auc(resp, nr) : NAN;
     q->all_pass = correct ? ratio(all_pass, n_wrong_resp) : NAN;
     q->argmin_last = correct ? ratio(argmin_last, n_argmin) : NAN;
-    free(steps), free(resp);
+    q->fe_step_auc = auc(fe_steps, nfe);
+    q->fe_recall = ratio(fe_tp, fe_wrong);
+    q->fe_precision = ratio(fe_tp, fe_flagged);
+    q->pb_error_acc = ratio(pb_err_hit, pb_err);
+    q->pb_correct_acc = ratio(pb_ok_hit, pb_ok);
+    q->pb_f1 = q->pb_error_acc + q->pb_correct_acc > 0
+                   ? 2 * q->pb_error_acc * q->pb_correct_acc / (q->pb_error_acc + q->pb_correct_acc)
+                   : (isnan(q->pb_error_acc) || isnan(q->pb_correct_acc) ? NAN : 0);
+    free(steps), free(resp), free(fe_steps);
 }
 
 static int pe_run(StageCtx *ctx, PureErr *err) {
@@ -158,24 +195,30 @@ static int pe_run(StageCtx *ctx, PureErr *err) {
             {"response_auc", q.response_auc}, {"wrong_all_pass_fraction", q.all_pass},
             {"answer_argmin_fraction", q.argmin_last}, {"correct_step_fraction", q.correct_steps},
             {"step_accuracy", q.step_accuracy}, {"steps", (double)q.steps}, {"responses", (double)q.responses},
+            {"first_error_step_auc", q.fe_step_auc}, {"first_error_recall", q.fe_recall},
+            {"first_error_precision", q.fe_precision}, {"processbench_error_acc", q.pb_error_acc},
+            {"processbench_correct_acc", q.pb_correct_acc}, {"processbench_f1", q.pb_f1},
         };
         int n_mt = (int)(sizeof mt / sizeof mt[0]);
         for (int k = 0; k < n_mt; k++)
             if (!isnan(mt[k].v)) stage_metric(ctx, mt[k].name, mt[k].v);
         /* the bar: a missing measurement (no wrong steps, no verify input) cannot pass it */
-        int below_recall = !(q.recall >= stage_param_float(ctx, "min_wrong_recall"));
-        int below_precision = !(q.precision >= stage_param_float(ctx, "min_wrong_precision"));
+        int fe = stage_param_enum(ctx, "bar_steps") == PE_BAR_FIRST_ERROR;
+        int below_recall = !((fe ? q.fe_recall : q.recall) >= stage_param_float(ctx, "min_wrong_recall"));
+        int below_precision = !((fe ? q.fe_precision : q.precision) >= stage_param_float(ctx, "min_wrong_precision"));
         int below_auc = !(q.response_auc >= stage_param_float(ctx, "min_response_auc"));
         int meets = !below_recall && !below_precision && !below_auc;
         stage_metric(ctx, "meets_bar", meets);
         stage_log(ctx, "prm_eval: %lld responses, %lld steps (%.1f%% correct): step AUC %.3f, wrong-step recall %.3f "
-                  "precision %.3f, response AUC %.3f%s", (long long)q.responses, (long long)q.steps,
-                  100 * q.correct_steps, q.step_auc, q.recall, q.precision, q.response_auc,
-                  meets ? " (meets the bar)" : "");
+                  "precision %.3f, response AUC %.3f; to the first error: step AUC %.3f, recall %.3f precision "
+                  "%.3f; ProcessBench F1 %.3f%s", (long long)q.responses, (long long)q.steps,
+                  100 * q.correct_steps, q.step_auc, q.recall, q.precision, q.response_auc, q.fe_step_auc,
+                  q.fe_recall, q.fe_precision, q.pb_f1, meets ? " (meets the bar)" : "");
         if (!meets) {
             char what[160];
-            snprintf(what, sizeof what, "%s%s%s", below_recall ? " wrong-step recall" : "",
-                     below_precision ? " wrong-step precision" : "", below_auc ? " response AUC" : "");
+            snprintf(what, sizeof what, "%s%s%s%s", below_recall ? " wrong-step recall" : "",
+                     below_precision ? " wrong-step precision" : "", below_recall || below_precision
+                     ? (fe ? " (steps to the first error)" : " (all steps)") : "", below_auc ? " response AUC" : "");
             if (stage_param_bool(ctx, "enforce"))
                 rc = err_set(err, "the PRM is below the quality bar on:%s (enforce: true)", what);
             else
@@ -202,7 +245,7 @@ static int pe_run(StageCtx *ctx, PureErr *err) {
 }
 
 const StageKind stage_kind_prm_eval = {
-    "prm_eval", 1,
+    "prm_eval", 2,
     "Measures a PRM on held-out rollouts against the exact step labels: step AUC, wrong-step recall and precision at "
     "a threshold, the response AUC of the min step score against answer correctness; checks a stated quality bar.",
     pe_inputs, pe_outputs, pe_params, pe_run, NULL,

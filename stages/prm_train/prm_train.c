@@ -37,6 +37,14 @@ static const PortDef pt_outputs[] = {
     {0},
 };
 static const char *const pt_source_names[] = {"toy", "jsonl", NULL};
+/* What the steps after a response's first wrong step are trained on. PRM800K's
+ * raters stop at the first wrong step and ProcessBench asks for the earliest
+ * error, so a PRM in that protocol never learns a label for what follows one.
+ * It matters on the toy: with progress required, an answer step after a slip
+ * is wrong although it copies the last value correctly, and only the whole
+ * chain says so; up to the first error every label is a local fact. */
+enum { PT_AFTER_KEEP, PT_AFTER_UNLABELLED };
+static const char *const pt_after_names[] = {"keep", "unlabelled", NULL};
 enum { PT_SOURCE_TOY, PT_SOURCE_JSONL };
 
 static const ParamDef pt_params[] = {
@@ -75,6 +83,9 @@ static const ParamDef pt_params[] = {
      "jsonl: the problem's ids, then each step's ids + the \"\\n\" id; toy: the prompt's ids, then each step's "
      "ids without its delimiter's last token + the \"\\n\" id, as prm builds it from rollouts (so the policy's own "
      "layout, \"\\n\\n\" between steps)"},
+    {"after_first_error", PT_ENUM, "keep", 1, 0, pt_after_names,
+     "the steps after a response's first wrong step: keep their labels, or leave them unlabelled (no loss), as "
+     "PRM800K's raters stop at the first error"},
     {"log_every", PT_INT, "50", 1, 1e9, NULL, "log the loss every N steps"},
     {0},
 };
@@ -98,10 +109,11 @@ typedef struct Examples {
     int8_t **labels;
     int n, cap;
     int64_t pos, total;
-    int32_t nl; /* >= 0: the tokens format with this "\n" id */
+    int32_t nl;            /* >= 0: the tokens format with this "\n" id */
+    int unlabel_after_err; /* after_first_error: unlabelled */
 } Examples;
 
-/* Takes an input already built and its ns labels. */
+/* Takes an input already built and its ns labels (1 correct, 0 wrong, -1 none). */
 static int ex_push(Examples *ex, const PrmInput *in, const int8_t *labels, int ns) {
     if (ex->n == ex->cap) {
         ex->cap = ex->cap ? 2 * ex->cap : 256;
@@ -111,7 +123,12 @@ static int ex_push(Examples *ex, const PrmInput *in, const int8_t *labels, int n
     ex->in[ex->n] = *in;
     ex->labels[ex->n] = xmalloc((size_t)ns);
     memcpy(ex->labels[ex->n], labels, (size_t)ns);
-    for (int s = 0; s < ns; s++) ex->pos += labels[s] == 1, ex->total += labels[s] >= 0;
+    if (ex->unlabel_after_err) {
+        int s = 0;
+        while (s < ns && labels[s] != 0) s++;
+        for (s++; s < ns; s++) ex->labels[ex->n][s] = -1;
+    }
+    for (int s = 0; s < ns; s++) ex->pos += ex->labels[ex->n][s] == 1, ex->total += ex->labels[ex->n][s] >= 0;
     ex->n++;
     return 0;
 }
@@ -399,7 +416,7 @@ static int pt_run(StageCtx *ctx, PureErr *err) {
     } else if (common_model_create(ctx, out, 2, &p, err)) {
         return -1;
     }
-    Examples ex = {.nl = -1};
+    Examples ex = {.nl = -1, .unlabel_after_err = stage_param_enum(ctx, "after_first_error") == PT_AFTER_UNLABELLED};
     if (stage_param_int(ctx, "steps") == 0 && stage_param_int(ctx, "epochs") == 0) {
         /* no training: import `init` (or a fresh classifier) as the PRM */
         stage_log(ctx, "prm_train: 0 steps, writing the initial model as the PRM");
@@ -430,6 +447,8 @@ static int pt_run(StageCtx *ctx, PureErr *err) {
         common_adamw_config(ctx, steps, &ac);
         stage_log(ctx, "prm_train: %d examples, %lld labelled steps (%.0f%% correct), %d steps", ex.n,
                   (long long)ex.total, 100.0 * ex.pos / ex.total, steps);
+        stage_metric(ctx, "labelled_steps", (double)ex.total);
+        stage_metric(ctx, "labelled_correct_fraction", (double)ex.pos / (double)ex.total);
         int64_t *order = xmalloc((size_t)ex.n * sizeof(int64_t)), pos = ex.n;
         PrmInput *bin = xmalloc((size_t)bs * sizeof *bin);
         const int8_t **blab = xmalloc((size_t)bs * sizeof *blab);

@@ -4,7 +4,8 @@
  *   - prm mode `controlled`: at rate 0 it is the oracle, at rate 1 it flips
  *     exactly the steps of the named kind, verdicts are a function of the
  *     step's text, and a middle rate flips about that share;
- *   - prm_eval: AUC, recall and precision on hand-worked values, the bar;
+ *   - prm_eval: AUC, recall and precision on hand-worked values, on all steps
+ *     and up to the first error, ProcessBench's F1, the bar;
  *   - verify's reference_fraction: a fixed share of prompt rows, the same
  *     for any rollouts, `correct` still graded everywhere;
  *   - prm validate-time checks of Lua scripts and of a stray `script`. */
@@ -272,6 +273,73 @@ static int run_eval(const char *const *params, int with_verify, cJSON **m, PureE
     return rc;
 }
 
+static void write_verifiable(const uint8_t *cor, int64_t n) {
+    PureErr err = {0};
+    char *vp = path_in("verifiable.h5");
+    Artifact *a = artifact_create(vp, &err);
+    float rw[16];
+    uint8_t has[16];
+    const char *ex[16];
+    for (int64_t i = 0; i < n; i++) rw[i] = cor[i], has[i] = 1, ex[i] = "";
+    CHECK(a && artifact_write(a, "reward", DT_F32, 1, &n, rw, &err) == 0);
+    CHECK(artifact_write(a, "has_reward", DT_U8, 1, &n, has, &err) == 0);
+    CHECK(artifact_write(a, "correct", DT_U8, 1, &n, cor, &err) == 0);
+    CHECK(artifact_write_strings(a, "extracted", n, ex, &err) == 0);
+    CHECK(artifact_close(a, &err) == 0);
+    free(vp);
+}
+
+/* The metrics on the steps up to each response's first error, and ProcessBench's score, on hand-worked values. */
+static void test_prm_eval_first_error(void) {
+    /* (label, score) per step; '|' = the first error, steps after it are out of scope
+     *   r0: (+,0.5) (-,0.3)| (-,-0.4)     first flagged: step 2, not the first error -> miss
+     *   r1: (-,-0.2)| (+,0.6) (-,0.1)     first flagged: step 0 -> hit
+     *   r2: (+,0.7) (+,-0.1) (+,0.8)      error-free, step 1 flagged -> miss
+     *   r3: (+,0.2) (+,0.9)               error-free, none flagged -> hit
+     *   r4: (-,-0.3)| (+,0.5)             hit
+     * in scope: positives {0.5, 0.7, -0.1, 0.8, 0.2, 0.9}, negatives {0.3, -0.2, -0.3}: 16 of 18 pairs;
+     * wrong {0.3, -0.2, -0.3}, 2 flagged; flagged {-0.2, -0.1, -0.3}, 2 wrong.
+     * all steps: 5 wrong, 3 of them flagged; 4 flagged. ProcessBench: errors 2/3, error-free 1/2, F1 4/7. */
+    const char *t3 = "1+1=2\n\n2+2=4\n\n4+4=8", *t2 = "1+1=2\n\n2+2=4";
+    const char *text[] = {t3, t3, t3, t2, t2};
+    int64_t pi[] = {0, 1, 2, 3, 4}, off[] = {0, 3, 6, 9, 11, 13};
+    write_rollouts("rollouts.h5", text, pi, 5);
+    float lab[] = {1, -1, -1, -1, 1, -1, 1, 1, 1, 1, 1, -1, 1};
+    float sc[] = {0.5f, 0.3f, -0.4f, -0.2f, 0.6f, 0.1f, 0.7f, -0.1f, 0.8f, 0.2f, 0.9f, -0.3f, 0.5f};
+    write_rewards("labels.h5", off, 5, lab);
+    write_rewards("scores.h5", off, 5, sc);
+    uint8_t cor[] = {0, 0, 1, 1, 0};
+    write_verifiable(cor, 5);
+    PureErr err = {0};
+    cJSON *m = NULL;
+    static const char *const p[] = {NULL};
+    CHECK(run_eval(p, 1, &m, &err) == 0);
+    CHECK(fabs(metric(m, "first_error_step_auc") - 16.0 / 18) < 1e-9);
+    CHECK(fabs(metric(m, "first_error_recall") - 2.0 / 3) < 1e-9);
+    CHECK(fabs(metric(m, "first_error_precision") - 2.0 / 3) < 1e-9);
+    CHECK(fabs(metric(m, "wrong_step_recall") - 3.0 / 5) < 1e-9);
+    CHECK(fabs(metric(m, "wrong_step_precision") - 3.0 / 4) < 1e-9);
+    CHECK(fabs(metric(m, "processbench_error_acc") - 2.0 / 3) < 1e-9);
+    CHECK(fabs(metric(m, "processbench_correct_acc") - 0.5) < 1e-9);
+    CHECK(fabs(metric(m, "processbench_f1") - 4.0 / 7) < 1e-9);
+    cJSON_Delete(m);
+    /* the bar reads the steps it is told to: recall 2/3 to the first error passes 0.65, 3/5 on all steps does not */
+    static const char *const pall[] = {"min_wrong_recall=0.65", "min_wrong_precision=0.6", "min_response_auc=0",
+                                       "enforce=true", NULL};
+    static const char *const pfe[] = {"min_wrong_recall=0.65", "min_wrong_precision=0.6", "min_response_auc=0",
+                                      "enforce=true", "bar_steps=to_first_error", NULL};
+    m = NULL;
+    CHECK(run_eval(pall, 1, &m, &err) < 0 && strstr(err.msg, "wrong-step recall (all steps)"));
+    cJSON_Delete(m);
+    m = NULL;
+    CHECK(run_eval(pfe, 1, &m, &err) == 0 && metric(m, "meets_bar") == 1);
+    cJSON_Delete(m);
+    static const char *const pbad[] = {"bar_steps=first", NULL};
+    m = NULL;
+    CHECK(run_eval(pbad, 1, &m, &err) < 0 && strstr(err.msg, "bar_steps"));
+    cJSON_Delete(m);
+}
+
 static void test_prm_eval(void) {
     /* 3 responses: steps (label, score): r0 (+,0.9) (-,-0.5); r1 (+,0.1) (-,0.2); r2 (+,0.6) (+,0.4)
      * step AUC: positives {0.9, 0.1, 0.6, 0.4} over negatives {-0.5, 0.2}: 4 + 1 + 2 + 2 = 7 of 8 pairs */
@@ -283,18 +351,8 @@ static void test_prm_eval(void) {
     write_rewards("scores.h5", off, 3, sc);
     /* verifiable: r0 wrong, r1 wrong, r2 right; min scores -0.5, 0.1, 0.4: response AUC 1 */
     PureErr err = {0};
-    char *vp = path_in("verifiable.h5");
-    Artifact *a = artifact_create(vp, &err);
-    int64_t n = 3;
-    float rw[] = {0, 0, 1};
-    uint8_t has[] = {1, 1, 1}, cor[] = {0, 0, 1};
-    const char *ex[] = {"", "", ""};
-    CHECK(a && artifact_write(a, "reward", DT_F32, 1, &n, rw, &err) == 0);
-    CHECK(artifact_write(a, "has_reward", DT_U8, 1, &n, has, &err) == 0);
-    CHECK(artifact_write(a, "correct", DT_U8, 1, &n, cor, &err) == 0);
-    CHECK(artifact_write_strings(a, "extracted", n, ex, &err) == 0);
-    CHECK(artifact_close(a, &err) == 0);
-    free(vp);
+    uint8_t cor[] = {0, 0, 1};
+    write_verifiable(cor, 3);
     cJSON *m = NULL;
     static const char *const p[] = {NULL};
     CHECK(run_eval(p, 1, &m, &err) == 0);
@@ -430,6 +488,7 @@ int main(void) {
     test_kinds_and_negatives();
     test_controlled();
     test_prm_eval();
+    test_prm_eval_first_error();
     test_reference_fraction();
     test_validate_scripts();
     PureErr err;
