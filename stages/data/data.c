@@ -52,6 +52,9 @@ static const ParamDef params[] = {
     {"n_dev", PT_INT, "0", 0, 1e7, NULL,
      "dev rows: toy, new problems in neither train nor test; files, rows moved from the start of train"},
     {"n_extra", PT_INT, "0", 0, 1e6, NULL, "toy: rows of `extra`, new problems drawn after the dev ones"},
+    {"extra_error_rate", PT_FLOAT, "-1", -1, 1, NULL,
+     "toy: per-step slip probability of extra's demonstrations (-1: error_rate); 0 gives a verifier's LM correct "
+     "arithmetic to learn; the problems are the same at any rate"},
     {"min_ops", PT_INT, "2", 1, 7, NULL, "toy: fewest +/- operations per problem"},
     {"max_ops", PT_INT, "3", 1, 7, NULL, "toy: most +/- operations per problem"},
     {"max_operand", PT_INT, "20", 1, 1e6, NULL, "toy: operands are drawn from [0, max_operand]"},
@@ -81,6 +84,7 @@ static void read_options(const StageParams *p, DataOptions *o) {
     o->n_test = param_int(p, "n_test");
     o->n_dev = param_int(p, "n_dev");
     o->n_extra = param_int(p, "n_extra");
+    o->extra_error_rate = param_float(p, "extra_error_rate");
     o->toy.min_ops = (int)param_int(p, "min_ops");
     o->toy.max_ops = (int)param_int(p, "max_ops");
     o->toy.max_operand = (int)param_int(p, "max_operand");

@@ -20,6 +20,7 @@ void data_options_default(DataOptions *o) {
     toy_config_default(&o->toy);
     o->n_train = 2048;
     o->n_test = 512;
+    o->extra_error_rate = -1;
 }
 
 char *data_apply_template(const char *template_, const char *problem) {
@@ -66,26 +67,28 @@ static int textset_add(TextSet *t, const char *s) { /* 1 if added, 0 if present 
     return 1;
 }
 
-static void toy_row(const DataOptions *o, uint64_t index, const ToyProblem *p, DataRow *row) {
+static void toy_row(const DataOptions *o, const ToyConfig *sol, uint64_t index, const ToyProblem *p, DataRow *row) {
     char ref[32];
     snprintf(ref, sizeof ref, "%d", p->answer);
     row->id = (int64_t)index;
     row->benchmark = xstrdup("toy");
     row->problem = xstrdup(p->text);
     row->reference = xstrdup(ref);
-    row->solution = toy_solution(&o->toy, p, o->seed, index);
+    row->solution = toy_solution(sol, p, o->seed, index);
     row->answer_given = 1;
 }
 
-/* Appends up to `want` problems not yet in `set` to out; index advances past every problem drawn. */
-static void toy_fresh(const DataOptions *o, TextSet *set, uint64_t *index, int64_t want, DataSet *out) {
+/* Appends up to `want` problems not yet in `set` to out, their demonstrations written with `sol`'s slip rate;
+   index advances past every problem drawn. */
+static void toy_fresh(const DataOptions *o, const ToyConfig *sol, TextSet *set, uint64_t *index, int64_t want,
+                      DataSet *out) {
     /* give up once 100000 draws in a row are all taken: the task has run out of new problems (the error follows) */
     uint64_t tries = 0, max_tries = (uint64_t)want * 50 + 1000, misses = 0;
     while (out->n < want && tries++ < max_tries && misses < 100000) {
         ToyProblem p;
         toy_problem_generate(&o->toy, o->seed, *index, &p);
         DataRow row;
-        toy_row(o, (*index)++, &p, &row);
+        toy_row(o, sol, (*index)++, &p, &row);
         dataset_push(out, row);
         if (!textset_add(set, out->rows[out->n - 1].problem)) datarow_free(&out->rows[--out->n]), misses++;
         else misses = 0;
@@ -110,13 +113,16 @@ static int toy_generate(const DataOptions *o, DataSet *train, DataSet *test, Dat
         ToyProblem p;
         toy_problem_generate(&o->toy, o->seed, index, &p);
         DataRow row;
-        toy_row(o, index, &p, &row);
+        toy_row(o, &o->toy, index, &p, &row);
         dataset_push(train, row);
         textset_add(&set, train->rows[train->n - 1].problem);
     }
-    toy_fresh(o, &set, &index, o->n_test, test);
-    toy_fresh(o, &set, &index, o->n_dev, dev);
-    if (extra) toy_fresh(o, &set, &index, o->n_extra, extra);
+    /* the slip rate changes only the demonstrations (toy_solution's own stream), never which problems are drawn */
+    ToyConfig extra_sol = o->toy;
+    if (o->extra_error_rate >= 0) extra_sol.error_rate = o->extra_error_rate;
+    toy_fresh(o, &o->toy, &set, &index, o->n_test, test);
+    toy_fresh(o, &o->toy, &set, &index, o->n_dev, dev);
+    if (extra) toy_fresh(o, &extra_sol, &set, &index, o->n_extra, extra);
     free(set.h);
     free(set.s);
     if (test->n < o->n_test)

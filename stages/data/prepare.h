@@ -37,6 +37,7 @@ typedef struct DataOptions {
     int64_t n_dev;                   /* toy: dev problems after the test ones, in neither; files: rows moved
                                         from the start of train to dev */
     int64_t n_extra;                 /* toy: more problems, after the dev ones, in none of the three */
+    double extra_error_rate;         /* toy: slip rate of extra's demonstrations (< 0: toy.error_rate) */
     uint64_t seed;
 } DataOptions;
 

@@ -3,6 +3,7 @@
  * split, the artifact layout, and bad inputs with clear messages. */
 #include <stdlib.h>
 #include <unistd.h>
+#include "stages/common/toy.h"
 #include "stages/data/prepare.h"
 #include "tests/check.h"
 #include "util/fs.h"
@@ -396,6 +397,29 @@ static void test_extra_split(void) {
         for (int64_t j = 0; j < i; j++) bad += !strcmp(p, ex.rows.rows[j].problem);
     }
     CHECK(bad == 0);
+    /* extra_error_rate 0: the same extra problems, every demonstration error-free (checked by the exact checker),
+       and the other splits' demonstrations unchanged (some of them still with slips) */
+    DataSplit tr2, te2, dv2, ex2;
+    o.extra_error_rate = 0;
+    CHECK(data_prepare(&o, &tr2, &te2, &dv2, &ex2, &err) == 0 && ex2.rows.n == ex.rows.n);
+    ToyCheckOptions co;
+    toy_check_options_default(&co);
+    co.require_progress = 1;
+    int64_t same = 0, clean2 = 0, clean = 0, train_same = 0;
+    for (int64_t i = 0; i < ex.rows.n; i++) {
+        same += !strcmp(ex.rows.rows[i].problem, ex2.rows.rows[i].problem);
+        float r[16];
+        int n = toy_check_steps(ex2.rows.rows[i].problem, ex2.rows.rows[i].solution, &co, r, 16), ok = n > 0;
+        for (int s = 0; s < n && s < 16; s++) ok &= r[s] > 0;
+        clean2 += ok;
+        n = toy_check_steps(ex.rows.rows[i].problem, ex.rows.rows[i].solution, &co, r, 16), ok = n > 0;
+        for (int s = 0; s < n && s < 16; s++) ok &= r[s] > 0;
+        clean += ok;
+    }
+    for (int64_t i = 0; i < tr.rows.n; i++) train_same += !strcmp(tr.rows.rows[i].solution, tr2.rows.rows[i].solution);
+    CHECK(same == ex.rows.n && clean2 == ex.rows.n && clean < ex.rows.n * 9 / 10 && train_same == tr.rows.n);
+    data_split_free(&tr2), data_split_free(&te2), data_split_free(&dv2), data_split_free(&ex2);
+    o.extra_error_rate = -1;
     data_split_free(&tr), data_split_free(&te), data_split_free(&dv), data_split_free(&ex);
     data_split_free(&tr0), data_split_free(&te0), data_split_free(&dv0);
     /* a task with few distinct problems cannot give that many new ones */
