@@ -98,6 +98,9 @@ static int check_data(const StageParams *p, PureErr *err) {
     int toy = o.n_sources == 0 && strcmp(o.source, "toy") == 0;
     if (toy && o.toy.min_ops > o.toy.max_ops)
         return err_set(err, "min_ops (%d) must not exceed max_ops (%d)", o.toy.min_ops, o.toy.max_ops);
+    if (o.extra_error_rate < 0 && o.extra_error_rate != -1)
+        return err_set(err, "extra_error_rate must be a probability in [0, 1], or -1 for error_rate's; got %g",
+                       o.extra_error_rate);
     if (!toy && o.n_extra > 0)
         return err_set(err, "n_extra draws new toy problems; source '%s' reads a file (use test_size/n_dev to split it)",
                        o.n_sources ? o.sources[0] : o.source);

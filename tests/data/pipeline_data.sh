@@ -90,6 +90,7 @@ expect 2 "answer_field applies to source math_train" "{kind: data, source: math5
 expect 2 "not found" "{kind: data, source: jsonl, path: missing.jsonl}"
 expect 2 "n_extra draws new toy problems; source .math500. reads a file" "{kind: data, source: math500, data_dir: $SHARED/data, n_extra: 5}"
 expect 1 "distinct extra problems in none of train, test and dev (n_extra=5)" "{kind: data, max_operand: 1, min_ops: 1, max_ops: 1, n_train: 8, n_test: 0, n_extra: 5}"
+expect 2 "extra_error_rate must be a probability in \[0, 1\], or -1" "{kind: data, n_train: 8, n_test: 2, n_extra: 5, extra_error_rate: -0.5}"
 printf '%s\n' '{"problem": "a", "answer": "1"}' '{"problem": "b", "answer": ' > "$T/broken.jsonl"
 expect 1 "broken.jsonl:2:" "{kind: data, source: jsonl, path: broken.jsonl}"
 printf '%s\n' '{"problem": "a", "answer": "1"}' '{"answer": "2"}' > "$T/nofield.jsonl"
