@@ -109,6 +109,7 @@ static void measure(const Rollouts *ro, const float *sc, const float *lab, const
     for (int64_t i = 0; i < ro->n; i++) {
         int64_t o = ro->step_ends.off[i], k = ragged_len(&ro->step_ends, i), am = 0;
         int32_t w = 0, f = 0;
+        int64_t first_err = -1, first_flag = -1;
         for (int64_t t = 0; t < k; t++) {
             int ok = lab[o + t] > 0, flag = sc[o + t] < th;
             steps[o + t] = (Scored){sc[o + t], (uint8_t)ok};
@@ -116,18 +117,14 @@ static void measure(const Rollouts *ro, const float *sc, const float *lab, const
             tp += !ok && flag;
             right += ok != flag;
             if (sc[o + t] < sc[o + am]) am = t;
+            if (first_err < 0) { /* in scope: up to and including the first wrong step */
+                fe_steps[nfe++] = (Scored){sc[o + t], (uint8_t)ok};
+                fe_wrong += !ok, fe_flagged += flag, fe_tp += !ok && flag;
+                if (!ok) first_err = t;
+            }
+            if (first_flag < 0 && flag) first_flag = t;
         }
         q->wrong += w, flagged += f;
-        int64_t first_err = -1, first_flag = -1;
-        for (int64_t t = 0; t < k && (first_err < 0 || first_flag < 0); t++) {
-            if (first_err < 0 && !(lab[o + t] > 0)) first_err = t;
-            if (first_flag < 0 && sc[o + t] < th) first_flag = t;
-        }
-        for (int64_t t = 0; t < k && (first_err < 0 || t <= first_err); t++) {
-            int ok = lab[o + t] > 0, flag = sc[o + t] < th;
-            fe_steps[nfe++] = (Scored){sc[o + t], (uint8_t)ok};
-            fe_wrong += !ok, fe_flagged += flag, fe_tp += !ok && flag;
-        }
         if (k && first_err >= 0) pb_err++, pb_err_hit += first_flag == first_err;
         if (k && first_err < 0) pb_ok++, pb_ok_hit += first_flag < 0;
         resp_min[i] = k ? sc[o + am] : NAN;
@@ -155,9 +152,8 @@ static void measure(const Rollouts *ro, const float *sc, const float *lab, const
     q->fe_precision = ratio(fe_tp, fe_flagged);
     q->pb_error_acc = ratio(pb_err_hit, pb_err);
     q->pb_correct_acc = ratio(pb_ok_hit, pb_ok);
-    q->pb_f1 = q->pb_error_acc + q->pb_correct_acc > 0
-                   ? 2 * q->pb_error_acc * q->pb_correct_acc / (q->pb_error_acc + q->pb_correct_acc)
-                   : (isnan(q->pb_error_acc) || isnan(q->pb_correct_acc) ? NAN : 0);
+    double pb_sum = q->pb_error_acc + q->pb_correct_acc; /* NaN when either is undefined */
+    q->pb_f1 = pb_sum > 0 ? 2 * q->pb_error_acc * q->pb_correct_acc / pb_sum : isnan(pb_sum) ? NAN : 0;
     free(steps), free(resp), free(fe_steps);
 }
 
