@@ -77,4 +77,8 @@ if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     for d in sys.argv[1:]:
-        print(d + ": " + " ".join(f"{k} {v:.3f}" for k, v in measure(d).items()))
+        try:
+            m = measure(d)
+        except (OSError, KeyError, ValueError, IndexError, ZeroDivisionError) as e:
+            sys.exit(f"{d}: not a run directory with readable prm_scores, prm_labels and prm_verify artifacts: {e}")
+        print(d + ": " + " ".join(f"{k} {v:.3f}" for k, v in m.items()))
