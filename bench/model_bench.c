@@ -5,10 +5,11 @@
  *
  *   model_bench --size toy|0.5b --what sgemm|train|decode [--threads N]
  *               [--batch B] [--seq T] [--prompts P] [--prompt-len L] [--new N] [--iters K] [--layers L]
- *               [--model DIR [--precision fp32|bf16]]
+ *               [--model DIR] [--precision fp32|bf16] [--bf16-kernel widen|avx512bf16|amx]
  * --model loads a Hugging Face folder instead of random weights of --size (bench/llama_bench.sh gives pure and
  * llama.cpp the same weights this way); --precision bf16 loads it for bf16 inference (no f32 matrices), or
- * runs the random model with bf16 copies of its matrices.
+ * runs the random model with bf16 copies of its matrices; --bf16-kernel picks a lower bf16 product kernel than
+ * the CPU's best (model/cpu/cpu_bf16.c), as PURE_BF16_KERNEL does for pure.
  * Prints one line "key=value ..." per measurement. Decode tokens_per_s counts only the tokens after the
  * first (prefill_s is the prefill and the first token; decode_s the rest).
  */
@@ -50,7 +51,7 @@ static double sgemm_gflops(int n, int reps) {
 
 int main(int argc, char **argv) {
     model_runtime_init(argc, argv);
-    const char *size = "toy", *what = "train", *dir = NULL, *prec = "fp32";
+    const char *size = "toy", *what = "train", *dir = NULL, *prec = "fp32", *bk = NULL;
     int layers = 0, threads = 0, B = 16, T = 128, P = 16, PL = 32, NEW = 96, iters = 5;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -66,10 +67,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--layers")) layers = atoi(v);
         else if (!strcmp(k, "--model")) dir = v;
         else if (!strcmp(k, "--precision")) prec = v;
+        else if (!strcmp(k, "--bf16-kernel")) bk = v;
         else return fprintf(stderr, "unknown option %s\n", k), 2;
     }
     if (!strcmp(what, "decode") && NEW < 2) return fprintf(stderr, "--new must be >= 2 (decode excludes the first token)\n"), 2;
     model_set_threads(threads);
+    PureErr kerr = {0};
+    if (bk && model_set_bf16_kernel(bk, &kerr)) return fprintf(stderr, "--bf16-kernel: %s\n", kerr.msg), 2;
     fprintf(stderr, "kernels: %s\n", model_kernel_info());
     if (!strcmp(what, "sgemm")) {
         double g = sgemm_gflops(2048, 3);

@@ -70,6 +70,16 @@ static int threads_setup(void) {
         int n = (int)(cores / dist_local_size());
         model_set_threads(n > 0 ? n : 1);
     }
+    /* PURE_BF16_KERNEL: a slower bf16 kernel than the CPU's best, for comparisons (docs/performance.md) */
+    const char *k = getenv("PURE_BF16_KERNEL");
+    if (k && *k) {
+        PureErr err;
+        err_clear(&err);
+        if (model_set_bf16_kernel(k, &err)) {
+            fprintf(stderr, "pure: PURE_BF16_KERNEL: %s\n", err.msg);
+            return -1;
+        }
+    }
     return 0;
 }
 

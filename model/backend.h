@@ -109,6 +109,8 @@ typedef struct Backend {
 
     /* Threads for the backend's kernels (0 = all cores). */
     void (*set_threads)(int n);
+    /* CPU only (NULL elsewhere): the bf16 product kernel by name; -1 with msg filled when unknown or unsupported */
+    int (*set_bf16_kernel)(const char *name, char *msg, size_t msg_size);
     const char *(*kernel_info)(void);
 
     /* ---- optional (NULL when a backend does not provide them) ---- */
@@ -143,6 +145,10 @@ typedef struct Backend {
      * with a bf16 W (the gradient dW stays f32). */
     void (*matmul_bf16)(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
                         int ldw, float beta, float *C, int ldc);
+    /* Both operands f32, rounded to bf16 at the product's input, f32 sums: C = alpha * op(A) @ op(B) + beta * C
+     * (bf16 training's weight gradients; NULL: the f32 matmul does them). */
+    void (*matmul_bf16_ab)(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                           const float *B, int ldb, float beta, float *C, int ldc);
     void (*to_bf16)(uint16_t *dst, const float *src, size_t n); /* round to nearest even */
     void (*embedding_bf16)(float *out, const uint16_t *wte, const int32_t *ids, int n, int C);
     void (*lm_logprob_bf16)(float *logp, float *lse, float *entropy, const float *h, const uint16_t *W,

@@ -89,6 +89,14 @@ void model_matmul_w(const Backend *be, int trans_w, int M, int N, int K, float a
     else be->matmul(0, trans_w, M, N, K, alpha, A, lda, W, ldw, beta, C, ldc);
 }
 
+/* A weight's gradient G += dY^T @ X (dY (N, out), X (N, in), G (out, in)): in bf16 training from the bf16-rounded
+   operands, as autocast computes it (the master gradient stays f32) */
+static void grad_w(const Model *m, int out, int in, int N, const float *dY, const float *X, float *G) {
+    const Backend *be = m->be;
+    if (m->wb && be->matmul_bf16_ab) be->matmul_bf16_ab(1, 0, out, in, N, 1.0f, dY, out, X, in, 1.0f, G, in);
+    else be->matmul(1, 0, out, in, N, 1.0f, dY, out, X, in, 1.0f, G, in);
+}
+
 /* y (N, out) = x (N, in) @ W^T (+ b), through W's bf16 copy Wb when the model has one */
 static void linear(const Backend *be, float *y, const float *x, const float *W, const uint16_t *Wb, const float *b,
                    int N, int out, int in) {
@@ -330,17 +338,17 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
         float *mid = rec ? a->mid[0] : a->mid[l];
         /* MLP: res[l+1] = mid + h Wd^T */
         be->swiglu(a->h, a->g[s], a->u[s], n * F);
-        be->matmul(1, 0, C, F, N, 1.0f, dres, C, a->h, F, 1.0f, G->wd, F);
+        grad_w(m, C, F, N, dres, a->h, G->wd);
         model_matmul_w(be, 0, N, F, C, 1.0f, dres, C, L->wd, WB(Lb, wd), F, 0.0f, dh, F);
         be->swiglu_bwd(dg, du, dh, a->g[s], a->u[s], n * F);
-        be->matmul(1, 0, F, C, N, 1.0f, dg, F, a->ln2[s], C, 1.0f, G->wg, C);
-        be->matmul(1, 0, F, C, N, 1.0f, du, F, a->ln2[s], C, 1.0f, G->wu, C);
+        grad_w(m, F, C, N, dg, a->ln2[s], G->wg);
+        grad_w(m, F, C, N, du, a->ln2[s], G->wu);
         model_matmul_w(be, 0, N, C, F, 1.0f, dg, F, L->wg, WB(Lb, wg), C, 0.0f, dln, C);
         model_matmul_w(be, 0, N, C, F, 1.0f, du, F, L->wu, WB(Lb, wu), C, 1.0f, dln, C);
         be->copy(dmid, dres, sizeof(float) * n * C);
         be->rmsnorm_bwd(dmid, G->ln2, dln, mid, L->ln2, a->rstd2[s], N, C);
         /* attention: mid = res[l] + att Wo^T */
-        be->matmul(1, 0, C, QD, N, 1.0f, dmid, C, a->att[s], QD, 1.0f, G->wo, QD);
+        grad_w(m, C, QD, N, dmid, a->att[s], G->wo);
         model_matmul_w(be, 0, N, QD, C, 1.0f, dmid, C, L->wo, WB(Lb, wo), QD, 0.0f, datt, QD);
         be->attention_bwd(dq, dk, dv, datt, a->att[s], a->lse[s], a->q[s], a->k[s], a->v[s], &seqs, &dims);
         be->rope(dq, p->pos, N, NH, hd, c->rope_theta, 1);
@@ -350,9 +358,9 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
             be->bias_grad(G->bk, dk, N, KD);
             be->bias_grad(G->bv, dv, N, KD);
         }
-        be->matmul(1, 0, QD, C, N, 1.0f, dq, QD, a->ln1[s], C, 1.0f, G->wq, C);
-        be->matmul(1, 0, KD, C, N, 1.0f, dk, KD, a->ln1[s], C, 1.0f, G->wk, C);
-        be->matmul(1, 0, KD, C, N, 1.0f, dv, KD, a->ln1[s], C, 1.0f, G->wv, C);
+        grad_w(m, QD, C, N, dq, a->ln1[s], G->wq);
+        grad_w(m, KD, C, N, dk, a->ln1[s], G->wk);
+        grad_w(m, KD, C, N, dv, a->ln1[s], G->wv);
         model_matmul_w(be, 0, N, C, QD, 1.0f, dq, QD, L->wq, WB(Lb, wq), C, 0.0f, dln, C);
         model_matmul_w(be, 0, N, C, KD, 1.0f, dk, KD, L->wk, WB(Lb, wk), C, 1.0f, dln, C);
         model_matmul_w(be, 0, N, C, KD, 1.0f, dv, KD, L->wv, WB(Lb, wv), C, 1.0f, dln, C);

@@ -593,6 +593,11 @@ int model_copy_weights(Model *dst, const Model *src, PureErr *err) {
 }
 
 void model_set_threads(int n) { backend_cpu()->set_threads(n); }
+int model_set_bf16_kernel(const char *name, PureErr *err) {
+    char msg[256];
+    if (backend_cpu()->set_bf16_kernel(name, msg, sizeof msg)) return err_set(err, "%s", msg);
+    return 0;
+}
 /* "cpu: <BLAS and SIMD path>" or "cuda: <device>, <matmul mode>..." for the
  * backend of the most recently created model (the CPU before any). */
 const char *model_kernel_info(void) {

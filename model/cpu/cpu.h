@@ -44,6 +44,10 @@ void cpu_lm_logprob_bwd(float *dh, float *dW, const float *dlogp, const float *l
  * C (M, N) = alpha * bf16(A) (M, K) @ op(B) + beta * C, op(B) = B^T for B (N, K) when trans_b, else B (K, N). */
 void cpu_matmul_bf16(int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *B,
                      int ldb, float beta, float *C, int ldc);
+/* C (M, N) = alpha * bf16(op(A)) @ bf16(op(B)) + beta * C for two f32 operands (op(X) = X^T when trans_x):
+ * the weight gradients of bf16 training. */
+void cpu_matmul_bf16_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc);
 void cpu_to_bf16(uint16_t *dst, const float *src, size_t n);
 void cpu_embedding_bf16(float *out, const uint16_t *wte, const int32_t *ids, int n, int C);
 void cpu_lm_logprob_bf16(float *logp, float *lse, float *entropy, const float *h, const uint16_t *W,
@@ -51,6 +55,9 @@ void cpu_lm_logprob_bf16(float *logp, float *lse, float *entropy, const float *h
 void cpu_lm_logprob_bwd_bf16(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
                              const uint16_t *W, const int32_t *target, int n, int V, int C);
 const char *cpu_bf16_info(void);
+/* Selects the bf16 product kernel by name (widen, avx512bf16, amx: cpu_bf16.c), at most the best this CPU has;
+ * -1 with a message in msg when name is unknown or beyond this CPU. For benchmarks and tests, before any work. */
+int cpu_bf16_set_kernel(const char *name, char *msg, size_t msg_size);
 
 /* cpu_dist.c: data-parallel training's chunked norm and the run's collectives (MPI, util/dist.h). */
 void cpu_sumsq_chunks(double *out, const float *x, size_t n, size_t chunk);

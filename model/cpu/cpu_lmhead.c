@@ -130,7 +130,9 @@ static void lm_logprob_bwd_impl(float *dh, float *dW, const float *dlogp, const 
             else
                 cpu_matmul(0, 0, c.rows, C, c.vc, 1.0f, c.logits, c.vc, W + (size_t)c.v0 * C, C, 1.0f,
                            dh + (size_t)c.r0 * C, C);
-            cpu_matmul(1, 0, c.vc, C, c.rows, 1.0f, c.logits, c.vc, hb, C, 1.0f, dW + (size_t)c.v0 * C, C);
+            /* the head's gradient from bf16-rounded operands in bf16 training (cpu_matmul_bf16_ab) */
+            if (Wb) cpu_matmul_bf16_ab(1, 0, c.vc, C, c.rows, 1.0f, c.logits, c.vc, hb, C, 1.0f, dW + (size_t)c.v0 * C, C);
+            else cpu_matmul(1, 0, c.vc, C, c.rows, 1.0f, c.logits, c.vc, hb, C, 1.0f, dW + (size_t)c.v0 * C, C);
         }
     }
     free(c.logits);

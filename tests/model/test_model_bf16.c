@@ -2,8 +2,9 @@
  *
  *  - rounding: f32_to_bf16 rounds to nearest, ties to even, keeps NaN and
  *    infinities, overflows to infinity (hand-worked values);
- *  - the bf16 product kernels (skinny decode and sgemm panels, both weight
- *    orientations) against the plain double-accumulating reference on the
+ *  - every bf16 product kernel this CPU has (widen: skinny decode and sgemm
+ *    panels; avx512bf16: vdpbf16ps decode; amx: tiles), both weight
+ *    orientations, and the weight-gradient products of two f32 operands, against the plain double-accumulating reference on the
  *    bf16-rounded operands: relative error <= 1e-5 of the largest output
  *    (only f32 accumulation order differs), bitwise equal for 1 and 2 threads;
  *  - a bf16 model's forward and backward against the f32 model holding the
@@ -49,30 +50,60 @@ static void test_rounding(void) {
 
 static float frand(uint64_t s, uint64_t i) { return rng_uniform(s, 0, i) - 0.5f; }
 
-static void check_product(int trans, int M, int N, int K) {
-    float *A = malloc(sizeof(float) * M * K), *Ar = malloc(sizeof(float) * M * K);
+static void check_product(int trans, int M, int N, int K, int lda) {
+    float *A = malloc(sizeof(float) * M * lda), *Ar = malloc(sizeof(float) * M * K);
     uint16_t *W = malloc(sizeof(uint16_t) * (size_t)N * K);
     float *Wf = malloc(sizeof(float) * (size_t)N * K), *C1 = malloc(sizeof(float) * M * N),
           *C2 = malloc(sizeof(float) * M * N);
-    for (int i = 0; i < M * K; i++) A[i] = frand(1, (uint64_t)i) * 3, Ar[i] = bf16_round(A[i]);
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < lda; k++) {
+            A[i * lda + k] = frand(1, (uint64_t)(i * lda + k)) * 3;
+            if (k < K) Ar[i * K + k] = bf16_round(A[i * lda + k]);
+        }
     for (size_t i = 0; i < (size_t)N * K; i++) W[i] = f32_to_bf16(frand(2, i)), Wf[i] = bf16_to_f32(W[i]);
     for (int i = 0; i < M * N; i++) C1[i] = C2[i] = (float)(i % 5) - 2;
     int ldw = trans ? K : N;
     float *C3 = malloc(sizeof(float) * M * N);
     memcpy(C3, C1, sizeof(float) * M * N);
     cpu_set_threads(1);
-    cpu_matmul_bf16(trans, M, N, K, 0.5f, A, K, W, ldw, 1.0f, C3, N);
+    cpu_matmul_bf16(trans, M, N, K, 0.5f, A, lda, W, ldw, 1.0f, C3, N);
     cpu_set_threads(2);
-    cpu_matmul_bf16(trans, M, N, K, 0.5f, A, K, W, ldw, 1.0f, C1, N);
+    cpu_matmul_bf16(trans, M, N, K, 0.5f, A, lda, W, ldw, 1.0f, C1, N);
     CHECK(memcmp(C1, C3, sizeof(float) * M * N) == 0); /* the same bits for any thread count */
     free(C3);
     cpu_matmul_ref(0, trans, M, N, K, 0.5f, Ar, K, Wf, ldw, 1.0f, C2, N);
     double mx = 0, err = 0;
     for (int i = 0; i < M * N; i++) mx = fmax(mx, fabs(C2[i])), err = fmax(err, fabs(C1[i] - C2[i]));
     if (!(err <= 1e-5 * mx))
-        fprintf(stderr, "bf16 matmul trans %d M %d N %d K %d: max err %.3g of %.3g\n", trans, M, N, K, err, mx);
+        fprintf(stderr, "bf16 matmul (%s) trans %d M %d N %d K %d: max err %.3g of %.3g\n", cpu_bf16_info(), trans, M, N,
+                K, err, mx);
     CHECK(err <= 1e-5 * mx);
     free(A), free(Ar), free(W), free(Wf), free(C1), free(C2);
+}
+
+/* cpu_matmul_bf16_ab (weight gradients: both operands f32, rounded): op(A) (M, K) @ op(B) (K, N) against the
+   reference on the rounded operands, and the same bits at 1 and 2 threads */
+static void check_product_ab(int ta, int tb, int M, int N, int K) {
+    int lda = ta ? M : K, ldb = tb ? K : N;
+    float *A = malloc(sizeof(float) * M * K), *Ar = malloc(sizeof(float) * M * K);
+    float *B = malloc(sizeof(float) * K * N), *Br = malloc(sizeof(float) * K * N);
+    float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N), *C3 = malloc(sizeof(float) * M * N);
+    for (int i = 0; i < M * K; i++) A[i] = frand(3, (uint64_t)i) * 2, Ar[i] = bf16_round(A[i]);
+    for (int i = 0; i < K * N; i++) B[i] = frand(4, (uint64_t)i), Br[i] = bf16_round(B[i]);
+    for (int i = 0; i < M * N; i++) C1[i] = C2[i] = C3[i] = (float)(i % 7) - 3;
+    cpu_set_threads(1);
+    cpu_matmul_bf16_ab(ta, tb, M, N, K, 0.25f, A, lda, B, ldb, 1.0f, C3, N);
+    cpu_set_threads(2);
+    cpu_matmul_bf16_ab(ta, tb, M, N, K, 0.25f, A, lda, B, ldb, 1.0f, C1, N);
+    CHECK(memcmp(C1, C3, sizeof(float) * M * N) == 0);
+    cpu_matmul_ref(ta, tb, M, N, K, 0.25f, Ar, lda, Br, ldb, 1.0f, C2, N);
+    double mx = 0, err = 0;
+    for (int i = 0; i < M * N; i++) mx = fmax(mx, fabs(C2[i])), err = fmax(err, fabs(C1[i] - C2[i]));
+    if (!(err <= 1e-5 * mx))
+        fprintf(stderr, "bf16 ab matmul (%s) ta %d tb %d M %d N %d K %d: max err %.3g of %.3g\n", cpu_bf16_info(), ta,
+                tb, M, N, K, err, mx);
+    CHECK(err <= 1e-5 * mx);
+    free(A), free(Ar), free(B), free(Br), free(C1), free(C2), free(C3);
 }
 
 static ModelConfig tiny(void) {
@@ -259,15 +290,38 @@ static void test_inference_load(void) {
 
 int main(void) {
     test_rounding();
-    for (int trans = 0; trans < 2; trans++) {
-        check_product(trans, 3, 300, 91);  /* skinny (decode) when trans */
-        check_product(trans, 1, 263, 91);  /* skinny, one row */
-        check_product(trans, 2, 128, 96);  /* skinny below 256 columns (a k/v projection) */
-        check_product(trans, 67, 45, 91);  /* panels, edge tiles */
-        check_product(trans, 16, 513, 40); /* the skinny limit, a partial panel */
-        check_product(trans, 8, 300, 91);  /* skinny: one group of 8 rows */
-        check_product(trans, 13, 257, 96); /* skinny: 8 + 4 + 1 rows */
+    /* every kernel this CPU has (cpu_bf16.c); the ones it lacks are named, not counted as passed */
+    static const char *const kernels[] = {"widen", "avx512bf16", "amx"};
+    char msg[256];
+    for (int kk = 0; kk < 3; kk++) {
+        if (cpu_bf16_set_kernel(kernels[kk], msg, sizeof msg)) {
+            CHECK(!strstr(msg, "failed its check")); /* a kernel the CPU has must work */
+            printf("bf16 products: %s not tested (%s)\n", kernels[kk], msg);
+            continue;
+        }
+        for (int trans = 0; trans < 2; trans++) {
+            check_product(trans, 3, 300, 91, 91);   /* skinny (decode) when trans */
+            check_product(trans, 1, 263, 91, 91);   /* skinny, one row */
+            check_product(trans, 2, 128, 96, 96);   /* skinny below 256 columns (a k/v projection) */
+            check_product(trans, 67, 45, 91, 91);   /* panels / tiles: edge tiles in every dimension */
+            check_product(trans, 16, 513, 40, 40);  /* the skinny limit, a partial panel */
+            check_product(trans, 8, 300, 91, 91);   /* skinny: one group of 8 rows */
+            check_product(trans, 13, 257, 96, 96);  /* skinny: 8 + 4 + 1 rows */
+            check_product(trans, 96, 128, 64, 64);  /* AMX: whole tiles, W read in place */
+            check_product(trans, 17, 200, 160, 170); /* one row past the skinny limit, A with a wider stride */
+            check_product(trans, 5, 70, 33, 40);    /* skinny with a wider stride, K one past a tile */
+            for (int ta = 0; ta < 2; ta++) {
+                check_product_ab(ta, trans, 64, 96, 128); /* whole tiles */
+                check_product_ab(ta, trans, 45, 70, 37);  /* a weight gradient's shape: edges everywhere */
+                check_product_ab(ta, trans, 3, 33, 200);
+            }
+        }
+        printf("bf16 products: %s checked\n", cpu_bf16_info());
     }
+    CHECK(cpu_bf16_set_kernel("amx2", msg, sizeof msg) == -1 && strstr(msg, "expected widen"));
+    /* the rest runs on the best kernel, as pure does */
+    for (int kk = 2; kk >= 0; kk--)
+        if (!cpu_bf16_set_kernel(kernels[kk], msg, sizeof msg)) break;
     test_model();
     test_inference_load();
     return check_report("test_model_bf16");

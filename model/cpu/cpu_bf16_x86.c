@@ -1,0 +1,348 @@
+/* cpu_bf16_x86.c - products that multiply bf16 directly, for x86 CPUs that can:
+ *  - AVX-512 BF16 (vdpbf16ps: 16 lanes, each adding two bf16 x bf16 products to an f32 sum) for few rows
+ *    (decoding), where the weight's memory traffic is the cost and nothing is worth packing;
+ *  - AMX-BF16 (tdpbf16ps: a 16 x 16 f32 tile += a 16 x 32 bf16 tile times a 32 x 16 one) for the rest
+ *    (training, prefill, scoring).
+ * Both take the operands already as bf16 values, so they compute what cpu_bf16.c's widening kernels compute:
+ * exact bf16 x bf16 products summed in f32. Only the order of the sums differs, and the hardware flushes
+ * denormal inputs and results to zero (no model value is that small). Each element of C is summed the same
+ * way whatever the thread count and whatever rows or columns share its task, so results are reproducible on
+ * one machine (tests/model/test_model_bf16.c checks both kernels against cpu_matmul_ref and for the same bits
+ * at 1 and 2 threads).
+ *
+ * AMX layout. A tile is at most 16 rows of 64 bytes. tdpbf16ps(C, X, Y) computes
+ *   C[i][j] += sum_p X[i][2p] * Y[p][2j] + X[i][2p+1] * Y[p][2j+1]
+ * so Y holds its 32 x 16 operand as 16 rows of 16 bf16 pairs ("VNNI" order: the two k of a pair side by side).
+ *  - W^T products (C = A @ W^T, W (N, K): every forward product): computed as C^T = W @ A^T. The rows of W are
+ *    X tiles as they lie in memory (no copy of the weights), and A^T's pairs are A's own adjacent elements, so
+ *    A packed once per call serves as every Y tile. Each 16 x 16 result is transposed into C.
+ *  - W products (C = A @ B, B (K, N): backward's dA = dC @ W): A's bf16 rows are the X tiles, and each panel of
+ *    B is packed into pairs of rows once per call.
+ *  - products of two f32 operands rounded to bf16 (backward's dW = dC^T @ X): the same, both packed from f32.
+ * Each step uses 4 result tiles (a 32 x 32 block), 2 X and 2 Y tiles: all 8 tile registers.
+ */
+#include "cpu.h"
+#include "cpu_bf16_x86.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/bf16.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PURE_X86_BF16 1
+#include <immintrin.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#ifdef PURE_X86_BF16
+
+/* ---- what this CPU and kernel allow ---- */
+
+#define ARCH_REQ_XCOMP_PERM 0x1023 /* Linux: ask for an extended state component */
+#define XFEATURE_XTILEDATA 18      /* AMX's tile data */
+
+static int g_dp, g_amx;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void detect(void) {
+    __builtin_cpu_init();
+    g_dp = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+    /* AMX also needs the kernel to grant this process the 8 KB tile state (Linux 5.16+); a refusal means the
+       CPU's AMX is not ours to use */
+    g_amx = g_dp && __builtin_cpu_supports("amx-bf16") && __builtin_cpu_supports("amx-tile") &&
+            syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+}
+
+int cpu_bf16x86_supported(int kernel) {
+    pthread_once(&g_once, detect);
+    return kernel == CPU_BF16_AVX512 ? g_dp : kernel == CPU_BF16_AMX ? g_amx : 0;
+}
+
+/* ---- A rounded to bf16 ---- */
+
+#define TARGET_DP __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define TARGET_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+
+/* dst (rows, ldd) = bf16(A (rows, K) with leading dimension lda), zero in columns [K, ldd) */
+static void rows_to_bf16(uint16_t *dst, int ldd, const float *A, int lda, int rows, int K) {
+    for (int i = 0; i < rows; i++) {
+        uint16_t *d = dst + (size_t)i * ldd;
+        const float *a = A + (size_t)i * lda;
+        for (int k = 0; k < K; k++) d[k] = f32_to_bf16(a[k]);
+        for (int k = K; k < ldd; k++) d[k] = 0;
+    }
+}
+
+/* ---- few rows: vdpbf16ps ---- */
+
+/* sum over k of a[k] * w[k], both bf16, in 16 lanes of pairs, then the lanes in a fixed tree */
+TARGET_DP static inline float dot_bf16(const uint16_t *a, const uint16_t *w, int K) {
+    __m512 acc = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 32 <= K; k += 32)
+        acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_loadu_si512(a + k), (__m512bh)_mm512_loadu_si512(w + k));
+    if (k < K) {
+        __mmask32 m = (__mmask32)((1ull << (K - k)) - 1);
+        acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_maskz_loadu_epi16(m, a + k),
+                               (__m512bh)_mm512_maskz_loadu_epi16(m, w + k));
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+TARGET_DP void cpu_bf16x86_skinny(const uint16_t *Ab, int M, int K, const uint16_t *W, int ldw, int j0, int j1,
+                                  float *C, int ldc, float alpha, float beta) {
+    for (int j = j0; j < j1; j++) {
+        const uint16_t *w = W + (size_t)j * ldw;
+        /* rows in the order they come; each row's dot is the same code whatever its neighbours, and the
+           weight row, read once from memory by the first, is in cache for the others */
+        for (int i = 0; i < M; i++) {
+            float s = dot_bf16(Ab + (size_t)i * K, w, K);
+            float *o = C + (size_t)i * ldc + j;
+            *o = alpha * s + (beta == 0 ? 0.0f : beta * *o);
+        }
+    }
+}
+
+/* ---- AMX ---- */
+
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} TileConfig;
+
+/* every tile 16 rows of 64 bytes */
+TARGET_AMX static void tiles_configure(void) {
+    TileConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) cfg.colsb[t] = 64, cfg.rows[t] = 16;
+    _tile_loadconfig(&cfg);
+}
+
+/* Tile registers are named in the instruction, so the 2 x 2 block is written out. */
+#define COMPILER_BARRIER() __asm__ volatile("" ::: "memory")
+
+typedef struct {
+    int trans_b, M, N, K, Mp, Kp, np;
+    float alpha, beta;
+    const uint16_t *Ap; /* trans_b: A^T's pairs (Mp / 16 tiles of (Kp / 2, 16, 2)); else A's bf16 rows (Mp, Kp) */
+    const uint16_t *B; /* bf16 B, or NULL when Bf is the f32 one */
+    const float *Bf;   /* f32 B (rounded to bf16 when packed), B[k][j] at Bf[tbf ? j * ldb + k : k * ldb + j] */
+    int tbf, ldb;
+    float *C;
+    int ldc;
+} AmxGemm;
+
+/* C block rows [i0, i0 + 16), columns [j0, j0 + 16) from one 16 x 16 result tile t (t[r][c] is C[i0 + c][j0 + r]
+   when transposed) */
+static void tile_store(const AmxGemm *g, const float *t, int transposed, int i0, int j0) {
+    int ni = g->M - i0 < 16 ? g->M - i0 : 16, nj = g->N - j0 < 16 ? g->N - j0 : 16;
+    for (int i = 0; i < ni; i++) {
+        float *o = g->C + (size_t)(i0 + i) * g->ldc + j0;
+        for (int j = 0; j < nj; j++) {
+            float v = transposed ? t[j * 16 + i] : t[i * 16 + j];
+            o[j] = g->alpha * v + (g->beta == 0 ? 0.0f : g->beta * o[j]);
+        }
+    }
+}
+
+/* The four result tiles of a 32 x 32 block, stored and written into C. */
+TARGET_AMX static void block_store(const AmxGemm *g, float *buf, int transposed, int r0, int c0) {
+    _tile_stored(0, buf, 64);
+    _tile_stored(1, buf + 256, 64);
+    _tile_stored(2, buf + 512, 64);
+    _tile_stored(3, buf + 768, 64);
+    COMPILER_BARRIER();
+    /* tile (a, b) covers X rows a*16.. and Y columns b*16..; transposed: X rows are C's columns */
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            const float *t = buf + (a * 2 + b) * 256;
+            if (transposed) {
+                if (c0 + b * 16 < g->M && r0 + a * 16 < g->N) tile_store(g, t, 1, c0 + b * 16, r0 + a * 16);
+            } else if (r0 + a * 16 < g->M && c0 + b * 16 < g->N) {
+                tile_store(g, t, 0, r0 + a * 16, c0 + b * 16);
+            }
+        }
+}
+
+/* 32 x 32 block: X tiles at x0, x1 (row stride ldx bytes, advancing 64 bytes per k step), Y tiles at y0, y1
+   (1 KB each per k step), Kp / 32 steps */
+TARGET_AMX static void block_run(const uint16_t *x0, const uint16_t *x1, long ldx, const uint16_t *y0,
+                                 const uint16_t *y1, int steps) {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int s = 0; s < steps; s++) {
+        _tile_loadd(4, x0 + (size_t)s * 32, ldx);
+        _tile_loadd(5, x1 + (size_t)s * 32, ldx);
+        _tile_loadd(6, y0 + (size_t)s * 512, 64);
+        _tile_loadd(7, y1 + (size_t)s * 512, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+}
+
+#define AMX_PANEL 64 /* columns of C (trans_b: rows of W) per task */
+
+/* C^T = W @ A^T for W rows [n0, n0 + AMX_PANEL). W's rows are read in place when they are whole tiles (K a
+   multiple of 32, 16 rows inside N); otherwise the panel is copied, zero-padded, first. */
+TARGET_AMX static void amx_wt_task(void *vc, int t) {
+    AmxGemm *g = vc;
+    int n0 = t * AMX_PANEL, n1 = n0 + AMX_PANEL < g->N ? n0 + AMX_PANEL : g->N;
+    int rows = ((n1 - n0 + 31) / 32) * 32, steps = g->Kp / 32;
+    const uint16_t *X = g->B + (size_t)n0 * g->ldb;
+    long ldx = (long)g->ldb * 2;
+    uint16_t *pad = NULL;
+    if (g->K % 32 || n0 + rows > g->N) {
+        pad = xmalloc(sizeof(uint16_t) * (size_t)rows * g->Kp);
+        memset(pad, 0, sizeof(uint16_t) * (size_t)rows * g->Kp);
+        for (int r = 0; r < n1 - n0; r++) memcpy(pad + (size_t)r * g->Kp, X + (size_t)r * g->ldb, 2 * (size_t)g->K);
+        X = pad, ldx = (long)g->Kp * 2;
+        COMPILER_BARRIER();
+    }
+    float buf[1024];
+    tiles_configure();
+    for (int m0 = 0; m0 < g->Mp; m0 += 32) {
+        const uint16_t *y0 = g->Ap + (size_t)(m0 / 16) * 16 * g->Kp, *y1 = y0 + (size_t)16 * g->Kp;
+        for (int r = 0; r < rows; r += 32) {
+            const uint16_t *x0 = X + (size_t)r * (ldx / 2), *x1 = x0 + (size_t)16 * (ldx / 2);
+            block_run(x0, x1, ldx, y0, y1, steps);
+            block_store(g, buf, 1, n0 + r, m0);
+        }
+    }
+    _tile_release();
+    free(pad);
+}
+
+/* C = A @ B for C columns [n0, n0 + AMX_PANEL): that panel of B packed into row pairs, then A's rows against it */
+TARGET_AMX static void amx_w_task(void *vc, int t) {
+    AmxGemm *g = vc;
+    int n0 = t * AMX_PANEL, cols = g->N - n0 < AMX_PANEL ? g->N - n0 : AMX_PANEL;
+    int tiles = ((cols + 31) / 32) * 2, Kp = g->Kp;
+    /* Bp: tiles column tiles of (Kp / 2 pair rows, 16 columns, 2) */
+    uint16_t *Bp = xmalloc(sizeof(uint16_t) * (size_t)tiles * 16 * Kp);
+    for (int ct = 0; ct < tiles; ct++) {
+        uint16_t *d = Bp + (size_t)ct * 16 * Kp;
+        for (int c = 0; c < 16; c++) {
+            int j = n0 + ct * 16 + c;
+            if (ct * 16 + c >= cols) { /* past N: zero columns */
+                for (int k = 0; k < Kp; k++) d[(size_t)(k / 2) * 32 + 2 * c + (k & 1)] = 0;
+                continue;
+            }
+            for (int k = 0; k < Kp; k++) {
+                uint16_t v = 0;
+                if (k < g->K)
+                    v = g->B    ? g->B[(size_t)k * g->ldb + j]
+                        : g->tbf ? f32_to_bf16(g->Bf[(size_t)j * g->ldb + k])
+                                 : f32_to_bf16(g->Bf[(size_t)k * g->ldb + j]);
+                d[(size_t)(k / 2) * 32 + 2 * c + (k & 1)] = v;
+            }
+        }
+    }
+    COMPILER_BARRIER();
+    float buf[1024];
+    long ldx = (long)Kp * 2;
+    tiles_configure();
+    for (int m0 = 0; m0 < g->Mp; m0 += 32) {
+        const uint16_t *x0 = g->Ap + (size_t)m0 * Kp, *x1 = x0 + (size_t)16 * Kp;
+        for (int ct = 0; ct < tiles; ct += 2) {
+            const uint16_t *y0 = Bp + (size_t)ct * 16 * Kp, *y1 = y0 + (size_t)16 * Kp;
+            block_run(x0, x1, ldx, y0, y1, Kp / 32);
+            block_store(g, buf, 0, m0, n0 + ct * 16);
+        }
+    }
+    _tile_release();
+    free(Bp);
+}
+
+typedef struct {
+    uint16_t *Ap;
+    const float *A; /* op(A)[i][k] at A[ta ? k * lda + i : i * lda + k] */
+    int ta, lda, M, K, Mp, Kp, pairs;
+} PackCtx;
+
+static inline uint16_t pack_at(const PackCtx *c, int i, int k) {
+    return f32_to_bf16(c->ta ? c->A[(size_t)k * c->lda + i] : c->A[(size_t)i * c->lda + k]);
+}
+
+/* rows [16 t, 16 t + 16) of A: as bf16 rows (Mp, Kp), or as A^T's pairs for tile t (Kp / 2, 16, 2) */
+static void pack_a_task(void *vc, int t) {
+    PackCtx *c = vc;
+    int i0 = t * 16;
+    if (!c->pairs) {
+        for (int m = 0; m < 16; m++) {
+            int i = i0 + m;
+            uint16_t *d = c->Ap + (size_t)i * c->Kp;
+            if (i < c->M && !c->ta) {
+                rows_to_bf16(d, c->Kp, c->A + (size_t)i * c->lda, c->lda, 1, c->K);
+                continue;
+            }
+            for (int k = 0; k < c->Kp; k++) d[k] = i < c->M && k < c->K ? pack_at(c, i, k) : 0;
+        }
+        return;
+    }
+    uint16_t *d = c->Ap + (size_t)t * 16 * c->Kp;
+    for (int m = 0; m < 16; m++) {
+        int i = i0 + m;
+        for (int k = 0; k < c->Kp; k++) d[(size_t)(k / 2) * 32 + 2 * m + (k & 1)] = i < c->M && k < c->K ? pack_at(c, i, k) : 0;
+    }
+}
+
+static void amx_run(int ta, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                    const uint16_t *B, const float *Bf, int tbf, int ldb, float beta, float *C, int ldc) {
+    int Mp = ((M + 31) / 32) * 32, Kp = ((K + 31) / 32) * 32;
+    uint16_t *Ap = xmalloc(sizeof(uint16_t) * (size_t)Mp * Kp);
+    PackCtx pc = {Ap, A, ta, lda, M, K, Mp, Kp, trans_b};
+    cpu_parallel_for(Mp / 16, pack_a_task, &pc);
+    AmxGemm g = {trans_b, M, N, K, Mp, Kp, 0, alpha, beta, Ap, B, Bf, tbf, ldb, C, ldc};
+    cpu_parallel_for(cpu_nblocks(N, AMX_PANEL), trans_b ? amx_wt_task : amx_w_task, &g);
+    free(Ap);
+}
+
+void cpu_bf16x86_amx(int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *B,
+                     int ldb, float beta, float *C, int ldc) {
+    amx_run(0, trans_b, M, N, K, alpha, A, lda, B, NULL, 0, ldb, beta, C, ldc);
+}
+
+void cpu_bf16x86_amx_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc) {
+    amx_run(trans_a, 0, M, N, K, alpha, A, lda, NULL, B, trans_b, ldb, beta, C, ldc);
+}
+
+#else /* not x86-64 with GCC or clang: nothing native */
+
+int cpu_bf16x86_supported(int kernel) {
+    (void)kernel;
+    return 0;
+}
+
+void cpu_bf16x86_skinny(const uint16_t *Ab, int M, int K, const uint16_t *W, int ldw, int j0, int j1, float *C,
+                        int ldc, float alpha, float beta) {
+    (void)Ab, (void)M, (void)K, (void)W, (void)ldw, (void)j0, (void)j1, (void)C, (void)ldc, (void)alpha, (void)beta;
+    abort(); /* unreachable: cpu_bf16.c selects these only where supported */
+}
+
+void cpu_bf16x86_amx(int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *B,
+                     int ldb, float beta, float *C, int ldc) {
+    (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb, (void)beta;
+    (void)C, (void)ldc;
+    abort();
+}
+
+void cpu_bf16x86_amx_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc) {
+    (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb;
+    (void)beta, (void)C, (void)ldc;
+    abort();
+}
+
+#endif

@@ -1,0 +1,27 @@
+/* cpu_bf16_x86.h - the native bf16 product kernels of cpu_bf16_x86.c, for cpu_bf16.c's dispatch only. */
+#ifndef PURE_MODEL_CPU_BF16_X86_H
+#define PURE_MODEL_CPU_BF16_X86_H
+
+#include <stdint.h>
+
+/* The bf16 product kernels, in cpu_bf16.c's order of preference (highest last). */
+enum { CPU_BF16_WIDEN, CPU_BF16_AVX512, CPU_BF16_AMX, CPU_BF16_KERNELS };
+
+/* 1 when this CPU (and, for AMX, the OS) allows kernel */
+int cpu_bf16x86_supported(int kernel);
+
+/* vdpbf16ps: C[i][j] = alpha * Ab row i . W row j + beta * C[i][j] for rows [0, M), columns [j0, j1);
+ * Ab (M, K) bf16 packed, W (N, K) bf16 with leading dimension ldw. */
+void cpu_bf16x86_skinny(const uint16_t *Ab, int M, int K, const uint16_t *W, int ldw, int j0, int j1, float *C,
+                        int ldc, float alpha, float beta);
+
+/* AMX: C (M, N) = alpha * bf16(A) (M, K) @ op(B) + beta * C, op(B) = B^T for B (N, K) when trans_b, else B (K, N);
+ * M, N, K >= 1. Runs its own tasks on the CPU pool. */
+void cpu_bf16x86_amx(int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *B,
+                     int ldb, float beta, float *C, int ldc);
+
+/* AMX: C (M, N) = alpha * bf16(op(A)) @ bf16(op(B)) + beta * C, both operands f32 (op(X) = X^T when trans_x). */
+void cpu_bf16x86_amx_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc);
+
+#endif
