@@ -68,14 +68,53 @@ int cpu_bf16x86_supported(int kernel) {
 #define TARGET_DP __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define TARGET_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
 
+/* 16 f32 -> 16 bf16 by vcvtneps2bf16: round to nearest even, NaN kept quiet, as f32_to_bf16 (denormal inputs
+   become 0, which the products would make of them anyway) */
+TARGET_DP static inline __m256i cvt16(__m512 x) { return (__m256i)_mm512_cvtneps_pbh(x); }
+
 /* dst (rows, ldd) = bf16(A (rows, K) with leading dimension lda), zero in columns [K, ldd) */
-static void rows_to_bf16(uint16_t *dst, int ldd, const float *A, int lda, int rows, int K) {
+TARGET_DP static void rows_to_bf16(uint16_t *dst, int ldd, const float *A, int lda, int rows, int K) {
     for (int i = 0; i < rows; i++) {
         uint16_t *d = dst + (size_t)i * ldd;
         const float *a = A + (size_t)i * lda;
-        for (int k = 0; k < K; k++) d[k] = f32_to_bf16(a[k]);
-        for (int k = K; k < ldd; k++) d[k] = 0;
+        int k = 0;
+        for (; k + 16 <= K; k += 16) _mm256_storeu_si256((__m256i *)(d + k), cvt16(_mm512_loadu_ps(a + k)));
+        if (k < K) {
+            __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
+            _mm256_mask_storeu_epi16(d + k, m, cvt16(_mm512_maskz_loadu_ps(m, a + k)));
+        }
+        for (k = K; k < ldd; k++) d[k] = 0;
     }
+}
+
+/* r[0..16) rows of 16 32-bit elements -> r[c] = column c: 4 x 4 blocks within each 128-bit lane, then the
+   lanes across registers */
+TARGET_DP static inline void transpose16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4g + q], lane L: rows 4g .. 4g + 3 of column 4L + q */
+    for (int g = 0; g < 4; g++) {
+        u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+        u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+        u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+        u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+    }
+    for (int q = 0; q < 4; q++) {
+        __m512i a = _mm512_shuffle_i32x4(u[q], u[4 + q], 0x44), b = _mm512_shuffle_i32x4(u[q], u[4 + q], 0xee);
+        __m512i c = _mm512_shuffle_i32x4(u[8 + q], u[12 + q], 0x44), d = _mm512_shuffle_i32x4(u[8 + q], u[12 + q], 0xee);
+        r[q] = _mm512_shuffle_i32x4(a, c, 0x88);
+        r[4 + q] = _mm512_shuffle_i32x4(a, c, 0xdd);
+        r[8 + q] = _mm512_shuffle_i32x4(b, d, 0x88);
+        r[12 + q] = _mm512_shuffle_i32x4(b, d, 0xdd);
+    }
+}
+
+/* two rows of 16 bf16 -> 16 pairs (lo from the first) */
+TARGET_DP static inline __m512i pair16(__m256i lo, __m256i hi) {
+    return _mm512_or_si512(_mm512_cvtepu16_epi32(lo), _mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16));
 }
 
 /* ---- few rows: vdpbf16ps ---- */
@@ -140,15 +179,19 @@ typedef struct {
 } AmxGemm;
 
 /* C block rows [i0, i0 + 16), columns [j0, j0 + 16) from one 16 x 16 result tile t (t[r][c] is C[i0 + c][j0 + r]
-   when transposed) */
-static void tile_store(const AmxGemm *g, const float *t, int transposed, int i0, int j0) {
+   when transposed): C = alpha * t + beta * C on the part inside C */
+TARGET_DP static void tile_store(const AmxGemm *g, const float *t, int transposed, int i0, int j0) {
     int ni = g->M - i0 < 16 ? g->M - i0 : 16, nj = g->N - j0 < 16 ? g->N - j0 : 16;
+    __m512i r[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_si512(t + i * 16);
+    if (transposed) transpose16(r);
+    __mmask16 m = (__mmask16)((1u << nj) - 1);
+    __m512 al = _mm512_set1_ps(g->alpha), be = _mm512_set1_ps(g->beta);
     for (int i = 0; i < ni; i++) {
         float *o = g->C + (size_t)(i0 + i) * g->ldc + j0;
-        for (int j = 0; j < nj; j++) {
-            float v = transposed ? t[j * 16 + i] : t[i * 16 + j];
-            o[j] = g->alpha * v + (g->beta == 0 ? 0.0f : g->beta * o[j]);
-        }
+        __m512 v = _mm512_mul_ps(al, _mm512_castsi512_ps(r[i]));
+        if (g->beta != 0) v = _mm512_add_ps(v, _mm512_mul_ps(be, _mm512_maskz_loadu_ps(m, o)));
+        _mm512_mask_storeu_ps(o, m, v);
     }
 }
 
@@ -232,15 +275,28 @@ TARGET_AMX static void amx_w_task(void *vc, int t) {
     uint16_t *Bp = xmalloc(sizeof(uint16_t) * (size_t)tiles * 16 * Kp);
     for (int ct = 0; ct < tiles; ct++) {
         uint16_t *d = Bp + (size_t)ct * 16 * Kp;
-        for (int c = 0; c < 16; c++) {
-            int j = n0 + ct * 16 + c;
-            if (ct * 16 + c >= cols) { /* past N: zero columns */
-                for (int k = 0; k < Kp; k++) d[(size_t)(k / 2) * 32 + 2 * c + (k & 1)] = 0;
-                continue;
+        int j0 = n0 + ct * 16;
+        if (ct * 16 + 16 <= cols && (g->B || !g->tbf)) { /* 16 columns of two rows of B, side by side */
+            const __m256i zero = _mm256_setzero_si256();
+            for (int p = 0; p < Kp / 2; p++) {
+                int k = 2 * p;
+                __m256i lo = zero, hi = zero;
+                if (g->B) {
+                    if (k < g->K) lo = _mm256_loadu_si256((const __m256i *)(g->B + (size_t)k * g->ldb + j0));
+                    if (k + 1 < g->K) hi = _mm256_loadu_si256((const __m256i *)(g->B + (size_t)(k + 1) * g->ldb + j0));
+                } else {
+                    if (k < g->K) lo = cvt16(_mm512_loadu_ps(g->Bf + (size_t)k * g->ldb + j0));
+                    if (k + 1 < g->K) hi = cvt16(_mm512_loadu_ps(g->Bf + (size_t)(k + 1) * g->ldb + j0));
+                }
+                _mm512_storeu_si512(d + (size_t)p * 32, pair16(lo, hi));
             }
+            continue;
+        }
+        for (int c = 0; c < 16; c++) { /* the edge of N, or a transposed f32 B: element by element */
+            int j = j0 + c;
             for (int k = 0; k < Kp; k++) {
                 uint16_t v = 0;
-                if (k < g->K)
+                if (k < g->K && ct * 16 + c < cols)
                     v = g->B    ? g->B[(size_t)k * g->ldb + j]
                         : g->tbf ? f32_to_bf16(g->Bf[(size_t)j * g->ldb + k])
                                  : f32_to_bf16(g->Bf[(size_t)k * g->ldb + j]);
@@ -274,26 +330,54 @@ static inline uint16_t pack_at(const PackCtx *c, int i, int k) {
     return f32_to_bf16(c->ta ? c->A[(size_t)k * c->lda + i] : c->A[(size_t)i * c->lda + k]);
 }
 
-/* rows [16 t, 16 t + 16) of A: as bf16 rows (Mp, Kp), or as A^T's pairs for tile t (Kp / 2, 16, 2) */
-static void pack_a_task(void *vc, int t) {
+/* rows [16 t, 16 t + 16) of op(A): as bf16 rows (Mp, Kp), or as A^T's pairs for tile t (Kp / 2, 16, 2) */
+TARGET_DP static void pack_a_task(void *vc, int t) {
     PackCtx *c = vc;
-    int i0 = t * 16;
-    if (!c->pairs) {
-        for (int m = 0; m < 16; m++) {
-            int i = i0 + m;
-            uint16_t *d = c->Ap + (size_t)i * c->Kp;
-            if (i < c->M && !c->ta) {
-                rows_to_bf16(d, c->Kp, c->A + (size_t)i * c->lda, c->lda, 1, c->K);
-                continue;
+    int i0 = t * 16, rows = c->M - i0 < 16 ? (c->M - i0 > 0 ? c->M - i0 : 0) : 16, K = c->K, Kp = c->Kp;
+    const __m256i zero = _mm256_setzero_si256();
+    if (!c->pairs && !c->ta) {
+        rows_to_bf16(c->Ap + (size_t)i0 * Kp, Kp, c->A + (size_t)i0 * c->lda, c->lda, rows, K);
+        memset(c->Ap + (size_t)(i0 + rows) * Kp, 0, sizeof(uint16_t) * (size_t)(16 - rows) * Kp);
+        return;
+    }
+    if (!c->pairs && rows == 16) {
+        /* rows of op(A) are 16 columns of A (K, M): pairs of A's rows side by side, then transposed */
+        uint16_t *d = c->Ap + (size_t)i0 * Kp;
+        for (int k0 = 0; k0 < Kp; k0 += 32) {
+            __m512i r[16];
+            for (int p = 0; p < 16; p++) {
+                int k = k0 + 2 * p;
+                __m256i lo = k < K ? cvt16(_mm512_loadu_ps(c->A + (size_t)k * c->lda + i0)) : zero;
+                __m256i hi = k + 1 < K ? cvt16(_mm512_loadu_ps(c->A + (size_t)(k + 1) * c->lda + i0)) : zero;
+                r[p] = pair16(lo, hi);
             }
-            for (int k = 0; k < c->Kp; k++) d[k] = i < c->M && k < c->K ? pack_at(c, i, k) : 0;
+            transpose16(r);
+            for (int m = 0; m < 16; m++) _mm512_storeu_si512(d + (size_t)m * Kp + k0, r[m]);
         }
         return;
     }
-    uint16_t *d = c->Ap + (size_t)t * 16 * c->Kp;
-    for (int m = 0; m < 16; m++) {
-        int i = i0 + m;
-        for (int k = 0; k < c->Kp; k++) d[(size_t)(k / 2) * 32 + 2 * m + (k & 1)] = i < c->M && k < c->K ? pack_at(c, i, k) : 0;
+    if (!c->pairs) { /* the last, partial tile of a transposed A */
+        for (int m = 0; m < 16; m++) {
+            uint16_t *d = c->Ap + (size_t)(i0 + m) * Kp;
+            for (int k = 0; k < Kp; k++) d[k] = m < rows && k < K ? pack_at(c, i0 + m, k) : 0;
+        }
+        return;
+    }
+    /* A^T's pairs: each row's 32 bf16 of a k block as 16 pairs, transposed so a row holds one pair of every row */
+    uint16_t *d = c->Ap + (size_t)t * 16 * Kp;
+    for (int k0 = 0; k0 < Kp; k0 += 32) {
+        __m512i r[16];
+        for (int m = 0; m < 16; m++) {
+            const float *a = c->A + (size_t)(i0 + m) * c->lda + k0;
+            int n = m < rows ? (K - k0 < 32 ? K - k0 : 32) : 0;
+            __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
+            __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n > 16 ? (1u << (n - 16)) - 1 : 0);
+            __m256i lo = n > 0 ? cvt16(_mm512_maskz_loadu_ps(m0, a)) : zero;
+            __m256i hi = n > 16 ? cvt16(_mm512_maskz_loadu_ps(m1, a + 16)) : zero;
+            r[m] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        }
+        transpose16(r);
+        for (int p = 0; p < 16; p++) _mm512_storeu_si512(d + (size_t)(k0 / 2 + p) * 32, r[p]);
     }
 }
 
