@@ -5,7 +5,7 @@
  *
  *   model_bench --size toy|0.5b --what sgemm|train|decode [--threads N]
  *               [--batch B] [--seq T] [--prompts P] [--prompt-len L] [--new N] [--iters K] [--layers L]
- *               [--model DIR] [--precision fp32|bf16] [--bf16-kernel widen|avx512bf16|amx]
+ *               [--model DIR] [--precision fp32|bf16] [--bf16-kernel widen|avx512|amx]
  * --model loads a Hugging Face folder instead of random weights of --size (bench/llama_bench.sh gives pure and
  * llama.cpp the same weights this way); --precision bf16 loads it for bf16 inference (no f32 matrices), or
  * runs the random model with bf16 copies of its matrices; --bf16-kernel picks a lower bf16 product kernel than

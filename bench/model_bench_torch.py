@@ -73,7 +73,7 @@ class Block(torch.nn.Module):
         k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
         s = q @ k.transpose(-1, -2) / math.sqrt(self.hd)
         if T > 1:
-            s = s + torch.full((T, k.shape[2]), float("-inf")).triu(k.shape[2] - T + 1)
+            s = s + torch.full((T, k.shape[2]), float("-inf"), dtype=s.dtype).triu(k.shape[2] - T + 1)
         a = torch.softmax(s, -1) @ v
         x = x + self.o(a.transpose(1, 2).reshape(B, T, -1))
         h = self.ln2(x)
@@ -91,7 +91,8 @@ class Model(torch.nn.Module):
     def hidden(self, tokens, pos0=0, caches=None):
         T = tokens.shape[1]
         cos, sin = rope_tables(pos0 + T, self.s["C"] // self.s["NH"], self.s["theta"])
-        cos, sin = cos[pos0:], sin[pos0:]
+        dt = self.emb.weight.dtype  # bf16 when the model was cast for bf16 decoding
+        cos, sin = cos[pos0:].to(dt), sin[pos0:].to(dt)
         x = self.emb(tokens)
         for i, b in enumerate(self.blocks):
             x = b(x, cos, sin, None if caches is None else caches[i])
@@ -123,7 +124,9 @@ def bench_train(a, s, params, logits_of, tag):
     tok = torch.randint(0, s["V"], (a.batch, a.seq))
 
     def step():
-        lp = torch.log_softmax(logits_of(tok)[:, :-1].float(), -1)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+            logits = logits_of(tok)
+        lp = torch.log_softmax(logits[:, :-1].float(), -1)
         loss = -lp.gather(-1, tok[:, 1:, None]).mean()
         opt.zero_grad()
         loss.backward()
@@ -158,11 +161,14 @@ def main():
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--impl", default="hand", choices=["hand", "hf"])
     ap.add_argument("--compile", action="store_true")
+    # bf16 as pure's precision: bf16: training under autocast (bf16 products, fp32 master weights and AdamW
+    # state), decoding with the model cast to bf16
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     s = SIZES[a.size]
-    tag = a.impl + ("+compile" if a.compile else "")
+    tag = a.impl + ("+compile" if a.compile else "") + ("+bf16" if a.precision == "bf16" else "")
     prompts = torch.randint(0, s["V"], (a.prompts, a.prompt_len))
     if a.impl == "hf":
         m = hf_model(s)
@@ -170,10 +176,14 @@ def main():
         if a.what == "train":
             return bench_train(a, s, m.parameters(), lambda tok: fwd(tok).logits, tag)
         m.eval()
+        if a.precision == "bf16":
+            m = m.to(torch.bfloat16)
         return bench_decode(a, lambda new: m.generate(
             prompts, attention_mask=torch.ones_like(prompts), do_sample=True, temperature=1.0, top_k=0, top_p=1.0,
             max_new_tokens=new, min_new_tokens=new, pad_token_id=0), tag)
     m = Model(s)
+    if a.what != "train" and a.precision == "bf16":
+        m = m.to(torch.bfloat16)
     hidden = torch.compile(m.hidden, dynamic=True) if a.compile else m.hidden
     if a.what == "train":
         return bench_train(a, s, m.parameters(), lambda tok: m.logits(hidden(tok)), tag)

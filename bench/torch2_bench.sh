@@ -6,8 +6,9 @@
 #   torch    bench/model_bench_torch.py's hand-written Qwen2 in eager PyTorch 2
 #   compile  the same under torch.compile (inductor)
 #   hf       transformers' Qwen2ForCausalLM; decoding through its generate()
-# bf16 is not measured: this machine's CPU has no AVX-512 BF16 or AMX, so PyTorch's bf16 CPU
-# matmuls are emulated and slower than fp32 (docs/performance.md).
+# bf16 (pure's precision: bf16, PyTorch's autocast for training and a bf16 model for decoding) is
+# measured too where the CPU has AVX-512 BF16 (elsewhere PyTorch's bf16 CPU matmuls are emulated and
+# slower than fp32); pure's own fp32/bf16 ratio is printed beside it (issue 13's goal: >= 1.5x).
 #
 #   bench/torch2_bench.sh [BUILD_DIR] [THREADS]   (SKIP_05B=1: toy only; REFS="torch hf" to choose)
 set -eu
@@ -36,6 +37,7 @@ run() { # label, common args
     ours=$($B "$@" 2>/dev/null)
     echo "pure:    $ours"
     o=$(field "$ours" tokens_per_s)
+    LAST=$o
     for ref in $REFS; do
         case $ref in
             torch) args="" ;;
@@ -58,4 +60,22 @@ run "toy decode (16 prompts x 32, 96 new)" --size toy --what decode --prompts 16
 if [ "${SKIP_05B:-0}" != 1 ]; then
     run "0.5B train (1 x 512 tokens)" --size 0.5b --what train --batch 1 --seq 512 --iters 1
     run "0.5B decode (8 prompts x 32, 32 new)" --size 0.5b --what decode --prompts 8 --prompt-len 32 --new 32 --iters 1
+fi
+
+if grep -qw avx512_bf16 /proc/cpuinfo || [ "${FORCE_BF16:-0}" = 1 ]; then
+    echo "bf16 kernels: $($B --what sgemm --precision bf16 2>&1 >/dev/null | head -1)"
+    REFS=${REFS_BF16:-torch hf}
+    bf16() { # label, args: pure fp32 once more beside pure bf16 and the references in bf16
+        label=$1
+        shift
+        f=$(field "$($B "$@" 2>/dev/null)" tokens_per_s)
+        run "$label, bf16" "$@" --precision bf16
+        echo "== $label: pure bf16 $LAST tok/s / pure fp32 $f tok/s = $(ratio "$LAST" "$f")x"
+    }
+    bf16 "toy train (16 x 128 tokens)" --size toy --what train --batch 16 --seq 128 --iters 10
+    bf16 "toy decode (16 prompts x 32, 96 new)" --size toy --what decode --prompts 16 --prompt-len 32 --new 96 --iters 3
+    if [ "${SKIP_05B:-0}" != 1 ]; then
+        bf16 "0.5B train (1 x 512 tokens)" --size 0.5b --what train --batch 1 --seq 512 --iters 2
+        bf16 "0.5B decode (8 prompts x 32, 32 new)" --size 0.5b --what decode --prompts 8 --prompt-len 32 --new 32 --iters 1
+    fi
 fi

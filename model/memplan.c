@@ -26,7 +26,9 @@
 #define BF16_PANEL 256 /* cpu_bf16.c: output columns widened per task */
 
 /* bf16 products' transients for n rows: the activation operand rounded to bf16 (f32 values on the CPU, bf16 on
-   a device) and, on the CPU, one widened weight panel per thread */
+   a device) and, on the CPU, one widened weight panel per thread; in training, the weight gradients' two rounded
+   operands (n x (C + F) f32 values). The CPU's widening kernel is the largest (AMX packs bf16), so the plan is
+   the bound for every kernel. */
 static double bf16_scratch(const ModelConfig *c, const ModelUse *u, size_t n) {
     if (u->precision != MODEL_BF16) return 0;
     double widest = c->intermediate_size > c->hidden_size ? c->intermediate_size : c->hidden_size;
@@ -35,7 +37,9 @@ static double bf16_scratch(const ModelConfig *c, const ModelUse *u, size_t n) {
     if (!u->host) return (double)n * widest * 2;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     double threads = cores < 1 ? 1 : cores > 64 ? 64 : (double)cores;
-    return (double)n * widest * 4 + threads * BF16_PANEL * widest * 4;
+    double fwd = (double)n * widest * 4 + threads * BF16_PANEL * widest * 4;
+    double grad = u->train ? (double)n * (c->hidden_size + widest) * 4 : 0;
+    return fwd > grad ? fwd : grad;
 }
 
 /* Bytes of a forward over n tokens in rows of len: activations (and the

@@ -277,7 +277,7 @@ void model_runtime_init(int argc, char **argv);
 
 /* Threads for CPU kernels (0 = all cores). */
 void model_set_threads(int n);
-/* The CPU's bf16 product kernel: widen (any CPU), avx512bf16 or amx (where the CPU has them; the best is the
+/* The CPU's bf16 product kernel: widen (any CPU), avx512 or amx (where the CPU has them; the best is the
  * default). -1 with err naming the choices when name is unknown or beyond this CPU. */
 int model_set_bf16_kernel(const char *name, PureErr *err);
 /* One line naming the backend and kernels in use: "cpu: ..." (BLAS library, core type, SIMD path) or

@@ -55,7 +55,7 @@ void cpu_lm_logprob_bf16(float *logp, float *lse, float *entropy, const float *h
 void cpu_lm_logprob_bwd_bf16(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
                              const uint16_t *W, const int32_t *target, int n, int V, int C);
 const char *cpu_bf16_info(void);
-/* Selects the bf16 product kernel by name (widen, avx512bf16, amx: cpu_bf16.c), at most the best this CPU has;
+/* Selects the bf16 product kernel by name (widen, avx512, amx: cpu_bf16.c), at most the best this CPU has;
  * -1 with a message in msg when name is unknown or beyond this CPU. For benchmarks and tests, before any work. */
 int cpu_bf16_set_kernel(const char *name, char *msg, size_t msg_size);
 

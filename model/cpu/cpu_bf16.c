@@ -12,10 +12,11 @@
  *      AVX-512 copies via CPU_CLONES), 4 rows of A at a time in 16 lanes;
  *    - otherwise: W is widened one panel of 256 output columns at a time into
  *      a per-task f32 buffer and multiplied by OpenBLAS sgemm;
- *  - avx512bf16 (AVX-512 BF16: Zen 4, Cooper Lake, Sapphire Rapids and later):
- *    few rows by vdpbf16ps (cpu_bf16_x86.c), the rest as widen;
- *  - amx (AMX-BF16: Sapphire Rapids and later): few rows as avx512bf16, the
- *    rest on AMX tiles (cpu_bf16_x86.c).
+ *  - avx512 (AVX-512F/BW/VL): few rows by a hand-written kernel that widens
+ *    weights with one instruction per 16 and keeps 16 FMA chains busy
+ *    (cpu_bf16_x86.c), the rest as widen;
+ *  - amx (AMX-BF16 and AVX-512 BF16: Sapphire Rapids and later): few rows as
+ *    avx512, the rest on AMX tiles (cpu_bf16_x86.c).
  * A native kernel is checked against widen on a few shapes when first chosen;
  * one that disagrees is never used (a warning says so).
  */
@@ -124,7 +125,8 @@ static void matmul_widen(Bf16Gemm *g) {
 }
 
 typedef struct {
-    const uint16_t *Ab, *B;
+    const float *Ae;
+    const uint16_t *B;
     int M, N, K, ldb, ldc;
     float alpha, beta, *C;
 } NativeSkinny;
@@ -132,18 +134,17 @@ typedef struct {
 static void native_skinny_task(void *vc, int t) {
     NativeSkinny *s = vc;
     int j0 = t * SKINNY_COLS, j1 = j0 + SKINNY_COLS < s->N ? j0 + SKINNY_COLS : s->N;
-    cpu_bf16x86_skinny(s->Ab, s->M, s->K, s->B, s->ldb, j0, j1, s->C, s->ldc, s->alpha, s->beta);
+    cpu_bf16x86_skinny(s->Ae, s->M, s->K, s->B, s->ldb, j0, j1, s->C, s->ldc, s->alpha, s->beta);
 }
 
 static void matmul_kernel(int kernel, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                           const uint16_t *B, int ldb, float beta, float *C, int ldc) {
     if (kernel >= CPU_BF16_AVX512 && trans_b && M <= SKINNY_M) {
-        uint16_t *Ab = xmalloc(sizeof(uint16_t) * (size_t)M * K);
-        for (int i = 0; i < M; i++)
-            for (int k = 0; k < K; k++) Ab[(size_t)i * K + k] = f32_to_bf16(A[(size_t)i * lda + k]);
-        NativeSkinny s = {Ab, B, M, N, K, ldb, ldc, alpha, beta, C};
+        float *Ae = xmalloc(sizeof(float) * (size_t)M * (size_t)((K + 31) / 32 * 32));
+        cpu_bf16x86_skinny_pack(Ae, A, lda, M, K);
+        NativeSkinny s = {Ae, B, M, N, K, ldb, ldc, alpha, beta, C};
         cpu_parallel_for(cpu_nblocks(N, SKINNY_COLS), native_skinny_task, &s);
-        free(Ab);
+        free(Ae);
         return;
     }
     if (kernel == CPU_BF16_AMX) {
@@ -200,7 +201,7 @@ void cpu_matmul_bf16_ab(int trans_a, int trans_b, int M, int N, int K, float alp
 
 /* ---- dispatch ---- */
 
-static const char *const kernel_names[CPU_BF16_KERNELS] = {"widen", "avx512bf16", "amx"};
+static const char *const kernel_names[CPU_BF16_KERNELS] = {"widen", "avx512", "amx"};
 
 /* max |x - ref| / max |ref|, infinite when x has a NaN */
 static double rel_err(const float *x, const float *ref, int n) {
@@ -252,8 +253,8 @@ static void info_set(void) {
     const char *widen = __builtin_cpu_supports("avx512f") ? "widen-in-register AVX-512 + sgemm panels"
                         : __builtin_cpu_supports("avx2")  ? "widen-in-register AVX2 + sgemm panels"
                                                           : "widen + sgemm panels";
-    const char *how = g_kernel == CPU_BF16_AMX      ? "AMX-BF16 tiles + vdpbf16ps for few rows"
-                      : g_kernel == CPU_BF16_AVX512 ? "vdpbf16ps for few rows, widen + sgemm panels otherwise"
+    const char *how = g_kernel == CPU_BF16_AMX      ? "AMX-BF16 tiles, AVX-512 for few rows"
+                      : g_kernel == CPU_BF16_AVX512 ? "AVX-512 for few rows, widen + sgemm panels otherwise"
                                                     : widen;
     snprintf(g_info, sizeof g_info, "bf16 kernel %s: %s (CPU best: %s)", kernel_names[g_kernel], how,
              kernel_names[g_best]);
@@ -285,7 +286,7 @@ int cpu_bf16_set_kernel(const char *name, char *msg, size_t msg_size) {
     for (int i = 0; i < CPU_BF16_KERNELS; i++)
         if (!strcmp(name, kernel_names[i])) k = i;
     if (k < 0) {
-        snprintf(msg, msg_size, "bf16 kernel '%s': expected widen, avx512bf16 or amx", name);
+        snprintf(msg, msg_size, "bf16 kernel '%s': expected widen, avx512 or amx", name);
         return -1;
     }
     if (k > g_best) {

@@ -10,10 +10,13 @@ enum { CPU_BF16_WIDEN, CPU_BF16_AVX512, CPU_BF16_AMX, CPU_BF16_KERNELS };
 /* 1 when this CPU (and, for AMX, the OS) allows kernel */
 int cpu_bf16x86_supported(int kernel);
 
-/* vdpbf16ps: C[i][j] = alpha * Ab row i . W row j + beta * C[i][j] for rows [0, M), columns [j0, j1);
- * Ab (M, K) bf16 packed, W (N, K) bf16 with leading dimension ldw. */
-void cpu_bf16x86_skinny(const uint16_t *Ab, int M, int K, const uint16_t *W, int ldw, int j0, int j1, float *C,
+/* AVX-512, few rows: C[i][j] = alpha * A row i . W row j + beta * C[i][j] for rows [0, M), columns [j0, j1);
+ * Ae from cpu_bf16x86_skinny_pack, W (N, K) bf16 with leading dimension ldw. */
+void cpu_bf16x86_skinny(const float *Ae, int M, int K, const uint16_t *W, int ldw, int j0, int j1, float *C,
                         int ldc, float alpha, float beta);
+/* Ae (M, K rounded up to 32) = A rounded to bf16 values, each 32-column block as its even then its odd columns,
+ * zero past K: the layout cpu_bf16x86_skinny reads (any CPU). */
+void cpu_bf16x86_skinny_pack(float *Ae, const float *A, int lda, int M, int K);
 
 /* AMX: C (M, N) = alpha * bf16(A) (M, K) @ op(B) + beta * C, op(B) = B^T for B (N, K) when trans_b, else B (K, N);
  * M, N, K >= 1. Runs its own tasks on the CPU pool. */

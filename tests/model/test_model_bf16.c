@@ -3,7 +3,7 @@
  *  - rounding: f32_to_bf16 rounds to nearest, ties to even, keeps NaN and
  *    infinities, overflows to infinity (hand-worked values);
  *  - every bf16 product kernel this CPU has (widen: skinny decode and sgemm
- *    panels; avx512bf16: vdpbf16ps decode; amx: tiles), both weight
+ *    panels; avx512: AVX-512 decode; amx: tiles), both weight
  *    orientations, and the weight-gradient products of two f32 operands, against the plain double-accumulating reference on the
  *    bf16-rounded operands: relative error <= 1e-5 of the largest output
  *    (only f32 accumulation order differs), bitwise equal for 1 and 2 threads;
@@ -291,7 +291,7 @@ static void test_inference_load(void) {
 int main(void) {
     test_rounding();
     /* every kernel this CPU has (cpu_bf16.c); the ones it lacks are named, not counted as passed */
-    static const char *const kernels[] = {"widen", "avx512bf16", "amx"};
+    static const char *const kernels[] = {"widen", "avx512", "amx"};
     char msg[256];
     for (int kk = 0; kk < 3; kk++) {
         if (cpu_bf16_set_kernel(kernels[kk], msg, sizeof msg)) {
