@@ -23,6 +23,7 @@
  * a float per row) and the CUDA head's logit budget (vocab.cu). */
 #define HOST_HEAD_BYTES (1024.0 * 1024 * 4 + 1024.0 * (3 * 8 + 4))
 #define DEVICE_HEAD_BUDGET (256.0 * 1024 * 1024)
+#define HOST_HEAD_GRAD_BYTES ((1024.0 * 1024 + 1024.0 * c->hidden_size) * 4) /* RB x VC and RB x C, rounded */
 #define BF16_PANEL 256 /* cpu_bf16.c: output columns widened per task */
 
 /* bf16 products' transients for n rows: the activation operand rounded to bf16 (f32 values on the CPU, bf16 on
@@ -34,12 +35,12 @@ static double bf16_scratch(const ModelConfig *c, const ModelUse *u, size_t n) {
     double widest = c->intermediate_size > c->hidden_size ? c->intermediate_size : c->hidden_size;
     double qd = (double)c->num_heads * c->head_dim;
     if (qd > widest) widest = qd;
-    if (!u->host) return (double)n * widest * 2;
+    double grad_ops = u->train ? (double)n * (c->hidden_size + widest) : 0; /* dW's two rounded operands */
+    if (!u->host) return fmax((double)n * widest, grad_ops) * 2;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     double threads = cores < 1 ? 1 : cores > 64 ? 64 : (double)cores;
     double fwd = (double)n * widest * 4 + threads * BF16_PANEL * widest * 4;
-    double grad = u->train ? (double)n * (c->hidden_size + widest) * 4 : 0;
-    return fwd > grad ? fwd : grad;
+    return fmax(fwd, grad_ops * 4);
 }
 
 /* Bytes of a forward over n tokens in rows of len: activations (and the
@@ -53,12 +54,15 @@ static double forward_bytes(const ModelConfig *c, const ModelUse *u, double *hea
        output and its gathered copy, tokens and lengths */
     acts += (double)n * (8 * 4 + 2 * (width + 1) * 4 + (width + 2) * 4) + bf16_scratch(c, u, n);
     if (c->num_labels > 0) *head = 0;
-    else if (u->host) *head = HOST_HEAD_BYTES;
+    else if (u->host) /* + in bf16 training the rounded operands of the head's gradient (cpu_lmhead.c) */
+        *head = HOST_HEAD_BYTES + (u->train && u->precision == MODEL_BF16 ? HOST_HEAD_GRAD_BYTES : 0);
     else {
         double rows = floor(DEVICE_HEAD_BUDGET / (4.0 * c->vocab_size));
         if (rows < 1) rows = 1;
         if (rows > (double)n) rows = (double)n;
         *head = rows * c->vocab_size * 4.0;
+        /* bf16 training: the head's gradient rounds the logits and the rows' hidden states (vocab.cu) */
+        if (u->train && u->precision == MODEL_BF16) *head += rows * (c->vocab_size + c->hidden_size) * 2.0;
     }
     return acts;
 }

@@ -58,6 +58,9 @@ const char *cpu_bf16_info(void);
 /* Selects the bf16 product kernel by name (widen, avx512, amx: cpu_bf16.c), at most the best this CPU has;
  * -1 with a message in msg when name is unknown or beyond this CPU. For benchmarks and tests, before any work. */
 int cpu_bf16_set_kernel(const char *name, char *msg, size_t msg_size);
+/* The kernel chosen (cpu_x86.h's CPU_BF16_*). At avx512 and above, f32 decoding products take the hand-written
+ * AVX-512 kernel too (cpu_blas.c), so `widen` is also the way back to the compiler's loop for f32. */
+int cpu_bf16_kernel(void);
 
 /* cpu_dist.c: data-parallel training's chunked norm and the run's collectives (MPI, util/dist.h). */
 void cpu_sumsq_chunks(double *out, const float *x, size_t n, size_t chunk);

@@ -14,14 +14,14 @@
  *      a per-task f32 buffer and multiplied by OpenBLAS sgemm;
  *  - avx512 (AVX-512F/BW/VL): few rows by a hand-written kernel that widens
  *    weights with one instruction per 16 and keeps 16 FMA chains busy
- *    (cpu_bf16_x86.c), the rest as widen;
+ *    (cpu_x86.c), the rest as widen;
  *  - amx (AMX-BF16 and AVX-512 BF16: Sapphire Rapids and later): few rows as
- *    avx512, the rest on AMX tiles (cpu_bf16_x86.c).
+ *    avx512, the rest on AMX tiles (cpu_x86.c).
  * A native kernel is checked against widen on a few shapes when first chosen;
  * one that disagrees is never used (a warning says so).
  */
 #include "cpu.h"
-#include "cpu_bf16_x86.h"
+#include "cpu_x86.h"
 #include "cpu_simd.h"
 #include "cpu_skinny.h"
 
@@ -279,6 +279,8 @@ static int bf16_kernel(void) {
     pthread_once(&g_once, kernel_init);
     return g_kernel;
 }
+
+int cpu_bf16_kernel(void) { return bf16_kernel(); }
 
 int cpu_bf16_set_kernel(const char *name, char *msg, size_t msg_size) {
     bf16_kernel();

@@ -8,6 +8,7 @@
 #include "cpu.h"
 #include "cpu_simd.h"
 #include "cpu_skinny.h"
+#include "cpu_x86.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -53,6 +54,11 @@ static void gemm_task(void *vc, int t) {
 SKINNY_ROWS_FN(skinny_rows_f32, float, WIDEN_F32)
 SKINNY_CLONES static void skinny_task(void *vc, int t) {
     GemmCtx *g = vc;
+    if (cpu_bf16_kernel() >= CPU_BF16_AVX512) { /* the hand-written AVX-512 kernel (cpu_x86.c): 16 FMA chains and a prefetch ahead */
+        int j0 = t * SKINNY_COLS, j1 = j0 + SKINNY_COLS < g->N ? j0 + SKINNY_COLS : g->N;
+        cpu_x86_skinny_f32(g->A, g->lda, g->M, g->K, g->B, g->ldb, j0, j1, g->C, g->ldc, g->alpha, g->beta);
+        return;
+    }
     SKINNY_TASK_BODY(skinny_rows_f32, 1, g->B, g->ldb, g->A, (size_t)g->lda, g->M, g->N, g->K, g->C, (size_t)g->ldc,
                      g->alpha, g->beta, t);
 }

@@ -69,6 +69,26 @@ __global__ void to_bf16_kernel(uint16_t *dst, const float *src, size_t n) {
     for (; i < n; i += (size_t)gridDim.x * blockDim.x) dst[i] = dev_f32_to_bf16(src[i]);
 }
 
+/* C (M, N) = alpha * bf16(op(A)) @ bf16(op(B)) + beta * C: each operand rounded into a packed bf16 copy in its
+   own layout (rows x cols of what is stored), then cuBLAS bf16 x bf16 -> f32 as cuda_op_matmul_bf16; the CPU's
+   cpu_matmul_bf16_ab computes the same */
+void cuda_op_matmul_bf16_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                            const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    int ar = trans_a ? K : M, ac = trans_a ? M : K, br = trans_b ? N : K, bc = trans_b ? K : N;
+    uint16_t *Ab = (uint16_t *)cuda_scratch(SCRATCH_BF16, sizeof(uint16_t) * (size_t)(ar > 0 ? ar : 1) * ac);
+    uint16_t *Bb = (uint16_t *)cuda_scratch(SCRATCH_BF16B, sizeof(uint16_t) * (size_t)(br > 0 ? br : 1) * bc);
+    if (K > 0) {
+        CU_LAUNCH(pack_bf16_kernel, cuda_blocks((size_t)ar * ac, 256), 256, 0, Ab, A, ar, ac, lda);
+        CU_LAUNCH(pack_bf16_kernel, cuda_blocks((size_t)br * bc, 256), 256, 0, Bb, B, br, bc, ldb);
+        CU_LAUNCHED();
+    }
+    blas_check(cublasGemmEx(handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, N, M,
+                            K, &alpha, Bb, CUDA_R_16BF, bc, Ab, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc,
+                            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx (bf16 x bf16)", __LINE__);
+}
+
 void cuda_op_to_bf16(uint16_t *dst, const float *src, size_t n) {
     if (!n) return;
     CU_LAUNCH(to_bf16_kernel, cuda_blocks(n, 256), 256, 0, dst, src, n);

@@ -38,7 +38,8 @@ void *cuda_alloc(size_t bytes);
 void cuda_free(void *p);
 /* A grow-only device buffer per slot, for scratch that lives during one op. */
 enum { SCRATCH_MAIN = 0, SCRATCH_AUX, SCRATCH_I32A, SCRATCH_I32B, SCRATCH_I32C, SCRATCH_HOSTCOPY, SCRATCH_BF16,
-       SCRATCH_SLOTS }; /* SCRATCH_BF16: the activation operand of matmul_bf16, rounded */
+       SCRATCH_BF16B, SCRATCH_SLOTS }; /* SCRATCH_BF16: the activation operand of matmul_bf16, rounded;
+                                          SCRATCH_BF16B: matmul_bf16_ab's second operand */
 void *cuda_scratch(int slot, size_t bytes);
 /* The core may pass index arrays (ids, positions, targets, sequence starts)
  * in host or device memory: returns a device pointer with the same n values. */
@@ -59,6 +60,9 @@ void cuda_gemm_shutdown(void);
 /* bf16 weights (backend.h's matmul_bf16): A rounded to bf16 on the device, cuBLAS bf16 x bf16 -> f32 */
 void cuda_op_matmul_bf16(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
                          int ldw, float beta, float *C, int ldc);
+/* both operands f32, rounded to bf16 on the device (backend.h's matmul_bf16_ab: bf16 training's weight gradients) */
+void cuda_op_matmul_bf16_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                            const float *B, int ldb, float beta, float *C, int ldc);
 void cuda_op_to_bf16(uint16_t *dst, const float *src, size_t n);
 void cuda_op_embedding_bf16(float *out, const uint16_t *wte, const int32_t *ids, int n, int C);
 const char *cuda_matmul_mode_name(void);

@@ -96,7 +96,9 @@ static void lm_logprob_bwd_impl(float *dh, float *dW, const float *dlogp, const 
         /* dh overwritten (beta 0), dW accumulated (beta 1) */
         if (Wb) cuda_op_matmul_bf16(0, rows, C, V, 1.0f, logits, V, Wb, C, 0.0f, dh + (size_t)r0 * C, C);
         else cuda_op_matmul(0, 0, rows, C, V, 1.0f, logits, V, W, C, 0.0f, dh + (size_t)r0 * C, C);
-        cuda_op_matmul(1, 0, V, C, rows, 1.0f, logits, V, hb, C, 1.0f, dW, C);
+        /* the head's gradient from bf16-rounded operands in bf16 training, as the CPU's */
+        if (Wb) cuda_op_matmul_bf16_ab(1, 0, V, C, rows, 1.0f, logits, V, hb, C, 1.0f, dW, C);
+        else cuda_op_matmul(1, 0, V, C, rows, 1.0f, logits, V, hb, C, 1.0f, dW, C);
     }
 }
 

@@ -53,22 +53,33 @@ static void check_rows_alone(int M, int N, int K) {
 
 int main(void) {
     printf("%s\n", cpu_kernel_info());
-    check_rows_alone(15, 300, 100); /* groups 8 + 4 + 2 + 1, K not a multiple of 16 */
-    check_rows_alone(8, 256, 896);
-    check_rows_alone(3, 263, 40); /* a lone row: 4 columns at a time, then 3 one by one */
-    const int shapes[][3] = {
-        {3, 300, 70},   /* few rows: the decode kernel when B is transposed */
-        {16, 1000, 33}, /* few rows, K not a multiple of 16 */
-        {8, 300, 100},  /* few rows: one group of 8 */
-        {13, 512, 40},  /* few rows: 8 + 4 + 1 */
-        {200, 600, 130}, /* blocks of rows */
-        {40, 3000, 64},  /* blocks of columns */
-        {7, 9, 5},       /* one small call */
-        {1, 257, 896},
-    };
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-        for (int ta = 0; ta < 2; ta++)
-            for (int tb = 0; tb < 2; tb++)
-                for (int b = 0; b < 2; b++) check_shape(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], (float)b);
+    /* the few-rows f32 product: the compiler's loop (widen) and, where the CPU has AVX-512, the hand-written one */
+    static const char *const kernels[] = {"widen", "avx512"};
+    for (int kk = 0; kk < 2; kk++) {
+        char msg[256];
+        if (cpu_bf16_set_kernel(kernels[kk], msg, sizeof msg)) {
+            CHECK(!strstr(msg, "failed its check"));
+            printf("few-rows kernel %s not tested: %s\n", kernels[kk], msg);
+            continue;
+        }
+        printf("kernels: %s\n", cpu_bf16_info());
+        check_rows_alone(15, 300, 100); /* groups 8 + 4 + 2 + 1, K not a multiple of 16 */
+        check_rows_alone(8, 256, 896);
+        check_rows_alone(3, 263, 40); /* a lone row: 4 columns at a time, then 3 one by one */
+        const int shapes[][3] = {
+            {3, 300, 70},   /* few rows: the decode kernel when B is transposed */
+            {16, 1000, 33}, /* few rows, K not a multiple of 16 */
+            {8, 300, 100},  /* few rows: one group of 8 */
+            {13, 512, 40},  /* few rows: 8 + 4 + 1 */
+            {200, 600, 130}, /* blocks of rows */
+            {40, 3000, 64},  /* blocks of columns */
+            {7, 9, 5},       /* one small call */
+            {1, 257, 896},
+        };
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++)
+                    for (int b = 0; b < 2; b++) check_shape(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], (float)b);
+    }
     return check_report("test_model_cpu_ops");
 }

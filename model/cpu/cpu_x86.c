@@ -1,4 +1,5 @@
-/* cpu_bf16_x86.c - products that multiply bf16 directly, for x86 CPUs that can:
+/* cpu_x86.c - hand-written x86 product kernels, chosen at run time where the CPU has the instructions:
+ * the bf16 products of cpu_bf16.c, and the f32 few-rows product of cpu_blas.c (at the end). For bf16:
  *  - AVX-512 for few rows (decoding), where the weights' memory traffic is the cost and nothing is worth
  *    packing: bf16 weights widened in registers by a shift and a mask, f32 FMAs (below: why not vdpbf16ps);
  *  - AMX-BF16 (tdpbf16ps: a 16 x 16 f32 tile += a 16 x 32 bf16 tile times a 32 x 16 one) for the rest
@@ -22,7 +23,7 @@
  * Each step uses 4 result tiles (a 32 x 32 block), 2 X and 2 Y tiles: all 8 tile registers.
  */
 #include "cpu.h"
-#include "cpu_bf16_x86.h"
+#include "cpu_x86.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -146,16 +147,16 @@ TARGET_DP static inline __m512i pair16(__m256i lo, __m256i hi) {
  * unroll): each (r, q) has its own accumulator and the same operations whatever R and Q are, so an element's
  * bits do not depend on its neighbours, and the R x Q chains hide the FMA latency. */
 #define PREFETCH 512 /* bf16 elements ahead, in each weight row */
+/* stmt for every accumulator (r < R, q < Q), unrolled */
+#define FOR_RQ(stmt)                                                                                          \
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int q = 0; q < Q; q++) stmt
 
 TARGET_512 static inline __attribute__((always_inline)) void dot_block(const float *ae, size_t lda, int R,
                                                                        const uint16_t *w, size_t ldw, int Q, int K,
                                                                        float out[8][4]) {
     const __m512i odd = _mm512_set1_epi32((int)0xffff0000u);
     __m512 acc[8][4];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int q = 0; q < Q; q++) acc[r][q] = _mm512_setzero_ps();
+    FOR_RQ(acc[r][q] = _mm512_setzero_ps());
     for (int k = 0; k < K; k += 32) {
         __m512 we[4], wo[4];
         __mmask32 m = K - k >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1ull << (K - k)) - 1);
@@ -175,10 +176,7 @@ TARGET_512 static inline __attribute__((always_inline)) void dot_block(const flo
             for (int q = 0; q < Q; q++) acc[r][q] = _mm512_fmadd_ps(a1, wo[q], _mm512_fmadd_ps(a0, we[q], acc[r][q]));
         }
     }
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int q = 0; q < Q; q++) out[r][q] = _mm512_reduce_add_ps(acc[r][q]);
+    FOR_RQ(out[r][q] = _mm512_reduce_add_ps(acc[r][q]));
 }
 
 /* rows [i0, i0 + R) of A against W rows [j, j + Q), written into C */
@@ -195,30 +193,81 @@ TARGET_512 static inline __attribute__((always_inline)) void skinny_block(const 
         }
 }
 
-/* all rows of A against W rows [j, j + Q) */
-#define SKINNY_ROWS(Q)                                                                                        \
+/* all M rows of X against W rows [j, j + Q) through BLOCK (skinny_block or skinny_block_f32), 8, 4 and 1-3 rows
+   at a time */
+#define SKINNY_ROWS(BLOCK, X, Q)                                                                              \
     do {                                                                                                      \
         int i0 = 0;                                                                                           \
-        for (; i0 + 8 <= M; i0 += 8) skinny_block(Ae, lda, i0, 8, K, W, ldw, j, Q, C, ldc, alpha, beta);      \
-        if (M - i0 >= 4) skinny_block(Ae, lda, i0, 4, K, W, ldw, j, Q, C, ldc, alpha, beta), i0 += 4;         \
+        for (; i0 + 8 <= M; i0 += 8) BLOCK(X, lda, i0, 8, K, W, ldw, j, Q, C, ldc, alpha, beta);              \
+        if (M - i0 >= 4) BLOCK(X, lda, i0, 4, K, W, ldw, j, Q, C, ldc, alpha, beta), i0 += 4;                 \
         switch (M - i0) {                                                                                     \
-        case 3: skinny_block(Ae, lda, i0, 3, K, W, ldw, j, Q, C, ldc, alpha, beta); break;                    \
-        case 2: skinny_block(Ae, lda, i0, 2, K, W, ldw, j, Q, C, ldc, alpha, beta); break;                    \
-        case 1: skinny_block(Ae, lda, i0, 1, K, W, ldw, j, Q, C, ldc, alpha, beta); break;                    \
+        case 3: BLOCK(X, lda, i0, 3, K, W, ldw, j, Q, C, ldc, alpha, beta); break;                            \
+        case 2: BLOCK(X, lda, i0, 2, K, W, ldw, j, Q, C, ldc, alpha, beta); break;                            \
+        case 1: BLOCK(X, lda, i0, 1, K, W, ldw, j, Q, C, ldc, alpha, beta); break;                            \
         }                                                                                                     \
+    } while (0)
+
+/* columns [j0, j1): 4 weight rows at a time against up to 4 rows of X, 2 against 8 or more (registers: 16
+   accumulators + the weights); each weight row is read from memory once */
+#define SKINNY_COLUMNS(BLOCK, X)                                                                              \
+    do {                                                                                                      \
+        int j = j0;                                                                                           \
+        if (M >= 8)                                                                                           \
+            for (; j + 2 <= j1; j += 2) SKINNY_ROWS(BLOCK, X, 2);                                             \
+        else                                                                                                  \
+            for (; j + 4 <= j1; j += 4) SKINNY_ROWS(BLOCK, X, 4);                                             \
+        for (; j < j1; j++) SKINNY_ROWS(BLOCK, X, 1);                                                         \
     } while (0)
 
 TARGET_512 void cpu_bf16x86_skinny(const float *Ae, int M, int K, const uint16_t *W, int ldw, int j0, int j1,
                                   float *C, int ldc, float alpha, float beta) {
     size_t lda = (size_t)(K + 31) / 32 * 32;
-    /* 4 weight rows at a time against up to 4 rows of A, 2 against 8 (registers: 16 accumulators + the
-       widened weights); each weight row is read from memory once */
-    int j = j0;
-    if (M >= 8)
-        for (; j + 2 <= j1; j += 2) SKINNY_ROWS(2);
-    else
-        for (; j + 4 <= j1; j += 4) SKINNY_ROWS(4);
-    for (; j < j1; j++) SKINNY_ROWS(1);
+    SKINNY_COLUMNS(skinny_block, Ae);
+}
+
+/* ---- few rows in f32 (cpu_blas.c's decoding products) ---- */
+
+/* As dot_block, for f32 weights: 16 columns a step, no widening. */
+TARGET_512 static inline __attribute__((always_inline)) void dot_block_f32(const float *a, size_t lda, int R,
+                                                                           const float *w, size_t ldw, int Q, int K,
+                                                                           float out[8][4]) {
+    __m512 acc[8][4];
+    FOR_RQ(acc[r][q] = _mm512_setzero_ps());
+    for (int k = 0; k < K; k += 16) {
+        __m512 wv[4];
+        __mmask16 m = K - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1);
+#pragma GCC unroll 4
+        for (int q = 0; q < Q; q++) {
+            _mm_prefetch((const char *)(w + q * ldw + k + PREFETCH / 2), _MM_HINT_T0); /* a kilobyte ahead */
+            wv[q] = _mm512_maskz_loadu_ps(m, w + q * ldw + k);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m512 av = _mm512_maskz_loadu_ps(m, a + r * lda + k);
+#pragma GCC unroll 4
+            for (int q = 0; q < Q; q++) acc[r][q] = _mm512_fmadd_ps(av, wv[q], acc[r][q]);
+        }
+    }
+    FOR_RQ(out[r][q] = _mm512_reduce_add_ps(acc[r][q]));
+}
+
+TARGET_512 static inline __attribute__((always_inline)) void skinny_block_f32(const float *A, size_t lda, int i0,
+                                                                              int R, int K, const float *W, int ldw,
+                                                                              int j, int Q, float *C, int ldc,
+                                                                              float alpha, float beta) {
+    float out[8][4];
+    dot_block_f32(A + (size_t)i0 * lda, lda, R, W + (size_t)j * ldw, (size_t)ldw, Q, K, out);
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < Q; q++) {
+            float *o = C + (size_t)(i0 + r) * ldc + j + q;
+            *o = alpha * out[r][q] + (beta == 0 ? 0.0f : beta * *o);
+        }
+}
+
+TARGET_512 void cpu_x86_skinny_f32(const float *A, int lda_, int M, int K, const float *W, int ldw, int j0, int j1,
+                                   float *C, int ldc, float alpha, float beta) {
+    size_t lda = (size_t)lda_;
+    SKINNY_COLUMNS(skinny_block_f32, A);
 }
 
 /* ---- AMX ---- */
@@ -487,6 +536,13 @@ void cpu_bf16x86_skinny(const float *Ae, int M, int K, const uint16_t *W, int ld
                         int ldc, float alpha, float beta) {
     (void)Ae, (void)M, (void)K, (void)W, (void)ldw, (void)j0, (void)j1, (void)C, (void)ldc, (void)alpha, (void)beta;
     abort(); /* unreachable: cpu_bf16.c selects these only where supported */
+}
+
+void cpu_x86_skinny_f32(const float *A, int lda, int M, int K, const float *W, int ldw, int j0, int j1, float *C,
+                        int ldc, float alpha, float beta) {
+    (void)A, (void)lda, (void)M, (void)K, (void)W, (void)ldw, (void)j0, (void)j1, (void)C, (void)ldc, (void)alpha;
+    (void)beta;
+    abort();
 }
 
 void cpu_bf16x86_amx(int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *B,

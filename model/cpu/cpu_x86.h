@@ -1,6 +1,6 @@
-/* cpu_bf16_x86.h - the native bf16 product kernels of cpu_bf16_x86.c, for cpu_bf16.c's dispatch only. */
-#ifndef PURE_MODEL_CPU_BF16_X86_H
-#define PURE_MODEL_CPU_BF16_X86_H
+/* cpu_x86.h - the hand-written x86 kernels of cpu_x86.c, for cpu_bf16.c's and cpu_blas.c's dispatch only. */
+#ifndef PURE_MODEL_CPU_X86_H
+#define PURE_MODEL_CPU_X86_H
 
 #include <stdint.h>
 
@@ -26,5 +26,10 @@ void cpu_bf16x86_amx(int trans_b, int M, int N, int K, float alpha, const float 
 /* AMX: C (M, N) = alpha * bf16(op(A)) @ bf16(op(B)) + beta * C, both operands f32 (op(X) = X^T when trans_x). */
 void cpu_bf16x86_amx_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc);
+
+/* AVX-512 (CPU_BF16_AVX512 supported), f32: C[i][j] = alpha * A row i . W row j + beta * C[i][j] for rows
+ * [0, M), columns [j0, j1); A (M, K) with leading dimension lda, W (N, K) with ldw. */
+void cpu_x86_skinny_f32(const float *A, int lda, int M, int K, const float *W, int ldw, int j0, int j1, float *C,
+                        int ldc, float alpha, float beta);
 
 #endif
