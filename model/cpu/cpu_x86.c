@@ -33,6 +33,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define PURE_X86_BF16 1
+#include <cpuid.h>
 #include <immintrin.h>
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -70,8 +71,12 @@ static void detect(void) {
            __builtin_cpu_supports("avx512vl");
     /* AMX also needs the kernel to grant this process the 8 KB tile state (Linux 5.16+); a refusal means the
        CPU's AMX is not ours to use */
-    g_amx = g_dp && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("amx-bf16") && __builtin_cpu_supports("amx-tile") &&
-            syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    /* cpuid leaf 7 directly: clang's __builtin_cpu_supports does not know the AMX names. Subleaf 0 EDX bits 22
+       and 24: AMX-BF16, AMX-TILE; subleaf 1 EAX bit 5: AVX-512 BF16 (the packing's conversions) */
+    unsigned a0 = 0, b0 = 0, c0 = 0, d0 = 0, a1 = 0, b1 = 0, c1 = 0, d1 = 0;
+    int leaf7 = __get_cpuid_count(7, 0, &a0, &b0, &c0, &d0) && __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1);
+    int amx_cpu = leaf7 && (d0 >> 22 & 1) && (d0 >> 24 & 1) && (a1 >> 5 & 1);
+    g_amx = g_dp && amx_cpu && syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
 }
 
 int cpu_bf16x86_supported(int kernel) {
