@@ -28,6 +28,7 @@ typedef struct {
     float alpha, beta;
     const float *A, *B;
     float *C;
+    int native; /* few rows: the hand-written AVX-512 kernel (chosen by the caller, outside the pool's tasks) */
 } GemmCtx;
 
 /* One block of rows or columns of C, computed by a single-threaded sgemm. */
@@ -54,7 +55,7 @@ static void gemm_task(void *vc, int t) {
 SKINNY_ROWS_FN(skinny_rows_f32, float, WIDEN_F32)
 SKINNY_CLONES static void skinny_task(void *vc, int t) {
     GemmCtx *g = vc;
-    if (cpu_bf16_kernel() >= CPU_BF16_AVX512) { /* the hand-written AVX-512 kernel (cpu_x86.c): 16 FMA chains and a prefetch ahead */
+    if (g->native) { /* the hand-written AVX-512 kernel (cpu_x86.c): 16 FMA chains and a prefetch ahead */
         int j0 = t * SKINNY_COLS, j1 = j0 + SKINNY_COLS < g->N ? j0 + SKINNY_COLS : g->N;
         cpu_x86_skinny_f32(g->A, g->lda, g->M, g->K, g->B, g->ldb, j0, j1, g->C, g->ldc, g->alpha, g->beta);
         return;
@@ -81,6 +82,7 @@ void cpu_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, cons
     }
     GemmCtx g = {trans_a, trans_b, M, N, K, lda, ldb, ldc, M >= N, 0, alpha, beta, A, B, C};
     if (!trans_a && trans_b && M <= SKINNY_M && N >= 256) {
+        g.native = cpu_bf16_kernel() >= CPU_BF16_AVX512;
         cpu_parallel_for(cpu_nblocks(N, SKINNY_COLS), skinny_task, &g);
         return;
     }
