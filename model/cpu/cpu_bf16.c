@@ -288,7 +288,8 @@ int cpu_bf16_set_kernel(const char *name, char *msg, size_t msg_size) {
     for (int i = 0; i < CPU_BF16_KERNELS; i++)
         if (!strcmp(name, kernel_names[i])) k = i;
     if (k < 0) {
-        snprintf(msg, msg_size, "bf16 kernel '%s': expected widen, avx512 or amx", name);
+        snprintf(msg, msg_size, "bf16 kernel '%.40s%s': expected widen, avx512 or amx", name,
+                 strlen(name) > 40 ? "..." : "");
         return -1;
     }
     if (k > g_best) {
