@@ -15,8 +15,8 @@
  *  - avx512 (AVX-512F/BW/VL): few rows by a hand-written kernel that widens
  *    weights with one instruction per 16 and keeps 16 FMA chains busy
  *    (cpu_x86.c), the rest as widen;
- *  - amx (AMX-BF16 and AVX-512 BF16: Sapphire Rapids and later): few rows as
- *    avx512, the rest on AMX tiles (cpu_x86.c).
+ *  - amx (AMX-BF16 and AVX-512 BF16: Sapphire Rapids and later): 1-3 rows as
+ *    avx512, the rest on AMX tiles (cpu_x86.c), 4-16 rows as one tile of A.
  * A native kernel is checked against widen on a few shapes when first chosen;
  * one that disagrees is never used (a warning says so).
  */
@@ -137,9 +137,14 @@ static void native_skinny_task(void *vc, int t) {
     cpu_bf16x86_skinny(s->Ae, s->M, s->K, s->B, s->ldb, j0, j1, s->C, s->ldc, s->alpha, s->beta);
 }
 
+/* From this many rows the amx kernel decodes on tiles too: 8-sequence decoding of the 0.5B shape went from 60 to
+   97-105 tokens/s (the FMA kernel is compute-bound there, a tile product is not); below it the FMA kernel is as fast
+   or faster (one row: 19-21 against 17-18 tokens/s), the tiles' packing and stores costing more than they save. */
+#define AMX_MIN_ROWS 4
+
 static void matmul_kernel(int kernel, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                           const uint16_t *B, int ldb, float beta, float *C, int ldc) {
-    if (kernel >= CPU_BF16_AVX512 && trans_b && M <= SKINNY_M) {
+    if (kernel >= CPU_BF16_AVX512 && trans_b && M <= SKINNY_M && !(kernel == CPU_BF16_AMX && M >= AMX_MIN_ROWS)) {
         float *Ae = xmalloc(sizeof(float) * (size_t)M * (size_t)((K + 31) / 32 * 32));
         cpu_bf16x86_skinny_pack(Ae, A, lda, M, K);
         NativeSkinny s = {Ae, B, M, N, K, ldb, ldc, alpha, beta, C};
@@ -253,7 +258,7 @@ static void info_set(void) {
     const char *widen = __builtin_cpu_supports("avx512f") ? "widen-in-register AVX-512 + sgemm panels"
                         : __builtin_cpu_supports("avx2")  ? "widen-in-register AVX2 + sgemm panels"
                                                           : "widen + sgemm panels";
-    const char *how = g_kernel == CPU_BF16_AMX      ? "AMX-BF16 tiles, AVX-512 for few rows"
+    const char *how = g_kernel == CPU_BF16_AMX      ? "AMX-BF16 tiles, AVX-512 for 1-3 rows"
                       : g_kernel == CPU_BF16_AVX512 ? "AVX-512 for few rows, widen + sgemm panels otherwise"
                                                     : widen;
     snprintf(g_info, sizeof g_info, "bf16 kernel %s: %s (CPU best: %s)", kernel_names[g_kernel], how,

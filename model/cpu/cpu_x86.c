@@ -2,8 +2,9 @@
  * the bf16 products of cpu_bf16.c, and the f32 few-rows product of cpu_blas.c (at the end). For bf16:
  *  - AVX-512 for few rows (decoding), where the weights' memory traffic is the cost and nothing is worth
  *    packing: bf16 weights widened in registers by a shift and a mask, f32 FMAs (below: why not vdpbf16ps);
+ *    the only few-rows kernel without AMX, and with it the one for 1-3 rows;
  *  - AMX-BF16 (tdpbf16ps: a 16 x 16 f32 tile += a 16 x 32 bf16 tile times a 32 x 16 one) for the rest
- *    (training, prefill, scoring).
+ *    (training, prefill, scoring, and decoding of 4-16 rows, where the FMA kernel is compute-bound).
  * Both take the operands already as bf16 values, so they compute what cpu_bf16.c's widening kernels compute:
  * exact bf16 x bf16 products summed in f32. Only the order of the sums differs, and the hardware flushes
  * denormal inputs and results to zero (no model value is that small). Each element of C is summed the same
@@ -20,7 +21,8 @@
  *  - W products (C = A @ B, B (K, N): backward's dA = dC @ W): A's bf16 rows are the X tiles, and each panel of
  *    B is packed into pairs of rows once per call.
  *  - products of two f32 operands rounded to bf16 (backward's dW = dC^T @ X): the same, both packed from f32.
- * Each step uses 4 result tiles (a 32 x 32 block), 2 X and 2 Y tiles: all 8 tile registers.
+ * Each step uses 4 result tiles (a 32 x 32 block), 2 X and 2 Y tiles: all 8 tile registers; with at most 16 rows
+ * of A (decoding) there is one Y tile, so 2 result tiles (32 W rows x 16).
  */
 #include "cpu.h"
 #include "cpu_x86.h"
@@ -151,7 +153,7 @@ TARGET_DP static inline __m512i pair16(__m256i lo, __m256i hi) {
  * out[r][q] = sum over k of A row r . W row q, for R rows and Q weight rows (constants at each call, so the loops
  * unroll): each (r, q) has its own accumulator and the same operations whatever R and Q are, so an element's
  * bits do not depend on its neighbours, and the R x Q chains hide the FMA latency. */
-#define PREFETCH 512 /* bf16 elements ahead, in each weight row */
+#define PREFETCH 2048 /* bf16 elements (4 KB) ahead, in each weight row */
 /* stmt for every accumulator (r < R, q < Q), unrolled */
 #define FOR_RQ(stmt)                                                                                          \
     _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int q = 0; q < Q; q++) stmt
@@ -168,7 +170,8 @@ TARGET_512 static inline __attribute__((always_inline)) void dot_block(const flo
 #pragma GCC unroll 4
         for (int q = 0; q < Q; q++) {
             /* the hardware prefetcher falls behind once 8 rows of work slow the stream down (8-sequence decoding
-               read weights at 3-6 GB/s); a prefetch a kilobyte ahead keeps the loads from waiting on memory */
+               read weights at 3-6 GB/s); a prefetch 4 KB ahead keeps the loads from waiting on memory (1 KB was
+               measured 15-30% slower at 8 rows, in bf16 and f32; 8 KB no better) */
             _mm_prefetch((const char *)(w + q * ldw + k + PREFETCH), _MM_HINT_T0);
             __m512i v = _mm512_maskz_loadu_epi16(m, w + q * ldw + k);
             we[q] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
@@ -243,7 +246,7 @@ TARGET_512 static inline __attribute__((always_inline)) void dot_block_f32(const
         __mmask16 m = K - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1);
 #pragma GCC unroll 4
         for (int q = 0; q < Q; q++) {
-            _mm_prefetch((const char *)(w + q * ldw + k + PREFETCH / 2), _MM_HINT_T0); /* a kilobyte ahead */
+            _mm_prefetch((const char *)(w + q * ldw + k + PREFETCH / 2), _MM_HINT_T0); /* 4 KB ahead */
             wv[q] = _mm512_maskz_loadu_ps(m, w + q * ldw + k);
         }
 #pragma GCC unroll 8
@@ -362,6 +365,28 @@ TARGET_AMX static void block_run(const uint16_t *x0, const uint16_t *x1, long ld
     }
 }
 
+/* 32 x 16 block for few rows (M <= 16: one tile of A^T's pairs): X tiles at x0, x1 as block_run, the Y tile at y0 */
+TARGET_AMX static void block_run_few(const uint16_t *x0, const uint16_t *x1, long ldx, const uint16_t *y0, int steps) {
+    _tile_zero(0);
+    _tile_zero(1);
+    for (int s = 0; s < steps; s++) {
+        _tile_loadd(4, x0 + (size_t)s * 32, ldx);
+        _tile_loadd(5, x1 + (size_t)s * 32, ldx);
+        _tile_loadd(6, y0 + (size_t)s * 512, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 5, 6);
+    }
+}
+
+/* block_run_few's two result tiles: W rows r0.. and r0 + 16.., C rows 0..M */
+TARGET_AMX static void block_store_few(const AmxGemm *g, float *buf, int r0) {
+    _tile_stored(0, buf, 64);
+    _tile_stored(1, buf + 256, 64);
+    COMPILER_BARRIER();
+    for (int a = 0; a < 2; a++)
+        if (r0 + a * 16 < g->N) tile_store(g, buf + a * 256, 1, 0, r0 + a * 16);
+}
+
 #define AMX_PANEL 64 /* columns of C (trans_b: rows of W) per task */
 
 /* C^T = W @ A^T for W rows [n0, n0 + AMX_PANEL). W's rows are read in place when they are whole tiles (K a
@@ -382,7 +407,13 @@ TARGET_AMX static void amx_wt_task(void *vc, int t) {
     }
     float buf[1024];
     tiles_configure();
-    for (int m0 = 0; m0 < g->Mp; m0 += 32) {
+    if (g->Mp == 16) /* few rows: each W tile meets the one A^T tile (decoding reads the weights at memory speed) */
+        for (int r = 0; r < rows; r += 32) {
+            const uint16_t *x0 = X + (size_t)r * (ldx / 2), *x1 = x0 + (size_t)16 * (ldx / 2);
+            block_run_few(x0, x1, ldx, g->Ap, steps);
+            block_store_few(g, buf, n0 + r);
+        }
+    for (int m0 = 0; g->Mp > 16 && m0 < g->Mp; m0 += 32) {
         const uint16_t *y0 = g->Ap + (size_t)(m0 / 16) * 16 * g->Kp, *y1 = y0 + (size_t)16 * g->Kp;
         for (int r = 0; r < rows; r += 32) {
             const uint16_t *x0 = X + (size_t)r * (ldx / 2), *x1 = x0 + (size_t)16 * (ldx / 2);
@@ -511,7 +542,8 @@ TARGET_DP static void pack_a_task(void *vc, int t) {
 
 static void amx_run(int ta, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                     const uint16_t *B, const float *Bf, int tbf, int ldb, float beta, float *C, int ldc) {
-    int Mp = ((M + 31) / 32) * 32, Kp = ((K + 31) / 32) * 32;
+    /* trans_b with at most 16 rows: one tile of A^T's pairs (amx_wt_task's few-rows blocks) */
+    int Mp = trans_b && M <= 16 ? 16 : ((M + 31) / 32) * 32, Kp = ((K + 31) / 32) * 32;
     uint16_t *Ap = xmalloc(sizeof(uint16_t) * (size_t)Mp * Kp);
     PackCtx pc = {Ap, A, ta, lda, M, K, Mp, Kp, trans_b};
     cpu_parallel_for(Mp / 16, pack_a_task, &pc);

@@ -106,6 +106,24 @@ static void check_product_ab(int ta, int tb, int M, int N, int K) {
     free(A), free(Ar), free(B), free(Br), free(C1), free(C2), free(C3);
 }
 
+/* Decoding: a row's bits do not depend on the other rows of its call, within each kernel's row classes (the amx
+   kernel takes 1-3 rows by FMA, 4-16 on tiles; the others 1-16 by one kernel): the first `sub` rows of a `group`-row
+   product, computed alone, against the same rows in the group. */
+static void check_rows_alone(int group, int sub, int N, int K) {
+    float *A = malloc(sizeof(float) * group * K), *C1 = malloc(sizeof(float) * group * N),
+          *C2 = malloc(sizeof(float) * sub * N);
+    uint16_t *W = malloc(sizeof(uint16_t) * (size_t)N * K);
+    for (int i = 0; i < group * K; i++) A[i] = frand(5, (uint64_t)i);
+    for (size_t i = 0; i < (size_t)N * K; i++) W[i] = f32_to_bf16(frand(6, i));
+    cpu_matmul_bf16(1, group, N, K, 1.0f, A, K, W, K, 0.0f, C1, N);
+    cpu_matmul_bf16(1, sub, N, K, 1.0f, A, K, W, K, 0.0f, C2, N);
+    if (memcmp(C1, C2, sizeof(float) * sub * N))
+        fprintf(stderr, "bf16 (%s): rows 0..%d alone differ from their group of %d (N %d K %d)\n", cpu_bf16_info(),
+                sub - 1, group, N, K);
+    CHECK(memcmp(C1, C2, sizeof(float) * sub * N) == 0);
+    free(A), free(C1), free(C2), free(W);
+}
+
 static ModelConfig tiny(void) {
     ModelConfig c;
     model_config_default(&c);
@@ -310,6 +328,12 @@ int main(void) {
             check_product(trans, 96, 128, 64, 64);  /* AMX: whole tiles, W read in place */
             check_product(trans, 17, 200, 160, 170); /* one row past the skinny limit, A with a wider stride */
             check_product(trans, 5, 70, 33, 40);    /* skinny with a wider stride, K one past a tile */
+            check_product(trans, 4, 300, 91, 91);   /* the fewest rows the amx kernel puts on tiles */
+            if (trans) {
+                check_rows_alone(16, 4, 300, 91);
+                check_rows_alone(13, 9, 257, 96);
+                check_rows_alone(3, 1, 263, 64);
+            }
             for (int ta = 0; ta < 2; ta++) {
                 check_product_ab(ta, trans, 64, 96, 128); /* whole tiles */
                 check_product_ab(ta, trans, 45, 70, 37);  /* a weight gradient's shape: edges everywhere */
