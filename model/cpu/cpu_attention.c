@@ -82,9 +82,6 @@ CPU_INLINE void scores4(float *const s[4], const float *const q[4], const float 
         for (int r = 0; r < 4; r++) scores(s[r] + j0, q[r], kt + j0, n - j0, ld, hd, scale);
 }
 
-/* o[e] = init[e] + sum_j w[j] * row_j[e] (rows at base + j * stride), summed
- * over j in order, 16 columns at a time in registers (a load-add-store per
- * key would chain through memory). init NULL means 0. */
 /* weighted_rows for a head size known at compile time (a multiple of LANES, at most 8 LANES): all hd / LANES
  * accumulators in registers at once, so each key feeds that many independent chains instead of one (one chain at
  * a time waited on the add's latency: the prefill's attention ran at ~17 GFLOPS). Each element is still summed
@@ -101,12 +98,17 @@ CPU_INLINE void weighted_rows_fixed(float *o, const float *init, const float *w,
     for (int e = 0; e < hd; e++) o[e] = acc[e];
 }
 
+/* o[e] = init[e] + sum_j w[j] * row_j[e] (rows at base + j * stride), summed
+ * over j in order, 16 columns at a time in registers (a load-add-store per
+ * key would chain through memory). init NULL means 0. */
 CPU_INLINE void weighted_rows(float *o, const float *init, const float *w, int n, const float *base, size_t stride,
                               int hd) {
     /* the head sizes of the Qwen2 / Llama family (and the toy's) */
-    if (hd == 64) return weighted_rows_fixed(o, init, w, n, base, stride, 64);
-    if (hd == 128) return weighted_rows_fixed(o, init, w, n, base, stride, 128);
-    if (hd == 32) return weighted_rows_fixed(o, init, w, n, base, stride, 32);
+    switch (hd) {
+    case 32: weighted_rows_fixed(o, init, w, n, base, stride, 32); return;
+    case 64: weighted_rows_fixed(o, init, w, n, base, stride, 64); return;
+    case 128: weighted_rows_fixed(o, init, w, n, base, stride, 128); return;
+    }
     for (int e0 = 0; e0 < hd; e0 += LANES) {
         float acc[LANES];
         int width = hd - e0 < LANES ? hd - e0 : LANES;

@@ -407,18 +407,20 @@ TARGET_AMX static void amx_wt_task(void *vc, int t) {
     }
     float buf[1024];
     tiles_configure();
-    if (g->Mp == 16) /* few rows: each W tile meets the one A^T tile (decoding reads the weights at memory speed) */
+    if (g->Mp == 16) { /* few rows: each W tile meets the one A^T tile (decoding reads the weights at memory speed) */
         for (int r = 0; r < rows; r += 32) {
             const uint16_t *x0 = X + (size_t)r * (ldx / 2), *x1 = x0 + (size_t)16 * (ldx / 2);
             block_run_few(x0, x1, ldx, g->Ap, steps);
             block_store_few(g, buf, n0 + r);
         }
-    for (int m0 = 0; g->Mp > 16 && m0 < g->Mp; m0 += 32) {
-        const uint16_t *y0 = g->Ap + (size_t)(m0 / 16) * 16 * g->Kp, *y1 = y0 + (size_t)16 * g->Kp;
-        for (int r = 0; r < rows; r += 32) {
-            const uint16_t *x0 = X + (size_t)r * (ldx / 2), *x1 = x0 + (size_t)16 * (ldx / 2);
-            block_run(x0, x1, ldx, y0, y1, steps);
-            block_store(g, buf, 1, n0 + r, m0);
+    } else {
+        for (int m0 = 0; m0 < g->Mp; m0 += 32) {
+            const uint16_t *y0 = g->Ap + (size_t)(m0 / 16) * 16 * g->Kp, *y1 = y0 + (size_t)16 * g->Kp;
+            for (int r = 0; r < rows; r += 32) {
+                const uint16_t *x0 = X + (size_t)r * (ldx / 2), *x1 = x0 + (size_t)16 * (ldx / 2);
+                block_run(x0, x1, ldx, y0, y1, steps);
+                block_store(g, buf, 1, n0 + r, m0);
+            }
         }
     }
     _tile_release();
