@@ -156,6 +156,10 @@ static void matmul_kernel(int kernel, int trans_b, int M, int N, int K, float al
         cpu_bf16x86_amx(trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
+    if (kernel == CPU_BF16_DPBF16) {
+        cpu_bf16x86_dp(trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     /* A rounded to bf16 once (packed to K columns): the product then sees exactly bf16 x bf16 */
     float *Ar = xmalloc(sizeof(float) * (size_t)M * K);
     round_rows(Ar, A, M, K, lda);
@@ -183,6 +187,10 @@ static void matmul_ab_kernel(int kernel, int ta, int tb, int M, int N, int K, fl
         cpu_bf16x86_amx_ab(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
+    if (kernel == CPU_BF16_DPBF16) {
+        cpu_bf16x86_dp_ab(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     /* op(A) and op(B) rounded into packed copies, then sgemm: exactly bf16 x bf16 products */
     float *Ar = xmalloc(sizeof(float) * (size_t)M * K), *Br = xmalloc(sizeof(float) * (size_t)K * N);
     for (int i = 0; i < M; i++)
@@ -206,7 +214,7 @@ void cpu_matmul_bf16_ab(int trans_a, int trans_b, int M, int N, int K, float alp
 
 /* ---- dispatch ---- */
 
-static const char *const kernel_names[CPU_BF16_KERNELS] = {"widen", "avx512", "amx"};
+static const char *const kernel_names[CPU_BF16_KERNELS] = {"widen", "avx512", "dpbf16", "amx"};
 
 /* max |x - ref| / max |ref|, infinite when x has a NaN */
 static double rel_err(const float *x, const float *ref, int n) {
@@ -259,6 +267,7 @@ static void info_set(void) {
                         : __builtin_cpu_supports("avx2")  ? "widen-in-register AVX2 + sgemm panels"
                                                           : "widen + sgemm panels";
     const char *how = g_kernel == CPU_BF16_AMX      ? "AMX-BF16 tiles, AVX-512 for 1-3 rows"
+                      : g_kernel == CPU_BF16_DPBF16 ? "AVX-512 for few rows, AVX-512 BF16 dot products otherwise"
                       : g_kernel == CPU_BF16_AVX512 ? "AVX-512 for few rows, widen + sgemm panels otherwise"
                                                     : widen;
     snprintf(g_info, sizeof g_info, "bf16 kernel %s: %s (CPU best: %s)", kernel_names[g_kernel], how,
@@ -293,7 +302,7 @@ int cpu_bf16_set_kernel(const char *name, char *msg, size_t msg_size) {
     for (int i = 0; i < CPU_BF16_KERNELS; i++)
         if (!strcmp(name, kernel_names[i])) k = i;
     if (k < 0) {
-        snprintf(msg, msg_size, "bf16 kernel '%.40s%s': expected widen, avx512 or amx", name,
+        snprintf(msg, msg_size, "bf16 kernel '%.40s%s': expected widen, avx512, dpbf16 or amx", name,
                  strlen(name) > 40 ? "..." : "");
         return -1;
     }

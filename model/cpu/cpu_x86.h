@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 /* The bf16 product kernels, in cpu_bf16.c's order of preference (highest last). */
-enum { CPU_BF16_WIDEN, CPU_BF16_AVX512, CPU_BF16_AMX, CPU_BF16_KERNELS };
+enum { CPU_BF16_WIDEN, CPU_BF16_AVX512, CPU_BF16_DPBF16, CPU_BF16_AMX, CPU_BF16_KERNELS };
 
 /* 1 when this CPU (and, for AMX, the OS) allows kernel */
 int cpu_bf16x86_supported(int kernel);
@@ -26,6 +26,12 @@ void cpu_bf16x86_amx(int trans_b, int M, int N, int K, float alpha, const float 
 /* AMX: C (M, N) = alpha * bf16(op(A)) @ bf16(op(B)) + beta * C, both operands f32 (op(X) = X^T when trans_x). */
 void cpu_bf16x86_amx_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc);
+
+/* AVX-512 BF16 (vdpbf16ps), the same products as cpu_bf16x86_amx and cpu_bf16x86_amx_ab, for CPUs without AMX. */
+void cpu_bf16x86_dp(int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *B,
+                    int ldb, float beta, float *C, int ldc);
+void cpu_bf16x86_dp_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc);
 
 /* AVX-512 (CPU_BF16_AVX512 supported), f32: C[i][j] = alpha * A row i . W row j + beta * C[i][j] for rows
  * [0, M), columns [j0, j1); A (M, K) with leading dimension lda, W (N, K) with ldw. */

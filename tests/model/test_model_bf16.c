@@ -309,9 +309,9 @@ static void test_inference_load(void) {
 int main(void) {
     test_rounding();
     /* every kernel this CPU has (cpu_bf16.c); the ones it lacks are named, not counted as passed */
-    static const char *const kernels[] = {"widen", "avx512", "amx"};
+    static const char *const kernels[] = {"widen", "avx512", "dpbf16", "amx"};
     char msg[256];
-    for (int kk = 0; kk < 3; kk++) {
+    for (int kk = 0; kk < 4; kk++) {
         if (cpu_bf16_set_kernel(kernels[kk], msg, sizeof msg)) {
             CHECK(!strstr(msg, "failed its check")); /* a kernel the CPU has must work */
             printf("bf16 products: %s not tested (%s)\n", kernels[kk], msg);
@@ -329,10 +329,14 @@ int main(void) {
             check_product(trans, 17, 200, 160, 170); /* one row past the skinny limit, A with a wider stride */
             check_product(trans, 5, 70, 33, 40);    /* skinny with a wider stride, K one past a tile */
             check_product(trans, 4, 300, 91, 91);   /* the fewest rows the amx kernel puts on tiles */
+            check_product(trans, 101, 77, 600, 600); /* dpbf16: 16 blocks of 6 rows and 5, 3 blocks of k */
             if (trans) {
                 check_rows_alone(16, 4, 300, 91);
                 check_rows_alone(13, 9, 257, 96);
                 check_rows_alone(3, 1, 263, 64);
+                /* the dpbf16 kernel's blocks: rows 18-22 are one 6-row block in a group of 40, the 5-row
+                   remainder of 23; 300 pairs of k make 3 cache blocks of k; 100 columns, a partial panel */
+                if (kk >= 2) check_rows_alone(40, 23, 100, 600);
             }
             for (int ta = 0; ta < 2; ta++) {
                 check_product_ab(ta, trans, 64, 96, 128); /* whole tiles */
@@ -344,7 +348,7 @@ int main(void) {
     }
     CHECK(cpu_bf16_set_kernel("amx2", msg, sizeof msg) == -1 && strstr(msg, "expected widen"));
     /* the rest runs on the best kernel, as pure does */
-    for (int kk = 2; kk >= 0; kk--)
+    for (int kk = 3; kk >= 0; kk--)
         if (!cpu_bf16_set_kernel(kernels[kk], msg, sizeof msg)) break;
     test_model();
     test_inference_load();
