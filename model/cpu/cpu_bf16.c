@@ -125,7 +125,8 @@ static void matmul_widen(Bf16Gemm *g) {
 }
 
 typedef struct {
-    const float *Ae;
+    const float *Ae;    /* the avx512 kernel's A, or NULL */
+    const uint16_t *Ab; /* the dpbf16 kernel's */
     const uint16_t *B;
     int M, N, K, ldb, ldc;
     float alpha, beta, *C;
@@ -134,7 +135,8 @@ typedef struct {
 static void native_skinny_task(void *vc, int t) {
     NativeSkinny *s = vc;
     int j0 = t * SKINNY_COLS, j1 = j0 + SKINNY_COLS < s->N ? j0 + SKINNY_COLS : s->N;
-    cpu_bf16x86_skinny(s->Ae, s->M, s->K, s->B, s->ldb, j0, j1, s->C, s->ldc, s->alpha, s->beta);
+    if (s->Ae) cpu_bf16x86_skinny(s->Ae, s->M, s->K, s->B, s->ldb, j0, j1, s->C, s->ldc, s->alpha, s->beta);
+    else cpu_bf16x86_skinny_dp(s->Ab, s->M, s->K, s->B, s->ldb, j0, j1, s->C, s->ldc, s->alpha, s->beta);
 }
 
 /* From this many rows the amx kernel decodes on tiles too: 8-sequence decoding of the 0.5B shape went from 60 to
@@ -144,10 +146,18 @@ static void native_skinny_task(void *vc, int t) {
 
 static void matmul_kernel(int kernel, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                           const uint16_t *B, int ldb, float beta, float *C, int ldc) {
+    if (kernel == CPU_BF16_DPBF16 && trans_b && M <= SKINNY_M) {
+        uint16_t *Ab = xmalloc(sizeof(uint16_t) * (size_t)M * (size_t)((K + 31) / 32 * 32));
+        cpu_bf16x86_rows_pack(Ab, A, lda, M, K);
+        NativeSkinny s = {NULL, Ab, B, M, N, K, ldb, ldc, alpha, beta, C};
+        cpu_parallel_for(cpu_nblocks(N, SKINNY_COLS), native_skinny_task, &s);
+        free(Ab);
+        return;
+    }
     if (kernel >= CPU_BF16_AVX512 && trans_b && M <= SKINNY_M && !(kernel == CPU_BF16_AMX && M >= AMX_MIN_ROWS)) {
         float *Ae = xmalloc(sizeof(float) * (size_t)M * (size_t)((K + 31) / 32 * 32));
         cpu_bf16x86_skinny_pack(Ae, A, lda, M, K);
-        NativeSkinny s = {Ae, B, M, N, K, ldb, ldc, alpha, beta, C};
+        NativeSkinny s = {Ae, NULL, B, M, N, K, ldb, ldc, alpha, beta, C};
         cpu_parallel_for(cpu_nblocks(N, SKINNY_COLS), native_skinny_task, &s);
         free(Ae);
         return;
@@ -267,7 +277,7 @@ static void info_set(void) {
                         : __builtin_cpu_supports("avx2")  ? "widen-in-register AVX2 + sgemm panels"
                                                           : "widen + sgemm panels";
     const char *how = g_kernel == CPU_BF16_AMX      ? "AMX-BF16 tiles, AVX-512 for 1-3 rows"
-                      : g_kernel == CPU_BF16_DPBF16 ? "AVX-512 for few rows, AVX-512 BF16 dot products otherwise"
+                      : g_kernel == CPU_BF16_DPBF16 ? "AVX-512 BF16 dot products (vdpbf16ps)"
                       : g_kernel == CPU_BF16_AVX512 ? "AVX-512 for few rows, widen + sgemm panels otherwise"
                                                     : widen;
     snprintf(g_info, sizeof g_info, "bf16 kernel %s: %s (CPU best: %s)", kernel_names[g_kernel], how,

@@ -234,6 +234,61 @@ TARGET_512 void cpu_bf16x86_skinny(const float *Ae, int M, int K, const uint16_t
     SKINNY_COLUMNS(skinny_block, Ae);
 }
 
+/* ---- few rows: AVX-512 BF16 (the dpbf16 kernel) ----
+ * Where vdpbf16ps issues as fast as an FMA (AMD Zen 4 and 5), it does the work of two FMAs and needs no widening:
+ * 32 bf16 weights a load, met by 32 bf16 activations (A's rows packed once per call, zero past K), 16 lanes of
+ * sums per (row, weight row), summed across lanes at the end. On Zen 5, 8-row decoding was compute-bound on the
+ * FMA kernel (docs/performance.md). */
+
+/* Ab (M, K rounded up to 32) = A as bf16, zero past K: the layout cpu_bf16x86_skinny_dp reads */
+TARGET_DP void cpu_bf16x86_rows_pack(uint16_t *Ab, const float *A, int lda, int M, int K) {
+    rows_to_bf16(Ab, (K + 31) / 32 * 32, A, lda, M, K);
+}
+
+TARGET_DP static inline __attribute__((always_inline)) void dot_block_dp(const uint16_t *ab, size_t lda, int R,
+                                                                         const uint16_t *w, size_t ldw, int Q,
+                                                                         int K, float out[8][4]) {
+    __m512 acc[8][4];
+    FOR_RQ(acc[r][q] = _mm512_setzero_ps());
+    for (int k = 0; k < K; k += 32) {
+        __m512bh wv[4];
+        __mmask32 m = K - k >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1ull << (K - k)) - 1);
+#pragma GCC unroll 4
+        for (int q = 0; q < Q; q++) {
+            /* the weight rows of the next two groups (a group reads Q rows at once, each read once) */
+            _mm_prefetch((const char *)(w + (q + Q) * ldw + k), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + (q + 2 * Q) * ldw + k), _MM_HINT_T0);
+            wv[q] = (__m512bh)_mm512_maskz_loadu_epi16(m, w + q * ldw + k);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m512bh av = (__m512bh)_mm512_loadu_si512(ab + r * lda + k);
+#pragma GCC unroll 4
+            for (int q = 0; q < Q; q++) acc[r][q] = _mm512_dpbf16_ps(acc[r][q], av, wv[q]);
+        }
+    }
+    FOR_RQ(out[r][q] = _mm512_reduce_add_ps(acc[r][q]));
+}
+
+TARGET_DP static inline __attribute__((always_inline)) void skinny_block_dp(const uint16_t *Ab, size_t lda, int i0,
+                                                                             int R, int K, const uint16_t *W,
+                                                                             int ldw, int j, int Q, float *C,
+                                                                             int ldc, float alpha, float beta) {
+    float out[8][4];
+    dot_block_dp(Ab + (size_t)i0 * lda, lda, R, W + (size_t)j * ldw, (size_t)ldw, Q, K, out);
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < Q; q++) {
+            float *o = C + (size_t)(i0 + r) * ldc + j + q;
+            *o = alpha * out[r][q] + (beta == 0 ? 0.0f : beta * *o);
+        }
+}
+
+TARGET_DP void cpu_bf16x86_skinny_dp(const uint16_t *Ab, int M, int K, const uint16_t *W, int ldw, int j0, int j1,
+                                     float *C, int ldc, float alpha, float beta) {
+    size_t lda = (size_t)(K + 31) / 32 * 32;
+    SKINNY_COLUMNS(skinny_block_dp, Ab);
+}
+
 /* ---- few rows in f32 (cpu_blas.c's decoding products) ---- */
 
 /* As dot_block, for f32 weights: 16 columns a step, no widening. */
@@ -247,7 +302,8 @@ TARGET_512 static inline __attribute__((always_inline)) void dot_block_f32(const
         __mmask16 m = K - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1);
 #pragma GCC unroll 4
         for (int q = 0; q < Q; q++) {
-            _mm_prefetch((const char *)(w + q * ldw + k + PREFETCH / 2), _MM_HINT_T0); /* 4 KB ahead */
+            _mm_prefetch((const char *)(w + (q + Q) * ldw + k), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + (q + 2 * Q) * ldw + k), _MM_HINT_T0);
             wv[q] = _mm512_maskz_loadu_ps(m, w + q * ldw + k);
         }
 #pragma GCC unroll 8
@@ -777,6 +833,17 @@ void cpu_bf16x86_dp_ab(int trans_a, int trans_b, int M, int N, int K, float alph
                        const float *B, int ldb, float beta, float *C, int ldc) {
     (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb;
     (void)beta, (void)C, (void)ldc;
+    abort();
+}
+
+void cpu_bf16x86_rows_pack(uint16_t *Ab, const float *A, int lda, int M, int K) {
+    (void)Ab, (void)A, (void)lda, (void)M, (void)K;
+    abort();
+}
+
+void cpu_bf16x86_skinny_dp(const uint16_t *Ab, int M, int K, const uint16_t *W, int ldw, int j0, int j1, float *C,
+                           int ldc, float alpha, float beta) {
+    (void)Ab, (void)M, (void)K, (void)W, (void)ldw, (void)j0, (void)j1, (void)C, (void)ldc, (void)alpha, (void)beta;
     abort();
 }
 

@@ -27,6 +27,12 @@ void cpu_bf16x86_amx(int trans_b, int M, int N, int K, float alpha, const float 
 void cpu_bf16x86_amx_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc);
 
+/* AVX-512 BF16, few rows: as cpu_bf16x86_skinny, with A as Ab from cpu_bf16x86_rows_pack. */
+void cpu_bf16x86_skinny_dp(const uint16_t *Ab, int M, int K, const uint16_t *W, int ldw, int j0, int j1, float *C,
+                           int ldc, float alpha, float beta);
+/* Ab (M, K rounded up to 32) = A (M, K) as bf16, zero past K (CPU_BF16_DPBF16 supported). */
+void cpu_bf16x86_rows_pack(uint16_t *Ab, const float *A, int lda, int M, int K);
+
 /* AVX-512 BF16 (vdpbf16ps), the same products as cpu_bf16x86_amx and cpu_bf16x86_amx_ab, for CPUs without AMX. */
 void cpu_bf16x86_dp(int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *B,
                     int ldb, float beta, float *C, int ldc);

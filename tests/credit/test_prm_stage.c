@@ -152,18 +152,22 @@ static void test_model_offsets(void) {
     CHECK(rw[0] == same[0] && rw[1] == same[1]);
 }
 
-static void expect_lua(const char *code, const char *extra, const char *want) {
+static void expect_lua_with(const char *code, const char *extra, const char *extra2, const char *want) {
     char *script = path_in("s.lua");
     PureErr err;
     CHECK(fs_write_atomic(script, code, strlen(code), &err) == 0);
     char sp[600];
     snprintf(sp, sizeof sp, "script=%s", script);
-    const char *params[] = {"mode=lua", sp, extra, NULL};
+    const char *params[] = {"mode=lua", sp, extra, extra ? extra2 : NULL, NULL};
     int rc = run_prm(params, 0, NULL, &err);
     CHECK(rc < 0);
     if (!strstr(err.msg, want)) fprintf(stderr, "  got: %s\n  want: %s\n", rc ? err.msg : "(success)", want);
     CHECK(rc < 0 && strstr(err.msg, want) != NULL);
     free(script);
+}
+
+static void expect_lua(const char *code, const char *extra, const char *want) {
+    expect_lua_with(code, extra, NULL, want);
 }
 
 static void test_lua_hostile(void) {
@@ -200,8 +204,11 @@ static void test_lua_hostile(void) {
     expect_lua("function score(p, s, r)\n  while true do pcall(function() while true do end end) end\nend\n",
                "max_instructions=100000", "s.lua:2: instruction budget of 100000 per call exceeded (a runaway loop? "
                "raise the instruction limit) (response 0)");
-    expect_lua("function score(p, s, r)\n  while true do end\nend\n", "max_seconds=0.2",
-               "s.lua:2: time limit of 0.2 s per call exceeded (a runaway loop? raise the time limit) (response 0)");
+    /* a budget of instructions no CPU runs in 0.2 s, so the clock is what stops it (a fast core ran the default
+       50M in less) */
+    expect_lua_with("function score(p, s, r)\n  while true do end\nend\n", "max_seconds=0.2",
+                    "max_instructions=100000000000",
+                    "s.lua:2: time limit of 0.2 s per call exceeded (a runaway loop? raise the time limit) (response 0)");
     /* a finite double that a float32 cannot hold */
     expect_lua("function score(p, s, r) if p == '23+45-12=?' then return {1, 1} end return {1, 1e39} end\n", NULL,
                "s.lua: score() result for response 1: [2] = 1e+39 does not fit a float32");
