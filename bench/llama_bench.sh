@@ -7,7 +7,7 @@
 #
 #   bench/llama_bench.sh [BUILD_DIR] [THREADS]
 #   LLAMA_BENCH_DIR   where the model files go (default ~/.cache/pure-llama-bench; ~5 GB, written once)
-#   DTYPES="f32 bf16" ITERS=2 CASES="prefill decode decode8"
+#   DTYPES="f32 bf16" ITERS=2 CASES="prefill decode decode8" KEEP_CORETYPE=1
 # Needs scripts/venv.sh --llama (builds llama.cpp, ~15 minutes the first time). Not a CI test.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +21,13 @@ export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=er
 cmake -S "$ROOT" -B "$BUILD" -DPURE_CUDA=OFF >/dev/null
 cmake --build "$BUILD" --target model_bench -j2 >/dev/null
 
+# pure chooses OpenBLAS's kernels itself (model/runtime.c: SkylakeX on AVX-512 CPUs); an inherited OPENBLAS_CORETYPE
+# (this project's machines set Haswell for every process) would pin its f32 prefill to AVX2. llama.cpp does not use
+# OpenBLAS. KEEP_CORETYPE=1 measures with the inherited value.
+if [ -n "${OPENBLAS_CORETYPE:-}" ] && [ -z "${KEEP_CORETYPE:-}" ]; then
+    echo "note: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE from the environment unset, so pure chooses (KEEP_CORETYPE=1 keeps it)"
+    unset OPENBLAS_CORETYPE
+fi
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }

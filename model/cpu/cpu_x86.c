@@ -286,6 +286,10 @@ TARGET_DP static inline __attribute__((always_inline)) void skinny_block_dp(cons
 TARGET_DP void cpu_bf16x86_skinny_dp(const uint16_t *Ab, int M, int K, const uint16_t *W, int ldw, int j0, int j1,
                                      float *C, int ldc, float alpha, float beta) {
     size_t lda = (size_t)(K + 31) / 32 * 32;
+    if (M == 1) { /* one weight row at a time: one stream to memory (groups of 4 rows streamed 20% slower) */
+        for (int j = j0; j < j1; j++) skinny_block_dp(Ab, lda, 0, 1, K, W, ldw, j, 1, C, ldc, alpha, beta);
+        return;
+    }
     SKINNY_COLUMNS(skinny_block_dp, Ab);
 }
 
@@ -332,6 +336,10 @@ TARGET_512 static inline __attribute__((always_inline)) void skinny_block_f32(co
 TARGET_512 void cpu_x86_skinny_f32(const float *A, int lda_, int M, int K, const float *W, int ldw, int j0, int j1,
                                    float *C, int ldc, float alpha, float beta) {
     size_t lda = (size_t)lda_;
+    if (M == 1) { /* as cpu_bf16x86_skinny_dp */
+        for (int j = j0; j < j1; j++) skinny_block_f32(A, lda, 0, 1, K, W, ldw, j, 1, C, ldc, alpha, beta);
+        return;
+    }
     SKINNY_COLUMNS(skinny_block_f32, A);
 }
 
