@@ -23,6 +23,12 @@ cmake --build "$BUILD" --target model_bench -j2 >/dev/null
 B="$BUILD/model_bench --threads $THREADS"
 T="$PY $ROOT/bench/model_bench_torch.py --threads $THREADS"
 
+# pure chooses OpenBLAS's core itself (model/runtime.c); an inherited OPENBLAS_CORETYPE would pin it (as
+# bench/llama_bench.sh; KEEP_CORETYPE=1 keeps it). PyTorch brings its own BLAS.
+if [ -n "${OPENBLAS_CORETYPE:-}" ] && [ -z "${KEEP_CORETYPE:-}" ]; then
+    echo "note: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE from the environment unset, so pure chooses (KEEP_CORETYPE=1 keeps it)"
+    unset OPENBLAS_CORETYPE
+fi
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
