@@ -5,12 +5,14 @@
  * thread runs a task never matters because tasks write disjoint outputs.
  *
  * Waiting spins for a while (POOL_SPIN pauses, tens of microseconds) before
- * sleeping on the condition variable: decoding runs ~200 short jobs per token,
- * and a sleep and wake-up for each cost a measured N% of its time.
+ * sleeping on the condition variable: decoding runs ~170 short jobs per token,
+ * and a sleep and wake-up for each held bf16 decoding at 26-29 tokens/s where
+ * spinning gives 30-37 (0.5B shape, Zen 5, docs/model.md).
  */
 #include "cpu.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -29,6 +31,13 @@ void openblas_set_num_threads(int n);
 
 #define MAX_THREADS 64
 #define POOL_SPIN 4000 /* pauses before a waiting thread sleeps */
+
+/* One step of a spin: a pause, and every 64th a yield, so that a thread spinning on a core it shares (more
+   threads than cores, or other programs) hands the core to the one it waits for. */
+static void spin_pause(int i) {
+    if ((i & 63) == 63) sched_yield();
+    else cpu_relax();
+}
 
 static struct {
     pthread_mutex_t mu;
@@ -61,7 +70,7 @@ static void *worker(void *arg) {
     long seen = 0;
     for (;;) {
         long g = atomic_load(&pool.generation);
-        for (int i = 0; i < POOL_SPIN && g == seen; i++) cpu_relax(), g = atomic_load(&pool.generation);
+        for (int i = 0; i < POOL_SPIN && g == seen; i++) spin_pause(i), g = atomic_load(&pool.generation);
         if (g == seen) {
             pthread_mutex_lock(&pool.mu);
             while ((g = atomic_load(&pool.generation)) == seen) pthread_cond_wait(&pool.wake, &pool.mu);
@@ -121,7 +130,7 @@ void cpu_parallel_for(int n_tasks, CpuTaskFn fn, void *ctx) {
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
     run_tasks();
-    for (int i = 0; i < POOL_SPIN && atomic_load(&pool.busy) > 0; i++) cpu_relax();
+    for (int i = 0; i < POOL_SPIN && atomic_load(&pool.busy) > 0; i++) spin_pause(i);
     if (atomic_load(&pool.busy) > 0) {
         pthread_mutex_lock(&pool.mu);
         while (atomic_load(&pool.busy) > 0) pthread_cond_wait(&pool.done, &pool.mu);

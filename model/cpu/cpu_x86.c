@@ -639,6 +639,7 @@ void cpu_bf16x86_amx_ab(int trans_a, int trans_b, int M, int N, int K, float alp
  * one pair loads 4 vectors of B and broadcasts DP_MR words of A for 24 vdpbf16ps. Each C element is one chain in k
  * order, so its bits depend neither on its block nor on the thread count. */
 #define DP_MR 6
+typedef uint32_t pair_word __attribute__((may_alias));
 #define DP_PANEL 64 /* columns of C per task: 4 tiles of 16 */
 #define DP_AHEAD 256 /* elements ahead in each row packed */
 
@@ -689,11 +690,11 @@ TARGET_DP static void dp_pack_b(const AmxGemm *g, int n0, int tiles, uint16_t *B
     }
 }
 
-/* Pairs [p0, p1) of C rows [i0, i0 + R), columns [j0, j0 + NV * 16): A's rows a (pairs as words, ld lda2) against
+/* Pairs [p0, p1) of C rows [i0, i0 + R), columns [j0, j0 + NV * 16): A's bf16 rows a (lda2 pairs apart) against
    the panel's pairs bp, summed onto the partial sums in T (ld DP_PANEL, row 0 = row i0) unless p0 is 0; at the
    last pair C = alpha * sum + beta * C, before it the sums go back to T. R <= DP_MR and NV <= 4 are constants at
    each call, so the loops unroll. */
-TARGET_DP static inline __attribute__((always_inline)) void dp_block(const AmxGemm *g, const uint32_t *a, size_t lda2,
+TARGET_DP static inline __attribute__((always_inline)) void dp_block(const AmxGemm *g, const uint16_t *a, size_t lda2,
                                                                      int R, const uint16_t *bp, int NV, int i0,
                                                                      int j0, int p0, int p1, float *T) {
     __m512 acc[DP_MR][4];
@@ -706,7 +707,9 @@ TARGET_DP static inline __attribute__((always_inline)) void dp_block(const AmxGe
         for (int v = 0; v < NV; v++) y[v] = (__m512bh)_mm512_loadu_si512(b + v * 32);
 #pragma GCC unroll 6
         for (int r = 0; r < R; r++) {
-            __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[r * lda2 + p]);
+            /* the pair (k = 2p, 2p + 1) of row r as one word (a may_alias type: the buffer is uint16_t; a memcpy
+               here cost 10%, its index kept per row) */
+            __m512bh x = (__m512bh)_mm512_set1_epi32((int)((const pair_word *)a)[r * lda2 + p]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], x, y[v]);
         }
@@ -757,11 +760,11 @@ TARGET_DP static void dp_task(void *vc, int task) {
             int p1 = p0 + DP_KC < pairs ? p0 + DP_KC : pairs;
             int i0 = m0;
             for (; i0 + DP_MR <= m1; i0 += DP_MR) {
-                const uint32_t *a = (const uint32_t *)(g->Ap + (size_t)i0 * g->Kp);
+                const uint16_t *a = g->Ap + (size_t)i0 * g->Kp;
                 float *t = T + (size_t)(i0 - m0) * DP_PANEL;
                 DP_TILES(DP_MR);
             }
-            const uint32_t *a = (const uint32_t *)(g->Ap + (size_t)i0 * g->Kp);
+            const uint16_t *a = g->Ap + (size_t)i0 * g->Kp;
             float *t = T + (size_t)(i0 - m0) * DP_PANEL;
             switch (m1 - i0) {
             case 5: DP_TILES(5); break;
