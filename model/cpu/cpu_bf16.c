@@ -15,8 +15,10 @@
  *  - avx512 (AVX-512F/BW/VL): few rows by a hand-written kernel that widens
  *    weights with one instruction per 16 and keeps 16 FMA chains busy
  *    (cpu_x86.c), the rest as widen;
+ *  - dpbf16 (AVX-512 BF16 without AMX: Zen 4 and 5): everything on vdpbf16ps,
+ *    few rows in cpu_x86.c, the rest in cpu_x86_dp.c;
  *  - amx (AMX-BF16 and AVX-512 BF16: Sapphire Rapids and later): 1-3 rows as
- *    avx512, the rest on AMX tiles (cpu_x86.c), 4-16 rows as one tile of A.
+ *    avx512, the rest on AMX tiles (cpu_x86_amx.c), 4-16 rows as one tile of A.
  * A native kernel is checked against widen on a few shapes when first chosen;
  * one that disagrees is never used (a warning says so).
  */
