@@ -87,5 +87,5 @@ typedef struct {
    and K, or (pairs) as A^T's pairs for AMX tile t (Kp / 2, 16, 2) */
 void cpu_x86_pack_a_task(void *vc, int t);
 
-#endif
+#endif /* PURE_X86_BF16 */
 #endif
