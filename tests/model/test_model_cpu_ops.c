@@ -4,8 +4,10 @@
  * when decoding; all transpose combinations; beta 0 and 1; and bitwise the
  * same result with 1 and 2 threads, and (few rows) for a row alone as in its group. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/cpu/cpu.h"
 #include "tests/check.h"
@@ -51,7 +53,51 @@ static void check_rows_alone(int M, int N, int K) {
     free(A), free(B), free(C), free(R);
 }
 
+/* ---- the thread pool: every task of every job runs exactly once, whether the workers are spinning or asleep,
+   with the thread count changing between jobs and a job started from inside a task (run inline) ---- */
+
+enum { POOL_MAX_TASKS = 9 };
+typedef struct {
+    atomic_int runs[POOL_MAX_TASKS], nested[POOL_MAX_TASKS];
+    int nest;
+} PoolJob;
+
+static void nested_task(void *vc, int t) {
+    PoolJob *j = vc;
+    atomic_fetch_add(&j->nested[t], 1);
+}
+
+static void pool_task(void *vc, int t) {
+    PoolJob *j = vc;
+    atomic_fetch_add(&j->runs[t], 1);
+    if (j->nest && t == 0) cpu_parallel_for(3, nested_task, j); /* inside a task: runs inline */
+}
+
+static void test_pool(void) {
+    int bad = 0;
+    for (int it = 0; it < 20000 && !bad; it++) {
+        if (it % 5000 == 0) cpu_set_threads(1 + (it / 5000) % 3); /* 1, 2, 3, 1 threads */
+        if (it % 997 == 0) usleep(2000); /* long enough that waiting threads stop spinning and sleep */
+        PoolJob j;
+        int n = 2 + it % (POOL_MAX_TASKS - 1);
+        for (int t = 0; t < POOL_MAX_TASKS; t++) atomic_init(&j.runs[t], 0), atomic_init(&j.nested[t], 0);
+        j.nest = it % 7 == 0;
+        cpu_parallel_for(n, pool_task, &j);
+        for (int t = 0; t < POOL_MAX_TASKS; t++) {
+            int want = t < n ? 1 : 0, want_nested = j.nest && t < 3 ? 1 : 0;
+            if (atomic_load(&j.runs[t]) != want || atomic_load(&j.nested[t]) != want_nested) {
+                fprintf(stderr, "pool: job %d of %d tasks: task %d ran %d times (nested %d)\n", it, n, t,
+                        atomic_load(&j.runs[t]), atomic_load(&j.nested[t]));
+                bad = 1;
+            }
+        }
+    }
+    CHECK(!bad);
+    cpu_set_threads(0);
+}
+
 int main(void) {
+    test_pool();
     printf("%s\n", cpu_kernel_info());
     /* the few-rows f32 product: the compiler's loop (widen) and, where the CPU has AVX-512, the hand-written one */
     static const char *const kernels[] = {"widen", "avx512"};
