@@ -148,20 +148,22 @@ static void native_skinny_task(void *vc, int t) {
 
 static void matmul_kernel(int kernel, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                           const uint16_t *B, int ldb, float beta, float *C, int ldc) {
-    if (kernel == CPU_BF16_DPBF16 && trans_b && M <= SKINNY_M) {
-        uint16_t *Ab = xmalloc(sizeof(uint16_t) * (size_t)M * (size_t)((K + 31) / 32 * 32));
-        cpu_bf16x86_rows_pack(Ab, A, lda, M, K);
-        NativeSkinny s = {NULL, Ab, B, M, N, K, ldb, ldc, alpha, beta, C};
-        cpu_parallel_for(cpu_nblocks(N, SKINNY_COLS), native_skinny_task, &s);
-        free(Ab);
-        return;
-    }
     if (kernel >= CPU_BF16_AVX512 && trans_b && M <= SKINNY_M && !(kernel == CPU_BF16_AMX && M >= AMX_MIN_ROWS)) {
-        float *Ae = xmalloc(sizeof(float) * (size_t)M * (size_t)((K + 31) / 32 * 32));
-        cpu_bf16x86_skinny_pack(Ae, A, lda, M, K);
-        NativeSkinny s = {Ae, NULL, B, M, N, K, ldb, ldc, alpha, beta, C};
+        /* A laid out once per call for the kernel's few-rows code: bf16 rows (dpbf16) or even/odd f32 (the others) */
+        size_t n = (size_t)M * (size_t)((K + 31) / 32 * 32);
+        NativeSkinny s = {NULL, NULL, B, M, N, K, ldb, ldc, alpha, beta, C};
+        void *buf;
+        if (kernel == CPU_BF16_DPBF16) {
+            buf = xmalloc(sizeof(uint16_t) * n);
+            cpu_bf16x86_rows_pack(buf, A, lda, M, K);
+            s.Ab = buf;
+        } else {
+            buf = xmalloc(sizeof(float) * n);
+            cpu_bf16x86_skinny_pack(buf, A, lda, M, K);
+            s.Ae = buf;
+        }
         cpu_parallel_for(cpu_nblocks(N, SKINNY_COLS), native_skinny_task, &s);
-        free(Ae);
+        free(buf);
         return;
     }
     if (kernel == CPU_BF16_AMX) {

@@ -23,16 +23,6 @@ typedef uint32_t pair_word __attribute__((may_alias));
 #define DP_PANEL 64 /* columns of C per task: 4 tiles of 16 */
 #define DP_AHEAD 256 /* elements ahead in each row packed */
 
-/* 32 k of one row of op(B) or op(A) (k0.., n of them valid, the rest zero) as 32 bf16 */
-TARGET_DP static inline __m512i row32(const uint16_t *b, const float *f, int n) {
-    if (n <= 0) return _mm512_setzero_si512();
-    __mmask32 m = n >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1ull << n) - 1);
-    if (b) return _mm512_maskz_loadu_epi16(m, b);
-    __mmask16 m0 = (__mmask16)m, m1 = (__mmask16)(m >> 16);
-    __m256i lo = cvt16(_mm512_maskz_loadu_ps(m0, f)), hi = cvt16(_mm512_maskz_loadu_ps(m1, f + 16));
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-
 /* 16 columns j0.. (nj of them valid) of B's row k as 16 bf16 (zero when k >= K) */
 TARGET_DP static inline __m256i cols16(const X86Gemm *g, int k, int j0, int nj) {
     if (k >= g->K) return _mm256_setzero_si256();

@@ -51,12 +51,7 @@ TARGET_DP void cpu_x86_pack_a_task(void *vc, int t) {
         __m512i r[16];
         for (int m = 0; m < 16; m++) {
             int n = m < rows && k0 < K ? (K - k0 < 32 ? K - k0 : 32) : 0;
-            const float *a = n > 0 ? c->A + (size_t)(i0 + m) * c->lda + k0 : c->A;
-            __mmask16 m0 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
-            __mmask16 m1 = (__mmask16)(n >= 32 ? 0xffff : n > 16 ? (1u << (n - 16)) - 1 : 0);
-            __m256i lo = n > 0 ? cvt16(_mm512_maskz_loadu_ps(m0, a)) : zero;
-            __m256i hi = n > 16 ? cvt16(_mm512_maskz_loadu_ps(m1, a + 16)) : zero;
-            r[m] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            r[m] = row32(NULL, n > 0 ? c->A + (size_t)(i0 + m) * c->lda + k0 : c->A, n);
         }
         transpose16(r);
         for (int p = 0; p < 16; p++) _mm512_storeu_si512(d + (size_t)(k0 / 2 + p) * 32, r[p]);

@@ -64,6 +64,16 @@ TARGET_DP static inline __m512i pair16(__m256i lo, __m256i hi) {
     return _mm512_or_si512(_mm512_cvtepu16_epi32(lo), _mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16));
 }
 
+/* 32 k of one row (n of them valid, the rest zero) as 32 bf16: from bf16 b, or from f32 f rounded */
+TARGET_DP static inline __m512i row32(const uint16_t *b, const float *f, int n) {
+    if (n <= 0) return _mm512_setzero_si512();
+    __mmask32 m = n >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1ull << n) - 1);
+    if (b) return _mm512_maskz_loadu_epi16(m, b);
+    __mmask16 m0 = (__mmask16)m, m1 = (__mmask16)(m >> 16);
+    __m256i lo = cvt16(_mm512_maskz_loadu_ps(m0, f)), hi = cvt16(_mm512_maskz_loadu_ps(m1, f + 16));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
 /* One product C (M, N) = alpha * bf16(op(A)) @ op(B) + beta * C for the amx and dpbf16 kernels. */
 typedef struct {
     int trans_b, M, N, K, Mp, Kp, np;
