@@ -1,7 +1,7 @@
 """prm_step_kinds.py - where a learned PRM is right and wrong on the held-out rollouts, by step kind, and what its
 own LM knows: the LM's minimum token log-probability as a step and a response score.
 
-Usage: /usr/bin/python3 bench/prm_step_kinds.py RUN_DIR [--lm MODEL_DIR --pure PURE_BINARY]
+Usage: /usr/bin/python3 bench/prm_step_kinds.py RUN_DIR [--lm MODEL_DIR --pure PURE_BINARY [--combine]]
 Reads the latest stored runs (latest.json) of stages/prm_rollout, prm_scores (the PRM under test), prm_labels (the
 exact checker) and prm_verify (answer correctness), the quickstart's layout.
 
@@ -13,6 +13,11 @@ scores above 0 (its "correct").
 With --lm, the held-out responses are scored by `pure score` under that model (e.g. the PRM's base LM, prm_base's
 policy) and the script prints the AUC of each step's minimum token log-probability against the checker's label, and
 of each response's minimum against answer correctness: the same response AUC prm_eval reports for the PRM.
+
+With --combine as well: what a PRM that reads both would reach. A logistic regression of the checker's step label on
+(the PRM's step score, the LM's step minimum log-prob), fitted on the responses of half the prompts and measured on
+the other half, then the halves swapped (2-fold, by prompt, so no prompt is in both); step AUC, wrong-step recall
+and precision at probability 0.5, and the response AUC of each response's minimum, all on the held-out folds.
 """
 import argparse
 import json
@@ -79,11 +84,52 @@ def kind(step):
     return "slip within 2" if abs(true - r) <= 2 else "larger slip"
 
 
+def logistic_fit(x, y, iters=50):
+    """Newton's method for P(y) = sigmoid(x @ w) with an intercept column already in x; a small ridge keeps it
+    finite on separable data."""
+    w = np.zeros(x.shape[1])
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        g = x.T @ (p - y) + 1e-6 * w
+        h = (x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(x.shape[1])
+        step = np.linalg.solve(h, g)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return w
+
+
+def combine(step_resp, step_prompt, step_y, feats, correct):
+    """2-fold by prompt: fit on one half's steps, score the other's; returns held-out metrics."""
+    x = np.column_stack([np.ones(len(step_y))] + feats)
+    y = np.asarray(step_y, float)
+    prompts = np.unique(step_prompt)
+    rng = np.random.default_rng(0)
+    half = set(rng.permutation(prompts)[:len(prompts) // 2].tolist())
+    fold = np.array([p in half for p in step_prompt])
+    prob = np.empty(len(y))
+    ws = []
+    for f in (True, False):
+        w = logistic_fit(x[fold != f], y[fold != f])
+        prob[fold == f] = 1 / (1 + np.exp(-(x[fold == f] @ w)))
+        ws.append(w)
+    wrong = y == 0
+    flagged = prob < 0.5
+    recall = (flagged & wrong).sum() / max(wrong.sum(), 1)
+    precision = (flagged & wrong).sum() / max(flagged.sum(), 1)
+    resp_min = defaultdict(lambda: 1.0)
+    for r, q in zip(step_resp, prob):
+        resp_min[r] = min(resp_min[r], q)
+    rs = sorted(resp_min)
+    return auc(step_y, prob), recall, precision, auc(correct[rs], [resp_min[r] for r in rs]), ws
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
     ap.add_argument("--lm", help="a model directory whose token log-probs to measure (pure score)")
     ap.add_argument("--pure", default="build/pure")
+    ap.add_argument("--combine", action="store_true", help="with --lm: the PRM score and the LM log-prob together")
     a = ap.parse_args()
 
     with h5py.File(latest(a.run, "prm_rollout", "rollouts.h5"), "r") as h:
@@ -129,7 +175,9 @@ def main():
                            stdout=subprocess.DEVNULL)
             with h5py.File(out, "r") as h:
                 lp = ragged(h, "logprobs")
-        step_y, step_s, resp_s = [], [], []
+        with h5py.File(latest(a.run, "prm_rollout", "rollouts.h5"), "r") as h:
+            prompt_of = h["prompt_index"][:] if "prompt_index" in h else np.arange(n)
+        step_y, step_s, resp_s, step_prm, step_resp = [], [], [], [], []
         for i in range(n):
             p, start, mins = len(prompts[i]), 0, []
             for j, end in enumerate(step_ends[i]):
@@ -139,10 +187,21 @@ def main():
                 mins.append(float(seg.min()) if len(seg) else 0.0)
                 step_y.append(labels[i][j] > 0)
                 step_s.append(mins[-1])
+                step_prm.append(float(scores[i][j]))
+                step_resp.append(i)
                 start = end + 1
             resp_s.append(min(mins) if mins else 0.0)
         print(f"{a.lm}: minimum token log-prob: step AUC {auc(step_y, step_s):.3f} (against the checker), "
               f"response AUC {auc(correct, resp_s):.3f} (against answer correctness)")
+        if a.combine:
+            step_prompt = [int(prompt_of[i]) for i in step_resp]
+            for name, feats in (("PRM score alone", [step_prm]), ("LM min log-prob alone", [step_s]),
+                                ("PRM score + LM min log-prob", [step_prm, step_s])):
+                sa, rec, prec, ra, ws = combine(step_resp, step_prompt, step_y, [np.asarray(f) for f in feats],
+                                                correct)
+                print(f"combined, {name} (2-fold by prompt, held out): step AUC {sa:.3f}, wrong-step recall "
+                      f"{rec:.3f} at precision {prec:.3f}, response AUC {ra:.3f}; weights "
+                      + " / ".join(np.array2string(w, precision=3) for w in ws))
 
 
 if __name__ == "__main__":
