@@ -13,6 +13,7 @@ extern const StageKind stage_kind_rollout;
 extern const StageKind stage_kind_prm;
 extern const StageKind stage_kind_prm_train;
 extern const StageKind stage_kind_prm_eval;
+extern const StageKind stage_kind_prm_calibrate;
 extern const StageKind stage_kind_verify;
 extern const StageKind stage_kind_credit;
 extern const StageKind stage_kind_optimize;
@@ -20,5 +21,6 @@ extern const StageKind stage_kind_eval;
 
 const StageKind *const registry_kinds[] = {
     &stage_kind_data,   &stage_kind_sft,    &stage_kind_rollout,  &stage_kind_prm,      &stage_kind_prm_train,
-    &stage_kind_prm_eval, &stage_kind_verify, &stage_kind_credit, &stage_kind_optimize, &stage_kind_eval, NULL,
+    &stage_kind_prm_eval, &stage_kind_prm_calibrate, &stage_kind_verify, &stage_kind_credit, &stage_kind_optimize,
+    &stage_kind_eval,   NULL,
 };

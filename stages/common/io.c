@@ -196,18 +196,22 @@ void rollouts_free(Rollouts *r) {
 
 /* ---- process rewards ---- */
 
-int rewards_read(Artifact *a, const Ragged *steps, Ragged *out, PureErr *err) {
+int step_values_read(Artifact *a, const char *name, const Ragged *steps, Ragged *out, PureErr *err) {
     const char *path = artifact_path(a);
-    if (read_ragged(a, "step_rewards", DT_F32, steps ? steps->n : -1, out, err)) return -1;
+    if (read_ragged(a, name, DT_F32, steps ? steps->n : -1, out, err)) return -1;
     for (int64_t i = 0; steps && i < steps->n; i++)
         if (ragged_len(out, i) != ragged_len(steps, i)) {
-            err_set(err, "%s: 'step_rewards' row %lld (response %lld) has %lld values, expected %lld (one per step "
-                    "of the rollouts' step_ends)", path, (long long)i, (long long)i, (long long)ragged_len(out, i),
+            err_set(err, "%s: '%s' row %lld (response %lld) has %lld values, expected %lld (one per step of the "
+                    "rollouts' step_ends)", path, name, (long long)i, (long long)i, (long long)ragged_len(out, i),
                     (long long)ragged_len(steps, i));
             ragged_free(out);
             return -1;
         }
     return 0;
+}
+
+int rewards_read(Artifact *a, const Ragged *steps, Ragged *out, PureErr *err) {
+    return step_values_read(a, "step_rewards", steps, out, err);
 }
 
 /* ---- verifiable rewards ---- */
@@ -297,6 +301,20 @@ int input_read_rewards(StageCtx *ctx, const char *port, const Ragged *steps, Rag
     Artifact *a = stage_input_open(ctx, port, err);
     if (!a) return -1;
     int rc = rewards_read(a, steps, out, err);
+    artifact_close(a, NULL);
+    return rc ? err_prefix(err, "input '%s'", port) : 0;
+}
+
+int input_read_step_values(StageCtx *ctx, const char *port, const char *name, const Ragged *steps, Ragged *out,
+                           PureErr *err) {
+    memset(out, 0, sizeof *out);
+    Artifact *a = stage_input_open(ctx, port, err);
+    if (!a) return -1;
+    int rc = 0;
+    if (!artifact_has(a, name))
+        rc = err_set(err, "%s: no dataset '%s'", artifact_path(a), name);
+    else
+        rc = step_values_read(a, name, steps, out, err);
     artifact_close(a, NULL);
     return rc ? err_prefix(err, "input '%s'", port) : 0;
 }

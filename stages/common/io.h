@@ -71,6 +71,8 @@ int ragged_read_aligned(Artifact *a, const char *name, const Ragged *like, const
  * step_ends) row i must hold one reward per step of response i; steps NULL
  * takes any rows (a reader without the rollouts). */
 int rewards_read(Artifact *a, const Ragged *steps, Ragged *out, PureErr *err);
+/* rewards_read of any per-step ragged f32 dataset `name` (step_head, step_lm_min_logprob) */
+int step_values_read(Artifact *a, const char *name, const Ragged *steps, Ragged *out, PureErr *err);
 
 /* ---- verifiable rewards (verify.verifiable) ---- */
 typedef struct Verifiable {
@@ -89,6 +91,9 @@ struct StageCtx;
 int input_read_prompts(struct StageCtx *ctx, const char *port, Prompts *p, PureErr *err);
 int input_read_rollouts(struct StageCtx *ctx, const char *port, Rollouts *r, PureErr *err);
 int input_read_rewards(struct StageCtx *ctx, const char *port, const Ragged *steps, Ragged *out, PureErr *err);
+/* step_values_read from an input; a missing dataset is an error naming the port, the file and the dataset */
+int input_read_step_values(struct StageCtx *ctx, const char *port, const char *name, const Ragged *steps, Ragged *out,
+                           PureErr *err);
 int input_read_verifiable(struct StageCtx *ctx, const char *port, int64_t n, Verifiable *v, PureErr *err);
 
 /* ---- files ---- */

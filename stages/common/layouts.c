@@ -35,6 +35,22 @@ const DatasetDef layout_rollouts[] = {
 const DatasetDef layout_rewards[] = {
     {"step_rewards", DS_RAGGED, DT_F32, "N", "steps", 0, "one process reward per step of the rollouts' step_ends"},
     {"mode", DS_ATTR_STR, 0, NULL, NULL, 1, "the prm mode that scored them"},
+    {"step_head", DS_RAGGED, DT_F32, "N", "steps", 1,
+     "mode model with an `lm`: the PRM's own P(+) - P(-) per step (NaN: past max_len), the calibration's first "
+     "feature"},
+    {"step_lm_min_logprob", DS_RAGGED, DT_F32, "N", "steps", 1,
+     "mode model with an `lm`: the lowest log-probability of the step's tokens under the LM (NaN: past its context)"},
+    {0},
+};
+
+const DatasetDef layout_prm_calibration[] = {
+    {"bias", DS_ATTR, DT_F64, NULL, NULL, 0, "P(step correct) = sigmoid(bias + w_head * head + w_lm * lm)"},
+    {"w_head", DS_ATTR, DT_F64, NULL, NULL, 0, "weight of the PRM's P(+) - P(-)"},
+    {"w_lm", DS_ATTR, DT_F64, NULL, NULL, 0, "weight of the step's lowest token log-probability under the LM"},
+    {"log_loss", DS_ATTR, DT_F64, NULL, NULL, 0, "mean negative log-likelihood of the fitted steps' labels"},
+    {"steps", DS_ATTR, DT_I64, NULL, NULL, 0, "steps fitted (those with finite features)"},
+    {"wrong_steps", DS_ATTR, DT_I64, NULL, NULL, 0, "of which the labels call wrong"},
+    {"iterations", DS_ATTR, DT_I64, NULL, NULL, 0, "Newton steps taken"},
     {0},
 };
 

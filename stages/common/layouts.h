@@ -19,5 +19,6 @@ extern const DatasetDef layout_verifiable[];  /* verify -> credit */
 extern const DatasetDef layout_advantages[];  /* credit -> optimize */
 extern const DatasetDef layout_results[];     /* eval -> eval (history), reports */
 extern const DatasetDef layout_prm_quality[]; /* prm_eval -> reports */
+extern const DatasetDef layout_prm_calibration[]; /* prm_calibrate -> prm */
 
 #endif

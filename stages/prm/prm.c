@@ -6,16 +6,22 @@
  * checks what the row needs, reads the inputs, calls the row's function,
  * and writes the rewards with their summary metrics.
  *
+ * Mode model may also read an `lm` (its tokens' log-probs are recorded per
+ * step beside the head's score) and a `calibration` fitted on those two
+ * features by prm_calibrate, which then gives the reward (stages/common/calib.h).
+ *
  * Rewards align with the rollouts' step_ends. The checker and scripts see the
  * text's steps (prm_score_text below); when a token held the end of two steps
  * the rollout merged them, and the merged step gets the lowest of their rewards.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "prm.h"
 #include "lua/sandbox.h"
+#include "stages/common/calib.h"
 #include "stages/common/layouts.h"
 #include "stages/common/lm.h"
 #include "stages/common/prmfmt.h"
@@ -26,6 +32,10 @@ static const PortDef prm_inputs[] = {
     {"rollouts", ART_H5, 0, "responses to score (rollout stage)", layout_rollouts},
     {"prompts", ART_H5, 0, "the prompts the rollouts were sampled from", layout_prompts},
     {"model", ART_DIR, 1, "mode model: the token-classification PRM (prm_train stage or a Hugging Face folder)"},
+    {"lm", ART_DIR, 1, "mode model: a causal LM on the policy's tokenizer (e.g. the prm_base policy the PRM was built "
+     "on): each step's lowest token log-prob under it is recorded beside the PRM's score (step_lm_min_logprob)"},
+    {"calibration", ART_H5, 1, "mode model with lm: a prm_calibrate fit; the reward is then 2 sigmoid(bias + w_head "
+     "* score + w_lm * logprob) - 1", layout_prm_calibration},
     {0},
 };
 static const PortDef prm_outputs[] = {
@@ -80,8 +90,44 @@ static int prm_check(const StageParams *p, PureErr *err) {
 }
 
 static int check_inputs(StageCtx *ctx, const PrmMode *m, PureErr *err) {
-    if ((m->needs & PRM_NEEDS_MODEL) && !stage_input_path(ctx, "model"))
+    int model = (m->needs & PRM_NEEDS_MODEL) != 0;
+    if (model && !stage_input_path(ctx, "model"))
         return err_set(err, "mode %s needs the input 'model' (a token-classification PRM folder)", m->name);
+    if (!model && (stage_input_path(ctx, "lm") || stage_input_path(ctx, "calibration")))
+        return err_set(err, "the inputs 'lm' and 'calibration' are for mode model (a learned PRM), not mode %s",
+                       m->name);
+    if (stage_input_path(ctx, "calibration") && !stage_input_path(ctx, "lm"))
+        return err_set(err, "the input 'calibration' weighs the PRM's score and the LM's log-probs: it needs the "
+                       "input 'lm' too (the LM the calibration was fitted with)");
+    return 0;
+}
+
+/* With an lm: out[] holds the head's scores (NaN past max_len). Records them as step_head, then turns them into
+ * the rewards: the calibrated ones with a calibration, else the scores; a step either feature misses (NaN) gets
+ * unscored_reward. */
+static int finish_features(StageCtx *ctx, PrmJob *j, float *head, PureErr *err) {
+    int64_t S = j->ro->step_ends.off[j->ro->n];
+    double w[CALIB_NW];
+    int cal = stage_input_path(ctx, "calibration") != NULL;
+    if (cal) {
+        Artifact *a = stage_input_open(ctx, "calibration", err);
+        if (!a) return -1;
+        int rc = calib_read(a, w, err);
+        artifact_close(a, NULL);
+        if (rc) return err_prefix(err, "input 'calibration'");
+    }
+    float unscored = (float)stage_param_float(ctx, "unscored_reward");
+    int64_t missing = 0;
+    for (int64_t t = 0; t < S; t++) {
+        head[t] = j->out[t];
+        float r = cal ? calib_reward(w, head[t], j->lm_min[t]) : head[t];
+        if (isnan(r) && !isnan(head[t])) missing++; /* scored by the head but cut from the LM's context */
+        j->out[t] = isnan(r) ? unscored : r;
+    }
+    if (cal) stage_metric(ctx, "lm_unscored_step_fraction", S ? (double)missing / (double)S : 0);
+    if (cal && missing)
+        stage_warn(ctx, "%lld of %lld steps lie past the LM's context and got unscored_reward %g", (long long)missing,
+                   (long long)S, unscored);
     return 0;
 }
 
@@ -138,7 +184,8 @@ int prm_score_text(StageCtx *ctx, PrmJob *j, PrmTextScoreFn *fn, void *state, Pu
 
 /* ---------------------------------------------------------------- the run */
 
-static int write_rewards(StageCtx *ctx, const PrmMode *m, const Rollouts *ro, const float *out, PureErr *err) {
+static int write_rewards(StageCtx *ctx, const PrmMode *m, const Rollouts *ro, const float *out, const float *head,
+                         const float *lm_min, PureErr *err) {
     int64_t ns = ro->step_ends.off[ro->n];
     double sum = 0, mn = 0;
     for (int64_t i = 0; i < ro->n; i++) {
@@ -155,6 +202,9 @@ static int write_rewards(StageCtx *ctx, const PrmMode *m, const Rollouts *ro, co
     if (!a) return -1;
     int rc = artifact_write_ragged(a, "step_rewards", DT_F32, ro->n, ro->step_ends.off, out, err) ||
              artifact_set_attr_str(a, "/", "mode", m->name, err);
+    if (!rc && head)
+        rc = artifact_write_ragged(a, "step_head", DT_F32, ro->n, ro->step_ends.off, head, err) ||
+             artifact_write_ragged(a, "step_lm_min_logprob", DT_F32, ro->n, ro->step_ends.off, lm_min, err);
     if (artifact_close(a, rc ? NULL : err)) rc = -1;
     return rc;
 }
@@ -168,6 +218,7 @@ static int gather_rewards(PrmJob *j, PureErr *err) {
     int64_t n = off[j->hi] - off[j->lo];
     shard_put(&mine, &n, sizeof n);
     shard_put(&mine, j->out + off[j->lo], (size_t)n * sizeof(float));
+    if (j->lm_min) shard_put(&mine, j->lm_min + off[j->lo], (size_t)n * sizeof(float));
     int rc = shard_gather(&mine, &all, err);
     shard_free(&mine);
     if (!rc && shard_is_writer()) {
@@ -179,6 +230,7 @@ static int gather_rewards(PrmJob *j, PureErr *err) {
             if (!rc && (k < 0 || at + k > total)) rc = err_set(err, "prm: gathered %lld rewards past %lld steps",
                                                                (long long)(at + k), (long long)total);
             if (!rc) rc = shard_get(&all, j->out + at, (size_t)k * sizeof(float), err);
+            if (!rc && j->lm_min) rc = shard_get(&all, j->lm_min + at, (size_t)k * sizeof(float), err);
             at += k, j->unscored += u;
         }
         if (!rc && at != total) rc = err_set(err, "prm: gathered %lld of %lld step rewards", (long long)at, (long long)total);
@@ -203,7 +255,14 @@ static int prm_run(StageCtx *ctx, PureErr *err) {
             rc = err_set(err, "response %lld: prompt_index %lld is outside the prompts artifact (%lld rows); were the "
                          "rollouts sampled from these prompts?", (long long)i, (long long)ro.prompt_index[i],
                          (long long)pr.n);
-    PrmJob j = {&ro, &pr, xcalloc((size_t)ro.step_ends.off[ro.n] + 1, sizeof(float)), 0, 0, 0};
+    size_t S1 = (size_t)ro.step_ends.off[ro.n] + 1;
+    PrmJob j = {&ro, &pr, xcalloc(S1, sizeof(float)), 0, 0, 0, NULL};
+    float *head = NULL;
+    if (!rc && stage_input_path(ctx, "lm")) {
+        j.lm_min = xmalloc(S1 * sizeof(float));
+        head = xmalloc(S1 * sizeof(float));
+        for (size_t t = 0; t < S1; t++) j.lm_min[t] = NAN, j.out[t] = NAN;
+    }
     /* each rank scores whole micro-batches of responses; rank 0 gathers their rewards and writes */
     shard_rows(ro.n, stage_param_int(ctx, "micro_batch"), &j.lo, &j.hi);
     if (!rc) rc = m->score(ctx, &j, err);
@@ -216,9 +275,10 @@ static int prm_run(StageCtx *ctx, PureErr *err) {
             stage_warn(ctx, "%lld of %lld steps lie past max_len %lld tokens of PRM input and got unscored_reward %g",
                        (long long)j.unscored, (long long)total, (long long)stage_param_int(ctx, "max_len"),
                        stage_param_float(ctx, "unscored_reward"));
-        rc = write_rewards(ctx, m, &ro, j.out, err);
+        if (head) rc = finish_features(ctx, &j, head, err);
+        if (!rc) rc = write_rewards(ctx, m, &ro, j.out, head, j.lm_min, err);
     }
-    free(j.out);
+    free(j.out), free(j.lm_min), free(head);
     rollouts_free(&ro);
     prompts_free(&pr);
     return rc;

@@ -29,6 +29,8 @@ typedef struct PrmJob {
     float *out;          /* (S) one reward per stored step, flat, aligned with ro->step_ends */
     int64_t lo, hi;      /* the responses this rank scores (all of them on one rank; docs/distributed.md) */
     int64_t unscored;    /* model mode: steps past max_len, which got unscored_reward */
+    float *lm_min;       /* (S) model mode with the `lm` input: each step's lowest token log-prob under the LM (NaN:
+                            past its context), and then out[] holds NaN for the steps past max_len; else NULL */
 } PrmJob;
 
 /* Fills j->out; -1 with err set (the stage adds nothing but its name). */

@@ -26,4 +26,4 @@ pure_test(test_prm_stage SOURCES ${PURE_TEST_DIR}/credit/test_prm_stage.c ${PURE
 # issue 11: the checker's step kinds, hard negatives, prm mode controlled, prm_eval, verify's reference_fraction,
 # validate-time Lua checks of the prm stage
 pure_test(test_prm_quality SOURCES ${PURE_TEST_DIR}/credit/test_prm_quality.c ${PURE_TEST_DIR}/stage_test_host.c
-          LIBS pure_stage_prm pure_stage_prm_eval pure_stage_verify pure_runner)
+          LIBS pure_stage_prm pure_stage_prm_eval pure_stage_prm_calibrate pure_stage_verify pure_runner)

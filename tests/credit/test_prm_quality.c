@@ -8,12 +8,16 @@
  *     and up to the first error, ProcessBench's F1, the bar;
  *   - verify's reference_fraction: a fixed share of prompt rows, the same
  *     for any rollouts, `correct` still graded everywhere;
- *   - prm validate-time checks of Lua scripts and of a stray `script`. */
+ *   - prm validate-time checks of Lua scripts and of a stray `script`;
+ *   - the calibration (stages/common/calib.h): the fit on a hand-worked
+ *     saturated design, its failures, prm_calibrate's run and its hostile
+ *     inputs, and the prm stage's checks of the `lm` and `calibration` inputs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "stages/common/calib.h"
 #include "stages/common/steps.h"
 #include "stages/common/toy.h"
 #include "stages/stage.h"
@@ -22,7 +26,7 @@
 #include "tests/stage_test_host.h"
 #include "util/fs.h"
 
-extern const StageKind stage_kind_prm, stage_kind_prm_eval, stage_kind_verify;
+extern const StageKind stage_kind_prm, stage_kind_prm_eval, stage_kind_verify, stage_kind_prm_calibrate;
 
 static char dir[] = "/tmp/pure_test_prm_quality_XXXXXX";
 
@@ -480,6 +484,137 @@ static void test_validate_scripts(void) {
     free(bad), free(none);
 }
 
+/* ---------------------------------------------------------------- calibration */
+
+/* Three design points, each with its own observed rate, so the maximum-likelihood fit (ridge 0) reproduces the
+ * rates exactly: logistic regression with as many parameters as distinct points is saturated. (head, lm) = (0, 0):
+ * 3 of 4 correct, bias = logit(3/4) = ln 3; (1, 0): 1 of 4, bias + w_head = logit(1/4) = -ln 3, so w_head = -2 ln 3;
+ * (0, 1): 2 of 4, bias + w_lm = 0, so w_lm = -ln 3. NaN rows are skipped. */
+static void test_calib_fit(void) {
+    float head[13] = {0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, NAN}, lm[13] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0};
+    uint8_t y[13] = {1, 1, 1, 0, 1, 0, 0, 0, 1, 1, 0, 0, 1};
+    CalibFit f;
+    PureErr err = {0};
+    CHECK(calib_fit(head, lm, y, 13, 0, &f, &err) == 0);
+    double l3 = log(3.0);
+    CHECK(fabs(f.w[CALIB_BIAS] - l3) < 1e-8 && fabs(f.w[CALIB_HEAD] + 2 * l3) < 1e-8 && fabs(f.w[CALIB_LM] + l3) < 1e-8);
+    CHECK(f.steps == 12 && f.wrong == 6);
+    /* log-loss: 4 rows at p = 3/4 (3 right), 4 at 1/4 (1 right), 4 at 1/2 */
+    double ll = -(3 * log(0.75) + log(0.25) + 3 * log(0.75) + log(0.25) + 4 * log(0.5)) / 12;
+    CHECK(fabs(f.log_loss - ll) < 1e-9);
+    /* the reward at each point is 2 p - 1; a missing feature gives NaN */
+    CHECK(fabs(calib_reward(f.w, 0, 0) - 0.5f) < 1e-6 && fabs(calib_reward(f.w, 1, 0) + 0.5f) < 1e-6);
+    CHECK(fabs(calib_reward(f.w, 0, 1)) < 1e-6 && isnan(calib_reward(f.w, NAN, 0)) && isnan(calib_reward(f.w, 0, INFINITY)));
+    /* a ridge pulls the two weights towards 0, never the bias's sign */
+    CalibFit g;
+    CHECK(calib_fit(head, lm, y, 13, 1.0, &g, &err) == 0);
+    CHECK(fabs(g.w[CALIB_HEAD]) < fabs(f.w[CALIB_HEAD]) && fabs(g.w[CALIB_LM]) < fabs(f.w[CALIB_LM]) && g.w[CALIB_BIAS] > 0);
+    /* failures: one class without a ridge; separable labels without a ridge; too few steps; collinear features */
+    uint8_t all[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, sep[12] = {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1};
+    CHECK(calib_fit(head, lm, all, 12, 0, &f, &err) < 0 && strstr(err.msg, "all 12 steps are correct"));
+    CHECK(calib_fit(head, lm, sep, 12, 0, &f, &err) < 0 && strstr(err.msg, "separable"));
+    CHECK(calib_fit(head, lm, sep, 12, 1e-3, &f, &err) == 0 && f.w[CALIB_HEAD] < -5);
+    CHECK(calib_fit(head + 12, lm + 12, y + 12, 1, 0, &f, &err) < 0 && strstr(err.msg, "too few"));
+    float same[12] = {0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0};
+    CHECK(calib_fit(head, same, y, 12, 0, &f, &err) < 0 && strstr(err.msg, "collinear")); /* lm = head */
+}
+
+static void write_calibration(const char *name, double bias, double wh, double wl) {
+    PureErr err = {0};
+    char *path = path_in(name);
+    Artifact *a = artifact_create(path, &err);
+    CalibFit f = {{bias, wh, wl}, 0.5, 3, 10, 4};
+    CHECK(a && calib_write(a, &f, &err) == 0);
+    CHECK(artifact_close(a, &err) == 0);
+    free(path);
+}
+
+static int run_calibrate(const char *features, cJSON **m, PureErr *err) {
+    char r[600], f[600], l[600];
+    char *rp = path_in("rollouts.h5"), *fp = path_in(features), *lp = path_in("labels.h5"), *od = path_in("cal_out");
+    snprintf(r, sizeof r, "rollouts=%s", rp);
+    snprintf(f, sizeof f, "features=%s", fp);
+    snprintf(l, sizeof l, "labels=%s", lp);
+    const char *inputs[] = {r, f, l, NULL};
+    static const char *const params[] = {"ridge=0", NULL};
+    PureErr tmp;
+    fs_remove_all(od, &tmp);
+    fs_mkdir_p(od, &tmp);
+    int rc = test_stage_run(&stage_kind_prm_calibrate, params, inputs, od, m, err);
+    free(rp), free(fp), free(lp), free(od);
+    return rc;
+}
+
+static void test_prm_calibrate(void) {
+    /* the saturated design of test_calib_fit as 6 two-step responses */
+    const char *text[6];
+    int64_t pi[6], off[7] = {0};
+    for (int i = 0; i < 6; i++) text[i] = "1+1=2\n\n2+2=4", pi[i] = i % 3, off[i + 1] = 2 * (i + 1);
+    write_prompts("prompts.h5", problems, answers, 3);
+    write_rollouts("rollouts.h5", text, pi, 6);
+    float head[12] = {0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0}, lm[12] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1};
+    float lab[12] = {1, 1, 1, -1, 1, -1, -1, -1, 1, 1, -1, -1};
+    PureErr err = {0};
+    char *fp = path_in("features.h5");
+    Artifact *a = artifact_create(fp, &err);
+    CHECK(a && artifact_write_ragged(a, "step_rewards", DT_F32, 6, off, head, &err) == 0);
+    CHECK(artifact_write_ragged(a, "step_head", DT_F32, 6, off, head, &err) == 0);
+    CHECK(artifact_write_ragged(a, "step_lm_min_logprob", DT_F32, 6, off, lm, &err) == 0);
+    CHECK(artifact_close(a, &err) == 0);
+    write_rewards("labels.h5", off, 6, lab);
+    cJSON *m = NULL;
+    CHECK(run_calibrate("features.h5", &m, &err) == 0);
+    CHECK(fabs(metric(m, "bias") - log(3.0)) < 1e-8 && fabs(metric(m, "w_head") + 2 * log(3.0)) < 1e-8 &&
+          fabs(metric(m, "w_lm") + log(3.0)) < 1e-8 && metric(m, "steps") == 12);
+    cJSON_Delete(m);
+    /* what it wrote reads back */
+    char *cp = path_in("cal_out/calibration.h5");
+    double w[CALIB_NW];
+    CHECK((a = artifact_open(cp, &err)) != NULL && calib_read(a, w, &err) == 0 && fabs(w[CALIB_LM] + log(3.0)) < 1e-8);
+    if (a) artifact_close(a, NULL);
+    free(cp);
+    /* features without the LM's: the error names the port, the file, the dataset and the fix */
+    write_rewards("plain.h5", off, 6, head);
+    m = NULL;
+    CHECK(run_calibrate("plain.h5", &m, &err) < 0 && strstr(err.msg, "input 'features'") &&
+          strstr(err.msg, "plain.h5") && strstr(err.msg, "step_head") && strstr(err.msg, "given the input 'lm'"));
+    /* a NaN label */
+    lab[5] = NAN;
+    write_rewards("labels.h5", off, 6, lab);
+    CHECK(run_calibrate("features.h5", &m, &err) < 0 && strstr(err.msg, "input 'labels': step 5"));
+    cJSON_Delete(m);
+    /* a calibration with a non-finite weight is refused, naming the file and the attribute */
+    write_calibration("badcal.h5", 0.1, NAN, 1);
+    char *bp = path_in("badcal.h5");
+    CHECK((a = artifact_open(bp, &err)) != NULL && calib_read(a, w, &err) < 0 && strstr(err.msg, "badcal.h5") &&
+          strstr(err.msg, "'w_head'"));
+    if (a) artifact_close(a, NULL);
+    /* a file that is not a calibration */
+    char *lp = path_in("labels.h5");
+    CHECK((a = artifact_open(lp, &err)) != NULL && calib_read(a, w, &err) < 0 && strstr(err.msg, "not a PRM calibration"));
+    if (a) artifact_close(a, NULL);
+    /* the prm stage: lm and calibration are for mode model, and a calibration needs its lm */
+    char r[600], p[600], c[600], l[600];
+    char *rp = path_in("rollouts.h5"), *pp = path_in("prompts.h5"), *od = path_in("prm_out");
+    write_calibration("cal.h5", 0.1, 2, 1);
+    char *gp = path_in("cal.h5");
+    snprintf(r, sizeof r, "rollouts=%s", rp);
+    snprintf(p, sizeof p, "prompts=%s", pp);
+    snprintf(c, sizeof c, "calibration=%s", gp);
+    snprintf(l, sizeof l, "lm=%s", dir);
+    const char *in1[] = {r, p, l, NULL};
+    static const char *const oracle[] = {"mode=oracle", NULL};
+    PureErr tmp;
+    fs_remove_all(od, &tmp);
+    fs_mkdir_p(od, &tmp);
+    CHECK(test_stage_run(&stage_kind_prm, oracle, in1, od, NULL, &err) < 0 && strstr(err.msg, "not mode oracle"));
+    snprintf(l, sizeof l, "model=%s", dir); /* checked before the model is read */
+    const char *in3[] = {r, p, l, c, NULL};
+    static const char *const model[] = {"mode=model", NULL};
+    CHECK(test_stage_run(&stage_kind_prm, model, in3, od, NULL, &err) < 0 && strstr(err.msg, "needs the input 'lm'"));
+    free(rp), free(pp), free(od), free(gp), free(bp), free(lp), free(fp);
+}
+
 int main(void) {
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
@@ -491,6 +626,8 @@ int main(void) {
     test_prm_eval_first_error();
     test_reference_fraction();
     test_validate_scripts();
+    test_calib_fit();
+    test_prm_calibrate();
     PureErr err;
     fs_remove_all(dir, &err);
     return check_report("test_prm_quality");
