@@ -578,6 +578,8 @@ static void test_prm_calibrate(void) {
     m = NULL;
     CHECK(run_calibrate("plain.h5", &m, &err) < 0 && strstr(err.msg, "input 'features'") &&
           strstr(err.msg, "plain.h5") && strstr(err.msg, "step_head") && strstr(err.msg, "given the input 'lm'"));
+    cJSON_Delete(m);
+    m = NULL;
     /* a NaN label */
     lab[5] = NAN;
     write_rewards("labels.h5", off, 6, lab);
