@@ -22,16 +22,24 @@
 
 PrmScoreFn prm_model_score;
 
+/* The policy tokenizer's size the rollout stage recorded (attribute tokenizer_vocab) into *v, -1 when absent;
+ * -1 with err set when the rollouts cannot be opened. */
+static int rollouts_vocab(StageCtx *ctx, int64_t *v, PureErr *err) {
+    Artifact *a = stage_input_open(ctx, "rollouts", err);
+    if (!a) return -1;
+    PureErr tmp = {0};
+    *v = -1;
+    if (artifact_get_attr_i64(a, "/", "tokenizer_vocab", v, &tmp)) *v = -1;
+    artifact_close(a, NULL);
+    return 0;
+}
+
 /* The tokens format feeds the policy's ids to the PRM unchanged: the two
  * tokenizers must agree. The rollout stage records its tokenizer's size. */
 static int check_same_tokenizer(StageCtx *ctx, const Tokenizer *prm_tok, int32_t *nl, PureErr *err) {
-    Artifact *a = stage_input_open(ctx, "rollouts", err);
-    if (!a) return -1;
-    int64_t v = -1;
-    PureErr tmp = {0};
-    int has = artifact_get_attr_i64(a, "/", "tokenizer_vocab", &v, &tmp) == 0;
-    artifact_close(a, NULL);
-    if (!has)
+    int64_t v;
+    if (rollouts_vocab(ctx, &v, err)) return -1;
+    if (v < 0)
         return err_set(err, "input_format tokens: input 'rollouts' does not record the policy tokenizer's size "
                        "(attribute tokenizer_vocab; written by an older rollout?), so the PRM's tokenizer cannot be "
                        "checked against it; rerun the rollout or use input_format: text");
@@ -49,12 +57,9 @@ static int lm_features(StageCtx *ctx, PrmJob *j, PureErr *err) {
     Policy lm;
     if (policy_load_ctx(ctx, stage_input_path(ctx, "lm"), "lm", 0, 0, &lm, err)) return -1;
     const Rollouts *ro = j->ro;
-    Artifact *a = stage_input_open(ctx, "rollouts", err);
     int64_t v = -1;
-    PureErr tmp = {0};
-    int rc = a ? 0 : -1, has = a && artifact_get_attr_i64(a, "/", "tokenizer_vocab", &v, &tmp) == 0;
-    if (a) artifact_close(a, NULL);
-    if (!rc && !has)
+    int rc = rollouts_vocab(ctx, &v, err);
+    if (!rc && v < 0)
         rc = err_set(err, "input 'lm': input 'rollouts' does not record the policy tokenizer's size (attribute "
                      "tokenizer_vocab), so the LM's tokenizer cannot be checked against it; rerun the rollout");
     if (!rc && v != tokenizer_vocab_size(lm.tok))
