@@ -236,9 +236,10 @@ CPU_CLONES static void dkv_task(void *vc, int t) {
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
     int j0 = blk * QBLOCK, j1 = j0 + QBLOCK < len ? j0 + QBLOCK : len, nb = j1 - j0;
     int ni = len - j0; /* queries that see any key of the block */
-    float *kt = xmalloc(sizeof(float) * ((size_t)2 * hd * nb + 2 * (size_t)ni * nb + 2 * (size_t)ni));
-    float *vt = kt + (size_t)hd * nb, *P = vt + (size_t)hd * nb, *S = P + (size_t)ni * nb;
-    float *pc = S + (size_t)ni * nb, *sc = pc + ni; /* one key's column of P and S */
+    /* P and S get 4 spare rows: a last group of fewer than 4 queries scores its missing ones there */
+    float *kt = xmalloc(sizeof(float) * ((size_t)2 * hd * nb + 2 * (size_t)(ni + 4) * nb + 2 * (size_t)ni));
+    float *vt = kt + (size_t)hd * nb, *P = vt + (size_t)hd * nb, *S = P + (size_t)(ni + 4) * nb;
+    float *pc = S + (size_t)(ni + 4) * nb, *sc = pc + ni; /* one key's column of P and S */
     transpose(kt, c->k + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks);
     transpose(vt, c->v + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks);
     for (int j = j0; j < j1; j++) {
@@ -246,20 +247,32 @@ CPU_CLONES static void dkv_task(void *vc, int t) {
         memset(c->dv + (size_t)(start + j) * ks + kh * hd, 0, sizeof(float) * hd);
     }
     for (int h = kh * group; h < (kh + 1) * group; h++) {
-        /* P[i][jj] = p(query j0+i, key j0+jj), S[i][jj] = scale * P * (dout . v - D); 0 above the diagonal */
-        for (int i = 0; i < ni; i++) {
-            size_t ri = (size_t)(start + j0 + i);
-            const float *qi = c->q + ri * qs + h * hd, *gi = c->dout + ri * qs + h * hd;
-            float lse = c->lse_in[ri * d->n_heads + h], D = c->D[ri * d->n_heads + h];
-            float *p = P + (size_t)i * nb, *dp = S + (size_t)i * nb;
-            int n = i + 1 < nb ? i + 1 : nb;
-            scores(p, qi, kt, n, nb, hd, d->scale);
-            scores(dp, gi, vt, n, nb, hd, 1.0f);
-            for (int jj = 0; jj < n; jj++) {
-                p[jj] = cpu_expf(p[jj] - lse);
-                dp[jj] = p[jj] * (dp[jj] - D) * d->scale;
+        /* P[i][jj] = p(query j0+i, key j0+jj), S[i][jj] = scale * P * (dout . v - D); 0 above the diagonal.
+         * Four queries at a time share each key's load (scores4: the same sums, in the same order, as one at a
+         * time; one at a time accumulated through memory and was the backward's slowest loop) */
+        for (int i = 0; i < ni; i += 4) {
+            float *prow[4], *dprow[4];
+            const float *qrow[4], *grow[4];
+            for (int r = 0; r < 4; r++) {
+                int ir = i + r < ni ? i + r : ni + r; /* a spare row past the last query */
+                size_t ri = (size_t)(start + j0 + (i + r < ni ? i + r : i));
+                prow[r] = P + (size_t)ir * nb, dprow[r] = S + (size_t)ir * nb;
+                qrow[r] = c->q + ri * qs + h * hd, grow[r] = c->dout + ri * qs + h * hd;
             }
-            for (int jj = n; jj < nb; jj++) p[jj] = dp[jj] = 0;
+            int nmax = i + 4 < nb ? i + 4 : nb;
+            scores4(prow, qrow, kt, nmax, nb, hd, d->scale);
+            scores4(dprow, grow, vt, nmax, nb, hd, 1.0f);
+            for (int r = 0; r < 4 && i + r < ni; r++) {
+                size_t ri = (size_t)(start + j0 + i + r);
+                float lse = c->lse_in[ri * d->n_heads + h], D = c->D[ri * d->n_heads + h];
+                float *p = prow[r], *dp = dprow[r];
+                int n = i + r + 1 < nb ? i + r + 1 : nb;
+                for (int jj = 0; jj < n; jj++) {
+                    p[jj] = cpu_expf(p[jj] - lse);
+                    dp[jj] = p[jj] * (dp[jj] - D) * d->scale;
+                }
+                for (int jj = n; jj < nb; jj++) p[jj] = dp[jj] = 0;
+            }
         }
         /* dv_j += sum_i P[i][j] dout_i ; dk_j += sum_i S[i][j] q_i, over i in order */
         for (int jj = 0; jj < nb; jj++) {

@@ -2,13 +2,15 @@
  * plain reference loop (double accumulation) on every path it can take: one
  * small sgemm, blocks of rows, blocks of columns, the few-rows kernel used
  * when decoding; all transpose combinations; beta 0 and 1; and bitwise the
- * same result with 1 and 2 threads, and (few rows) for a row alone as in its group. */
+ * same result with 1 and 2 threads, and (few rows) for a row alone as in its group; RoPE packed against
+ * per row and against double. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "model/backend.h"
 #include "model/cpu/cpu.h"
 #include "tests/check.h"
 #include "util/rng.h"
@@ -96,8 +98,54 @@ static void test_pool(void) {
     cpu_set_threads(0);
 }
 
+/* RoPE: a packed batch (positions repeating per sequence: angles from a per-position table) gives each row the
+ * bits it gets alone (fewer rows than positions: angles per row), forward and inverse, and matches the rotation
+ * computed in double; the inverse undoes the forward. */
+static void test_rope(void) {
+    const Backend *be = backend_cpu();
+    enum { SEQ = 37, NSEQ = 3, N = SEQ * NSEQ, HEADS = 3, HD = 16 };
+    const double theta = 10000.0;
+    int32_t pos[N];
+    for (int i = 0; i < N; i++) pos[i] = i % SEQ;
+    static float x[N * HEADS * HD], y[N * HEADS * HD], one[HEADS * HD];
+    for (int i = 0; i < N * HEADS * HD; i++) x[i] = y[i] = rng_normal(6, 0, i);
+    be->rope(y, pos, N, HEADS, HD, theta, 0);
+    double err = 0;
+    int alone_differs = 0;
+    for (int i = 0; i < N; i++) {
+        memcpy(one, x + (size_t)i * HEADS * HD, sizeof one);
+        be->rope(one, &pos[i], 1, HEADS, HD, theta, 0); /* 1 row at position up to 36: the per-row path */
+        if (memcmp(one, y + (size_t)i * HEADS * HD, sizeof one)) alone_differs++;
+        for (int h = 0; h < HEADS; h++)
+            for (int d = 0; d < HD / 2; d++) {
+                const float *v = x + ((size_t)i * HEADS + h) * HD;
+                double ang = pos[i] * pow(theta, -2.0 * d / HD), c = cos(ang), s = sin(ang);
+                double r1 = v[d] * c - v[d + HD / 2] * s, r2 = v[d + HD / 2] * c + v[d] * s;
+                const float *o = y + ((size_t)i * HEADS + h) * HD;
+                err = fmax(err, fmax(fabs(o[d] - r1), fabs(o[d + HD / 2] - r2)));
+            }
+    }
+    CHECK(alone_differs == 0);
+    CHECK(err < 1e-5);
+    be->rope(y, pos, N, HEADS, HD, theta, 1);
+    double back = 0;
+    for (int i = 0; i < N * HEADS * HD; i++) back = fmax(back, fabs(y[i] - x[i]));
+    CHECK(back < 1e-5);
+    /* the inverse alone, per row, matches the packed inverse too */
+    for (int i = 0; i < N * HEADS * HD; i++) y[i] = x[i];
+    be->rope(y, pos, N, HEADS, HD, theta, 1);
+    for (int i = 0; i < N; i++) {
+        memcpy(one, x + (size_t)i * HEADS * HD, sizeof one);
+        be->rope(one, &pos[i], 1, HEADS, HD, theta, 1);
+        if (memcmp(one, y + (size_t)i * HEADS * HD, sizeof one)) alone_differs++;
+    }
+    CHECK(alone_differs == 0);
+    if (alone_differs || err >= 1e-5) fprintf(stderr, "rope: %d rows differ alone, max err %.3g\n", alone_differs, err);
+}
+
 int main(void) {
     test_pool();
+    test_rope();
     printf("%s\n", cpu_kernel_info());
     /* the few-rows f32 product: the compiler's loop (widen) and, where the CPU has AVX-512, the hand-written one */
     static const char *const kernels[] = {"widen", "avx512"};
