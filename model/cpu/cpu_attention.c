@@ -39,11 +39,16 @@ static int plan_tasks(AttnCtx *c, int heads) {
     return n;
 }
 
-/* dst (hd, n) = rows [0, n) of src (row stride `stride`) transposed */
-CPU_INLINE void transpose(float *dst, const float *src, int n, int hd, int stride) {
+/* dst (hd, ld) = rows [0, n) of src (row stride `stride`) transposed, columns [n, ld) zero */
+CPU_INLINE void transpose_padded(float *dst, const float *src, int n, int hd, int stride, int ld) {
+    for (int d = 0; d < hd; d++)
+        for (int j = n; j < ld; j++) dst[(size_t)d * ld + j] = 0.0f;
     for (int j = 0; j < n; j++)
-        for (int d = 0; d < hd; d++) dst[(size_t)d * n + j] = src[(size_t)j * stride + d];
+        for (int d = 0; d < hd; d++) dst[(size_t)d * ld + j] = src[(size_t)j * stride + d];
 }
+
+/* n rounded up to whole blocks of LANES: the row length of a padded transpose */
+CPU_INLINE int padded(int n) { return (n + LANES - 1) / LANES * LANES; }
 
 /* s[j] = scale * q . kt[:, j] for j < n (kt is (hd, ld)) */
 CPU_INLINE void scores(float *s, const float *q, const float *kt, int n, int ld, int hd, float scale) {
@@ -63,7 +68,10 @@ CPU_INLINE void scores(float *s, const float *q, const float *kt, int n, int ld,
 CPU_INLINE void scores4(float *const s[4], const float *const q[4], const float *kt, int n, int ld, int hd,
                         float scale) {
     int j0 = 0;
-    for (; j0 + LANES <= n; j0 += LANES) {
+    for (; j0 < n && j0 + LANES <= ld; j0 += LANES) {
+        /* a last partial block reads the zero padding of kt's rows (ld: a multiple of LANES, transpose_padded)
+         * and stores only its n - j0 scores: the scalar loop of scores() through memory was the hottest code of
+         * the attention's forward and backward */
         float a0[LANES] = {0}, a1[LANES] = {0}, a2[LANES] = {0}, a3[LANES] = {0};
         for (int d = 0; d < hd; d++) {
             const float *r = kt + (size_t)d * ld + j0;
@@ -73,12 +81,13 @@ CPU_INLINE void scores4(float *const s[4], const float *const q[4], const float 
                 a2[u] += x2 * r[u], a3[u] += x3 * r[u];
             }
         }
-        for (int u = 0; u < LANES; u++) {
+        int w = n - j0 < LANES ? n - j0 : LANES;
+        for (int u = 0; u < w; u++) {
             s[0][j0 + u] = a0[u] * scale, s[1][j0 + u] = a1[u] * scale;
             s[2][j0 + u] = a2[u] * scale, s[3][j0 + u] = a3[u] * scale;
         }
     }
-    if (j0 < n)
+    if (j0 < n) /* rows not padded to a whole block */
         for (int r = 0; r < 4; r++) scores(s[r] + j0, q[r], kt + j0, n - j0, ld, hd, scale);
 }
 
@@ -129,16 +138,82 @@ CPU_INLINE void weighted_rows(float *o, const float *init, const float *w, int n
     }
 }
 
+/* acc (hd) += sum_{j0 <= j < j1} w[j] * row_j, in order (the loop of weighted_rows_fixed) */
+CPU_INLINE void wr_range(float *acc, const float *w, int j0, int j1, const float *base, size_t stride, const int hd) {
+    for (int j = j0; j < j1; j++) {
+        const float *r = base + (size_t)j * stride;
+        float p = w[j];
+        for (int e = 0; e < hd; e++) acc[e] += p * r[e];
+    }
+}
+
+/* Four weighted_rows at once over the same rows: o[r] = init[r] + sum_{lo[r] <= j < hi[r]} w[r][j] * row_j.
+ * One output's sum is a chain of dependent adds (hd / LANES accumulators wait on the add's latency); four outputs
+ * give four times the independent chains and read each row once for all four (the attention's three weighted sums
+ * were a fifth of a toy training step). Needs max(lo) <= min(hi): the part before the common range, the common
+ * range, and the part after are each summed in order, so every output's bits are those of weighted_rows. */
+CPU_INLINE void weighted_rows4_fixed(float *const o[4], const float *const init[4], const float *const w[4],
+                                     const int lo[4], const int hi[4], const float *base, size_t stride,
+                                     const int hd) {
+    float a0[4 * LANES], a1[4 * LANES], a2[4 * LANES], a3[4 * LANES];
+    float *acc[4] = {a0, a1, a2, a3};
+    int L = lo[0], H = hi[0];
+    for (int r = 1; r < 4; r++) {
+        if (lo[r] > L) L = lo[r];
+        if (hi[r] < H) H = hi[r];
+    }
+    for (int r = 0; r < 4; r++) {
+        for (int e = 0; e < hd; e++) acc[r][e] = init[r] ? init[r][e] : 0.0f;
+        wr_range(acc[r], w[r], lo[r], L, base, stride, hd);
+    }
+    for (int j = L; j < H; j++) {
+        const float *row = base + (size_t)j * stride;
+        float p0 = w[0][j], p1 = w[1][j], p2 = w[2][j], p3 = w[3][j];
+        for (int e = 0; e < hd; e++) {
+            float x = row[e];
+            a0[e] += p0 * x, a1[e] += p1 * x, a2[e] += p2 * x, a3[e] += p3 * x;
+        }
+    }
+    for (int r = 0; r < 4; r++) {
+        wr_range(acc[r], w[r], H, hi[r], base, stride, hd);
+        for (int e = 0; e < hd; e++) o[r][e] = acc[r][e];
+    }
+}
+
+/* weighted_rows for four outputs; 0 if the head size has no four-output path (the caller goes one by one) */
+CPU_INLINE int weighted_rows4(float *const o[4], const float *const init[4], const float *const w[4],
+                              const int lo[4], const int hi[4], const float *base, size_t stride, int hd) {
+    int L = lo[0], H = hi[0];
+    for (int r = 1; r < 4; r++) L = lo[r] > L ? lo[r] : L, H = hi[r] < H ? hi[r] : H;
+    if (L > H) return 0;
+    switch (hd) {
+    case 32: weighted_rows4_fixed(o, init, w, lo, hi, base, stride, 32); return 1;
+    case 64: weighted_rows4_fixed(o, init, w, lo, hi, base, stride, 64); return 1;
+    }
+    return 0;
+}
+
 /* o (hd) = softmax(s) @ V with V's rows at v0 + j * stride (j < n); s is
  * overwritten with the unnormalised weights; returns the log-sum-exp. Shared
  * by the forward and decoding so both compute a row the same way. */
-CPU_INLINE float softmax_v(float *o, float *s, int n, const float *v0, size_t stride, int hd) {
+/* s[0, n) = exp(s - max) (the unnormalised weights); *inv = 1 / their sum; returns the log-sum-exp */
+CPU_INLINE float softmax_w(float *s, int n, float *inv) {
     float mx = cpu_max(s, n);
     for (int j = 0; j < n; j++) s[j] = cpu_expf(s[j] - mx);
-    float sum = cpu_sum(s, n), inv = 1.0f / sum;
+    float sum = cpu_sum(s, n);
+    *inv = 1.0f / sum;
+    return mx + logf(sum);
+}
+
+/* o (hd) = softmax(s) @ V with V's rows at v0 + j * stride (j < n); s is
+ * overwritten with the unnormalised weights; returns the log-sum-exp. Shared
+ * by the forward and decoding so both compute a row the same way (the
+ * forward's four-row path below does these same steps per row). */
+CPU_INLINE float softmax_v(float *o, float *s, int n, const float *v0, size_t stride, int hd) {
+    float inv, lse = softmax_w(s, n, &inv);
     weighted_rows(o, NULL, s, n, v0, stride, hd);
     for (int e = 0; e < hd; e++) o[e] *= inv;
-    return mx + logf(sum);
+    return lse;
 }
 
 CPU_CLONES static void fwd_task(void *vc, int t) {
@@ -148,8 +223,9 @@ CPU_CLONES static void fwd_task(void *vc, int t) {
     int start = c->s->start[s], len = c->s->len[s], hd = d->head_dim, kh = h / (d->n_heads / d->n_kv_heads);
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
     int i0 = blk * QBLOCK, i1 = i0 + QBLOCK < len ? i0 + QBLOCK : len, nk = i1;
-    float *kt = xmalloc(sizeof(float) * ((size_t)hd * nk + 5 * (size_t)nk)), *sc = kt + (size_t)hd * nk;
-    transpose(kt, c->k + (size_t)start * ks + kh * hd, nk, hd, ks);
+    int ld = padded(nk);
+    float *kt = xmalloc(sizeof(float) * ((size_t)hd * ld + 5 * (size_t)nk)), *sc = kt + (size_t)hd * ld;
+    transpose_padded(kt, c->k + (size_t)start * ks + kh * hd, nk, hd, ks, ld);
     for (int i = i0; i < i1; i += 4) {
         /* queries i..i+3 (the missing ones of a last short group score into a spare row) */
         float *srow[4];
@@ -159,11 +235,25 @@ CPU_CLONES static void fwd_task(void *vc, int t) {
             qrow[r] = c->q + (size_t)(start + (i + r < i1 ? i + r : i)) * qs + h * hd;
         }
         int n = i + 4 < i1 ? i + 4 : i1;
-        scores4(srow, qrow, kt, n, nk, hd, d->scale);
+        scores4(srow, qrow, kt, n, ld, hd, d->scale);
+        const float *v0 = c->v + (size_t)start * ks + kh * hd;
+        if (i + 4 <= i1) { /* four whole rows: softmax_v's steps, the weighted sums four at a time */
+            float *o[4], inv[4];
+            const float *init[4] = {NULL, NULL, NULL, NULL}, *w[4];
+            int lo[4] = {0, 0, 0, 0}, hi[4];
+            for (int r = 0; r < 4; r++) {
+                o[r] = c->out + (size_t)(start + i + r) * qs + h * hd, w[r] = srow[r], hi[r] = i + r + 1;
+                c->lse[(size_t)(start + i + r) * d->n_heads + h] = softmax_w(srow[r], i + r + 1, &inv[r]);
+            }
+            if (!weighted_rows4(o, init, w, lo, hi, v0, ks, hd))
+                for (int r = 0; r < 4; r++) weighted_rows(o[r], NULL, w[r], hi[r], v0, ks, hd);
+            for (int r = 0; r < 4; r++)
+                for (int e = 0; e < hd; e++) o[r][e] *= inv[r];
+            continue;
+        }
         for (int r = 0; r < 4 && i + r < i1; r++)
             c->lse[(size_t)(start + i + r) * d->n_heads + h] =
-                softmax_v(c->out + (size_t)(start + i + r) * qs + h * hd, srow[r], i + r + 1,
-                          c->v + (size_t)start * ks + kh * hd, ks, hd);
+                softmax_v(c->out + (size_t)(start + i + r) * qs + h * hd, srow[r], i + r + 1, v0, ks, hd);
     }
     free(kt);
 }
@@ -199,10 +289,11 @@ CPU_CLONES static void dq_task(void *vc, int t) {
     int start = c->s->start[s], len = c->s->len[s], hd = d->head_dim, kh = h / (d->n_heads / d->n_kv_heads);
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd;
     int i0 = blk * QBLOCK, i1 = i0 + QBLOCK < len ? i0 + QBLOCK : len, nk = i1;
-    float *kt = xmalloc(sizeof(float) * ((size_t)2 * hd * nk + 10 * (size_t)nk)), *vt = kt + (size_t)hd * nk;
-    float *pbuf = vt + (size_t)hd * nk, *dpbuf = pbuf + 5 * (size_t)nk;
-    transpose(kt, c->k + (size_t)start * ks + kh * hd, nk, hd, ks);
-    transpose(vt, c->v + (size_t)start * ks + kh * hd, nk, hd, ks);
+    int ld = padded(nk);
+    float *kt = xmalloc(sizeof(float) * ((size_t)2 * hd * ld + 10 * (size_t)nk)), *vt = kt + (size_t)hd * ld;
+    float *pbuf = vt + (size_t)hd * ld, *dpbuf = pbuf + 5 * (size_t)nk;
+    transpose_padded(kt, c->k + (size_t)start * ks + kh * hd, nk, hd, ks, ld);
+    transpose_padded(vt, c->v + (size_t)start * ks + kh * hd, nk, hd, ks, ld);
     for (int i = i0; i < i1; i += 4) {
         float *prow[4], *dprow[4];
         const float *qrow[4], *grow[4];
@@ -213,16 +304,23 @@ CPU_CLONES static void dq_task(void *vc, int t) {
             qrow[r] = c->q + row * qs + h * hd, grow[r] = c->dout + row * qs + h * hd;
         }
         int nmax = i + 4 < i1 ? i + 4 : i1;
-        scores4(prow, qrow, kt, nmax, nk, hd, d->scale);
-        scores4(dprow, grow, vt, nmax, nk, hd, 1.0f);
+        scores4(prow, qrow, kt, nmax, ld, hd, d->scale);
+        scores4(dprow, grow, vt, nmax, ld, hd, 1.0f);
+        const float *k0 = c->k + (size_t)start * ks + kh * hd;
+        float *o[4];
+        const float *init[4] = {NULL, NULL, NULL, NULL}, *w[4];
+        int lo[4] = {0, 0, 0, 0}, hi[4], whole = i + 4 <= i1;
         for (int r = 0; r < 4 && i + r < i1; r++) {
             size_t row = (size_t)(start + i + r);
             int n = i + r + 1;
-            float *p = prow[r], *dp = dprow[r], *dqi = c->dq + row * qs + h * hd;
+            float *p = prow[r], *dp = dprow[r];
             float lse = c->lse_in[row * d->n_heads + h], D = c->D[row * d->n_heads + h];
             for (int j = 0; j < n; j++) p[j] = cpu_expf(p[j] - lse) * (dp[j] - D) * d->scale;
-            weighted_rows(dqi, NULL, p, n, c->k + (size_t)start * ks + kh * hd, ks, hd);
+            o[r] = c->dq + row * qs + h * hd, w[r] = p, hi[r] = n;
+            if (!whole) weighted_rows(o[r], NULL, p, n, k0, ks, hd);
         }
+        if (whole && !weighted_rows4(o, init, w, lo, hi, k0, ks, hd))
+            for (int r = 0; r < 4; r++) weighted_rows(o[r], NULL, w[r], hi[r], k0, ks, hd);
     }
     free(kt);
 }
@@ -237,11 +335,12 @@ CPU_CLONES static void dkv_task(void *vc, int t) {
     int j0 = blk * QBLOCK, j1 = j0 + QBLOCK < len ? j0 + QBLOCK : len, nb = j1 - j0;
     int ni = len - j0; /* queries that see any key of the block */
     /* P and S get 4 spare rows: a last group of fewer than 4 queries scores its missing ones there */
-    float *kt = xmalloc(sizeof(float) * ((size_t)2 * hd * nb + 2 * (size_t)(ni + 4) * nb + 2 * (size_t)ni));
-    float *vt = kt + (size_t)hd * nb, *P = vt + (size_t)hd * nb, *S = P + (size_t)(ni + 4) * nb;
-    float *pc = S + (size_t)(ni + 4) * nb, *sc = pc + ni; /* one key's column of P and S */
-    transpose(kt, c->k + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks);
-    transpose(vt, c->v + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks);
+    int ld = padded(nb);
+    float *kt = xmalloc(sizeof(float) * ((size_t)2 * hd * ld + 2 * (size_t)(ni + 4) * nb + 8 * (size_t)ni));
+    float *vt = kt + (size_t)hd * ld, *P = vt + (size_t)hd * ld, *S = P + (size_t)(ni + 4) * nb;
+    float *pc = S + (size_t)(ni + 4) * nb, *sc = pc + 4 * (size_t)ni; /* 4 keys' columns of P and S, by query */
+    transpose_padded(kt, c->k + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks, ld);
+    transpose_padded(vt, c->v + (size_t)(start + j0) * ks + kh * hd, nb, hd, ks, ld);
     for (int j = j0; j < j1; j++) {
         memset(c->dk + (size_t)(start + j) * ks + kh * hd, 0, sizeof(float) * hd);
         memset(c->dv + (size_t)(start + j) * ks + kh * hd, 0, sizeof(float) * hd);
@@ -260,8 +359,8 @@ CPU_CLONES static void dkv_task(void *vc, int t) {
                 qrow[r] = c->q + ri * qs + h * hd, grow[r] = c->dout + ri * qs + h * hd;
             }
             int nmax = i + 4 < nb ? i + 4 : nb;
-            scores4(prow, qrow, kt, nmax, nb, hd, d->scale);
-            scores4(dprow, grow, vt, nmax, nb, hd, 1.0f);
+            scores4(prow, qrow, kt, nmax, ld, hd, d->scale);
+            scores4(dprow, grow, vt, nmax, ld, hd, 1.0f);
             for (int r = 0; r < 4 && i + r < ni; r++) {
                 size_t ri = (size_t)(start + j0 + i + r);
                 float lse = c->lse_in[ri * d->n_heads + h], D = c->D[ri * d->n_heads + h];
@@ -274,12 +373,27 @@ CPU_CLONES static void dkv_task(void *vc, int t) {
                 for (int jj = n; jj < nb; jj++) p[jj] = dp[jj] = 0;
             }
         }
-        /* dv_j += sum_i P[i][j] dout_i ; dk_j += sum_i S[i][j] q_i, over i in order */
-        for (int jj = 0; jj < nb; jj++) {
-            for (int i = jj; i < ni; i++) pc[i - jj] = P[(size_t)i * nb + jj], sc[i - jj] = S[(size_t)i * nb + jj];
-            size_t rj = (size_t)(start + j0 + jj) * ks + kh * hd, r0 = (size_t)(start + j0 + jj) * qs + h * hd;
-            weighted_rows(c->dv + rj, c->dv + rj, pc, ni - jj, c->dout + r0, qs, hd);
-            weighted_rows(c->dk + rj, c->dk + rj, sc, ni - jj, c->q + r0, qs, hd);
+        /* dv_j += sum_i P[i][j] dout_i ; dk_j += sum_i S[i][j] q_i, over i >= j in order; four keys at a time
+         * (weighted_rows4: each key's sums in the same order as alone), the last few one by one */
+        const float *g0 = c->dout + (size_t)(start + j0) * qs + h * hd, *q0 = c->q + (size_t)(start + j0) * qs + h * hd;
+        for (int jj = 0; jj < nb; jj += 4) {
+            int nk = jj + 4 <= nb ? 4 : nb - jj;
+            float *dv[4], *dk[4];
+            const float *pw[4], *sw[4], *dvi[4], *dki[4];
+            int lo[4], hi[4] = {ni, ni, ni, ni};
+            for (int r = 0; r < nk; r++) {
+                float *pr = pc + (size_t)r * ni, *sr = sc + (size_t)r * ni;
+                for (int i = jj + r; i < ni; i++) pr[i] = P[(size_t)i * nb + jj + r], sr[i] = S[(size_t)i * nb + jj + r];
+                size_t rj = (size_t)(start + j0 + jj + r) * ks + kh * hd;
+                dv[r] = c->dv + rj, dk[r] = c->dk + rj, dvi[r] = dv[r], dki[r] = dk[r];
+                pw[r] = pr, sw[r] = sr, lo[r] = jj + r;
+            }
+            int four = nk == 4 && weighted_rows4(dv, dvi, pw, lo, hi, g0, qs, hd);
+            for (int r = 0; r < nk && !four; r++)
+                weighted_rows(dv[r], dv[r], pw[r] + lo[r], ni - lo[r], g0 + (size_t)lo[r] * qs, qs, hd);
+            four = nk == 4 && weighted_rows4(dk, dki, sw, lo, hi, q0, qs, hd);
+            for (int r = 0; r < nk && !four; r++)
+                weighted_rows(dk[r], dk[r], sw[r] + lo[r], ni - lo[r], q0 + (size_t)lo[r] * qs, qs, hd);
         }
     }
     free(kt);

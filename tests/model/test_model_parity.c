@@ -21,6 +21,9 @@ static const Case cases[] = {
     {"qwen2_mqa_untied", "qwen2", 45, 32, 64, 3, 4, 1, 0, 0},
     {"qwen2_classify", "qwen2", 50, 32, 48, 2, 4, 2, 1, 3},
     {"llama_classify", "llama", 40, 16, 32, 2, 2, 1, 0, 2},
+    /* the head sizes with the attention's four-output paths (cpu_attention.c: 32, the toy's; 64, Qwen2-0.5B's) */
+    {"qwen2_hd32_gqa", "qwen2", 61, 64, 96, 2, 2, 1, 0, 0},
+    {"llama_hd64_mha", "llama", 47, 128, 64, 1, 2, 2, 0, 0},
 };
 
 enum { B = 3, T = 9, GEN = 6 };
