@@ -150,18 +150,13 @@ CPU_INLINE void wr_range(float *acc, const float *w, int j0, int j1, const float
 /* Four weighted_rows at once over the same rows: o[r] = init[r] + sum_{lo[r] <= j < hi[r]} w[r][j] * row_j.
  * One output's sum is a chain of dependent adds (hd / LANES accumulators wait on the add's latency); four outputs
  * give four times the independent chains and read each row once for all four (the attention's three weighted sums
- * were a fifth of a toy training step). Needs max(lo) <= min(hi): the part before the common range, the common
- * range, and the part after are each summed in order, so every output's bits are those of weighted_rows. */
+ * were a fifth of a toy training step). [L, H) = [max(lo), min(hi)) with L <= H: the part before the common range,
+ * the common range, and the part after are each summed in order, so every output's bits are those of weighted_rows. */
 CPU_INLINE void weighted_rows4_fixed(float *const o[4], const float *const init[4], const float *const w[4],
-                                     const int lo[4], const int hi[4], const float *base, size_t stride,
-                                     const int hd) {
+                                     const int lo[4], const int hi[4], int L, int H, const float *base,
+                                     size_t stride, const int hd) {
     float a0[4 * LANES], a1[4 * LANES], a2[4 * LANES], a3[4 * LANES];
     float *acc[4] = {a0, a1, a2, a3};
-    int L = lo[0], H = hi[0];
-    for (int r = 1; r < 4; r++) {
-        if (lo[r] > L) L = lo[r];
-        if (hi[r] < H) H = hi[r];
-    }
     for (int r = 0; r < 4; r++) {
         for (int e = 0; e < hd; e++) acc[r][e] = init[r] ? init[r][e] : 0.0f;
         wr_range(acc[r], w[r], lo[r], L, base, stride, hd);
@@ -180,15 +175,16 @@ CPU_INLINE void weighted_rows4_fixed(float *const o[4], const float *const init[
     }
 }
 
-/* weighted_rows for four outputs; 0 if the head size has no four-output path (the caller goes one by one) */
+/* weighted_rows for four outputs; 0 if the head size has no four-output path or the ranges share no rows (the
+ * caller goes one by one) */
 CPU_INLINE int weighted_rows4(float *const o[4], const float *const init[4], const float *const w[4],
                               const int lo[4], const int hi[4], const float *base, size_t stride, int hd) {
     int L = lo[0], H = hi[0];
     for (int r = 1; r < 4; r++) L = lo[r] > L ? lo[r] : L, H = hi[r] < H ? hi[r] : H;
     if (L > H) return 0;
     switch (hd) {
-    case 32: weighted_rows4_fixed(o, init, w, lo, hi, base, stride, 32); return 1;
-    case 64: weighted_rows4_fixed(o, init, w, lo, hi, base, stride, 64); return 1;
+    case 32: weighted_rows4_fixed(o, init, w, lo, hi, L, H, base, stride, 32); return 1;
+    case 64: weighted_rows4_fixed(o, init, w, lo, hi, L, H, base, stride, 64); return 1;
     }
     return 0;
 }
