@@ -4,8 +4,15 @@ weights) as bench/cuda_bench.c, timed on
   train:  forward + log-softmax NLL + backward + AdamW, fp32 master weights under
           torch.autocast(bfloat16) ("eager bf16"), scaled_dot_product_attention;
   decode: greedy batched decoding with a preallocated KV cache, bf16 weights,
-          an eager Python loop (one forward per token).
-Prints one "key=value" line like cuda_bench.
+          an eager Python loop (one forward per token);
+  attention: causal attention alone, forward + backward, on bf16 q/k/v of the
+          size's head shape (B sequences of T tokens), through
+          F.scaled_dot_product_attention(is_causal=True) (torch >= 2.0; a plain
+          softmax(Q K^T) V before), GQA by enable_gqa=True (torch >= 2.5, "native")
+          or by repeating k/v over the group ("repeat"); --gqa both times each.
+          FLOPs counted as bench/bench_shapes.h's bench_attention_flops:
+          2 * 2 * T^2 / 2 * hd * NH per sequence forward, 2.5x that backward.
+Prints one "key=value" line like cuda_bench (attention: one per GQA mode).
 """
 import argparse
 import time
@@ -13,9 +20,11 @@ import time
 import torch
 import torch.nn.functional as F
 
+# bench/bench_shapes.h's sizes (head size C // NH: 16, 64, 128)
 SIZES = {
     "toy": dict(V=260, C=64, Fd=192, L=2, NH=4, NKV=2, theta=1e4),
-    "0.5b": dict(V=151936, C=896, Fd=4864, L=24, NH=14, NKV=2, theta=1e6),
+    "0.5b": dict(V=151936, C=896, Fd=4864, L=24, NH=14, NKV=2, theta=1e6),  # Qwen2.5-0.5B
+    "1.5b": dict(V=151936, C=1536, Fd=8960, L=28, NH=12, NKV=2, theta=1e4),  # Qwen2.5-Math-1.5B
 }
 
 
@@ -97,6 +106,85 @@ def sync():
         torch.cuda.synchronize()
 
 
+def build(s, dev):
+    if dev != "cpu" and hasattr(torch, "device") and hasattr(torch.device(dev), "__enter__"):
+        with torch.device(dev):  # torch >= 2.0: initialise on the device (seconds, not a minute, at 1.5B)
+            return Model(s)
+    return Model(s).to(dev)
+
+
+def sdpa_gqa_native():
+    """Whether F.scaled_dot_product_attention takes enable_gqa (torch >= 2.5)."""
+    if not hasattr(F, "scaled_dot_product_attention"):
+        return False
+    try:
+        x = torch.zeros(1, 2, 1, 8)
+        F.scaled_dot_product_attention(x, x[:, :1], x[:, :1], enable_gqa=True)
+        return True
+    except (TypeError, RuntimeError):
+        return False
+
+
+def attention_flops(T, NH, hd):  # bench_shapes.h's bench_attention_flops: Q K^T and P V over the causal half
+    return 2.0 * 2.0 * T * T / 2.0 * hd * NH
+
+
+def bench_attention(a, s, dev):
+    B, T, NH, NKV = a.batch, a.seq, a.heads or s["NH"], a.kv_heads or s["NKV"]
+    hd, G = a.head_dim or s["C"] // s["NH"], NH // NKV
+    dt = torch.bfloat16
+    # pure's packed layout, (tokens, heads, hd), seen as (B, heads, T, hd) without a copy
+    q = (torch.rand(B, T, NH, hd, device=dev) * 2 - 1).to(dt).transpose(1, 2).requires_grad_()
+    k = (torch.rand(B, T, NKV, hd, device=dev) * 2 - 1).to(dt).transpose(1, 2).requires_grad_()
+    v = (torch.rand(B, T, NKV, hd, device=dev) * 2 - 1).to(dt).transpose(1, 2).requires_grad_()
+    dout = (torch.rand(B, T, NH, hd, device=dev) * 2 - 1).to(dt).transpose(1, 2)
+    native = sdpa_gqa_native()
+    modes = {"both": ["repeat", "native"], "repeat": ["repeat"], "native": ["native"]}[a.gqa]
+    if not native and NH != NKV:
+        modes = ["repeat"]  # no enable_gqa in this torch
+    impl = "sdpa" if hasattr(F, "scaled_dot_product_attention") else "matmul_softmax"
+    for mode in dict.fromkeys(modes):
+        def fwd():
+            if mode == "native" and NH != NKV:
+                return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+            kk, vv = (k.repeat_interleave(G, 1), v.repeat_interleave(G, 1)) if G > 1 else (k, v)
+            return attend(q, kk, vv, True)
+
+        state = {}
+
+        def f():
+            q.grad = k.grad = v.grad = None
+            state["out"] = fwd()
+
+        def b():
+            state["out"].backward(dout)
+
+        best_f = best_b = 1e30
+        for it in range(a.iters + 1):
+            tf, tb = once(f), once(b)
+            if it > 0 or a.iters == 0:  # the first is a warm-up
+                best_f, best_b = min(best_f, tf), min(best_b, tb)
+        ff = B * attention_flops(T, NH, hd)
+        fb = 2.5 * ff
+        out = state["out"].detach().float()
+        print("what=attention size=%s batch=%d seq=%d heads=%d kv_heads=%d head_dim=%d attn_kernel=torch_%s gqa=%s "
+              "dtype=bf16 tokens_per_s=%.1f fwd_s=%.5f bwd_s=%.5f fwd_tflops_per_s=%.4g bwd_tflops_per_s=%.4g "
+              "tflops_per_s=%.4g out_rms=%.6g dq_rms=%.6g torch=%s"
+              % (a.size, B, T, NH, NKV, hd, impl, mode if NH != NKV else "none", B * T / (best_f + best_b), best_f,
+                 best_b, ff / best_f / 1e12, fb / best_b / 1e12, (ff + fb) / (best_f + best_b) / 1e12,
+                 out.pow(2).mean().sqrt().item(), q.grad.float().pow(2).mean().sqrt().item(), torch.__version__),
+              flush=True)
+        state.clear()
+
+
+def once(fn):
+    sync()
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - t0
+
+
 def timed(fn, iters):
     best = 1e30
     for it in range(iters + 1):
@@ -104,7 +192,7 @@ def timed(fn, iters):
         t0 = time.perf_counter()
         fn()
         sync()
-        if it > 0:
+        if it > 0 or iters == 0:  # the first is a warm-up
             best = min(best, time.perf_counter() - t0)
     return best
 
@@ -113,17 +201,29 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="toy")
     ap.add_argument("--what", default="train")
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--seq", type=int, default=512)
+    ap.add_argument("--batch", type=int, default=None)  # train 8, attention 4
+    ap.add_argument("--seq", type=int, default=None)  # train 512, attention 4096
     ap.add_argument("--prompts", type=int, default=64)
     ap.add_argument("--prompt-len", type=int, default=64)
     ap.add_argument("--new", type=int, default=128)
     ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--heads", type=int, default=0)  # attention: the size's NH / NKV / head size unless given
+    ap.add_argument("--kv-heads", type=int, default=0)
+    ap.add_argument("--head-dim", type=int, default=0)
+    ap.add_argument("--gqa", default="native", choices=["native", "repeat", "both"])  # attention, NKV < NH
     ap.add_argument("--device", default="cuda")  # cpu: a smoke run of this script without a GPU
     a = ap.parse_args()
+    if a.size not in SIZES or a.what not in ("train", "decode", "attention"):
+        ap.error("--size is one of %s, --what one of train, decode, attention" % ", ".join(SIZES))
+    attn = a.what == "attention"
+    a.batch = a.batch or (4 if attn else 8)
+    a.seq = a.seq or (4096 if attn else 512)
     torch.manual_seed(0)
     s, dev = SIZES[a.size], a.device
-    m = Model(s).to(dev)
+    if attn:
+        bench_attention(a, s, dev)
+        return
+    m = build(s, dev)
     if a.what == "train":
         opt = torch.optim.AdamW(m.parameters(), lr=1e-5)
         tok = torch.randint(0, s["V"], (a.batch, a.seq), device=dev)

@@ -1,11 +1,13 @@
 /* attention.cu - causal attention for training/prefill (forward, backward)
- * and single-row decoding against a KV cache, flash style: scores live in
+ * in f32 on CUDA cores, flash style: scores live in
  * registers one 32-key tile at a time with an online softmax; nothing of size
  * T x T is ever written to memory. The backward recomputes probabilities from
  * the saved log-sum-exp (like model/cpu/cpu_attention.c, the reference).
+ * Decoding against a KV cache is attention_decode.cu; the bf16 tensor-core
+ * kernels are attention_mma.cu, chosen here (cuda_attention_uses_mma).
  *
  * Work split (deterministic, no atomics):
- *  forward, decode, dq: a block = WARPS query rows of one (sequence, kv head);
+ *  forward, dq: a block = WARPS query rows of one (sequence, kv head);
  *    a row = (query t, query head of the group), one warp each; the K/V tile in
  *    shared memory serves every query head of the group (GQA reads K/V once).
  *  dk/dv: a block = WARPS keys of one (sequence, kv head), one warp each,
@@ -17,17 +19,6 @@
 
 #define WARPS 8
 #define KT 32 /* keys (or queries) per shared-memory tile */
-
-/* sequence s: rows [qbase, qbase + nq) of q; its keys start at row kbase of k/v */
-struct SeqView {
-    int qbase, nq, kbase;
-};
-__device__ __forceinline__ SeqView seq_view(const int32_t *a0, const int32_t *a1, int s, int decode, int max_t) {
-    SeqView v;
-    if (decode) v.qbase = s, v.nq = 1, v.kbase = a0[s] * max_t;
-    else v.qbase = a0[s], v.nq = a1[s], v.kbase = a0[s];
-    return v;
-}
 
 /* Block-cooperative copy of nt rows (hd floats at column col of rows row0..)
  * of a and b into shared tiles A and B with row pitches pa and pb. */
@@ -41,25 +32,22 @@ __device__ __forceinline__ void load_tiles(float *A, int pa, float *B, int pb, c
     }
 }
 
-/* ---- forward and decode ---- */
+/* ---- forward ---- */
 
 template <int NR>
 __global__ void attn_fwd_kernel(float *out, float *lse, const float *q, const float *k, const float *v,
-                                const int32_t *a0, const int32_t *a1, int decode, int max_t, int NH, int NKV, int hd,
-                                float scale) {
+                                const int32_t *start, const int32_t *len, int NH, int NKV, int hd, float scale) {
     CU_DYN_SMEM(float, sm);
     const int G = NH / NKV, s = blockIdx.z, g = blockIdx.y;
-    SeqView sv = seq_view(a0, a1, s, decode, max_t);
-    const int nrows = sv.nq * G, r0 = blockIdx.x * WARPS;
+    const int nrows = len[s] * G, r0 = blockIdx.x * WARPS, base = start[s];
     if (r0 >= nrows) return; /* uniform over the block */
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, r = r0 + warp;
     const bool active = r < nrows;
     const int t = active ? r / G : 0, h = g * G + (active ? r % G : 0);
-    const int nk_row = decode ? a1[s] : t + 1;
-    const int nk_block = decode ? a1[s] : (min(nrows, r0 + WARPS) - 1) / G + 1;
+    const int nk_row = t + 1, nk_block = (min(nrows, r0 + WARPS) - 1) / G + 1;
     const int qs = NH * hd, ks = NKV * hd;
     float *Ks = sm, *Vs = Ks + KT * (hd + 1), *Qs = Vs + KT * hd;
-    const size_t qrow = (size_t)(sv.qbase + t);
+    const size_t qrow = (size_t)(base + t);
     if (active)
         for (int d = lane; d < hd; d += 32) Qs[warp * hd + d] = q[qrow * qs + h * hd + d];
     float acc[NR];
@@ -69,7 +57,7 @@ __global__ void attn_fwd_kernel(float *out, float *lse, const float *q, const fl
     for (int j0 = 0; j0 < nk_block; j0 += KT) {
         const int nt = min(KT, nk_block - j0);
         __syncthreads();
-        load_tiles(Ks, hd + 1, Vs, hd, k, v, (size_t)(sv.kbase + j0), ks, g * hd, nt, hd);
+        load_tiles(Ks, hd + 1, Vs, hd, k, v, (size_t)(base + j0), ks, g * hd, nt, hd);
         __syncthreads();
         if (!active) continue;
         const int j = j0 + lane;
@@ -79,23 +67,7 @@ __global__ void attn_fwd_kernel(float *out, float *lse, const float *q, const fl
             for (int d = 0; d < hd; d++) dot += Qs[warp * hd + d] * Ks[lane * (hd + 1) + d];
             sc = dot * scale;
         }
-        const float tmax = warp_max(sc);
-        if (tmax == -INFINITY) continue; /* the whole tile is masked for this row */
-        const float mnew = fmaxf(m, tmax), corr = expf(m - mnew);
-        const float p = j < nk_row ? expf(sc - mnew) : 0.0f;
-        l = l * corr + warp_sum(p);
-#pragma unroll
-        for (int i = 0; i < NR; i++) acc[i] *= corr;
-        const int jn = min(KT, nk_row - j0);
-        for (int jj = 0; jj < jn; jj++) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
-#pragma unroll
-            for (int i = 0; i < NR; i++) {
-                int d = lane + 32 * i;
-                if (d < hd) acc[i] += pj * Vs[jj * hd + d];
-            }
-        }
-        m = mnew;
+        warp_softmax_tile<NR>(sc, m, l, acc, Vs, min(KT, nk_row - j0), hd);
     }
     if (!active) return;
     const float inv = l > 0 ? 1.0f / l : 0.0f;
@@ -241,27 +213,10 @@ __global__ void attn_dkv_kernel(float *dk, float *dv, const float *Dbuf, const f
 
 /* ---- launchers ---- */
 
-static int regs_for(int hd) {
-    if (hd <= 32) return 1;
-    if (hd <= 64) return 2;
-    if (hd <= 128) return 4;
-    if (hd <= 256) return 8;
-    cuda_fatal("attention", __FILE__, __LINE__, "head_dim > 256 is not supported by the CUDA attention kernels");
-    return 0;
-}
-
 /* dynamic shared memory above 48 KiB must be opted into per kernel */
 template <typename K> static void smem_optin(K kernel, size_t bytes) {
     if (bytes > 48 * 1024) CU_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
 }
-
-#define DISPATCH_NR(hd, ...)                             \
-    switch (regs_for(hd)) {                              \
-    case 1: { const int NRV = 1; __VA_ARGS__; } break;  \
-    case 2: { const int NRV = 2; __VA_ARGS__; } break;  \
-    case 4: { const int NRV = 4; __VA_ARGS__; } break;  \
-    default: { const int NRV = 8; __VA_ARGS__; } break; \
-    }
 
 /* host view of the sequences (max length) and device copies of start/len */
 typedef struct {
@@ -287,6 +242,35 @@ static void check_dims(const AttnDims *d) {
     if (d->n_kv_heads > 65535) cuda_fatal("attention", __FILE__, __LINE__, "too many kv heads for the grid");
 }
 
+/* ---- which kernels: tensor cores (attention_mma.cu) or CUDA cores (above) ---- */
+
+static int g_attn_mode = CUDA_ATTN_AUTO;
+extern "C" void cuda_set_attention_mode(int mode) { g_attn_mode = mode; }
+
+static int device_has_bf16_mma(void) {
+    static int sm = -1;
+    if (sm < 0) {
+        cudaDeviceProp p;
+        int dev = 0;
+        sm = cudaGetDevice(&dev) == cudaSuccess && cudaGetDeviceProperties(&p, dev) == cudaSuccess
+                 ? p.major * 10 + p.minor
+                 : 0;
+    }
+    return sm >= 80;
+}
+
+extern "C" int cuda_attention_uses_mma(int hd) {
+    if (g_attn_mode == CUDA_ATTN_SIMT || !cuda_attention_mma_supports(hd) || !device_has_bf16_mma()) return 0;
+    return g_attn_mode == CUDA_ATTN_MMA || cuda_matmul_mode() == CUDA_MATMUL_BF16;
+}
+
+const char *cuda_attention_mode_name(void) {
+    if (g_attn_mode == CUDA_ATTN_SIMT || !device_has_bf16_mma()) return "f32 CUDA-core attention";
+    if (g_attn_mode == CUDA_ATTN_MMA || cuda_matmul_mode() == CUDA_MATMUL_BF16)
+        return "bf16 tensor-core attention (head sizes 16-128; f32 CUDA cores otherwise)";
+    return "f32 CUDA-core attention";
+}
+
 static size_t fwd_smem(int hd) { return sizeof(float) * (KT * (hd + 1) + KT * hd + WARPS * hd); }
 
 void cuda_op_attention(float *out, float *lse, const float *q, const float *k, const float *v, const AttnSeqs *s,
@@ -296,27 +280,15 @@ void cuda_op_attention(float *out, float *lse, const float *q, const float *k, c
     SeqsDev sd = seqs_dev(s);
     if (sd.max_len <= 0) return;
     const int G = d->n_heads / d->n_kv_heads, hd = d->head_dim;
+    if (cuda_attention_uses_mma(hd)) {
+        cuda_attention_mma_fwd(out, lse, q, k, v, sd.dstart, sd.dlen, sd.n, sd.max_len, d);
+        return;
+    }
     dim3 grid((sd.max_len * G + WARPS - 1) / WARPS, d->n_kv_heads, sd.n);
     size_t sm = fwd_smem(hd);
     DISPATCH_NR(hd, {
         smem_optin(attn_fwd_kernel<NRV>, sm);
-        CU_LAUNCH(attn_fwd_kernel<NRV>, grid, WARPS * 32, sm, out, lse, q, k, v, sd.dstart, sd.dlen, 0, 0, d->n_heads,
-                                                       d->n_kv_heads, hd, d->scale);
-    });
-    CU_LAUNCHED();
-}
-
-void cuda_op_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
-                              const int32_t *slot, const int32_t *kv_len, int n, int max_t, const AttnDims *d) {
-    check_dims(d);
-    if (n <= 0) return;
-    const int G = d->n_heads / d->n_kv_heads, hd = d->head_dim;
-    const int32_t *ds = cuda_dev_i32(slot, n, SCRATCH_I32B), *dl = cuda_dev_i32(kv_len, n, SCRATCH_I32C);
-    dim3 grid((G + WARPS - 1) / WARPS, d->n_kv_heads, n);
-    size_t sm = fwd_smem(hd);
-    DISPATCH_NR(hd, {
-        smem_optin(attn_fwd_kernel<NRV>, sm);
-        CU_LAUNCH(attn_fwd_kernel<NRV>, grid, WARPS * 32, sm, out, NULL, q, kcache, vcache, ds, dl, 1, max_t, d->n_heads,
+        CU_LAUNCH(attn_fwd_kernel<NRV>, grid, WARPS * 32, sm, out, lse, q, k, v, sd.dstart, sd.dlen, d->n_heads,
                                                        d->n_kv_heads, hd, d->scale);
     });
     CU_LAUNCHED();
@@ -329,6 +301,10 @@ void cuda_op_attention_bwd(float *dq, float *dk, float *dv, const float *dout, c
     SeqsDev sd = seqs_dev(s);
     if (sd.max_len <= 0) return;
     const int G = d->n_heads / d->n_kv_heads, hd = d->head_dim, NH = d->n_heads, NKV = d->n_kv_heads;
+    if (cuda_attention_uses_mma(hd)) {
+        cuda_attention_mma_bwd(dq, dk, dv, dout, out, lse, q, k, v, sd.dstart, sd.dlen, sd.n, sd.max_len, sd.N, d);
+        return;
+    }
     float *Dbuf = (float *)cuda_scratch(SCRATCH_MAIN, sizeof(float) * (size_t)sd.N * NH);
     dim3 gq((sd.max_len * G + WARPS - 1) / WARPS, NKV, sd.n), gk((sd.max_len + WARPS - 1) / WARPS, NKV, sd.n);
     size_t smq = sizeof(float) * (2 * KT * (hd + 1) + 2 * WARPS * hd);

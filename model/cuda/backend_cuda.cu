@@ -170,7 +170,7 @@ static int op_sample_rows(int32_t *tokens, float *logprobs, const float *logits,
 }
 
 /* Device name and matmul mode; the mode is read each time (tests switch it). */
-static char g_info[320];
+static char g_info[512];
 static const char *op_kernel_info(void) {
     static char dev_info[200];
     if (!dev_info[0]) {
@@ -182,12 +182,26 @@ static const char *op_kernel_info(void) {
         else
             snprintf(dev_info, sizeof dev_info, "no device");
     }
-    snprintf(g_info, sizeof g_info, "cuda: %s, cuBLAS %s matmuls with fp32 accumulation, device sampling", dev_info,
-             cuda_matmul_mode_name());
+    snprintf(g_info, sizeof g_info, "cuda: %s, cuBLAS %s matmuls with fp32 accumulation, %s, device sampling",
+             dev_info, cuda_matmul_mode_name(), cuda_attention_mode_name());
     return g_info;
 }
 
 static Backend g_backend;
+
+/* The index of an environment variable's value in choices (-1 when unset);
+ * any other value stops the run naming the variable and what it accepts. */
+static int env_choice(const char *name, const char *const *choices) {
+    const char *v = getenv(name);
+    if (!v || !*v) return -1;
+    char list[128] = "";
+    for (int i = 0; choices[i]; i++) {
+        if (!strcmp(v, choices[i])) return i;
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", choices[i]);
+    }
+    log_error("environment variable %s=\"%s\": expected one of %s", name, v, list);
+    exit(PURE_EXIT_USAGE);
+}
 
 extern "C" const Backend *backend_cuda(void) {
     static int probed = 0, usable = 0;
@@ -197,9 +211,12 @@ extern "C" const Backend *backend_cuda(void) {
         int count = cuda_device_count();
         usable = count > 0 && cudaSetDevice(dist_local_rank() % count) == cudaSuccess;
         if (!usable) cudaGetLastError();
-        const char *mode = getenv("PURE_CUDA_MATMUL");
-        if (mode && !strcmp(mode, "fp32")) cuda_set_matmul_mode(CUDA_MATMUL_FP32);
-        else if (mode && !strcmp(mode, "tf32")) cuda_set_matmul_mode(CUDA_MATMUL_TF32);
+        static const char *const matmul_modes[] = {"bf16", "tf32", "fp32", NULL}; /* CUDA_MATMUL_* order */
+        static const char *const attn_modes[] = {"auto", "simt", "mma", NULL};   /* CUDA_ATTN_* order */
+        /* unset leaves the modes alone: tests set them before the first probe */
+        int m = env_choice("PURE_CUDA_MATMUL", matmul_modes), a = env_choice("PURE_CUDA_ATTENTION", attn_modes);
+        if (m >= 0) cuda_set_matmul_mode(m);
+        if (a >= 0) cuda_set_attention_mode(a);
         Backend *b = &g_backend;
         b->name = "cuda";
         b->host_memory = 0;

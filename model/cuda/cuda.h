@@ -88,6 +88,22 @@ enum { CUDA_MATMUL_BF16 = 0, CUDA_MATMUL_TF32 = 1, CUDA_MATMUL_FP32 = 2 };
 void cuda_set_matmul_mode(int mode);
 int cuda_matmul_mode(void);
 
+/* Attention kernels (env PURE_CUDA_ATTENTION=auto|simt|mma): mma runs
+ * training and prefill attention on the bf16 tensor cores
+ * (attention_mma.cu) for head sizes 16, 32, 64 and 128 on sm_80 and newer;
+ * simt runs the f32 CUDA-core kernels (attention.cu); auto (the default)
+ * takes mma when the matrix products are bf16 and the head size and device
+ * allow it, so the fp32 and tf32 parity modes stay f32 end to end. */
+enum { CUDA_ATTN_AUTO = 0, CUDA_ATTN_SIMT = 1, CUDA_ATTN_MMA = 2 };
+void cuda_set_attention_mode(int mode);
+/* Whether attention with this head size runs on the tensor cores now. */
+int cuda_attention_uses_mma(int head_dim);
+
+/* Keys per split of the decode attention (attention_decode.cu): a row's cache
+ * is cut into chunks of this many keys, each chunk one block, combined after.
+ * Here so the tests can place cache lengths on both sides of a chunk edge. */
+#define CUDA_DECODE_CHUNK 256
+
 /* Arena statistics of the backend (bytes). */
 void cuda_mem_stats(size_t *in_use, size_t *cached, size_t *peak);
 

@@ -93,8 +93,17 @@ void cuda_op_attention(float *out, float *lse, const float *q, const float *k, c
                        const AttnDims *d);
 void cuda_op_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                            const float *q, const float *k, const float *v, const AttnSeqs *s, const AttnDims *d);
+/* attention_decode.cu */
 void cuda_op_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
                               const int32_t *slot, const int32_t *kv_len, int n, int max_t, const AttnDims *d);
+/* attention_mma.cu: the tensor-core path of cuda_op_attention / _bwd (start/len on the device) */
+int cuda_attention_mma_supports(int hd);
+void cuda_attention_mma_fwd(float *out, float *lse, const float *q, const float *k, const float *v,
+                            const int32_t *dstart, const int32_t *dlen, int nseq, int max_len, const AttnDims *d);
+void cuda_attention_mma_bwd(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                            const float *q, const float *k, const float *v, const int32_t *dstart,
+                            const int32_t *dlen, int nseq, int max_len, int N, const AttnDims *d);
+const char *cuda_attention_mode_name(void);
 /* vocab.cu */
 void cuda_op_lm_logprob(float *logp, float *lse, float *entropy, const float *h, const float *W,
                         const int32_t *target, int n, int V, int C);
@@ -113,6 +122,34 @@ __device__ __forceinline__ uint16_t dev_f32_to_bf16(float f) {
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
 }
+
+/* Registers per lane of the f32 attention kernels (attention.cu,
+ * attention_decode.cu) for the head dimensions a lane owns (d = lane + 32 i),
+ * and the dispatch over them (NRV, a compile-time constant, in the body). */
+static inline int cuda_attn_regs(int hd) {
+    if (hd <= 32) return 1;
+    if (hd <= 64) return 2;
+    if (hd <= 128) return 4;
+    if (hd <= 256) return 8;
+    cuda_fatal("attention", __FILE__, __LINE__, "head_dim > 256 is not supported by the CUDA attention kernels");
+    return 0;
+}
+#define DISPATCH_NR(hd, ...)                             \
+    switch (cuda_attn_regs(hd)) {                        \
+    case 1: { const int NRV = 1; __VA_ARGS__; } break;  \
+    case 2: { const int NRV = 2; __VA_ARGS__; } break;  \
+    case 4: { const int NRV = 4; __VA_ARGS__; } break;  \
+    default: { const int NRV = 8; __VA_ARGS__; } break; \
+    }
+
+/* One 32-key tile of a warp's online softmax over keys (attention.cu's
+ * forward, attention_decode.cu): lane j holds key j's scaled score sc (-inf
+ * when masked or past the tile), rows 0..jn-1 of Vs (pitch hd) are the tile's
+ * values. Updates the running max m, the sum l and the lane's head dimensions
+ * acc[i] (d = lane + 32 i). A tile masked for the whole row changes nothing. */
+template <int NR>
+__device__ __forceinline__ void warp_softmax_tile(float sc, float &m, float &l, float acc[NR], const float *Vs,
+                                                  int jn, int hd);
 
 /* ---- block reductions (blockDim.x a multiple of 32, at most 1024) ---- */
 template <typename T> __device__ __forceinline__ T warp_sum(T v) {
@@ -143,6 +180,28 @@ __device__ __forceinline__ float block_max(float v) {
     __syncthreads();
     float t = lane < nw ? part[lane] : -INFINITY;
     return warp_max(t);
+}
+
+template <int NR>
+__device__ __forceinline__ void warp_softmax_tile(float sc, float &m, float &l, float acc[NR], const float *Vs,
+                                                  int jn, int hd) {
+    const float tmax = warp_max(sc);
+    if (tmax == -INFINITY) return; /* keeps m - mnew defined */
+    const int lane = threadIdx.x & 31;
+    const float mnew = fmaxf(m, tmax), corr = expf(m - mnew);
+    const float p = sc == -INFINITY ? 0.0f : expf(sc - mnew);
+    l = l * corr + warp_sum(p);
+#pragma unroll
+    for (int i = 0; i < NR; i++) acc[i] *= corr;
+    for (int jj = 0; jj < jn; jj++) {
+        const float pj = __shfl_sync(0xffffffffu, p, jj);
+#pragma unroll
+        for (int i = 0; i < NR; i++) {
+            const int d = lane + 32 * i;
+            if (d < hd) acc[i] += pj * Vs[jj * hd + d];
+        }
+    }
+    m = mnew;
 }
 
 #endif

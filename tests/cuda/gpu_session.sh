@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# gpu_session.sh - the checks to run first on a machine with an NVIDIA GPU, in one go (about 10 minutes on an
-# H100/H200, no downloads), everything logged to OUT_DIR (default gpu-session/):
-#   1. build (Release, sm_80 + sm_90) of pure, the GPU tests and the benchmark;
+# gpu_session.sh - the checks to run first on a machine with an NVIDIA GPU, in one go, no downloads, everything
+# logged to OUT_DIR (default gpu-session/). Capped at GPU_SESSION_LIMIT = 570 s: estimated 10-12 minutes on an
+# H200 with 16 cores uncapped, so the last benchmarks may be cut short. Estimated times (timeouts are bounds):
+#   1. build (Release, sm_80 + sm_90) of pure, the GPU tests and the benchmark (~2 min);
 #   2. every CUDA op against the CPU backend, bf16 ops included (test_cuda_ops), and the whole model on the
-#      GPU against the CPU (test_cuda_model): ctest -L gpu;
-#   3. the memory plan against the GPU arena's measured peak (test_model_memplan runs its cases on the GPU
-#      too when one is present: f32/bf16 training, recompute, generation, a bf16 inference load);
-#   4. bf16 parity end to end: pipelines/smoke.yaml on the GPU in f32 and in bf16 (both must run; the final
-#      accuracies are printed side by side), and the bf16 kill/resume test on the CPU build for reference;
-#   5. qwen_math_smoke on the GPU (real tokenizer, real data, the paper's graph);
-#   6. the benchmarks against PyTorch on the same GPU when a CUDA-enabled torch is importable
-#      (bench/cuda_bench.sh: training tokens/s and MFU at 0.5B, decode tokens/s and bandwidth share),
-#      pure alone otherwise;
-#   7. `pure plan` of the paper's 1.5B recipe for this GPU.
+#      GPU against the CPU (test_cuda_model): ctest -L gpu (~1-2 min);
+#   3. the attention kernels alone, forward + backward at seq 4096 (4 sequences) with the 0.5B and the 1.5B
+#      head shapes: PURE_CUDA_ATTENTION=simt (f32 CUDA cores) against =mma (bf16 tensor cores) against torch's
+#      scaled_dot_product_attention in bf16 (bench/cuda_bench.sh --what attention; ~30 s each, mostly start-up);
+#   4. the memory plan against the GPU arena's measured peak (test_model_memplan runs its cases on the GPU
+#      too when one is present: f32/bf16 training, recompute, generation, a bf16 inference load) (~1-2 min);
+#   5. bf16 parity end to end: pipelines/smoke.yaml on the GPU in f32 and in bf16 (both must run; the final
+#      accuracies are printed side by side), and the bf16 kill/resume test on the CPU build for reference (~1-2 min);
+#   6. qwen_math_smoke on the GPU (real tokenizer, real data, the paper's graph) (~1 min);
+#   7. the benchmarks against PyTorch on the same GPU (bench/cuda_bench.sh), pure alone when no CUDA-enabled
+#      torch is importable: training tokens/s and MFU at 0.5B (8 x 512; f32 master weights pure alone, then bf16
+#      weights against torch eager autocast bf16) and at 1.5B (4 x 1024, bf16: ~39 GiB planned for pure, ~60 GB
+#      estimated for torch) (~20-40 s each); batched decode of 64 and 256 sequences x 512 new tokens, bf16
+#      weights, tokens/s and share of the memory bandwidth against an eager torch loop (~30-60 s each);
+#   8. `pure plan` of the paper's 1.5B recipe for this GPU (seconds).
 # Copy the numbers into docs/performance.md (date, GPU, driver, the commands) and fix what fails.
 # Usage: tests/cuda/gpu_session.sh [OUT_DIR] [BUILD_DIR]
 set -uo pipefail
@@ -23,6 +29,11 @@ mkdir -p "$OUT"
 exec > >(tee "$OUT/session.log") 2>&1
 START=$(date +%s)
 step() { echo; echo "== $1 ($(($(date +%s) - START)) s)"; }
+# The whole session must end within LIMIT seconds (the device machine is lent for 15 minutes, start-up
+# included): each step's timeout is cut to what is left, so the last steps shrink or fail rather than the
+# session overrunning.
+LIMIT=${GPU_SESSION_LIMIT:-570}
+cap() { local l=$((LIMIT - ($(date +%s) - START))); if [ "$l" -lt "$1" ]; then echo $((l > 5 ? l : 5)); else echo "$1"; fi; }
 nvidia-smi || true
 step "build"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPURE_CUDA=ON -DPURE_CUDA_ARCHS="80;90" >/dev/null &&
@@ -30,11 +41,22 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPURE_CUDA=ON -DPURE_CUDA_ARC
     cuda_bench pure pure-test || exit 1
 
 step "GPU tests (ops incl. bf16, whole model) against the CPU"
-timeout 300 ctest --test-dir "$BUILD" -L gpu --output-on-failure -V 2>&1 | tail -150
+timeout $(cap 300) ctest --test-dir "$BUILD" -L gpu --output-on-failure -V 2>&1 | tail -150
+
+PY=${PYTHON:-python3}
+NO_TORCH=1
+"$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null && NO_TORCH=0
+[ $NO_TORCH = 1 ] && echo "no CUDA-enabled torch for $PY: the benchmarks run pure alone"
+export PYTHON=$PY NO_TORCH NO_BUILD=1 # for bench/cuda_bench.sh: built above
+
+step "attention alone (fwd + bwd, 4 x 4096 tokens): simt vs mma vs torch sdpa, 0.5B and 1.5B heads"
+for S in 0.5b 1.5b; do
+  ATTN="--batch 4 --seq 4096 --iters 3" timeout $(cap 120) bash bench/cuda_bench.sh "$BUILD" --size $S --what attention
+done
 
 step "memory plan against the measured peak (CPU RSS, then the GPU arena)"
-timeout 240 "$BUILD/test_model_memplan" 2>&1 | grep -E "memplan|checks|FAIL"
-timeout 120 "$BUILD/test_model_bf16" 2>&1 | tail -5
+timeout $(cap 240) "$BUILD/test_model_memplan" 2>&1 | grep -E "memplan|checks|FAIL"
+timeout $(cap 120) "$BUILD/test_model_bf16" 2>&1 | tail -5
 
 step "bf16 parity end to end: smoke.yaml on the GPU, f32 and bf16"
 DEV=(--set stages.sft.device=cuda --set stages.prm_train.device=cuda --set stages.eval_sft.device=cuda
@@ -54,37 +76,30 @@ done
 # of its node-local rank. Two ranks cannot share one GPU under NCCL: the multi-rank exchange needs 2+ GPUs.
 if command -v mpirun >/dev/null; then
   rm -rf "$OUT/smoke_mpi"
-  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun -np 1 "$BUILD/pure" run pipelines/smoke.yaml \
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout $(cap 120) mpirun -np 1 "$BUILD/pure" run pipelines/smoke.yaml \
     --run-dir "$OUT/smoke_mpi" "${DEV[@]}" -q > "$OUT/smoke_mpi.log" 2>&1 && echo "smoke under mpirun -np 1 on the GPU: ok" \
     || { echo "smoke under mpirun FAILED"; tail -20 "$OUT/smoke_mpi.log"; }
-  [ "$(nvidia-smi -L | wc -l)" -ge 2 ] && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 \
+  [ "$(nvidia-smi -L | wc -l)" -ge 2 ] && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout $(cap 120) \
     mpirun -np 2 "$BUILD/pure" run pipelines/smoke.yaml --run-dir "$OUT/smoke_mpi2" "${DEV[@]}" \
     --set loop.stages.optimize.micro_batch=2 -q > "$OUT/smoke_mpi2.log" 2>&1 && echo "smoke on 2 GPUs (NCCL): ok"
 fi
-timeout 120 bash tests/model/bf16_resume.sh "$BUILD/pure-test" "$PWD" /usr/bin/python3 2>&1 | tail -2
+timeout $(cap 120) bash tests/model/bf16_resume.sh "$BUILD/pure-test" "$PWD" /usr/bin/python3 2>&1 | tail -2
 
 step "qwen_math_smoke on the GPU"
 rm -rf "$OUT/qwen_math_smoke"
-timeout 300 "$BUILD/pure" run pipelines/qwen_math_smoke.yaml --run-dir "$OUT/qwen_math_smoke" --set vars.device=cuda -q \
+timeout $(cap 300) "$BUILD/pure" run pipelines/qwen_math_smoke.yaml --run-dir "$OUT/qwen_math_smoke" --set vars.device=cuda -q \
   > "$OUT/qwen_math_smoke.log" 2>&1 && echo "qwen_math_smoke on the GPU: ok" || { echo "qwen_math_smoke FAILED"; tail -30 "$OUT/qwen_math_smoke.log"; }
 
-PY=${PYTHON:-python3}
-if "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-  step "benchmarks against PyTorch on this GPU"
-  timeout 200 bash bench/cuda_bench.sh "$BUILD" --size toy
-  timeout 300 bash bench/cuda_bench.sh "$BUILD" --size 0.5b
-  PRECISION=bf16 timeout 300 bash bench/cuda_bench.sh "$BUILD" --size 0.5b
-  step "batched decode at 64 and 256 sequences, 512 new tokens, bf16 weights (pure)"
-  for P in 64 256; do
-    timeout 200 "$BUILD/cuda_bench" --size 0.5b --what decode --prompts $P --prompt-len 64 --new 512 --iters 1 --precision bf16
-  done
-else
-  step "no CUDA-enabled torch for $PY: pure alone"
-  timeout 200 "$BUILD/cuda_bench" --size 0.5b --what train --batch 8 --seq 512 --iters 3
-  timeout 200 "$BUILD/cuda_bench" --size 0.5b --what decode --prompts 64 --prompt-len 64 --new 128 --iters 2
-  timeout 200 "$BUILD/cuda_bench" --size 0.5b --what train --batch 8 --seq 512 --iters 3 --precision bf16
-  timeout 200 "$BUILD/cuda_bench" --size 0.5b --what decode --prompts 256 --prompt-len 64 --new 512 --iters 1 --precision bf16
-fi
+step "training against PyTorch eager bf16 on this GPU: 0.5B (8 x 512), 1.5B (4 x 1024)"
+timeout $(cap 120) "$BUILD/cuda_bench" --size 0.5b --what train --batch 8 --seq 512 --iters 3 # f32 master weights only
+PRECISION=bf16 TRAIN="--batch 8 --seq 512 --iters 3" timeout $(cap 200) bash bench/cuda_bench.sh "$BUILD" --size 0.5b --what train
+PRECISION=bf16 TRAIN="--batch 4 --seq 1024 --iters 2" timeout $(cap 300) bash bench/cuda_bench.sh "$BUILD" --size 1.5b --what train
+
+step "batched decode at 64 and 256 sequences, 512 new tokens, bf16 weights (0.5B), against an eager torch loop"
+for P in 64 256; do
+  PRECISION=bf16 DECODE="--prompts $P --prompt-len 64 --new 512 --iters 1" timeout $(cap 240) \
+    bash bench/cuda_bench.sh "$BUILD" --size 0.5b --what decode
+done
 
 step "the paper's 1.5B recipe on this GPU (plan)"
 GPU_GB=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -1)

@@ -59,6 +59,8 @@ static void check_model(const char *name, ModelConfig c, double tol, int precisi
     const char *info = model_kernel_info();
     CHECK(!strncmp(info, "cuda: ", 6));
     CHECK(strstr(info, cuda_matmul_mode() == CUDA_MATMUL_FP32 ? "fp32" : "bf16") != NULL);
+    /* bf16 products bring the tensor-core attention (head size 16 here); fp32 keeps it f32 */
+    CHECK(strstr(info, cuda_matmul_mode() == CUDA_MATMUL_FP32 ? "f32 CUDA-core attention" : "tensor-core attention"));
     int32_t tokens[B * T];
     for (int i = 0; i < B * T; i++) tokens[i] = (int32_t)(rng_uniform(3, 0, i) * c.vocab_size);
     ModelBatch b = {B, T, tokens, lens};
@@ -164,5 +166,8 @@ int main(void) {
     check_model("token classification (precision bf16)", cls, 5e-3, MODEL_BF16);
     cuda_set_matmul_mode(CUDA_MATMUL_BF16);
     check_model("qwen2 gqa tied (bf16)", q, 5e-2, MODEL_FP32);
+    /* what a bf16 training run on a GPU uses: bf16 weights, bf16 products, tensor-core attention */
+    check_model("qwen2 gqa tied (precision bf16, bf16 products)", q, 5e-2, MODEL_BF16);
+    check_model("llama untied (precision bf16, bf16 products)", l, 5e-2, MODEL_BF16);
     return check_report("test_cuda_model");
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "model/backend.h"
+#include "model/bf16.h"
 #include "model/cuda/cuda.h"
 #include "tests/check.h"
 #include "util/rng.h"
@@ -162,6 +163,7 @@ static void test_elementwise(void) {
 /* ---- attention: packed sequences, GQA ---- */
 
 static void test_attention(int NH, int NKV, int hd) {
+    cuda_set_attention_mode(CUDA_ATTN_SIMT); /* the f32 kernels, at f32 tolerances */
     int32_t start[] = {0, 1, 38, 108}, len[] = {1, 37, 70, 33};
     AttnSeqs s = {4, start, len};
     AttnDims d = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
@@ -199,6 +201,46 @@ static void test_attention(int NH, int NKV, int hd) {
     for (size_t i = 0; i < sizeof dd / sizeof *dd; i++) G->free(dd[i]);
 }
 
+/* ---- decode attention over long caches: the split-KV path ---- */
+
+/* Cache lengths on both sides of the decode's chunk edge (CUDA_DECODE_CHUNK
+ * keys) up to a full cache, rows in permuted slots; then two runs give the same
+ * bits, a row alone gives the bits it gets in the batch (fewer chunks in the
+ * grid), and a row with nothing cached gives zeros (the CPU leaves that undefined). */
+static void test_attention_decode_long(int NH, int NKV, int hd) {
+    const int CH = CUDA_DECODE_CHUNK, n = 6, max_t = 3 * CH + 29;
+    int32_t slot[] = {3, 0, 5, 1, 4, 2}, kv_len[] = {1, CH - 1, CH, CH + 1, 3 * CH + 17, max_t}, none = 0;
+    AttnDims d = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
+    const size_t cn = (size_t)n * max_t * NKV * hd, rn = (size_t)NH * hd, qn = n * rn;
+    float *kc = rnd(cn, 2), *vc = rnd(cn, 1), *q = rnd(qn, 2), *out = malloc(sizeof(float) * qn);
+    float *dkc = to_dev(kc, cn), *dvc = to_dev(vc, cn), *dq = to_dev(q, qn);
+    float *dout = G->alloc(sizeof(float) * qn), *dout2 = G->alloc(sizeof(float) * qn);
+    char name[96];
+    C->attention_decode(out, q, kc, vc, slot, kv_len, n, max_t, &d);
+    G->attention_decode(dout, dq, dkc, dvc, slot, kv_len, n, max_t, &d);
+    snprintf(name, sizeof name, "attention_decode long NH=%d NKV=%d hd=%d", NH, NKV, hd);
+    compare(name, dout, out, qn, 1e-5);
+    G->attention_decode(dout2, dq, dkc, dvc, slot, kv_len, n, max_t, &d);
+    float *a = from_dev(dout, qn), *b = from_dev(dout2, qn);
+    int same = memcmp(a, b, sizeof(float) * qn) == 0;
+    G->attention_decode(dout2, dq + 3 * rn, dkc, dvc, slot + 3, kv_len + 3, 1, max_t, &d);
+    float *alone = from_dev(dout2, rn);
+    int invariant = memcmp(alone, a + 3 * rn, sizeof(float) * rn) == 0;
+    G->attention_decode(dout2, dq, dkc, dvc, slot, &none, 1, max_t, &d);
+    float *empty = from_dev(dout2, rn);
+    int zeros = 1;
+    for (size_t i = 0; i < rn; i++) zeros &= empty[i] == 0.0f;
+    printf("  rerun bit-identical %s, row alone bit-identical %s, kv_len 0 zeros %s\n", same ? "yes" : "NO",
+           invariant ? "yes" : "NO", zeros ? "yes" : "NO");
+    CHECK(same);
+    CHECK(invariant);
+    CHECK(zeros);
+    float *h[] = {kc, vc, q, out, a, b, alone, empty};
+    for (size_t i = 0; i < sizeof h / sizeof *h; i++) free(h[i]);
+    float *dd[] = {dkc, dvc, dq, dout, dout2};
+    for (size_t i = 0; i < sizeof dd / sizeof *dd; i++) G->free(dd[i]);
+}
+
 /* ---- LM head ---- */
 
 static void test_lm_head(int V) {
@@ -226,6 +268,61 @@ static void test_lm_head(int V) {
 }
 
 /* ---- bf16 weights: the device's bf16 ops against the CPU's (same rounding rule, f32 sums) ---- */
+
+/* ---- attention on the tensor cores (attention_mma.cu) ----
+ * Two references: the CPU backend on inputs rounded to bf16 first (what the
+ * kernels' products see: the scores are then exact products summed in f32 on
+ * both sides, so lse agrees to f32 precision and out / gradients differ only
+ * by the rounding of P and dS), and the CPU on the unrounded inputs (the
+ * error a user sees against f32). Sequences cross the 64-row tiles. */
+static void round_bf16(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = bf16_round(x[i]);
+}
+static void test_attention_mma(int NH, int NKV, int hd) {
+    cuda_set_attention_mode(CUDA_ATTN_MMA);
+    CHECK(cuda_attention_uses_mma(hd));
+    int32_t start[] = {0, 1, 38, 108, 141}, len[] = {1, 37, 70, 33, 150};
+    AttnSeqs s = {5, start, len};
+    AttnDims d = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
+    const int N = 291;
+    size_t qn = (size_t)N * NH * hd, kn = (size_t)N * NKV * hd, ln = (size_t)N * NH;
+    float *q = rnd(qn, 2), *k = rnd(kn, 2), *v = rnd(kn, 1), *go = rnd(qn, 1);
+    float *qr = copy(q, qn), *kr = copy(k, kn), *vr = copy(v, kn), *gor = copy(go, qn);
+    round_bf16(qr, qn), round_bf16(kr, kn), round_bf16(vr, kn), round_bf16(gor, qn);
+    float *o = rnd(qn, 1), *lse = rnd(ln, 1), *or_ = rnd(qn, 1), *lser = rnd(ln, 1);
+    C->attention(o, lse, q, k, v, &s, &d);
+    C->attention(or_, lser, qr, kr, vr, &s, &d);
+    float *dq_ = to_dev(q, qn), *dk_ = to_dev(k, kn), *dv_ = to_dev(v, kn), *do_ = to_dev(o, qn), *dl_ = to_dev(lse, ln);
+    G->attention(do_, dl_, dq_, dk_, dv_, &s, &d);
+    char name[96];
+    snprintf(name, sizeof name, "attention mma NH=%d NKV=%d hd=%d", NH, NKV, hd);
+    compare(name, do_, or_, qn, 4e-3);
+    compare("  lse (bf16 inputs)", dl_, lser, ln, 1e-5);
+    compare("  out vs f32 inputs", do_, o, qn, 3e-2);
+    /* backward at the GPU's own out/lse, the CPU at its own (bf16-input) forward */
+    float *gq = rnd(qn, 1), *gk = rnd(kn, 1), *gv = rnd(kn, 1), *fq = rnd(qn, 1), *fk = rnd(kn, 1), *fv = rnd(kn, 1);
+    C->attention_bwd(gq, gk, gv, gor, or_, lser, qr, kr, vr, &s, &d);
+    C->attention_bwd(fq, fk, fv, go, o, lse, q, k, v, &s, &d);
+    float *dgo = to_dev(go, qn), *dgq = to_dev(gq, qn), *dgk = to_dev(gk, kn), *dgv = to_dev(gv, kn);
+    G->attention_bwd(dgq, dgk, dgv, dgo, do_, dl_, dq_, dk_, dv_, &s, &d);
+    compare("  mma bwd dq (bf16 inputs)", dgq, gq, qn, 1e-2);
+    compare("  mma bwd dk (bf16 inputs)", dgk, gk, kn, 1e-2);
+    compare("  mma bwd dv (bf16 inputs)", dgv, gv, kn, 1e-2);
+    compare("  mma bwd dq vs f32", dgq, fq, qn, 5e-2);
+    compare("  mma bwd dk vs f32", dgk, fk, kn, 5e-2);
+    compare("  mma bwd dv vs f32", dgv, fv, kn, 5e-2);
+    /* deterministic: a second run gives the same bits */
+    float *a = from_dev(dgk, kn), *a2 = from_dev(do_, qn);
+    G->attention(do_, dl_, dq_, dk_, dv_, &s, &d);
+    G->attention_bwd(dgq, dgk, dgv, dgo, do_, dl_, dq_, dk_, dv_, &s, &d);
+    float *b = from_dev(dgk, kn), *b2 = from_dev(do_, qn);
+    CHECK(memcmp(a, b, sizeof(float) * kn) == 0 && memcmp(a2, b2, sizeof(float) * qn) == 0);
+    float *h[] = {q, k, v, go, qr, kr, vr, gor, o, lse, or_, lser, gq, gk, gv, fq, fk, fv, a, a2, b, b2};
+    for (size_t i = 0; i < sizeof h / sizeof *h; i++) free(h[i]);
+    float *dd[] = {dq_, dk_, dv_, do_, dl_, dgo, dgq, dgk, dgv};
+    for (size_t i = 0; i < sizeof dd / sizeof *dd; i++) G->free(dd[i]);
+    cuda_set_attention_mode(CUDA_ATTN_AUTO);
+}
 
 static uint16_t *bf16_dev(const float *w, size_t n, uint16_t **host) {
     uint16_t *h = malloc(sizeof(uint16_t) * (n ? n : 1)), *d = G->alloc(sizeof(uint16_t) * (n ? n : 1));
@@ -405,9 +502,18 @@ int main(void) {
     test_attention(14, 2, 64);
     test_attention(4, 4, 128);
     test_attention(2, 1, 256);
+    test_attention_decode_long(14, 2, 64);
+    test_attention_decode_long(4, 4, 128);
+    test_attention_decode_long(2, 1, 256);
+    test_attention_decode_long(4, 2, 16);
+    test_attention_decode_long(18, 2, 32); /* a group of 9 query heads: two blocks per kv head */
     test_lm_head(1000);
     test_lm_head(BIG_V / 2); /* a vocabulary-sized row */
     test_bf16(1000);
+    test_attention_mma(4, 2, 16);
+    test_attention_mma(14, 2, 64);
+    test_attention_mma(6, 3, 32);
+    test_attention_mma(4, 4, 128);
     test_philox_device();
 #ifdef PURE_CUDA_EMU_TEST
     test_out_of_memory();

@@ -48,5 +48,18 @@ grep -q "stage 'sft' needs .* on cpu but .* has" "$T/run.log" || bad "refusal me
 "$PURE" plan pipelines/smoke.yaml --gpu nosuch >/dev/null 2>&1
 [ $? = 2 ] || bad "--gpu nosuch should be a usage error"
 
+# the CUDA backend's kernel choices come from the environment: a value it does not know stops the run (exit 2)
+# naming the variable and what it takes, before any stage runs (builds with the CUDA backend read them)
+if grep -q PURE_CUDA_ATTENTION "$PURE"; then
+  for var in PURE_CUDA_ATTENTION=tensor PURE_CUDA_MATMUL=fp16; do
+    env "$var" "$PURE" run pipelines/smoke.yaml --run-dir "$T/env" --until sft --set stages.sft.device=auto -q \
+      >"$T/env.log" 2>&1
+    rc=$?
+    [ $rc = 2 ] || bad "$var: exit $rc, expected 2: $(cat "$T/env.log")"
+    grep -q "environment variable ${var%%=*}=\"${var#*=}\": expected one of" "$T/env.log" || bad "$var: $(cat "$T/env.log")"
+    ls "$T"/env/stages/sft/*/done.json >/dev/null 2>&1 && bad "$var: sft ran anyway"
+  done
+fi
+
 if [ $fail = 0 ]; then echo "plan_cli: all checks passed"; else cat "$T"/p15 "$T"/p7; fi
 exit $fail

@@ -65,6 +65,12 @@ template <class T> T emu_shfl(T v, unsigned src) {
 template <class T> T __shfl_sync(unsigned mask, T v, int src) { return emu_shfl(v, (unsigned)src); }
 template <class T> T __shfl_xor_sync(unsigned mask, T v, int m) { return emu_shfl(v, emu_lane() ^ (unsigned)m); }
 
+/* mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 for the calling warp
+ * (every lane of it calls this, as on the GPU): d += a b with the PTX fragment
+ * layouts (model/cuda/mma.cuh); the lanes' fragments meet in a per-warp
+ * exchange between two warp barriers. Products exact, sums in f32 in k order. */
+void emu_mma_bf16_m16n8k16(float d[4], const uint32_t a[4], const uint32_t b[2]);
+
 /* one OS thread runs every coroutine: atomics are plain read-modify-writes */
 inline int atomicMin(int *p, int v) { int o = *p; *p = std::min(o, v); return o; }
 inline unsigned atomicAdd(unsigned *p, unsigned v) { unsigned o = *p; *p = o + v; return o; }

@@ -61,6 +61,45 @@ unsigned emu_lane(void) { return (unsigned)g_cur & 31u; }
 void *emu_xchg_slot(unsigned lane) { return &g_xchg[g_cur / 32][lane]; }
 void *emu_dyn_smem(void) { return g_smem.data(); }
 
+/* ---- tensor-core mma ---- */
+
+struct MmaFrag {
+    uint32_t a[4], b[2];
+};
+static MmaFrag g_mma[MAX_THREADS / 32][32];
+
+static float bf16_half(uint32_t w, int hi) { /* element 0 of a pair is in the low 16 bits */
+    uint32_t u = (hi ? w >> 16 : w & 0xffffu) << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+/* A (16 x 16, row): lane 4g + t holds rows g and g + 8, columns 2t, 2t + 1 and
+ * 2t + 8, 2t + 9 (regs: row g low k, row g + 8 low k, row g high k, row g + 8 high k) */
+static float mma_a(const MmaFrag *w, int row, int k) {
+    int lane = 4 * (row & 7) + (k & 7) / 2, reg = (row >= 8) + 2 * (k >= 8);
+    return bf16_half(w[lane].a[reg], k & 1);
+}
+/* B (16 x 8, col): lane 4n + t holds column n, rows 2t, 2t + 1 (reg 0) and 2t + 8, 2t + 9 (reg 1) */
+static float mma_b(const MmaFrag *w, int k, int n) { return bf16_half(w[4 * n + (k & 7) / 2].b[k >= 8], k & 1); }
+
+void emu_mma_bf16_m16n8k16(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+    MmaFrag *w = g_mma[g_cur / 32];
+    int lane = g_cur & 31, g = lane >> 2, t = lane & 3;
+    memcpy(w[lane].a, a, sizeof w[lane].a);
+    memcpy(w[lane].b, b, sizeof w[lane].b);
+    emu_warp_barrier();
+    float r[4];
+    for (int i = 0; i < 4; i++) { /* C/D: d0, d1 row g, d2, d3 row g + 8; columns 2t, 2t + 1 */
+        int row = g + 8 * (i >= 2), col = 2 * t + (i & 1);
+        float s = d[i];
+        for (int k = 0; k < 16; k++) s += mma_a(w, row, k) * mma_b(w, k, col);
+        r[i] = s;
+    }
+    emu_warp_barrier(); /* every lane has read the exchange before any lane's next mma writes it */
+    memcpy(d, r, sizeof r);
+}
+
 static void run_thread(int i) {
     g_cur = i;
     set_idx(i);
