@@ -213,11 +213,6 @@ __global__ void attn_dkv_kernel(float *dk, float *dv, const float *Dbuf, const f
 
 /* ---- launchers ---- */
 
-/* dynamic shared memory above 48 KiB must be opted into per kernel */
-template <typename K> static void smem_optin(K kernel, size_t bytes) {
-    if (bytes > 48 * 1024) CU_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
-}
-
 /* host view of the sequences (max length) and device copies of start/len */
 typedef struct {
     int n, max_len, N; /* sequences, longest, rows spanned */
@@ -287,7 +282,7 @@ void cuda_op_attention(float *out, float *lse, const float *q, const float *k, c
     dim3 grid((sd.max_len * G + WARPS - 1) / WARPS, d->n_kv_heads, sd.n);
     size_t sm = fwd_smem(hd);
     DISPATCH_NR(hd, {
-        smem_optin(attn_fwd_kernel<NRV>, sm);
+        cuda_smem_optin(attn_fwd_kernel<NRV>, sm);
         CU_LAUNCH(attn_fwd_kernel<NRV>, grid, WARPS * 32, sm, out, lse, q, k, v, sd.dstart, sd.dlen, d->n_heads,
                                                        d->n_kv_heads, hd, d->scale);
     });
@@ -310,11 +305,11 @@ void cuda_op_attention_bwd(float *dq, float *dk, float *dv, const float *dout, c
     size_t smq = sizeof(float) * (2 * KT * (hd + 1) + 2 * WARPS * hd);
     size_t smk = sizeof(float) * (2 * KT * (hd + 1) + 2 * WARPS * hd + 2 * KT);
     DISPATCH_NR(hd, {
-        smem_optin(attn_dq_kernel<NRV>, smq);
+        cuda_smem_optin(attn_dq_kernel<NRV>, smq);
         CU_LAUNCH(attn_dq_kernel<NRV>, gq, WARPS * 32, smq, dq, Dbuf, dout, out, lse, q, k, v, sd.dstart, sd.dlen, NH, NKV,
                                                      hd, d->scale);
         CU_LAUNCHED();
-        smem_optin(attn_dkv_kernel<NRV>, smk);
+        cuda_smem_optin(attn_dkv_kernel<NRV>, smk);
         CU_LAUNCH(attn_dkv_kernel<NRV>, gk, WARPS * 32, smk, dk, dv, Dbuf, dout, lse, q, k, v, sd.dstart, sd.dlen, NH, NKV,
                                                       hd, d->scale);
     });

@@ -122,11 +122,6 @@ __global__ void decode_combine_kernel(float *out, const float *part_acc, const f
 
 /* ---- launcher ---- */
 
-/* dynamic shared memory above 48 KiB must be opted into per kernel */
-template <typename K> static void smem_optin(K kernel, size_t bytes) {
-    if (bytes > 48 * 1024) CU_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
-}
-
 void cuda_op_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
                               const int32_t *slot, const int32_t *kv_len, int n, int max_t, const AttnDims *d) {
     const int NH = d->n_heads, NKV = d->n_kv_heads, hd = d->head_dim;
@@ -150,7 +145,7 @@ void cuda_op_attention_decode(float *out, const float *q, const float *kcache, c
     }
     const size_t sm = sizeof(float) * (KT * (hd + 1) + KT * hd + WARPS * hd);
     DISPATCH_NR(hd, {
-        smem_optin(decode_split_kernel<NRV>, sm);
+        cuda_smem_optin(decode_split_kernel<NRV>, sm);
         CU_LAUNCH(decode_split_kernel<NRV>, dim3(S, NKV * HG, n), WARPS * 32, sm, out, pacc, pml, q, kcache, vcache,
                   ds, dl, max_t, NH, NKV, hd, HG, S, d->scale);
     });

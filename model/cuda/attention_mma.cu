@@ -418,10 +418,6 @@ __global__ void __launch_bounds__(MW * 32)
 
 int cuda_attention_mma_supports(int hd) { return hd == 16 || hd == 32 || hd == 64 || hd == 128; }
 
-template <typename K> static void smem_optin_mma(K kernel, size_t bytes) {
-    if (bytes > 48 * 1024) CU_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
-}
-
 #define DISPATCH_HD(hd, ...)                                \
     switch (hd) {                                           \
     case 16: { constexpr int HDV = 16; __VA_ARGS__; } break;  \
@@ -438,7 +434,7 @@ void cuda_attention_mma_fwd(float *out, float *lse, const float *q, const float 
     dim3 grid((max_len * G + MW * MR - 1) / (MW * MR), d->n_kv_heads, nseq);
     const size_t sm = words((size_t)MT * PITCH(hd) + (size_t)hd * PITCH(MT));
     DISPATCH_HD(hd, {
-        smem_optin_mma(attn_fwd_mma_kernel<HDV>, sm);
+        cuda_smem_optin(attn_fwd_mma_kernel<HDV>, sm);
         CU_LAUNCH(attn_fwd_mma_kernel<HDV>, grid, MW * 32, sm, out, lse, q, k, v, dstart, dlen, d->n_heads,
                   d->n_kv_heads, d->scale);
     });
@@ -457,11 +453,11 @@ void cuda_attention_mma_bwd(float *dq, float *dk, float *dv, const float *dout, 
     const size_t smq = words(2 * (size_t)MT * PITCH(hd) + (size_t)hd * PITCH(MT));
     const size_t smk = words(4 * (size_t)MT * PITCH(hd) + 2 * (size_t)hd * PITCH(MT) + 2 * MT);
     DISPATCH_HD(hd, {
-        smem_optin_mma(attn_dq_mma_kernel<HDV>, smq);
+        cuda_smem_optin(attn_dq_mma_kernel<HDV>, smq);
         CU_LAUNCH(attn_dq_mma_kernel<HDV>, gq, MW * 32, smq, dq, Dbuf, dout, lse, q, k, v, dstart, dlen, NH, NKV,
                   d->scale);
         CU_LAUNCHED();
-        smem_optin_mma(attn_dkv_mma_kernel<HDV>, smk);
+        cuda_smem_optin(attn_dkv_mma_kernel<HDV>, smk);
         CU_LAUNCH(attn_dkv_mma_kernel<HDV>, gk, MW * 32, smk, dk, dv, Dbuf, dout, lse, q, k, v, dstart, dlen, NH, NKV,
                   d->scale);
     });

@@ -123,6 +123,11 @@ __device__ __forceinline__ uint16_t dev_f32_to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
+/* Dynamic shared memory above 48 KiB must be opted into per kernel. */
+template <typename K> static inline void cuda_smem_optin(K kernel, size_t bytes) {
+    if (bytes > 48 * 1024) CU_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+}
+
 /* Registers per lane of the f32 attention kernels (attention.cu,
  * attention_decode.cu) for the head dimensions a lane owns (d = lane + 32 i),
  * and the dispatch over them (NRV, a compile-time constant, in the body). */
