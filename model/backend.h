@@ -77,11 +77,18 @@ typedef struct Backend {
     /* Gradients of attention; dq, dk, dv overwritten. */
     void (*attention_bwd)(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                           const float *q, const float *k, const float *v, const AttnSeqs *s, const AttnDims *d);
+    /* Writes the n rows of k and v (n, kd) into the caches (slots, max_t, kd) at
+     * row slot[i] * max_t + pos[i]. slot and pos live in backend memory (alloc),
+     * so a decode step needs no transfer per layer. */
+    void (*kv_append)(float *kcache, float *vcache, const float *k, const float *v, const int32_t *slot,
+                      const int32_t *pos, int n, int max_t, int kd);
     /* One query row per sequence against a KV cache: row i attends to
-     * kcache/vcache rows slot[i]*max_t + [0, kv_len[i]); caches (slots, max_t, NKV*hd);
-     * slot and kv_len are host arrays. */
+     * kcache/vcache rows slot[i]*max_t + [0, kv_len[i]); caches (slots, max_t, NKV*hd).
+     * slot and kv_len live in backend memory; max_kv (host) is at least every
+     * kv_len[i] and sizes the launch (rows beyond it are not read). */
     void (*attention_decode)(float *out, const float *q, const float *kcache, const float *vcache,
-                             const int32_t *slot, const int32_t *kv_len, int n, int max_t, const AttnDims *d);
+                             const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
+                             const AttnDims *d);
     /* h = silu(g) * u */
     void (*swiglu)(float *h, const float *g, const float *u, size_t n);
     void (*swiglu_bwd)(float *dg, float *du, const float *dh, const float *g, const float *u, size_t n);

@@ -129,21 +129,10 @@ static void layer_forward(Model *m, int l, int s, int N, const int32_t *pos, con
     be->rope(a->q[s], pos, N, NH, hd, c->rope_theta, 0);
     be->rope(a->k[s], pos, N, NKV, hd, c->rope_theta, 0);
     KvCache *kc = plan->cache;
-    if (kc && !plan->decode) {
-        for (int q = 0; q < plan->seqs->n; q++) {
-            size_t dst = (size_t)plan->slot[q] * kc->max_t * KD, src = (size_t)plan->seqs->start[q] * KD;
-            size_t bytes = (size_t)plan->seqs->len[q] * KD * sizeof(float);
-            be->copy(kc->k[l] + dst, a->k[s] + src, bytes);
-            be->copy(kc->v[l] + dst, a->v[s] + src, bytes);
-        }
-    }
+    if (kc) be->kv_append(kc->k[l], kc->v[l], a->k[s], a->v[s], plan->slot, pos, N, kc->max_t, KD);
     if (kc && plan->decode) {
-        for (int i = 0; i < N; i++) {
-            size_t dst = ((size_t)plan->slot[i] * kc->max_t + plan->kv_len[i] - 1) * KD;
-            be->copy(kc->k[l] + dst, a->k[s] + (size_t)i * KD, KD * sizeof(float));
-            be->copy(kc->v[l] + dst, a->v[s] + (size_t)i * KD, KD * sizeof(float));
-        }
-        be->attention_decode(a->att[s], a->q[s], kc->k[l], kc->v[l], plan->slot, plan->kv_len, N, kc->max_t, &dims);
+        be->attention_decode(a->att[s], a->q[s], kc->k[l], kc->v[l], plan->slot, plan->kv_len, N, kc->max_t,
+                             plan->max_kv, &dims);
     } else {
         be->attention(a->att[s], a->lse[s], a->q[s], a->k[s], a->v[s], plan->seqs, &dims);
     }

@@ -169,15 +169,20 @@ size_t bwd_scratch_floats(const ModelConfig *c, size_t n);
 /* Runs embeddings + all layers + final norm on N packed tokens (ids/pos on the
  * device); results in m->acts (lnf is the final hidden state).
  *  - training / scoring: causal attention within plan->seqs, no cache;
- *  - prefill (cache, !decode): the same, and sequence s's k/v rows are written
- *    to cache slot slot[s] at positions 0..len-1;
+ *  - prefill (cache, !decode): the same, and token i's k/v row is written to
+ *    cache slot slot[i] at its position pos[i];
  *  - decode (cache, decode): row i is one new token of the sequence in cache
- *    slot slot[i] at position kv_len[i]-1; it attends to kv_len[i] cached rows. */
+ *    slot slot[i] at position pos[i] = kv_len[i]-1; it attends to kv_len[i]
+ *    cached rows.
+ * slot and kv_len live in backend memory, like ids and pos: a decode step
+ * uploads them once with the tokens, and no layer transfers anything. */
 typedef struct TrunkPlan {
-    const AttnSeqs *seqs;
+    const AttnSeqs *seqs; /* host; training, scoring and prefill */
     KvCache *cache;
     int decode;
-    const int32_t *slot, *kv_len; /* host */
+    const int32_t *slot;   /* (N) device: each token's cache slot */
+    const int32_t *kv_len; /* (N) device, decode: cached rows to attend to */
+    int max_kv;            /* decode: the largest kv_len */
 } TrunkPlan;
 /* C = alpha * A @ op(W) + beta * C through W's bf16 copy when Wb is given
  * (backend matmul_bf16), else the f32 matmul; op(W) = W^T when trans_w. */

@@ -79,10 +79,14 @@ typedef struct Picker {
 
 static int pick_tokens(Model *m, const int32_t *rows, int n, const SampleConfig *c, Picker *pk, PureErr *err) {
     const Backend *be = m->be;
-    int C = m->cfg.hidden_size, V = m->cfg.vocab_size;
-    for (int i = 0; i < n; i++)
-        be->copy(pk->d_h + (size_t)i * C, m->acts.lnf + (size_t)rows[i] * C, sizeof(float) * C);
-    model_matmul_w(be, 1, n, V, C, 1.0f, pk->d_h, C, m->w.lm_head, m->wbv.lm_head, C, 0.0f, pk->d_logits, V);
+    int C = m->cfg.hidden_size, V = m->cfg.vocab_size, contiguous = 1;
+    for (int i = 0; i < n; i++) contiguous &= rows[i] == i;
+    /* a decode step's rows are lnf's first n: used in place, no copy per row */
+    const float *h = contiguous ? m->acts.lnf : pk->d_h;
+    if (!contiguous)
+        for (int i = 0; i < n; i++)
+            be->copy(pk->d_h + (size_t)i * C, m->acts.lnf + (size_t)rows[i] * C, sizeof(float) * C);
+    model_matmul_w(be, 1, n, V, C, 1.0f, h, C, m->w.lm_head, m->wbv.lm_head, C, 0.0f, pk->d_logits, V);
     if (be->sample_rows)
         return be->sample_rows(pk->tok, pk->lp, pk->d_logits, n, V, c->temperature, c->top_p, c->top_k, c->seed,
                                pk->streams, pk->counters, err);
@@ -110,18 +114,19 @@ static int generate_batch(Model *m, const Tokenizer *tok, int ns, const int32_t 
     }
     int N = 0;
     for (int i = 0; i < ns; i++) N += plens[i];
-    int32_t *h_ids = xmalloc(sizeof(int32_t) * N * 2), *h_pos = h_ids + N;
-    int32_t *start = xmalloc(sizeof(int32_t) * ns * 5), *len = start + ns, *slot = len + ns, *kvl = slot + ns,
-            *rows = kvl + ns;
-    int32_t *d_ids = be->alloc(sizeof(int32_t) * N), *d_pos = be->alloc(sizeof(int32_t) * N);
+    /* per token: id, position, cache slot (and kv_len when decoding), packed so
+       that one upload per step moves them all; a decode step uses 4 n_act of the 3 N */
+    int cap = 3 * N > 4 * ns ? 3 * N : 4 * ns;
+    int32_t *h_tok = xmalloc(sizeof(int32_t) * cap), *h_ids = h_tok, *h_pos = h_tok + N, *h_slot = h_tok + 2 * N;
+    int32_t *start = xmalloc(sizeof(int32_t) * ns * 3), *len = start + ns, *rows = len + ns;
+    int32_t *d_tok = be->alloc(sizeof(int32_t) * cap);
     for (int i = 0, at = 0; i < ns; i++) {
-        start[i] = at, len[i] = plens[i], slot[i] = i, rows[i] = at + plens[i] - 1;
-        for (int t = 0; t < plens[i]; t++, at++) h_ids[at] = prompts[i][t], h_pos[at] = t;
+        start[i] = at, len[i] = plens[i], rows[i] = at + plens[i] - 1;
+        for (int t = 0; t < plens[i]; t++, at++) h_ids[at] = prompts[i][t], h_pos[at] = t, h_slot[at] = i;
     }
-    be->upload(d_ids, h_ids, sizeof(int32_t) * N);
-    be->upload(d_pos, h_pos, sizeof(int32_t) * N);
+    be->upload(d_tok, h_tok, sizeof(int32_t) * 3 * N);
     AttnSeqs as = {ns, start, len};
-    TrunkPlan plan = {.seqs = &as, .cache = &kc, .slot = slot};
+    TrunkPlan plan = {.seqs = &as, .cache = &kc, .slot = d_tok + 2 * N};
     Picker pk = {be->alloc(sizeof(float) * ns * (size_t)C), be->alloc(sizeof(float) * ns * (size_t)V),
                  xmalloc(sizeof(float) * ns * (size_t)V), xmalloc(sizeof(float) * ns), xmalloc(sizeof(int32_t) * V),
                  xmalloc(sizeof(int32_t) * ns), xmalloc(sizeof(double) * V), xmalloc(sizeof(float) * ns),
@@ -129,7 +134,7 @@ static int generate_batch(Model *m, const Tokenizer *tok, int ns, const int32_t 
     int32_t *active = xmalloc(sizeof(int32_t) * ns);
     int n_act = ns;
     for (int i = 0; i < ns; i++) active[i] = i;
-    int rc = model_trunk(m, N, d_ids, d_pos, &plan, 0, err);
+    int rc = model_trunk(m, N, d_tok, d_tok + N, &plan, 0, err);
     while (!rc && n_act > 0) {
         for (int a = 0; a < n_act; a++) pk.streams[a] = streams[active[a]], pk.counters[a] = (uint64_t)seqs[active[a]].n;
         rc = pick_tokens(m, rows, n_act, c, &pk, err);
@@ -142,23 +147,25 @@ static int generate_batch(Model *m, const Tokenizer *tok, int ns, const int32_t 
         }
         n_act = keep;
         if (!n_act) break;
+        int max_kv = 0;
         for (int a = 0; a < n_act; a++) {
             Seq *s = &seqs[active[a]];
-            h_ids[a] = s->tokens[s->n - 1];
-            h_pos[a] = s->plen + s->n - 1;
-            slot[a] = active[a];
-            kvl[a] = h_pos[a] + 1;
+            h_tok[a] = s->tokens[s->n - 1];              /* id */
+            h_tok[n_act + a] = s->plen + s->n - 1;       /* position */
+            h_tok[2 * n_act + a] = active[a];            /* cache slot */
+            h_tok[3 * n_act + a] = s->plen + s->n;       /* kv_len = position + 1 */
+            if (s->plen + s->n > max_kv) max_kv = s->plen + s->n;
             rows[a] = a;
         }
-        be->upload(d_ids, h_ids, sizeof(int32_t) * n_act);
-        be->upload(d_pos, h_pos, sizeof(int32_t) * n_act);
-        TrunkPlan dp = {.cache = &kc, .decode = 1, .slot = slot, .kv_len = kvl};
-        rc = model_trunk(m, n_act, d_ids, d_pos, &dp, 0, err);
+        be->upload(d_tok, h_tok, sizeof(int32_t) * 4 * n_act);
+        TrunkPlan dp = {.cache = &kc, .decode = 1, .slot = d_tok + 2 * n_act, .kv_len = d_tok + 3 * n_act,
+                        .max_kv = max_kv};
+        rc = model_trunk(m, n_act, d_tok, d_tok + n_act, &dp, 0, err);
     }
     for (int l = 0; l < L; l++) be->free(kc.k[l]), be->free(kc.v[l]);
     free(kc.k), free(kc.v);
-    be->free(d_ids), be->free(d_pos), be->free(pk.d_h), be->free(pk.d_logits);
-    free(h_ids), free(start), free(active), free(pk.h_logits), free(pk.logz), free(pk.idx), free(pk.tok), free(pk.w);
+    be->free(d_tok), be->free(pk.d_h), be->free(pk.d_logits);
+    free(h_tok), free(start), free(active), free(pk.h_logits), free(pk.logz), free(pk.idx), free(pk.tok), free(pk.w);
     free(pk.lp), free(pk.streams), free(pk.counters);
     return rc;
 }

@@ -33,7 +33,9 @@ void cpu_attention(float *out, float *lse, const float *q, const float *k, const
 void cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                        const float *q, const float *k, const float *v, const AttnSeqs *s, const AttnDims *d);
 void cpu_attention_decode(float *out, const float *q, const float *kcache, const float *vcache, const int32_t *slot,
-                          const int32_t *kv_len, int n, int max_t, const AttnDims *d);
+                          const int32_t *kv_len, int n, int max_t, int max_kv, const AttnDims *d);
+void cpu_kv_append(float *kcache, float *vcache, const float *k, const float *v, const int32_t *slot,
+                   const int32_t *pos, int n, int max_t, int kd);
 
 void cpu_lm_logprob(float *logp, float *lse, float *entropy, const float *h, const float *W, const int32_t *target,
                     int n, int V, int C);

@@ -418,7 +418,7 @@ typedef struct {
     float *out;
     const float *q, *kc, *vc;
     const int32_t *slot, *kv_len;
-    int max_t;
+    int max_t, max_kv;
     const AttnDims *d;
 } DecodeCtx;
 
@@ -427,7 +427,7 @@ CPU_CLONES static void decode_task(void *vc, int t) {
     DecodeCtx *c = vc;
     const AttnDims *d = c->d;
     int group = d->n_heads / d->n_kv_heads, i = t / d->n_kv_heads, kh = t % d->n_kv_heads, hd = d->head_dim;
-    int qs = d->n_heads * hd, ks = d->n_kv_heads * hd, len = c->kv_len[i];
+    int qs = d->n_heads * hd, ks = d->n_kv_heads * hd, len = c->kv_len[i] < c->max_kv ? c->kv_len[i] : c->max_kv;
     const float *kb = c->kc + (size_t)c->slot[i] * c->max_t * ks + kh * hd;
     const float *vb = c->vc + (size_t)c->slot[i] * c->max_t * ks + kh * hd;
     float *sc = xmalloc(sizeof(float) * (size_t)(len ? len : 1) * group);
@@ -441,7 +441,16 @@ CPU_CLONES static void decode_task(void *vc, int t) {
 }
 
 void cpu_attention_decode(float *out, const float *q, const float *kcache, const float *vcache, const int32_t *slot,
-                          const int32_t *kv_len, int n, int max_t, const AttnDims *d) {
-    DecodeCtx c = {out, q, kcache, vcache, slot, kv_len, max_t, d};
+                          const int32_t *kv_len, int n, int max_t, int max_kv, const AttnDims *d) {
+    DecodeCtx c = {out, q, kcache, vcache, slot, kv_len, max_t, max_kv, d};
     cpu_parallel_for(n * d->n_kv_heads, decode_task, &c);
+}
+
+void cpu_kv_append(float *kcache, float *vcache, const float *k, const float *v, const int32_t *slot,
+                   const int32_t *pos, int n, int max_t, int kd) {
+    for (int i = 0; i < n; i++) {
+        size_t row = ((size_t)slot[i] * max_t + pos[i]) * kd;
+        memcpy(kcache + row, k + (size_t)i * kd, sizeof(float) * kd);
+        memcpy(vcache + row, v + (size_t)i * kd, sizeof(float) * kd);
+    }
 }

@@ -369,6 +369,7 @@ static const Backend cpu_backend = {
     .rope = op_rope,
     .attention = cpu_attention,
     .attention_bwd = cpu_attention_bwd,
+    .kv_append = cpu_kv_append,
     .attention_decode = cpu_attention_decode,
     .swiglu = op_swiglu,
     .swiglu_bwd = op_swiglu_bwd,

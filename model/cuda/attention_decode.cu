@@ -1,5 +1,6 @@
-/* attention_decode.cu - one query row per sequence against its KV cache
- * (backend.h's attention_decode), split-KV ("flash-decoding") style so a long
+/* attention_decode.cu - the KV cache on the device: appending rows
+ * (backend.h's kv_append) and one query row per sequence against its cache
+ * (attention_decode), split-KV ("flash-decoding") style so a long
  * cache is spread over many blocks instead of being walked by one.
  *
  * Each row's cache is cut into chunks of KV_CHUNK keys; the number of chunks
@@ -41,11 +42,11 @@ __host__ __device__ __forceinline__ int decode_splits(int kv_len) {
 template <int NR>
 __global__ void __launch_bounds__(WARPS * 32)
 decode_split_kernel(float *out, float *part_acc, float *part_ml, const float *q, const float *kc, const float *vc,
-                    const int32_t *slot, const int32_t *kv_len, int max_t, int NH, int NKV, int hd, int HG, int S,
-                    float scale) {
+                    const int32_t *slot, const int32_t *kv_len, int max_t, int max_kv, int NH, int NKV, int hd, int HG,
+                    int S, float scale) {
     CU_DYN_SMEM(float, sm);
     const int row = blockIdx.z, g = blockIdx.y / HG, hg = blockIdx.y % HG, split = blockIdx.x;
-    const int len = kv_len[row], ns = decode_splits(len);
+    const int len = min(kv_len[row], max_kv), ns = decode_splits(len); /* ns <= S = decode_splits(max_kv) */
     if (split >= ns) return; /* uniform over the block */
     const int G = NH / NKV, warp = threadIdx.x >> 5, lane = threadIdx.x & 31, r = hg * WARPS + warp;
     const bool active = r < G;
@@ -101,8 +102,8 @@ decode_split_kernel(float *out, float *part_acc, float *part_ml, const float *q,
 /* ---- kernel 2: combine the chunks of one (row, query head), in chunk order ---- */
 
 __global__ void decode_combine_kernel(float *out, const float *part_acc, const float *part_ml, const int32_t *kv_len,
-                                      int NH, int hd, int S) {
-    const int h = blockIdx.x, row = blockIdx.y, ns = decode_splits(kv_len[row]);
+                                      int max_kv, int NH, int hd, int S) {
+    const int h = blockIdx.x, row = blockIdx.y, ns = decode_splits(min(kv_len[row], max_kv));
     if (ns == 1) return; /* kernel 1 wrote this row */
     const size_t p0 = ((size_t)row * NH + h) * S;
     const float *ml = part_ml + 2 * p0;
@@ -120,10 +121,29 @@ __global__ void decode_combine_kernel(float *out, const float *part_acc, const f
     }
 }
 
+/* ---- appending to the cache ---- */
+
+/* block i copies row i of k and v to cache row slot[i] * max_t + pos[i] */
+__global__ void kv_append_kernel(float *kc, float *vc, const float *k, const float *v, const int32_t *slot,
+                                 const int32_t *pos, int max_t, int kd) {
+    const int i = blockIdx.x;
+    const size_t dst = ((size_t)slot[i] * max_t + pos[i]) * kd, src = (size_t)i * kd;
+    for (int d = threadIdx.x; d < kd; d += blockDim.x) kc[dst + d] = k[src + d], vc[dst + d] = v[src + d];
+}
+
+void cuda_op_kv_append(float *kcache, float *vcache, const float *k, const float *v, const int32_t *slot,
+                       const int32_t *pos, int n, int max_t, int kd) {
+    if (n <= 0) return;
+    const int32_t *ds = cuda_dev_i32(slot, n, SCRATCH_I32B), *dp = cuda_dev_i32(pos, n, SCRATCH_I32C);
+    CU_LAUNCH(kv_append_kernel, n, kd < 256 ? (kd + 31) / 32 * 32 : 256, 0, kcache, vcache, k, v, ds, dp, max_t, kd);
+    CU_LAUNCHED();
+}
+
 /* ---- launcher ---- */
 
 void cuda_op_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
-                              const int32_t *slot, const int32_t *kv_len, int n, int max_t, const AttnDims *d) {
+                              const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
+                              const AttnDims *d) {
     const int NH = d->n_heads, NKV = d->n_kv_heads, hd = d->head_dim;
     if (NKV <= 0 || NH % NKV)
         cuda_fatal("attention_decode", __FILE__, __LINE__, "n_heads must be a positive multiple of n_kv_heads");
@@ -131,11 +151,7 @@ void cuda_op_attention_decode(float *out, const float *q, const float *kcache, c
     const int G = NH / NKV, HG = (G + WARPS - 1) / WARPS;
     if ((long)NKV * HG > 65535 || n > 65535 || NH > 65535)
         cuda_fatal("attention_decode", __FILE__, __LINE__, "too many heads or rows for the grid");
-    static int32_t *hbuf;
-    const int32_t *hl = cuda_host_i32(kv_len, n, &hbuf);
-    int S = 1; /* the most chunks of any row: the grid's x and the scratch's pitch */
-    for (int i = 0; i < n; i++)
-        if (decode_splits(hl[i]) > S) S = decode_splits(hl[i]);
+    const int S = decode_splits(max_kv < 0 ? 0 : max_kv); /* the most chunks of any row: grid x, scratch pitch */
     const int32_t *ds = cuda_dev_i32(slot, n, SCRATCH_I32B), *dl = cuda_dev_i32(kv_len, n, SCRATCH_I32C);
     float *pacc = NULL, *pml = NULL;
     if (S > 1) {
@@ -147,10 +163,10 @@ void cuda_op_attention_decode(float *out, const float *q, const float *kcache, c
     DISPATCH_NR(hd, {
         cuda_smem_optin(decode_split_kernel<NRV>, sm);
         CU_LAUNCH(decode_split_kernel<NRV>, dim3(S, NKV * HG, n), WARPS * 32, sm, out, pacc, pml, q, kcache, vcache,
-                  ds, dl, max_t, NH, NKV, hd, HG, S, d->scale);
+                  ds, dl, max_t, max_kv, NH, NKV, hd, HG, S, d->scale);
     });
     CU_LAUNCHED();
     if (S == 1) return;
-    CU_LAUNCH(decode_combine_kernel, dim3(NH, n), (hd + 31) / 32 * 32, 0, out, pacc, pml, dl, NH, hd, S);
+    CU_LAUNCH(decode_combine_kernel, dim3(NH, n), (hd + 31) / 32 * 32, 0, out, pacc, pml, dl, max_kv, NH, hd, S);
     CU_LAUNCHED();
 }

@@ -94,8 +94,11 @@ void cuda_op_attention(float *out, float *lse, const float *q, const float *k, c
 void cuda_op_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                            const float *q, const float *k, const float *v, const AttnSeqs *s, const AttnDims *d);
 /* attention_decode.cu */
+void cuda_op_kv_append(float *kcache, float *vcache, const float *k, const float *v, const int32_t *slot,
+                       const int32_t *pos, int n, int max_t, int kd);
 void cuda_op_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
-                              const int32_t *slot, const int32_t *kv_len, int n, int max_t, const AttnDims *d);
+                              const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
+                              const AttnDims *d);
 /* attention_mma.cu: the tensor-core path of cuda_op_attention / _bwd (start/len on the device) */
 int cuda_attention_mma_supports(int hd);
 void cuda_attention_mma_fwd(float *out, float *lse, const float *q, const float *k, const float *v,

@@ -7,7 +7,8 @@
  * then once in the default bf16 mode (loose tolerances), then with precision
  * bf16 (bf16 weight copies on both backends, the same rounding rule: the two
  * differ only where an activation lands on the other side of a bf16 rounding
- * boundary, hence 5e-3; the emulator gives 9e-4).
+ * boundary, hence 5e-3; the emulator gives 9e-4). Through the emulator it
+ * also counts the host<->device copies of generation and training.
  * Needs a GPU: exits 77 (skipped) when none is present. */
 #include <math.h>
 #include <stdio.h>
@@ -143,6 +144,60 @@ static void check_model(const char *name, ModelConfig c, double tol, int precisi
     model_free(mc), model_free(mg);
 }
 
+#ifdef PURE_CUDA_EMU_TEST
+size_t emu_copy_count(int kind); /* tests/cuda/emu: cudaMemcpy calls of one kind so far */
+/* host-to-device and device-to-host copies: the ones that block the host
+   (device-to-device copies are stream-ordered and return at once) */
+static size_t copies(void) { return emu_copy_count(1) + emu_copy_count(2); }
+
+/* Host<->device traffic of a run does not grow with depth: a pageable copy
+ * drains the GPU, so one per layer would serialise launches with the GPU's
+ * work. Generation of 12 tokens and a training forward + backward on models
+ * of 1 and 3 layers make the same number of such copies, and a decode step
+ * makes at most 5 (tokens up; the sampler's streams and counters up, its
+ * tokens and log-probs down). */
+static void check_transfers(ModelConfig c) {
+    PureErr err;
+    err_clear(&err);
+    size_t gen[2], train[2];
+    const int32_t p0[] = {1, 2, 3, 4, 5}, p1[] = {9}, p2[] = {7, 7, 8, 30, 31, 2, 2, 40};
+    const int32_t *prompts[] = {p0, p1, p2};
+    int plen[] = {5, 1, 8};
+    uint64_t streams[] = {0, 1, 2};
+    SampleConfig sc = {.max_new_tokens = 12, .temperature = 0.8f, .top_p = 1, .seed = 5};
+    for (int k = 0; k < 2; k++) {
+        c.num_layers = k ? 3 : 1;
+        Model *m = model_create(&c, 42, "cuda", &err);
+        CHECK(m != NULL);
+        if (!m) return;
+        SampleResult r[3];
+        size_t at = copies();
+        CHECK(model_generate(m, NULL, 3, prompts, plen, streams, &sc, r, &err) == 0);
+        gen[k] = copies() - at;
+        for (int i = 0; i < 3; i++) sample_result_free(&r[i]);
+        int32_t tokens[B * T];
+        for (int i = 0; i < B * T; i++) tokens[i] = i % c.vocab_size;
+        ModelBatch b = {B, T, tokens, lens};
+        float *out = calloc(B * T, sizeof(float)), *dout = calloc(B * T, sizeof(float));
+        for (int i = 0; i < B * T; i++) dout[i] = (i % 7) * 0.1f - 0.3f;
+        at = copies();
+        CHECK(model_forward(m, &b, out, NULL, 1, &err) == 0);
+        CHECK(model_backward(m, &b, dout, &err) == 0);
+        train[k] = copies() - at;
+        free(out), free(dout);
+        model_free(m);
+    }
+    /* 11 decode steps after the prefill's token; the prefill: tokens up, the
+       sequences' starts and lengths up once, the sampler's 4 */
+    const size_t bound = 11 * 5 + 1 + 2 + 4;
+    printf("transfers: generation %zu (1 layer) vs %zu (3 layers), at most %zu; forward+backward %zu vs %zu\n",
+           gen[0], gen[1], bound, train[0], train[1]);
+    CHECK(gen[0] == gen[1]);
+    CHECK(gen[1] <= bound);
+    CHECK(train[0] == train[1]);
+}
+#endif
+
 int main(void) {
     if (cuda_device_count() <= 0) {
         printf("test_cuda_model: no CUDA device, skipped\n");
@@ -159,6 +214,9 @@ int main(void) {
     ModelConfig cls = q;
     cls.num_labels = 3, cls.tie_embeddings = 0;
     cuda_set_matmul_mode(CUDA_MATMUL_FP32);
+#ifdef PURE_CUDA_EMU_TEST
+    check_transfers(q);
+#endif
     check_model("qwen2 gqa tied (fp32)", q, 1e-4, MODEL_FP32);
     check_model("llama untied (fp32)", l, 1e-4, MODEL_FP32);
     check_model("token classification (fp32)", cls, 1e-4, MODEL_FP32);

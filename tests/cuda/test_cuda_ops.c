@@ -27,6 +27,11 @@ static float *to_dev(const float *h, size_t n) {
     G->upload(d, h, sizeof(float) * n);
     return d;
 }
+static int32_t *to_dev_i32(const int32_t *h, size_t n) { /* index arrays live in backend memory */
+    int32_t *d = G->alloc(sizeof(int32_t) * (n ? n : 1));
+    G->upload(d, h, sizeof(int32_t) * n);
+    return d;
+}
 static float *from_dev(const float *d, size_t n) {
     float *h = malloc(sizeof(float) * (n ? n : 1));
     G->download(h, d, sizeof(float) * n);
@@ -192,9 +197,11 @@ static void test_attention(int NH, int NKV, int hd) {
     float *kc = rnd(cn, 2), *vc = rnd(cn, 1), *dq1 = rnd((size_t)n * NH * hd, 2), *out = rnd((size_t)n * NH * hd, 1);
     float *dkc = to_dev(kc, cn), *dvc = to_dev(vc, cn), *ddq1 = to_dev(dq1, (size_t)n * NH * hd),
           *dout = to_dev(out, (size_t)n * NH * hd);
-    C->attention_decode(out, dq1, kc, vc, slot, kv_len, n, max_t, &d);
-    G->attention_decode(dout, ddq1, dkc, dvc, slot, kv_len, n, max_t, &d);
+    int32_t *dslot = to_dev_i32(slot, n), *dkvl = to_dev_i32(kv_len, n);
+    C->attention_decode(out, dq1, kc, vc, slot, kv_len, n, max_t, 64, &d);
+    G->attention_decode(dout, ddq1, dkc, dvc, dslot, dkvl, n, max_t, 64, &d);
     compare("  attention_decode", dout, out, (size_t)n * NH * hd, 1e-5);
+    G->free(dslot), G->free(dkvl);
     float *h[] = {q, k, v, o, lse, go, gq, gk, gv, kc, vc, dq1, out};
     for (size_t i = 0; i < sizeof h / sizeof *h; i++) free(h[i]);
     float *dd[] = {dq_, dk_, dv_, do_, dl_, dgo, dgq, dgk, dgv, dkc, dvc, ddq1, dout};
@@ -216,17 +223,23 @@ static void test_attention_decode_long(int NH, int NKV, int hd) {
     float *dkc = to_dev(kc, cn), *dvc = to_dev(vc, cn), *dq = to_dev(q, qn);
     float *dout = G->alloc(sizeof(float) * qn), *dout2 = G->alloc(sizeof(float) * qn);
     char name[96];
-    C->attention_decode(out, q, kc, vc, slot, kv_len, n, max_t, &d);
-    G->attention_decode(dout, dq, dkc, dvc, slot, kv_len, n, max_t, &d);
+    int32_t *dslot = to_dev_i32(slot, n), *dkvl = to_dev_i32(kv_len, n), *dnone = to_dev_i32(&none, 1);
+    C->attention_decode(out, q, kc, vc, slot, kv_len, n, max_t, max_t, &d);
+    G->attention_decode(dout, dq, dkc, dvc, dslot, dkvl, n, max_t, max_t, &d);
     snprintf(name, sizeof name, "attention_decode long NH=%d NKV=%d hd=%d", NH, NKV, hd);
     compare(name, dout, out, qn, 1e-5);
-    G->attention_decode(dout2, dq, dkc, dvc, slot, kv_len, n, max_t, &d);
+    G->attention_decode(dout2, dq, dkc, dvc, dslot, dkvl, n, max_t, max_t, &d);
     float *a = from_dev(dout, qn), *b = from_dev(dout2, qn);
     int same = memcmp(a, b, sizeof(float) * qn) == 0;
-    G->attention_decode(dout2, dq + 3 * rn, dkc, dvc, slot + 3, kv_len + 3, 1, max_t, &d);
+    G->attention_decode(dout2, dq + 3 * rn, dkc, dvc, dslot + 3, dkvl + 3, 1, max_t, kv_len[3], &d);
     float *alone = from_dev(dout2, rn);
     int invariant = memcmp(alone, a + 3 * rn, sizeof(float) * rn) == 0;
-    G->attention_decode(dout2, dq, dkc, dvc, slot, &none, 1, max_t, &d);
+    /* max_kv below some rows' kv_len: both backends attend to the first max_kv rows only (and the
+       device reads no split beyond its grid) */
+    C->attention_decode(out, q, kc, vc, slot, kv_len, n, max_t, CH + 1, &d);
+    G->attention_decode(dout2, dq, dkc, dvc, dslot, dkvl, n, max_t, CH + 1, &d);
+    compare("  attention_decode max_kv clamps", dout2, out, qn, 1e-5);
+    G->attention_decode(dout2, dq, dkc, dvc, dslot, dnone, 1, max_t, 0, &d);
     float *empty = from_dev(dout2, rn);
     int zeros = 1;
     for (size_t i = 0; i < rn; i++) zeros &= empty[i] == 0.0f;
@@ -239,6 +252,34 @@ static void test_attention_decode_long(int NH, int NKV, int hd) {
     for (size_t i = 0; i < sizeof h / sizeof *h; i++) free(h[i]);
     float *dd[] = {dkc, dvc, dq, dout, dout2};
     for (size_t i = 0; i < sizeof dd / sizeof *dd; i++) G->free(dd[i]);
+    G->free(dslot), G->free(dkvl), G->free(dnone);
+}
+
+/* kv_append: rows to (slot, position) pairs, some slots several times and
+ * positions at both ends of a slot; every other cache row is left as it was */
+static void test_kv_append(int kd) {
+    const int slots = 3, max_t = 9, n = 7;
+    int32_t slot[] = {2, 0, 2, 1, 0, 2, 1}, pos[] = {0, 8, 1, 4, 0, 8, 5};
+    const size_t cn = (size_t)slots * max_t * kd;
+    float *kc = rnd(cn, 1), *vc = rnd(cn, 1), *k = rnd((size_t)n * kd, 1), *v = rnd((size_t)n * kd, 1);
+    float *dkc = to_dev(kc, cn), *dvc = to_dev(vc, cn), *dk = to_dev(k, (size_t)n * kd), *dv = to_dev(v, (size_t)n * kd);
+    int32_t *ds = to_dev_i32(slot, n), *dp = to_dev_i32(pos, n);
+    float *before = copy(kc, cn);
+    C->kv_append(kc, vc, k, v, slot, pos, n, max_t, kd);
+    G->kv_append(dkc, dvc, dk, dv, ds, dp, n, max_t, kd);
+    float *gk = from_dev(dkc, cn), *gv = from_dev(dvc, cn);
+    int same = !memcmp(gk, kc, sizeof(float) * cn) && !memcmp(gv, vc, sizeof(float) * cn), moved = 0;
+    for (int i = 0; i < n; i++) /* the CPU reference itself: row i landed where asked */
+        same &= !memcmp(kc + ((size_t)slot[i] * max_t + pos[i]) * kd, k + (size_t)i * kd, sizeof(float) * kd);
+    for (size_t r = 0; r < cn / kd; r++) moved += memcmp(kc + r * kd, before + r * kd, sizeof(float) * kd) != 0;
+    printf("kv_append kd=%d: caches %s, %d rows changed (7 expected)\n", kd, same ? "identical" : "DIFFER", moved);
+    CHECK(same);
+    CHECK(moved == n);
+    float *h[] = {kc, vc, k, v, before, gk, gv};
+    for (size_t i = 0; i < sizeof h / sizeof *h; i++) free(h[i]);
+    float *dd[] = {dkc, dvc, dk, dv};
+    for (size_t i = 0; i < sizeof dd / sizeof *dd; i++) G->free(dd[i]);
+    G->free(ds), G->free(dp);
 }
 
 /* ---- LM head ---- */
@@ -502,6 +543,8 @@ int main(void) {
     test_attention(14, 2, 64);
     test_attention(4, 4, 128);
     test_attention(2, 1, 256);
+    test_kv_append(32);
+    test_kv_append(640);
     test_attention_decode_long(14, 2, 64);
     test_attention_decode_long(4, 4, 128);
     test_attention_decode_long(2, 1, 256);

@@ -107,7 +107,9 @@ cudaError_t cudaDeviceSynchronize(void);
 const char *cudaGetErrorString(cudaError_t e);
 template <class K> cudaError_t cudaFuncSetAttribute(K kernel, cudaFuncAttribute a, int v) { return cudaSuccess; }
 
-/* test hook: a device memory budget in bytes (0 = unlimited) */
+/* test hooks: a device memory budget in bytes (0 = unlimited); cudaMemcpy
+ * calls so far of one cudaMemcpyKind */
 extern "C" void emu_set_memory_budget(size_t bytes);
+extern "C" size_t emu_copy_count(int kind);
 
 #endif

@@ -224,8 +224,12 @@ cudaError_t cudaMemset(void *p, int v, size_t bytes) {
     memset(p, v, bytes);
     return cudaSuccess;
 }
+static size_t g_copies[4]; /* cudaMemcpy calls by kind */
+extern "C" size_t emu_copy_count(int kind) { return kind >= 0 && kind < 4 ? g_copies[kind] : 0; }
+
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind) {
     memmove(dst, src, bytes);
+    if ((unsigned)kind < 4) g_copies[kind]++;
     return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(size_t *fr, size_t *tot) {
