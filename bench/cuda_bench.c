@@ -125,10 +125,10 @@ static int bench_decode(Model *m, const ModelConfig *c, const char *size, int P,
         }
     double dec = (best[1] - best[0]) / (N - 1); /* seconds per decode step of the whole batch */
     double ctx = L + N / 2.0, tps = P / dec;
-    /* bytes read per step: every weight once (4 bytes, or 2 with bf16 copies), plus the KV cache (fp32) of every
-       sequence */
+    /* bytes read per step: every weight once and the KV cache of every sequence, 4 bytes each, or 2 under
+       bf16 (bf16 weight copies and a bf16 cache) */
     double wbytes = model_precision(m) == MODEL_BF16 ? 2.0 : 4.0;
-    double bytes = wbytes * model_num_params(m) + 2.0 * 4 * c->num_layers * c->num_kv_heads * c->head_dim * ctx * P;
+    double bytes = wbytes * model_num_params(m) + 2.0 * wbytes * c->num_layers * c->num_kv_heads * c->head_dim * ctx * P;
     printf("what=decode size=%s prompts=%d prompt_len=%d new=%d tokens_per_s=%.1f step_s=%.5f prefill_s=%.4f "
            "flops_per_s=%.4g bytes_per_s=%.4g\n",
            size, P, L, N, tps, dec, best[0], bench_flops_per_token(c, ctx) * tps, bytes / dec);

@@ -162,6 +162,15 @@ typedef struct Backend {
                             const int32_t *target, int n, int V, int C);
     void (*lm_logprob_bwd_bf16)(float *dh, float *dW, const float *dlogp, const float *lse, const float *h,
                                 const uint16_t *W, const int32_t *target, int n, int V, int C);
+    /* The KV cache of a bf16 model is bf16 too (half the bytes a decode step
+     * reads): kv_append rounding k and v, attention_decode widening each cached
+     * value back to f32 (every product and sum f32), with the contracts of the
+     * f32 ops above. */
+    void (*kv_append_bf16)(uint16_t *kcache, uint16_t *vcache, const float *k, const float *v, const int32_t *slot,
+                           const int32_t *pos, int n, int max_t, int kd);
+    void (*attention_decode_bf16)(float *out, const float *q, const uint16_t *kcache, const uint16_t *vcache,
+                                  const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
+                                  const AttnDims *d);
 } Backend;
 
 /* The host sampler (model/sample_rule.c), used when a backend has no

@@ -129,8 +129,12 @@ static void layer_forward(Model *m, int l, int s, int N, const int32_t *pos, con
     be->rope(a->q[s], pos, N, NH, hd, c->rope_theta, 0);
     be->rope(a->k[s], pos, N, NKV, hd, c->rope_theta, 0);
     KvCache *kc = plan->cache;
-    if (kc) be->kv_append(kc->k[l], kc->v[l], a->k[s], a->v[s], plan->slot, pos, N, kc->max_t, KD);
-    if (kc && plan->decode) {
+    if (kc && kc->bf16) be->kv_append_bf16(kc->k[l], kc->v[l], a->k[s], a->v[s], plan->slot, pos, N, kc->max_t, KD);
+    else if (kc) be->kv_append(kc->k[l], kc->v[l], a->k[s], a->v[s], plan->slot, pos, N, kc->max_t, KD);
+    if (kc && plan->decode && kc->bf16) {
+        be->attention_decode_bf16(a->att[s], a->q[s], kc->k[l], kc->v[l], plan->slot, plan->kv_len, N, kc->max_t,
+                                  plan->max_kv, &dims);
+    } else if (kc && plan->decode) {
         be->attention_decode(a->att[s], a->q[s], kc->k[l], kc->v[l], plan->slot, plan->kv_len, N, kc->max_t,
                              plan->max_kv, &dims);
     } else {

@@ -88,7 +88,7 @@ void model_memory_plan(const ModelConfig *c, const ModelUse *u, ModelMem *o) {
 
     double gen = 0, kv = 0, gen_acts = 0, gen_head = 0;
     if (u->gen_seqs > 0) {
-        double per_token = 2.0 * c->num_layers * c->num_kv_heads * c->head_dim * sizeof(float);
+        double per_token = 2.0 * c->num_layers * c->num_kv_heads * c->head_dim * kv_elem_bytes(u->precision);
         int max_t = u->gen_prompt + u->gen_new;
         if (max_t > c->max_position) max_t = c->max_position;
         int ns = u->gen_seqs;

@@ -354,7 +354,8 @@ void model_refresh_bf16(Model *m) {
 }
 
 static int backend_has_bf16(const Backend *be, PureErr *err) {
-    if (be->matmul_bf16 && be->to_bf16 && be->embedding_bf16 && be->lm_logprob_bf16 && be->lm_logprob_bwd_bf16)
+    if (be->matmul_bf16 && be->to_bf16 && be->embedding_bf16 && be->lm_logprob_bf16 && be->lm_logprob_bwd_bf16 &&
+        be->kv_append_bf16 && be->attention_decode_bf16)
         return 1;
     err_set(err, "precision bf16: the %s backend has no bf16 kernels", be->name);
     return 0;

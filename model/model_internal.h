@@ -158,9 +158,11 @@ char *model_config_to_json(const ModelConfig *cfg);
 
 /* forward.c: the trunk shared by training forward and sampling. */
 typedef struct KvCache {
-    float **k, **v;          /* (L) x (slots, max_t, NKV*hd) */
-    int slots, max_t;
+    void **k, **v;           /* (L) x (slots, max_t, NKV*hd): f32, or bf16 bits when bf16 */
+    int slots, max_t, bf16;  /* bf16: a precision-bf16 model's cache (backend.h's kv_append_bf16) */
 } KvCache;
+/* Bytes of one cached k or v value: a precision-bf16 model keeps its cache in bf16. */
+static inline size_t kv_elem_bytes(int precision) { return precision == MODEL_BF16 ? 2 : 4; }
 void acts_free(const Backend *be, Acts *a);
 /* Floats of the activation block for n tokens (forward.c; the memory plan uses it too). */
 size_t acts_floats(const ModelConfig *c, size_t n, int keep, int recompute);

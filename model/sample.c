@@ -107,10 +107,11 @@ static int generate_batch(Model *m, const Tokenizer *tok, int ns, const int32_t 
     const Backend *be = m->be;
     const ModelConfig *mc = &m->cfg;
     int L = mc->num_layers, KD = mc->num_kv_heads * mc->head_dim, V = mc->vocab_size, C = mc->hidden_size;
-    KvCache kc = {xcalloc(L, sizeof(float *)), xcalloc(L, sizeof(float *)), ns, max_t};
+    KvCache kc = {xcalloc(L, sizeof(void *)), xcalloc(L, sizeof(void *)), ns, max_t, m->precision == MODEL_BF16};
+    size_t eb = kv_elem_bytes(m->precision);
     for (int l = 0; l < L; l++) {
-        kc.k[l] = be->alloc(sizeof(float) * ns * (size_t)max_t * KD);
-        kc.v[l] = be->alloc(sizeof(float) * ns * (size_t)max_t * KD);
+        kc.k[l] = be->alloc(eb * ns * (size_t)max_t * KD);
+        kc.v[l] = be->alloc(eb * ns * (size_t)max_t * KD);
     }
     int N = 0;
     for (int i = 0; i < ns; i++) N += plens[i];
@@ -197,7 +198,7 @@ int model_generate(Model *m, const struct Tokenizer *tok, int n_prompts, const i
         s->done = cfg->max_new_tokens == 0;
         if (tok) tokenizer_stream_init(&s->ts, tok, 0);
     }
-    size_t per_token = (size_t)2 * mc->num_layers * mc->num_kv_heads * mc->head_dim * sizeof(float);
+    size_t per_token = (size_t)2 * mc->num_layers * mc->num_kv_heads * mc->head_dim * kv_elem_bytes(m->precision);
     /* the CPU bounds its cache; a device holds the caller's batch (its
        batch_size, checked against memory by the plan before the run) */
     double budget = m->be->host_memory ? (double)MODEL_KV_BUDGET_HOST : 1e300;

@@ -36,6 +36,11 @@ void cpu_attention_decode(float *out, const float *q, const float *kcache, const
                           const int32_t *kv_len, int n, int max_t, int max_kv, const AttnDims *d);
 void cpu_kv_append(float *kcache, float *vcache, const float *k, const float *v, const int32_t *slot,
                    const int32_t *pos, int n, int max_t, int kd);
+void cpu_attention_decode_bf16(float *out, const float *q, const uint16_t *kcache, const uint16_t *vcache,
+                               const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
+                               const AttnDims *d);
+void cpu_kv_append_bf16(uint16_t *kcache, uint16_t *vcache, const float *k, const float *v, const int32_t *slot,
+                        const int32_t *pos, int n, int max_t, int kd);
 
 void cpu_lm_logprob(float *logp, float *lse, float *entropy, const float *h, const float *W, const int32_t *target,
                     int n, int V, int C);

@@ -9,6 +9,7 @@
  * copied transposed (head_dim, keys) per task so scores vectorise over keys.
  */
 #include "cpu.h"
+#include "model/bf16.h"
 #include "cpu_simd.h"
 
 #include <math.h>
@@ -416,7 +417,9 @@ void cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const
 
 typedef struct {
     float *out;
-    const float *q, *kc, *vc;
+    const float *q;
+    const float *kc, *vc;       /* f32 cache, or */
+    const uint16_t *kcb, *vcb;  /* bf16 cache (kc, vc NULL): widened per task */
     const int32_t *slot, *kv_len;
     int max_t, max_kv;
     const AttnDims *d;
@@ -428,21 +431,40 @@ CPU_CLONES static void decode_task(void *vc, int t) {
     const AttnDims *d = c->d;
     int group = d->n_heads / d->n_kv_heads, i = t / d->n_kv_heads, kh = t % d->n_kv_heads, hd = d->head_dim;
     int qs = d->n_heads * hd, ks = d->n_kv_heads * hd, len = c->kv_len[i] < c->max_kv ? c->kv_len[i] : c->max_kv;
-    const float *kb = c->kc + (size_t)c->slot[i] * c->max_t * ks + kh * hd;
-    const float *vb = c->vc + (size_t)c->slot[i] * c->max_t * ks + kh * hd;
+    size_t base = (size_t)c->slot[i] * c->max_t * ks + kh * hd, stride = ks;
+    const float *kb, *vb;
+    float *wide = NULL;
+    if (c->kc) {
+        kb = c->kc + base, vb = c->vc + base;
+    } else { /* this head's len cached rows of k and v, widened to f32: then the f32 path, value for value */
+        wide = xmalloc(sizeof(float) * 2 * (size_t)(len ? len : 1) * hd);
+        for (int j = 0; j < len; j++)
+            for (int e = 0; e < hd; e++) {
+                wide[(size_t)j * hd + e] = bf16_to_f32(c->kcb[base + (size_t)j * ks + e]);
+                wide[((size_t)len + j) * hd + e] = bf16_to_f32(c->vcb[base + (size_t)j * ks + e]);
+            }
+        kb = wide, vb = wide + (size_t)len * hd, stride = hd;
+    }
     float *sc = xmalloc(sizeof(float) * (size_t)(len ? len : 1) * group);
     for (int g = 0; g < group; g++) {
         const float *qi = c->q + (size_t)i * qs + (kh * group + g) * hd;
         float *s = sc + (size_t)g * len;
-        for (int j = 0; j < len; j++) s[j] = cpu_dot16(qi, kb + (size_t)j * ks, hd) * d->scale;
-        softmax_v(c->out + (size_t)i * qs + (kh * group + g) * hd, s, len, vb, ks, hd);
+        for (int j = 0; j < len; j++) s[j] = cpu_dot16(qi, kb + (size_t)j * stride, hd) * d->scale;
+        softmax_v(c->out + (size_t)i * qs + (kh * group + g) * hd, s, len, vb, stride, hd);
     }
-    free(sc);
+    free(sc), free(wide);
 }
 
 void cpu_attention_decode(float *out, const float *q, const float *kcache, const float *vcache, const int32_t *slot,
                           const int32_t *kv_len, int n, int max_t, int max_kv, const AttnDims *d) {
-    DecodeCtx c = {out, q, kcache, vcache, slot, kv_len, max_t, max_kv, d};
+    DecodeCtx c = {out, q, kcache, vcache, NULL, NULL, slot, kv_len, max_t, max_kv, d};
+    cpu_parallel_for(n * d->n_kv_heads, decode_task, &c);
+}
+
+void cpu_attention_decode_bf16(float *out, const float *q, const uint16_t *kcache, const uint16_t *vcache,
+                               const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
+                               const AttnDims *d) {
+    DecodeCtx c = {out, q, NULL, NULL, kcache, vcache, slot, kv_len, max_t, max_kv, d};
     cpu_parallel_for(n * d->n_kv_heads, decode_task, &c);
 }
 
@@ -452,5 +474,16 @@ void cpu_kv_append(float *kcache, float *vcache, const float *k, const float *v,
         size_t row = ((size_t)slot[i] * max_t + pos[i]) * kd;
         memcpy(kcache + row, k + (size_t)i * kd, sizeof(float) * kd);
         memcpy(vcache + row, v + (size_t)i * kd, sizeof(float) * kd);
+    }
+}
+
+void cpu_kv_append_bf16(uint16_t *kcache, uint16_t *vcache, const float *k, const float *v, const int32_t *slot,
+                        const int32_t *pos, int n, int max_t, int kd) {
+    for (int i = 0; i < n; i++) {
+        size_t row = ((size_t)slot[i] * max_t + pos[i]) * kd;
+        for (int e = 0; e < kd; e++) {
+            kcache[row + e] = f32_to_bf16(k[(size_t)i * kd + e]);
+            vcache[row + e] = f32_to_bf16(v[(size_t)i * kd + e]);
+        }
     }
 }

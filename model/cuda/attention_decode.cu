@@ -28,6 +28,12 @@
 #define KV_CHUNK CUDA_DECODE_CHUNK    /* keys per split (cuda.h: the tests straddle it) */
 static_assert(KV_CHUNK % KT == 0, "a chunk is whole tiles");
 
+/* a cached value as f32: the cache is f32, or bf16 bits (a precision-bf16 model's) */
+__device__ __forceinline__ float cache_ld(const float *p, size_t i) { return p[i]; }
+__device__ __forceinline__ float cache_ld(const uint16_t *p, size_t i) { return dev_bf16_to_f32(p[i]); }
+__device__ __forceinline__ void cache_st(float *p, size_t i, float x) { p[i] = x; }
+__device__ __forceinline__ void cache_st(uint16_t *p, size_t i, float x) { p[i] = dev_f32_to_bf16(x); }
+
 /* chunks of a row; an empty row still has one (it writes zeros) */
 __host__ __device__ __forceinline__ int decode_splits(int kv_len) {
     return kv_len > KV_CHUNK ? (kv_len + KV_CHUNK - 1) / KV_CHUNK : 1;
@@ -39,9 +45,9 @@ __host__ __device__ __forceinline__ int decode_splits(int kv_len) {
  * head h at index (r * NH + h) * S + split; written only for rows with more
  * than one chunk. blockIdx.y = kv head * HG + head group (HG groups of WARPS
  * query heads when the GQA group is larger than a block's warps). */
-template <int NR>
+template <int NR, typename T>
 __global__ void __launch_bounds__(WARPS * 32)
-decode_split_kernel(float *out, float *part_acc, float *part_ml, const float *q, const float *kc, const float *vc,
+decode_split_kernel(float *out, float *part_acc, float *part_ml, const float *q, const T *kc, const T *vc,
                     const int32_t *slot, const int32_t *kv_len, int max_t, int max_kv, int NH, int NKV, int hd, int HG,
                     int S, float scale) {
     CU_DYN_SMEM(float, sm);
@@ -67,7 +73,8 @@ decode_split_kernel(float *out, float *part_acc, float *part_ml, const float *q,
         /* a warp per cache row, its lanes along the row: coalesced */
         for (int t = warp; t < nt; t += WARPS) {
             const size_t off = (kbase + j0 + t) * ks + (size_t)g * hd;
-            for (int d = lane; d < hd; d += 32) Ks[t * (hd + 1) + d] = kc[off + d], Vs[t * hd + d] = vc[off + d];
+            for (int d = lane; d < hd; d += 32)
+                Ks[t * (hd + 1) + d] = cache_ld(kc, off + d), Vs[t * hd + d] = cache_ld(vc, off + d);
         }
         __syncthreads();
         if (!active) continue;
@@ -123,27 +130,38 @@ __global__ void decode_combine_kernel(float *out, const float *part_acc, const f
 
 /* ---- appending to the cache ---- */
 
-/* block i copies row i of k and v to cache row slot[i] * max_t + pos[i] */
-__global__ void kv_append_kernel(float *kc, float *vc, const float *k, const float *v, const int32_t *slot,
+/* block i copies row i of k and v to cache row slot[i] * max_t + pos[i] (rounded when the cache is bf16) */
+template <typename T>
+__global__ void kv_append_kernel(T *kc, T *vc, const float *k, const float *v, const int32_t *slot,
                                  const int32_t *pos, int max_t, int kd) {
     const int i = blockIdx.x;
     const size_t dst = ((size_t)slot[i] * max_t + pos[i]) * kd, src = (size_t)i * kd;
-    for (int d = threadIdx.x; d < kd; d += blockDim.x) kc[dst + d] = k[src + d], vc[dst + d] = v[src + d];
+    for (int d = threadIdx.x; d < kd; d += blockDim.x) cache_st(kc, dst + d, k[src + d]), cache_st(vc, dst + d, v[src + d]);
 }
 
-void cuda_op_kv_append(float *kcache, float *vcache, const float *k, const float *v, const int32_t *slot,
-                       const int32_t *pos, int n, int max_t, int kd) {
+template <typename T>
+static void kv_append(T *kcache, T *vcache, const float *k, const float *v, const int32_t *slot, const int32_t *pos,
+                      int n, int max_t, int kd) {
     if (n <= 0) return;
     const int32_t *ds = cuda_dev_i32(slot, n, SCRATCH_I32B), *dp = cuda_dev_i32(pos, n, SCRATCH_I32C);
-    CU_LAUNCH(kv_append_kernel, n, kd < 256 ? (kd + 31) / 32 * 32 : 256, 0, kcache, vcache, k, v, ds, dp, max_t, kd);
+    CU_LAUNCH(kv_append_kernel<T>, n, kd < 256 ? (kd + 31) / 32 * 32 : 256, 0, kcache, vcache, k, v, ds, dp, max_t,
+              kd);
     CU_LAUNCHED();
+}
+void cuda_op_kv_append(float *kcache, float *vcache, const float *k, const float *v, const int32_t *slot,
+                       const int32_t *pos, int n, int max_t, int kd) {
+    kv_append(kcache, vcache, k, v, slot, pos, n, max_t, kd);
+}
+void cuda_op_kv_append_bf16(uint16_t *kcache, uint16_t *vcache, const float *k, const float *v, const int32_t *slot,
+                            const int32_t *pos, int n, int max_t, int kd) {
+    kv_append(kcache, vcache, k, v, slot, pos, n, max_t, kd);
 }
 
 /* ---- launcher ---- */
 
-void cuda_op_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
-                              const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
-                              const AttnDims *d) {
+template <typename T>
+static void attention_decode(float *out, const float *q, const T *kcache, const T *vcache, const int32_t *slot,
+                             const int32_t *kv_len, int n, int max_t, int max_kv, const AttnDims *d) {
     const int NH = d->n_heads, NKV = d->n_kv_heads, hd = d->head_dim;
     if (NKV <= 0 || NH % NKV)
         cuda_fatal("attention_decode", __FILE__, __LINE__, "n_heads must be a positive multiple of n_kv_heads");
@@ -161,12 +179,24 @@ void cuda_op_attention_decode(float *out, const float *q, const float *kcache, c
     }
     const size_t sm = sizeof(float) * (KT * (hd + 1) + KT * hd + WARPS * hd);
     DISPATCH_NR(hd, {
-        cuda_smem_optin(decode_split_kernel<NRV>, sm);
-        CU_LAUNCH(decode_split_kernel<NRV>, dim3(S, NKV * HG, n), WARPS * 32, sm, out, pacc, pml, q, kcache, vcache,
-                  ds, dl, max_t, max_kv, NH, NKV, hd, HG, S, d->scale);
+        auto *kernel = &decode_split_kernel<NRV, T>; /* a name without a comma, for the launch macro */
+        cuda_smem_optin(kernel, sm);
+        CU_LAUNCH(kernel, dim3(S, NKV * HG, n), WARPS * 32, sm, out, pacc, pml, q, kcache, vcache, ds, dl, max_t,
+                  max_kv, NH, NKV, hd, HG, S, d->scale);
     });
     CU_LAUNCHED();
     if (S == 1) return;
     CU_LAUNCH(decode_combine_kernel, dim3(NH, n), (hd + 31) / 32 * 32, 0, out, pacc, pml, dl, max_kv, NH, hd, S);
     CU_LAUNCHED();
+}
+
+void cuda_op_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
+                              const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
+                              const AttnDims *d) {
+    attention_decode(out, q, kcache, vcache, slot, kv_len, n, max_t, max_kv, d);
+}
+void cuda_op_attention_decode_bf16(float *out, const float *q, const uint16_t *kcache, const uint16_t *vcache,
+                                   const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
+                                   const AttnDims *d) {
+    attention_decode(out, q, kcache, vcache, slot, kv_len, n, max_t, max_kv, d);
 }

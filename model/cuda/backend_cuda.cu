@@ -268,6 +268,8 @@ extern "C" const Backend *backend_cuda(void) {
         b->embedding_bf16 = cuda_op_embedding_bf16;
         b->lm_logprob_bf16 = cuda_op_lm_logprob_bf16;
         b->lm_logprob_bwd_bf16 = cuda_op_lm_logprob_bwd_bf16;
+        b->kv_append_bf16 = cuda_op_kv_append_bf16;
+        b->attention_decode_bf16 = cuda_op_attention_decode_bf16;
         b->sumsq = cuda_op_sumsq;
         b->sumsq_chunks = cuda_op_sumsq_chunks;
 #ifdef PURE_HAVE_NCCL

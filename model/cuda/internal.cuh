@@ -99,6 +99,11 @@ void cuda_op_kv_append(float *kcache, float *vcache, const float *k, const float
 void cuda_op_attention_decode(float *out, const float *q, const float *kcache, const float *vcache,
                               const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
                               const AttnDims *d);
+void cuda_op_kv_append_bf16(uint16_t *kcache, uint16_t *vcache, const float *k, const float *v, const int32_t *slot,
+                            const int32_t *pos, int n, int max_t, int kd);
+void cuda_op_attention_decode_bf16(float *out, const float *q, const uint16_t *kcache, const uint16_t *vcache,
+                                   const int32_t *slot, const int32_t *kv_len, int n, int max_t, int max_kv,
+                                   const AttnDims *d);
 /* attention_mma.cu: the tensor-core path of cuda_op_attention / _bwd (start/len on the device) */
 int cuda_attention_mma_supports(int hd);
 void cuda_attention_mma_fwd(float *out, float *lse, const float *q, const float *k, const float *v,

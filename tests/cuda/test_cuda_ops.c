@@ -255,6 +255,48 @@ static void test_attention_decode_long(int NH, int NKV, int hd) {
     G->free(dslot), G->free(dkvl), G->free(dnone);
 }
 
+/* The bf16 cache of a precision-bf16 model: both backends round the appended
+ * rows to the same bits; the CPU's bf16 decode is its f32 decode over the
+ * rounded values, bit for bit; the device's agrees with it like the f32 ones
+ * do. Cache lengths straddle the chunk edge as above. */
+static void test_attention_decode_bf16(int NH, int NKV, int hd) {
+    const int CH = CUDA_DECODE_CHUNK, n = 4, max_t = 2 * CH + 9, kd = NKV * hd;
+    int32_t slot[] = {2, 0, 3, 1}, kv_len[] = {1, CH, CH + 1, max_t};
+    AttnDims d = {NH, NKV, hd, 1.0f / sqrtf((float)hd)};
+    const size_t rows = (size_t)n * max_t, cn = rows * kd, qn = (size_t)n * NH * hd;
+    /* every cache row, appended through kv_append_bf16 (slot r / max_t, position r % max_t) */
+    float *k = rnd(cn, 2), *v = rnd(cn, 1), *q = rnd(qn, 2), *o1 = malloc(sizeof(float) * qn),
+          *o2 = malloc(sizeof(float) * qn);
+    int32_t *as = malloc(sizeof(int32_t) * rows), *ap = malloc(sizeof(int32_t) * rows);
+    for (size_t r = 0; r < rows; r++) as[r] = (int32_t)(r / max_t), ap[r] = (int32_t)(r % max_t);
+    uint16_t *kb = malloc(2 * cn), *vb = malloc(2 * cn), *gkb = malloc(2 * cn), *gvb = malloc(2 * cn);
+    C->kv_append_bf16(kb, vb, k, v, as, ap, (int)rows, max_t, kd);
+    float *dk = to_dev(k, cn), *dv = to_dev(v, cn), *dq = to_dev(q, qn), *dout = G->alloc(sizeof(float) * qn);
+    int32_t *das = to_dev_i32(as, rows), *dap = to_dev_i32(ap, rows), *dslot = to_dev_i32(slot, n),
+            *dkvl = to_dev_i32(kv_len, n);
+    uint16_t *dkb = G->alloc(2 * cn), *dvb = G->alloc(2 * cn);
+    G->kv_append_bf16(dkb, dvb, dk, dv, das, dap, (int)rows, max_t, kd);
+    G->download(gkb, dkb, 2 * cn), G->download(gvb, dvb, 2 * cn);
+    int bits = !memcmp(gkb, kb, 2 * cn) && !memcmp(gvb, vb, 2 * cn);
+    for (size_t i = 0; i < cn; i++) bits &= kb[i] == f32_to_bf16(k[i]) && vb[i] == f32_to_bf16(v[i]);
+    /* the f32 decode over the rounded values */
+    for (size_t i = 0; i < cn; i++) k[i] = bf16_round(k[i]), v[i] = bf16_round(v[i]);
+    C->attention_decode(o1, q, k, v, slot, kv_len, n, max_t, max_t, &d);
+    C->attention_decode_bf16(o2, q, kb, vb, slot, kv_len, n, max_t, max_t, &d);
+    int cpu_same = !memcmp(o1, o2, sizeof(float) * qn);
+    G->attention_decode_bf16(dout, dq, dkb, dvb, dslot, dkvl, n, max_t, max_t, &d);
+    char name[96];
+    snprintf(name, sizeof name, "attention_decode bf16 cache NH=%d NKV=%d hd=%d", NH, NKV, hd);
+    compare(name, dout, o2, qn, 1e-5);
+    printf("  cache bits identical %s, CPU bf16 decode = f32 decode of the rounded cache %s\n", bits ? "yes" : "NO",
+           cpu_same ? "yes" : "NO");
+    CHECK(bits);
+    CHECK(cpu_same);
+    free(k), free(v), free(q), free(o1), free(o2), free(as), free(ap), free(kb), free(vb), free(gkb), free(gvb);
+    G->free(dk), G->free(dv), G->free(dq), G->free(dout), G->free(das), G->free(dap), G->free(dslot), G->free(dkvl);
+    G->free(dkb), G->free(dvb);
+}
+
 /* kv_append: rows to (slot, position) pairs, some slots several times and
  * positions at both ends of a slot; every other cache row is left as it was */
 static void test_kv_append(int kd) {
@@ -545,6 +587,8 @@ int main(void) {
     test_attention(2, 1, 256);
     test_kv_append(32);
     test_kv_append(640);
+    test_attention_decode_bf16(14, 2, 64);
+    test_attention_decode_bf16(4, 4, 128);
     test_attention_decode_long(14, 2, 64);
     test_attention_decode_long(4, 4, 128);
     test_attention_decode_long(2, 1, 256);

@@ -289,7 +289,7 @@ static void test_rss(void) {
 }
 
 static RssCase *rss_cases(size_t *n) {
-    static RssCase cases[5];
+    static RssCase cases[6];
     RssCase all[] = {
         /* training (f32): parameters, gradients, AdamW moments and the kept activations of 2 x 96 tokens */
         {"train f32", small_config(512, 6, 8, 4, 1408, 32000, 512), {.train = 1, .fwd_rows = 2, .fwd_len = 96, .host = 1},
@@ -306,6 +306,9 @@ static RssCase *rss_cases(size_t *n) {
         /* bf16 inference from a bf16 file: no f32 matrices at any point (the mapped file counts while loading) */
         {"score bf16 (load)", small_config(512, 8, 8, 4, 1408, 32000, 512),
          {.precision = MODEL_BF16, .fwd_rows = 4, .fwd_len = 128, .host = 1}, 4, 128, 0, 1},
+        /* bf16 generation: the KV cache in bf16, half the f32 one */
+        {"generate bf16", small_config(256, 2, 4, 4, 512, 8000, 1024),
+         {.precision = MODEL_BF16, .gen_seqs = 16, .gen_prompt = 500, .gen_new = 3, .host = 1}, 0, 0, 0},
     };
     memcpy(cases, all, sizeof all);
     *n = sizeof all / sizeof all[0];
