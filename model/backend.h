@@ -118,6 +118,9 @@ typedef struct Backend {
     void (*set_threads)(int n);
     /* CPU only (NULL elsewhere): the bf16 product kernel by name; -1 with msg filled when unknown or unsupported */
     int (*set_bf16_kernel)(const char *name, char *msg, size_t msg_size);
+    /* CPU only (NULL elsewhere): bytes per value of a bf16 product's packed activation operand with the kernel
+       in use (2: the AMX and vdpbf16ps kernels pack bf16; 4: the widening ones round in f32), for the memory plan */
+    size_t (*bf16_operand_bytes)(void);
     const char *(*kernel_info)(void);
 
     /* ---- optional (NULL when a backend does not provide them) ---- */

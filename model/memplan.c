@@ -26,8 +26,9 @@
 #define HOST_HEAD_GRAD_BYTES ((1024.0 * 1024 + 1024.0 * c->hidden_size) * 4) /* RB x VC and RB x C, rounded */
 #define BF16_PANEL 256 /* cpu_bf16.c: output columns widened per task */
 
-/* bf16 products' transients for n rows: the activation operand rounded to bf16 (f32 values on the CPU, bf16 on
-   a device) and, on the CPU, one widened weight panel per thread; in training, the weight gradients' two rounded
+/* bf16 products' transients for n rows: the activation operand rounded to bf16 (bf16 on a device; on the CPU
+   bf16 with the AMX and vdpbf16ps kernels, f32 values with the widening ones) and, on the CPU, one widened weight
+   panel per thread; in training, the weight gradients' two rounded
    operands (n x (C + F) f32 values). The CPU's widening kernel is the largest (AMX packs bf16), so the plan is
    the bound for every kernel. */
 static double bf16_scratch(const ModelConfig *c, const ModelUse *u, size_t n) {
@@ -39,7 +40,9 @@ static double bf16_scratch(const ModelConfig *c, const ModelUse *u, size_t n) {
     if (!u->host) return fmax((double)n * widest, grad_ops) * 2;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     double threads = cores < 1 ? 1 : cores > 64 ? 64 : (double)cores;
-    double fwd = (double)n * widest * 4 + threads * BF16_PANEL * widest * 4;
+    const Backend *cpu = backend_cpu(); /* the kernel this machine runs decides the operand's width */
+    double ob = cpu->bf16_operand_bytes ? (double)cpu->bf16_operand_bytes() : 4;
+    double fwd = (double)n * widest * ob + threads * BF16_PANEL * widest * 4;
     return fmax(fwd, grad_ops * 4);
 }
 

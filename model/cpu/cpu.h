@@ -64,6 +64,7 @@ void cpu_lm_logprob_bwd_bf16(float *dh, float *dW, const float *dlogp, const flo
 const char *cpu_bf16_info(void);
 /* Selects the bf16 product kernel by name (widen, avx512, amx: cpu_bf16.c), at most the best this CPU has;
  * -1 with a message in msg when name is unknown or beyond this CPU. For benchmarks and tests, before any work. */
+size_t cpu_bf16_operand_bytes(void);
 int cpu_bf16_set_kernel(const char *name, char *msg, size_t msg_size);
 /* The kernel chosen (cpu_x86.h's CPU_BF16_*). At avx512 and above, f32 decoding products take the hand-written
  * AVX-512 kernel too (cpu_blas.c), so `widen` is also the way back to the compiler's loop for f32. */

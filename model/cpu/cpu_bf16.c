@@ -310,6 +310,12 @@ static int bf16_kernel(void) {
 
 int cpu_bf16_kernel(void) { return bf16_kernel(); }
 
+/* matmul_kernel above: AMX and vdpbf16ps pack A as bf16 (Mp x Kp), the others round it into f32 (M x K) */
+size_t cpu_bf16_operand_bytes(void) {
+    int k = bf16_kernel();
+    return k == CPU_BF16_AMX || k == CPU_BF16_DPBF16 ? 2 : 4;
+}
+
 int cpu_bf16_set_kernel(const char *name, char *msg, size_t msg_size) {
     bf16_kernel();
     int k = -1;

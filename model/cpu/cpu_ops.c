@@ -380,6 +380,7 @@ static const Backend cpu_backend = {
     .logsumexp_rows = op_logsumexp_rows,
     .set_threads = cpu_set_threads_op,
     .set_bf16_kernel = cpu_bf16_set_kernel,
+    .bf16_operand_bytes = cpu_bf16_operand_bytes,
     .kernel_info = cpu_kernel_info,
     .matmul_bf16 = cpu_matmul_bf16,
     .matmul_bf16_ab = cpu_matmul_bf16_ab,

@@ -33,6 +33,7 @@ static int find_free(const CuArena *a, size_t size) {
 
 static void note_peak(CuArena *a) {
     if (a->in_use + a->cached > a->peak) a->peak = a->in_use + a->cached;
+    if (a->in_use > a->peak_in_use) a->peak_in_use = a->in_use;
 }
 
 void *cu_arena_alloc(CuArena *a, size_t bytes, PureErr *err) {
@@ -42,6 +43,7 @@ void *cu_arena_alloc(CuArena *a, size_t bytes, PureErr *err) {
         a->blocks[i].used = 1;
         a->cached -= a->blocks[i].size;
         a->in_use += a->blocks[i].size;
+        note_peak(a);
         return a->blocks[i].p;
     }
     void *p = a->raw_alloc(size);

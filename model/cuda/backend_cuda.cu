@@ -84,6 +84,12 @@ extern "C" void cuda_mem_stats(size_t *in_use, size_t *cached, size_t *peak) {
     *in_use = g_arena.in_use, *cached = g_arena.cached, *peak = g_arena.peak;
     pthread_mutex_unlock(&g_mem_lock);
 }
+extern "C" size_t cuda_mem_peak_in_use(void) {
+    pthread_mutex_lock(&g_mem_lock);
+    size_t p = g_arena.peak_in_use;
+    pthread_mutex_unlock(&g_mem_lock);
+    return p;
+}
 
 static void mem_upload(void *dst, const void *src, size_t bytes) {
     if (bytes) CU_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
@@ -107,7 +113,11 @@ static unsigned g_scratch_gen[SCRATCH_SLOTS]; /* bumped when a slot's buffer is 
 void *cuda_scratch(int slot, size_t bytes) {
     if (bytes > g_scratch_size[slot]) {
         cuda_free(g_scratch[slot]);
-        size_t want = bytes + bytes / 4; /* some headroom: sizes creep up between steps */
+        /* exactly what is asked (the arena rounds it): headroom would be held
+           beyond the memory plan, 64 MiB on the LM head's 256 MiB chunk; a
+           slot grows a few times until the sizes settle, and the block it
+           leaves goes back to the arena's cache */
+        size_t want = bytes;
         g_scratch[slot] = cuda_alloc(want);
         g_scratch_size[slot] = want;
         g_scratch_gen[slot]++;

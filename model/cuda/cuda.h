@@ -37,6 +37,8 @@ typedef struct CuArena {
     CuBlock *blocks;
     int n, cap;
     size_t in_use, cached, peak; /* bytes: handed out, kept free for reuse, peak in_use + cached */
+    size_t peak_in_use;          /* peak of in_use alone: what the memory plan predicts (the cache is
+                                    given back when an allocation would fail) */
 } CuArena;
 
 void cu_arena_init(CuArena *a, void *(*raw_alloc)(size_t), void (*raw_free)(void *),
@@ -106,6 +108,8 @@ int cuda_attention_uses_mma(int head_dim);
 
 /* Arena statistics of the backend (bytes). */
 void cuda_mem_stats(size_t *in_use, size_t *cached, size_t *peak);
+/* The arena's peak of bytes handed out (CuArena.peak_in_use). */
+size_t cuda_mem_peak_in_use(void);
 
 #ifdef __cplusplus
 }

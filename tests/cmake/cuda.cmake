@@ -61,6 +61,10 @@ if(CMAKE_CXX_COMPILER)
   pure_test(test_cuda_emu_model SOURCES ${PURE_TEST_DIR}/cuda/test_cuda_model.c
             LIBS pure_model_emu pure_tokenizer pure_util m LABELS slow)
   target_compile_definitions(test_cuda_emu_model PRIVATE PURE_CUDA_EMU_TEST=1)
+  # the memory plan against the arena's peak on the emulated device
+  pure_test(test_cuda_emu_memplan SOURCES ${PURE_TEST_DIR}/model/test_model_memplan.c
+            LIBS pure_model_emu pure_util m LABELS slow)
+  target_compile_definitions(test_cuda_emu_memplan PRIVATE PURE_CUDA_EMU_TEST=1)
 endif()
 
 # bench/cuda_bench.sh builds and runs cuda_bench (a benchmark, not a test);
