@@ -12,6 +12,8 @@
 #                            (libcuda), which every target machine has
 #   share/pure/pipelines/    the example pipelines
 # PURE_BUNDLE_CUDA_LIBS=0 leaves out the CUDA runtime and cuBLAS (for targets with the CUDA toolkit).
+# PURE_BUNDLE_TARGETS="t1 t2 ..." adds those targets' executables to bin/ (the GPU session kit, scripts/gpu_kit.sh,
+# ships the GPU tests and the benchmark this way); lib/ then holds what any of them needs.
 # Then it checks the bundle (PURE_BUNDLE_CHECK=0 skips): with LD_LIBRARY_PATH cleared, ldd resolves every
 # bundled library inside lib/; and, in a private mount namespace where the system copies of the bundled
 # libraries are hidden (/dev/null bind-mounted over them; needs unprivileged user namespaces), `pure --help`
@@ -29,21 +31,26 @@ B="$OUT/$NAME"
 # ---- build: no build-tree RPATH, only the relative one ----
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_SKIP_BUILD_RPATH=ON \
   '-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath,$ORIGIN/../lib -Wl,--disable-new-dtags' "$@" >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target pure
-rpath=$(readelf -d "$BUILD/pure" | sed -n 's/.*(RPATH).*\[\(.*\)\]/\1/p')
-if [ "$rpath" != '$ORIGIN/../lib' ]; then
-  echo "bundle: expected RPATH \$ORIGIN/../lib in $BUILD/pure, found '$rpath'" >&2
-  exit 1
-fi
+TARGETS=(pure ${PURE_BUNDLE_TARGETS:-})
+cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]}"
+for t in "${TARGETS[@]}"; do
+  rpath=$(readelf -d "$BUILD/$t" | sed -n 's/.*(RPATH).*\[\(.*\)\]/\1/p')
+  if [ "$rpath" != '$ORIGIN/../lib' ]; then
+    echo "bundle: expected RPATH \$ORIGIN/../lib in $BUILD/$t, found '$rpath'" >&2
+    exit 1
+  fi
+done
 
 # ---- assemble ----
 rm -rf "$B"
 mkdir -p "$B/bin" "$B/lib" "$B/share/pure"
-cp "$BUILD/pure" "$B/bin/pure"
+for t in "${TARGETS[@]}"; do cp "$BUILD/$t" "$B/bin/$t"; done
 cp -r pipelines "$B/share/pure/pipelines"
 SYSTEM_RE='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libresolv\.so|libutil\.so|libgcc_s\.so|libstdc\+\+\.so|libcuda\.so|libnvidia)'
-# PURE_BUNDLE_CUDA_LIBS=0 leaves the CUDA runtime and cuBLAS (~600 MB) to a target that has the toolkit
-[ "${PURE_BUNDLE_CUDA_LIBS:-1}" = 1 ] || SYSTEM_RE="${SYSTEM_RE%)}|libcudart\.so|libcublas\.so|libcublasLt\.so)"
+# PURE_BUNDLE_CUDA_LIBS=0 leaves the CUDA runtime, cuBLAS and NCCL (~900 MB) to a target that has the toolkit
+[ "${PURE_BUNDLE_CUDA_LIBS:-1}" = 1 ] || SYSTEM_RE="${SYSTEM_RE%)}|libcudart\.so|libcublas\.so|libcublasLt\.so|libnccl\.so)"
+# "name => path" for every library any bundled binary loads, once each
+deps() { for t in "${TARGETS[@]}"; do env -u LD_LIBRARY_PATH ldd "$B/bin/$t"; done | awk '{print $1, $2, $3}' | sort -u; }
 missing=0
 while read -r name arrow path _; do
   [ "$arrow" = "=>" ] || continue
@@ -54,8 +61,15 @@ while read -r name arrow path _; do
   fi
   [[ "$name" =~ $SYSTEM_RE ]] && continue
   cp -L "$path" "$B/lib/$name"
-done < <(env -u LD_LIBRARY_PATH ldd "$B/bin/pure")
+done < <(deps)
 [ "$missing" = 0 ] || exit 1
+# A library with its own RUNPATH (OpenMPI's point at /usr/lib/.../openmpi/lib) has its dependencies looked up
+# there and not through the binary's RPATH: point it at the bundle instead (patchelf: apt-get install patchelf).
+for f in "$B"/lib/*; do
+  readelf -d "$f" | grep -Eq '\((RUNPATH|RPATH)\)' || continue
+  command -v patchelf >/dev/null || { echo "bundle: $(basename "$f") has a RUNPATH; patchelf is needed to rewrite it" >&2; exit 1; }
+  patchelf --set-rpath '$ORIGIN' "$f"
+done
 cat > "$B/README.txt" <<TXT
 pure $VERSION, self-contained bundle ($(uname -m) Linux, glibc $(ldd --version | head -1 | awk '{print $NF}') or newer).
 Run:    bin/pure --help
@@ -78,7 +92,7 @@ while read -r name arrow path _; do
     "$(readlink -f "$B/lib")"/*) ;;
     *) echo "bundle check: $name resolves to $path, outside the bundle" >&2; bad=1 ;;
   esac
-done < <(env -u LD_LIBRARY_PATH ldd "$B/bin/pure")
+done < <(deps)
 [ "$bad" = 0 ] || exit 1
 echo "bundle check: ldd resolves all $(ls "$B/lib" | wc -l) bundled libraries inside $B/lib"
 
@@ -104,8 +118,8 @@ unshare -rm bash -c '
   for p in "${@:4}"; do LD_LIBRARY_PATH="$2/syslibs" mount --bind /dev/null "$p"; done
   cd "$2"
   env -i PATH=/usr/bin:/bin HOME="$2" "$1/bin/pure" --help >/dev/null
-  if [ -f "$4/tokenizers/qwen/tokenizer.json" ]; then
-    echo "Hello, world: 1+1=2" | env -i PATH=/usr/bin:/bin "$1/bin/pure" tokenize --tokenizer "$4/tokenizers/qwen/tokenizer.json" >/dev/null
+  if [ -f "$3/tokenizers/qwen/tokenizer.json" ]; then
+    echo "Hello, world: 1+1=2" | env -i PATH=/usr/bin:/bin "$1/bin/pure" tokenize --tokenizer "$3/tokenizers/qwen/tokenizer.json" >/dev/null
   fi
   env -i PATH=/usr/bin:/bin HOME="$2" "$1/bin/pure" run "$1/share/pure/pipelines/smoke.yaml" --run-dir "$2/run" --quiet
 ' bundle-check "$BA" "$RUN" "$(readlink -f "$ROOT/../shared")" "${hide[@]}"

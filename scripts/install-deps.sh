@@ -10,7 +10,7 @@ PKGS=(
   libpcre2-dev libutf8proc-dev libcjson-dev
   libopenmpi-dev openmpi-bin
   python3-numpy python3-torch python3-h5py python3-sympy python3-venv
-  clang libclang-rt-14-dev bc
+  clang libclang-rt-14-dev bc patchelf
   chromium
 )
 
