@@ -44,14 +44,20 @@ extern EmuIdx threadIdx, blockIdx;
 extern dim3 blockDim, gridDim;
 
 /* ---- launches, barriers, shuffles ---- */
-void emu_launch(dim3 grid, dim3 block, size_t smem, const std::function<void()> &body);
+/* kernel: the launched function's address, by which cudaFuncSetAttribute's opt-in is found. A launch outside
+ * the hardware's limits (sm_90: block <= 1024 threads, block.z <= 64, grid.y and grid.z <= 65535, dynamic
+ * shared memory <= 48 KiB unless the kernel opted in, <= 227 KiB opted in) runs nothing and leaves the error
+ * for cudaGetLastError, as a GPU does: what the emulator cannot show about a GPU, it should not hide either. */
+void emu_launch(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body);
+template <class K> const void *emu_kernel_id(K kernel) { return (const void *)kernel; }
+int emu_func_set_smem(const void *kernel, int bytes); /* a cudaError_t */
 void *emu_dyn_smem(void);
 void __syncthreads(void);
 void emu_warp_barrier(void);
 unsigned emu_lane(void);
 void *emu_xchg_slot(unsigned lane); /* 8 bytes per lane of the current warp */
 #define CU_LAUNCH(kernel, grid, block, smem, ...) \
-    emu_launch(dim3(grid), dim3(block), (smem), [&]() { kernel(__VA_ARGS__); })
+    emu_launch(emu_kernel_id(kernel), dim3(grid), dim3(block), (smem), [&]() { kernel(__VA_ARGS__); })
 #define CU_DYN_SMEM(T, name) T *name = (T *)emu_dyn_smem()
 
 template <class T> T emu_shfl(T v, unsigned src) {
@@ -78,7 +84,12 @@ inline float __uint_as_float(uint32_t b) { float f; std::memcpy(&f, &b, 4); retu
 inline uint32_t __float_as_uint(float f) { uint32_t b; std::memcpy(&b, &f, 4); return b; }
 
 /* ---- runtime API ---- */
-typedef enum { cudaSuccess = 0, cudaErrorMemoryAllocation = 2, cudaErrorInvalidValue = 1 } cudaError_t;
+typedef enum {
+    cudaSuccess = 0,
+    cudaErrorInvalidValue = 1,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9
+} cudaError_t;
 typedef enum { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice } cudaMemcpyKind;
 enum cudaMemoryType { cudaMemoryTypeUnregistered = 0, cudaMemoryTypeHost = 1, cudaMemoryTypeDevice = 2, cudaMemoryTypeManaged = 3 };
 struct cudaPointerAttributes {
@@ -88,6 +99,8 @@ struct cudaDeviceProp {
     char name[256];
     int major, minor;
     size_t totalGlobalMem;
+    size_t sharedMemPerBlock, sharedMemPerBlockOptin;
+    int maxThreadsPerBlock, multiProcessorCount;
 };
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
 
@@ -105,7 +118,10 @@ cudaError_t cudaPointerGetAttributes(cudaPointerAttributes *a, const void *p);
 cudaError_t cudaGetLastError(void);
 cudaError_t cudaDeviceSynchronize(void);
 const char *cudaGetErrorString(cudaError_t e);
-template <class K> cudaError_t cudaFuncSetAttribute(K kernel, cudaFuncAttribute a, int v) { return cudaSuccess; }
+template <class K> cudaError_t cudaFuncSetAttribute(K kernel, cudaFuncAttribute a, int v) {
+    if (a != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaErrorInvalidValue;
+    return (cudaError_t)emu_func_set_smem(emu_kernel_id(kernel), v);
+}
 
 /* test hooks: a device memory budget in bytes (0 = unlimited); cudaMemcpy
  * calls so far of one cudaMemcpyKind */

@@ -166,16 +166,41 @@ static void run_block(void) {
     }
 }
 
-void emu_launch(dim3 grid, dim3 block, size_t smem, const std::function<void()> &body) {
-    int n = (int)(block.x * block.y * block.z);
-    if (n <= 0 || n > MAX_THREADS || grid.x == 0 || grid.y == 0 || grid.z == 0) {
-        fprintf(stderr, "cuda emulator: bad launch grid (%u,%u,%u) block (%u,%u,%u)\n", grid.x, grid.y, grid.z,
-                block.x, block.y, block.z);
-        abort();
+/* sm_90's limits (CUDA C++ Programming Guide, compute capabilities table) */
+enum { SMEM_DEFAULT = 48 * 1024, SMEM_OPTIN_MAX = 227 * 1024, GRID_YZ_MAX = 65535, BLOCK_Z_MAX = 64 };
+static std::map<const void *, int> g_smem_optin; /* kernel -> cudaFuncAttributeMaxDynamicSharedMemorySize */
+static cudaError_t g_last_error = cudaSuccess;
+
+int emu_func_set_smem(const void *kernel, int bytes) {
+    if (bytes < 0 || bytes > SMEM_OPTIN_MAX) {
+        fprintf(stderr, "cuda emulator: cudaFuncSetAttribute(MaxDynamicSharedMemorySize, %d) above the %d bytes of sm_90\n",
+                bytes, (int)SMEM_OPTIN_MAX);
+        return cudaErrorInvalidValue;
+    }
+    g_smem_optin[kernel] = bytes;
+    return cudaSuccess;
+}
+
+void emu_launch(const void *kernel, dim3 grid, dim3 block, size_t smem, const std::function<void()> &body) {
+    long long n = (long long)block.x * block.y * block.z;
+    const char *why = NULL;
+    auto optin = g_smem_optin.find(kernel);
+    size_t smem_max = optin == g_smem_optin.end() ? (size_t)SMEM_DEFAULT : (size_t)std::max(optin->second, (int)SMEM_DEFAULT);
+    if (n <= 0 || n > MAX_THREADS || block.z > BLOCK_Z_MAX) why = "block size";
+    else if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.x > 0x7fffffffu || grid.y > GRID_YZ_MAX || grid.z > GRID_YZ_MAX)
+        why = "grid size (grid.y and grid.z at most 65535)";
+    else if (smem > smem_max)
+        why = optin == g_smem_optin.end() ? "dynamic shared memory above 48 KiB without cudaFuncSetAttribute's opt-in"
+                                          : "dynamic shared memory above the kernel's opt-in";
+    if (why) {
+        fprintf(stderr, "cuda emulator: launch refused (%s): grid (%u,%u,%u) block (%u,%u,%u) shared %zu bytes\n", why,
+                grid.x, grid.y, grid.z, block.x, block.y, block.z, smem);
+        g_last_error = cudaErrorInvalidConfiguration;
+        return;
     }
     if (!g_stacks) g_stacks = (char *)malloc((size_t)MAX_THREADS * STACK_BYTES);
     g_body = &body;
-    g_nthr = n;
+    g_nthr = (int)n;
     blockDim = block, gridDim = grid;
     g_smem.assign(smem ? smem : 16, (char)0xff); /* NaN-filled: reading before writing shows */
     for (unsigned z = 0; z < grid.z; z++)
@@ -249,11 +274,25 @@ cudaError_t cudaGetDevice(int *d) {
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
     snprintf(p->name, sizeof p->name, "CPU emulator of CUDA");
     p->major = 9, p->minor = 0, p->totalGlobalMem = (size_t)80 << 30;
+    p->sharedMemPerBlock = SMEM_DEFAULT, p->sharedMemPerBlockOptin = SMEM_OPTIN_MAX;
+    p->maxThreadsPerBlock = MAX_THREADS, p->multiProcessorCount = 132;
     return cudaSuccess;
 }
-cudaError_t cudaGetLastError(void) { return cudaSuccess; }
+cudaError_t cudaGetLastError(void) {
+    cudaError_t e = g_last_error;
+    g_last_error = cudaSuccess;
+    return e;
+}
 cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
-const char *cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "emulated CUDA error"; }
+const char *cudaGetErrorString(cudaError_t e) {
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    }
+    return "emulated CUDA error";
+}
 
 /* ---- cuBLAS ---- */
 

@@ -1,8 +1,10 @@
 /* test_emu.cpp - the CUDA emulator's own checks: barriers order shared-memory
  * traffic, a missing barrier shows up as wrong values, shuffles exchange lane
  * values, a barrier some threads never reach aborts, device pointers are told
- * from host pointers, and the emulated mma.sync m16n8k16 multiplies matrices
- * laid out in fragments as the PTX ISA's tables place them. */
+ * from host pointers, the emulated mma.sync m16n8k16 multiplies matrices
+ * laid out in fragments as the PTX ISA's tables place them, and a launch outside
+ * sm_90's limits is refused as a GPU refuses it (nothing runs, cudaGetLastError
+ * reports it once). */
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -31,6 +33,13 @@ __global__ void rotate_lanes(int *out) {
     int lane = threadIdx.x & 31;
     out[threadIdx.x] = __shfl_sync(0xffffffffu, (int)threadIdx.x * 10, (lane + 1) & 31) +
                        __shfl_xor_sync(0xffffffffu, lane, 1) * 0;
+}
+
+/* every thread marks its block; a launch refused runs none of it */
+__global__ void mark(unsigned *out) {
+    CU_DYN_SMEM(int, scratch);
+    scratch[threadIdx.x] = 1;
+    if (threadIdx.x == 0) atomicAdd(out, (unsigned)scratch[0]);
 }
 
 /* half a warp at __syncthreads, the other half in a shuffle: can never complete */
@@ -118,6 +127,34 @@ int main() {
     cudaFree(d);
     emu_set_memory_budget(1 << 20);
     EXPECT(cudaMalloc(&d, 2 << 20) == cudaErrorMemoryAllocation);
+
+    /* the hardware's launch limits */
+    unsigned marks = 0;
+    cudaGetLastError();
+    CU_LAUNCH(mark, dim3(1, 65535), 32, 128, &marks);
+    EXPECT(cudaGetLastError() == cudaSuccess && marks == 65535);
+    marks = 0;
+    CU_LAUNCH(mark, dim3(1, 65536), 32, 128, &marks); /* grid.y above 65535 */
+    EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration && marks == 0);
+    EXPECT(cudaGetLastError() == cudaSuccess); /* reported once */
+    CU_LAUNCH(mark, dim3(1, 1, 65536), 32, 128, &marks);
+    EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration && marks == 0);
+    CU_LAUNCH(mark, 1, 1025, 128 * 64, &marks); /* more than 1024 threads */
+    EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration && marks == 0);
+    CU_LAUNCH(mark, 1, dim3(1, 1, 65), 4096, &marks); /* block.z above 64 */
+    EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration && marks == 0);
+    CU_LAUNCH(mark, 1, 64, 48 * 1024, &marks); /* 48 KiB needs no opt-in */
+    EXPECT(cudaGetLastError() == cudaSuccess && marks == 1);
+    CU_LAUNCH(mark, 1, 64, 48 * 1024 + 4, &marks); /* above it does */
+    EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration && marks == 1);
+    EXPECT(cudaFuncSetAttribute(mark, cudaFuncAttributeMaxDynamicSharedMemorySize, 100 * 1024) == cudaSuccess);
+    CU_LAUNCH(mark, 1, 64, 100 * 1024, &marks);
+    EXPECT(cudaGetLastError() == cudaSuccess && marks == 2);
+    CU_LAUNCH(mark, 1, 64, 100 * 1024 + 4, &marks); /* above the opt-in */
+    EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration && marks == 2);
+    EXPECT(cudaFuncSetAttribute(mark, cudaFuncAttributeMaxDynamicSharedMemorySize, 228 * 1024) == cudaErrorInvalidValue);
+    CU_LAUNCH(mark, 1, 64, 100 * 1024, &marks); /* the refused attribute left the earlier opt-in */
+    EXPECT(cudaGetLastError() == cudaSuccess && marks == 3);
 
     fflush(stdout);
     pid_t pid = fork();
