@@ -70,13 +70,15 @@ int model_adamw_step(Model *m, const AdamWConfig *c, double *grad_norm, double *
     ensure_moments(m);
     m->step++;
     float bc1 = (float)(1.0 - pow(c->beta1, (double)m->step)), bc2 = (float)(1.0 - pow(c->beta2, (double)m->step));
+    /* the bf16 copies (precision bf16: the matrices) follow the f32 master weights, written by the step itself */
+    int copies = m->wb && !m->no_master;
     for (int i = 0; i < m->n_tensors; i++) {
         const ModelTensor *t = &m->tensors[i];
-        m->be->adamw(m->params + t->offset, m->grads + t->offset, m->adam_m + t->offset, m->adam_v + t->offset,
+        uint16_t *pb = copies && t->ndim == 2 ? m->wb + t->offset : NULL;
+        m->be->adamw(m->params + t->offset, m->grads + t->offset, m->adam_m + t->offset, m->adam_v + t->offset, pb,
                      t->numel, (float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps,
                      t->decay ? (float)c->weight_decay : 0.0f, bc1, bc2, gscale);
     }
-    model_refresh_bf16(m); /* the bf16 copies follow the f32 master weights */
     return 0;
 }
 
@@ -183,7 +185,8 @@ int model_adamw_range(Model *m, const AdamWConfig *c, int64_t lo, int64_t hi, co
         if (a < lo) a = lo;
         if (b > hi) b = hi;
         if (a >= b) continue;
-        m->be->adamw(m->params + a, g + (a - lo), mom_m + (a - lo), mom_v + (a - lo), (size_t)(b - a), (float)lr,
+        /* no bf16 copy here: the other ranks' slices arrive after, and model_refresh_bf16 follows the gather */
+        m->be->adamw(m->params + a, g + (a - lo), mom_m + (a - lo), mom_v + (a - lo), NULL, (size_t)(b - a), (float)lr,
                      (float)c->beta1, (float)c->beta2, (float)c->eps, t->decay ? (float)c->weight_decay : 0.0f, bc1,
                      bc2, gscale);
     }

@@ -105,9 +105,11 @@ typedef struct Backend {
 
     /* ---- optimizer ---- */
     double (*sumsq)(const float *x, size_t n); /* in double, fixed order */
-    /* PyTorch AdamW on n elements, gradient scaled by gscale first (clipping). */
-    void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
-                  float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale);
+    /* PyTorch AdamW on n elements, gradient scaled by gscale first (clipping). pb: NULL, or where the updated
+     * weights' bf16 copy goes (round to nearest even, as to_bf16), written in the same pass: the step is
+     * memory-bound, and a to_bf16 afterwards would read all of p again. */
+    void (*adamw)(float *p, const float *g, float *m, float *v, uint16_t *pb, size_t n, float lr, float beta1,
+                  float beta2, float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale);
 
     /* ---- sampling ---- */
     /* For each row of logits (n, V): logz[i] = logsumexp(logits[i]), the T=1 normaliser

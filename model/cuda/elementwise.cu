@@ -233,22 +233,24 @@ void cuda_op_sumsq_chunks(double *out, const float *x, size_t n, size_t chunk) {
 }
 
 /* torch.optim.AdamW: p *= 1 - lr wd; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
-__global__ void adamw_kernel(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
-                             float eps, float wd, float bc1, float bc2, float gscale) {
+__global__ void adamw_kernel(float *p, const float *g, float *m, float *v, uint16_t *pb, size_t n, float lr, float b1,
+                             float b2, float eps, float wd, float bc1, float bc2, float gscale) {
     float step = lr / bc1, sbc2 = sqrtf(bc2), decay = 1.0f - lr * wd;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         float gi = g[i] * gscale;
         float mi = b1 * m[i] + (1.0f - b1) * gi;
         float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
         m[i] = mi, v[i] = vi;
-        p[i] = p[i] * decay - step * mi / (sqrtf(vi) / sbc2 + eps);
+        float pi = p[i] * decay - step * mi / (sqrtf(vi) / sbc2 + eps);
+        p[i] = pi;
+        if (pb) pb[i] = dev_f32_to_bf16(pi); /* the bf16 copy in the same pass */
     }
 }
-void cuda_op_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
-                   float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale) {
+void cuda_op_adamw(float *p, const float *g, float *m, float *v, uint16_t *pb, size_t n, float lr, float beta1,
+                   float beta2, float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale) {
     if (!n) return;
-    CU_LAUNCH(adamw_kernel, cuda_blocks(n, TPB), TPB, 0, p, g, m, v, n, lr, beta1, beta2, eps, weight_decay, bias_corr1,
-                                               bias_corr2, gscale);
+    CU_LAUNCH(adamw_kernel, cuda_blocks(n, TPB), TPB, 0, p, g, m, v, pb, n, lr, beta1, beta2, eps, weight_decay,
+              bias_corr1, bias_corr2, gscale);
     CU_LAUNCHED();
 }
 

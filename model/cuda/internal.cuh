@@ -85,8 +85,8 @@ int cuda_dist_init(PureErr *err);
 void cuda_dist_exchange(const float *src, const int64_t *bounds, float *tmp,
                         void (*take)(void *ctx, int from, const float *slice, int64_t off, int64_t len), void *ctx);
 void cuda_dist_allgather(float *buf, const int64_t *bounds);
-void cuda_op_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1, float beta2,
-                   float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale);
+void cuda_op_adamw(float *p, const float *g, float *m, float *v, uint16_t *pb, size_t n, float lr, float beta1,
+                   float beta2, float eps, float weight_decay, float bias_corr1, float bias_corr2, float gscale);
 void cuda_op_logsumexp_rows(float *logz, const float *logits, int n, int V);
 /* attention.cu */
 void cuda_op_attention(float *out, float *lse, const float *q, const float *k, const float *v, const AttnSeqs *s,

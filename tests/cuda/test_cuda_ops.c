@@ -150,11 +150,35 @@ static void test_elementwise(void) {
     }
     CHECK_NEAR(t1, s1, 1e-12);
     free(c1), free(c2);
-    C->adamw(p, gr, m, v, big, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f, 0.5f);
-    G->adamw(dp, dgr, dm, dv, big, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f, 0.5f);
+    /* a plain step, then one that writes the bf16 copy too: the same f32 state, the copy = to_bf16 of it */
+    float *p2 = malloc(sizeof(float) * big), *m2 = malloc(sizeof(float) * big), *v2 = malloc(sizeof(float) * big);
+    memcpy(p2, p, sizeof(float) * big), memcpy(m2, m, sizeof(float) * big), memcpy(v2, v, sizeof(float) * big);
+    C->adamw(p, gr, m, v, NULL, big, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f, 0.5f);
+    G->adamw(dp, dgr, dm, dv, NULL, big, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f, 0.5f);
     compare("adamw p", dp, p, big, 1e-6);
     compare("adamw m", dm, m, big, 1e-6);
     compare("adamw v", dv, v, big, 1e-6);
+    uint16_t *pb = malloc(sizeof(uint16_t) * big), *pb_ref = malloc(sizeof(uint16_t) * big);
+    uint16_t *gpb = malloc(sizeof(uint16_t) * big), *dpb = G->alloc(sizeof(uint16_t) * big);
+    float *dp2 = to_dev(p2, big), *dm2 = to_dev(m2, big), *dv2 = to_dev(v2, big);
+    C->adamw(p2, gr, m2, v2, pb, big, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f, 0.5f);
+    G->adamw(dp2, dgr, dm2, dv2, dpb, big, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f, 0.5f);
+    C->to_bf16(pb_ref, p2, big);
+    G->download(gpb, dpb, sizeof(uint16_t) * big);
+    int same = memcmp(p2, p, sizeof(float) * big) == 0 && memcmp(m2, m, sizeof(float) * big) == 0 &&
+               memcmp(v2, v, sizeof(float) * big) == 0;
+    CHECK(same); /* the copy leaves the f32 step as it was */
+    CHECK(memcmp(pb, pb_ref, sizeof(uint16_t) * big) == 0); /* the CPU's copy is to_bf16 of its weights */
+    float *hp2 = malloc(sizeof(float) * big);
+    G->download(hp2, dp2, sizeof(float) * big);
+    size_t off = 0;
+    for (size_t i = 0; i < big; i++) off += gpb[i] != f32_to_bf16(hp2[i]);
+    if (off) fprintf(stderr, "adamw's bf16 copy on the device: %zu of %zu differ from its weights rounded\n", off, big);
+    CHECK(off == 0);
+    free(hp2);
+    compare("adamw p (with the bf16 copy)", dp2, p2, big, 1e-6);
+    free(p2), free(m2), free(v2), free(pb), free(pb_ref), free(gpb);
+    G->free(dpb), G->free(dp2), G->free(dm2), G->free(dv2);
     float lz[37], *dlz = G->alloc(sizeof lz), *lg = rnd((size_t)n * 5000, 8), *dlg = to_dev(lg, (size_t)n * 5000);
     C->logsumexp_rows(lz, lg, n, 5000), G->logsumexp_rows(dlz, dlg, n, 5000);
     compare("logsumexp_rows", dlz, lz, n, 1e-6);
