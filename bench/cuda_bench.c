@@ -27,6 +27,13 @@
 #include "model/cuda/cuda.h" /* cuda_attention_uses_mma: which attention kernels run */
 #endif
 
+/* PURE_CUDA_PROFILE=1: the profile (model/cuda/profile.cu, printed at exit) covers the timed iterations only */
+static void warmed_up(void) {
+#ifdef PURE_HAVE_CUDA
+    cuda_profile_reset();
+#endif
+}
+
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -90,6 +97,7 @@ static int bench_train(Model *m, const ModelConfig *c, const char *size, const c
         }
         double d = now() - t0; /* the step ends with a host read of the gradient norm */
         if ((it > 0 || iters == 0) && d < best) best = d; /* the first is a warm-up */
+        if (it == 0 && iters > 0) warmed_up();
     }
     double tps = B * T / best, flops = 3 * bench_flops_per_token(c, T / 2.0) * tps;
     printf("what=train size=%s batch=%d seq=%d layers=%d tokens_per_s=%.1f step_s=%.4f flops_per_s=%.4g params=%lld "
@@ -122,6 +130,7 @@ static int bench_decode(Model *m, const ModelConfig *c, const char *size, int P,
             double d = now() - t0;
             for (int p = 0; p < P; p++) sample_result_free(&res[p]);
             if ((it > 0 || iters == 0) && d < best[k]) best[k] = d;
+            if (it == 0 && k == 1 && iters > 0) warmed_up();
         }
     double dec = (best[1] - best[0]) / (N - 1); /* seconds per decode step of the whole batch */
     double ctx = L + N / 2.0, tps = P / dec;

@@ -91,14 +91,21 @@ extern "C" size_t cuda_mem_peak_in_use(void) {
     return p;
 }
 
+/* a copy between the profiler's events (profile.cu) */
+static void timed_copy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, const char *what) {
+    if (!bytes) return;
+    int prof = cuda_prof_begin(what);
+    CU_CHECK(cudaMemcpy(dst, src, bytes, kind));
+    cuda_prof_end(prof);
+}
 static void mem_upload(void *dst, const void *src, size_t bytes) {
-    if (bytes) CU_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+    timed_copy(dst, src, bytes, cudaMemcpyHostToDevice, "copy host -> device");
 }
 static void mem_download(void *dst, const void *src, size_t bytes) {
-    if (bytes) CU_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+    timed_copy(dst, src, bytes, cudaMemcpyDeviceToHost, "copy device -> host");
 }
 static void mem_copy(void *dst, const void *src, size_t bytes) {
-    if (bytes) CU_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+    timed_copy(dst, src, bytes, cudaMemcpyDeviceToDevice, "copy device -> device");
 }
 static void mem_zero(void *p, size_t bytes) {
     if (bytes) CU_CHECK(cudaMemset(p, 0, bytes));

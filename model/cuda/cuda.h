@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "model/sample_rule.h"
 #include "util/err.h"
@@ -83,6 +84,12 @@ int cuda_sample_rows(int32_t *tokens, float *logprobs, const float *logits, int 
 /* Philox on the device for (seed, stream, counter[i]): out (n, 4) host memory.
  * For the test that the device port matches util/rng.c bit for bit. */
 int cuda_philox_batch(uint32_t *out, uint64_t seed, uint64_t stream, const uint64_t *counters, int n, PureErr *err);
+
+/* GPU time by kernel, cuBLAS call and copy (profile.cu; env PURE_CUDA_PROFILE=1 turns it on and prints the
+ * table to stderr at exit). report: the table to f, returns the number of names in it; reset: zero the sums. */
+void cuda_profile_enable(int on);
+int cuda_profile_report(FILE *f);
+void cuda_profile_reset(void);
 
 /* Matrix-product precision (env PURE_CUDA_MATMUL): bf16 tensor cores with fp32
  * accumulation (default), tf32, or full fp32 (for tight parity tests). */

@@ -30,6 +30,15 @@ static void blas_check(cublasStatus_t st, const char *what, int line) {
     }
 }
 
+/* a cuBLAS product between the profiler's events (profile.cu), then checked; what: a string literal */
+#define BLAS_TIMED(what, call)                        \
+    do {                                              \
+        int prof_ = cuda_prof_begin(what);            \
+        cublasStatus_t st_ = (call);                  \
+        cuda_prof_end(prof_);                         \
+        blas_check(st_, what, __LINE__);              \
+    } while (0)
+
 static cublasHandle_t handle(void) {
     if (!g_handle) {
         blas_check(cublasCreate(&g_handle), "cublasCreate", __LINE__);
@@ -51,9 +60,9 @@ void cuda_op_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, 
                              : g_mode == CUDA_MATMUL_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32
                                                           : CUBLAS_COMPUTE_32F_FAST_16BF;
     cublasOperation_t ob = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, oa = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-    blas_check(cublasGemmEx(handle(), ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, A, CUDA_R_32F, lda, &beta, C,
-                            CUDA_R_32F, ldc, ct, CUBLAS_GEMM_DEFAULT),
-               "cublasGemmEx", __LINE__);
+    cublasHandle_t h = handle();
+    BLAS_TIMED("cublasGemmEx (f32 operands)", cublasGemmEx(h, ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, A, CUDA_R_32F,
+                                                           lda, &beta, C, CUDA_R_32F, ldc, ct, CUBLAS_GEMM_DEFAULT));
 }
 
 /* ---- bf16 weights ---- */
@@ -83,10 +92,11 @@ void cuda_op_matmul_bf16_ab(int trans_a, int trans_b, int M, int N, int K, float
         CU_LAUNCH(pack_bf16_kernel, cuda_blocks((size_t)br * bc, 256), 256, 0, Bb, B, br, bc, ldb);
         CU_LAUNCHED();
     }
-    blas_check(cublasGemmEx(handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, N, M,
-                            K, &alpha, Bb, CUDA_R_16BF, bc, Ab, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc,
-                            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-               "cublasGemmEx (bf16 x bf16)", __LINE__);
+    cublasHandle_t h = handle();
+    BLAS_TIMED("cublasGemmEx (bf16 x bf16)",
+               cublasGemmEx(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K,
+                            &alpha, Bb, CUDA_R_16BF, bc, Ab, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc,
+                            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
 void cuda_op_to_bf16(uint16_t *dst, const float *src, size_t n) {
@@ -107,8 +117,8 @@ void cuda_op_matmul_bf16(int trans_w, int M, int N, int K, float alpha, const fl
         CU_LAUNCHED();
     }
     /* row-major C = Ab op(W) is column-major C^T = op(W)^T Ab^T */
-    blas_check(cublasGemmEx(handle(), trans_w ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &alpha, W,
-                            CUDA_R_16BF, ldw, Ab, CUDA_R_16BF, K, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
-                            CUBLAS_GEMM_DEFAULT),
-               "cublasGemmEx (bf16)", __LINE__);
+    cublasHandle_t h = handle();
+    BLAS_TIMED("cublasGemmEx (bf16 weights)",
+               cublasGemmEx(h, trans_w ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &alpha, W, CUDA_R_16BF, ldw,
+                            Ab, CUDA_R_16BF, K, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }

@@ -18,9 +18,18 @@ extern "C" {
  * sources also build against the CPU emulator of tests/cuda/emu/ (which
  * defines PURE_CUDA_EMU and its own versions) for testing without a GPU. */
 #ifndef PURE_CUDA_EMU
-#define CU_LAUNCH(kernel, grid, block, smem, ...) kernel<<<(grid), (block), (smem)>>>(__VA_ARGS__)
+#define CU_LAUNCH(kernel, grid, block, smem, ...)                    \
+    do {                                                             \
+        int prof_ = cuda_prof_begin(#kernel);                        \
+        kernel<<<(grid), (block), (smem)>>>(__VA_ARGS__);            \
+        cuda_prof_end(prof_);                                        \
+    } while (0)
 #define CU_DYN_SMEM(T, name) extern __shared__ T name[]
 #endif
+/* profile.cu: events around a piece of GPU work named by a string literal (-1 and nothing recorded when
+ * profiling is off); every CU_LAUNCH, cuBLAS call and generic copy goes through them */
+int cuda_prof_begin(const char *name);
+void cuda_prof_end(int slot);
 
 /* The Backend contract has no error returns: a failed CUDA call is fatal,
  * reported with the call, file:line and CUDA's message (exit status 1). */

@@ -42,7 +42,7 @@ if(CMAKE_CXX_COMPILER)
   target_compile_definitions(pure_model_cuda_emu PUBLIC PURE_HAVE_CUDA=1)
   target_compile_options(pure_model_cuda_emu PRIVATE -Wno-unknown-pragmas)
   target_link_libraries(pure_model_cuda_emu PUBLIC pure_util)
-  pure_test(test_cuda_emu SOURCES ${PURE_TEST_DIR}/cuda/emu/test_emu.cpp ${PURE_TEST_DIR}/cuda/emu/emu.cpp)
+  pure_test(test_cuda_emu SOURCES ${PURE_TEST_DIR}/cuda/emu/test_emu.cpp LIBS pure_model_cuda_emu)
   target_include_directories(test_cuda_emu BEFORE PRIVATE ${PURE_TEST_DIR}/cuda/emu)
   set_target_properties(test_cuda_emu PROPERTIES CXX_STANDARD 17)
   # ~7 s of CPU in a release build, minutes under ASan: labelled slow

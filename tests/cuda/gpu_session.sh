@@ -15,6 +15,8 @@
 #      estimated for torch) (~20-40 s each); batched decode of 64 and 256 sequences x 512 new tokens, bf16
 #      weights, tokens/s and share of the memory bandwidth against an eager torch loop (~30-60 s each): the
 #      issue's goals come first, so that a slow step later cannot crowd them out;
+#      then one profiled run of each (PURE_CUDA_PROFILE=1: GPU time by kernel, cuBLAS call and copy, from CUDA
+#      events; the tables in OUT_DIR/profile_{train,decode}.txt say what to make faster next) (~1 min);
 #   4. the memory plan against the GPU arena's measured peak (test_model_memplan runs its cases on the GPU
 #      too when one is present: f32/bf16 training, recompute, generation, a bf16 inference load) and the CPU's
 #      bf16 checks (test_model_bf16) (~1-2 min);
@@ -114,6 +116,14 @@ for P in 64 256; do
   PRECISION=bf16 DECODE="--prompts $P --prompt-len 64 --new 512 --iters 1" timeout $(cap 240) \
     bash bench/cuda_bench.sh "$BUILD" --size 0.5b --what decode
 done
+
+step "where the GPU time goes (PURE_CUDA_PROFILE=1, CUDA events around each kernel, cuBLAS call and copy)"
+PURE_CUDA_PROFILE=1 timeout $(cap 90) "$BUILD/cuda_bench" --size 0.5b --what train --batch 8 --seq 512 --iters 1 \
+  --precision bf16 2> "$OUT/profile_train.txt" | tail -1
+head -32 "$OUT/profile_train.txt"
+PURE_CUDA_PROFILE=1 timeout $(cap 90) "$BUILD/cuda_bench" --size 0.5b --what decode --prompts 64 --prompt-len 64 \
+  --new 128 --iters 1 --precision bf16 2> "$OUT/profile_decode.txt" | tail -1
+head -32 "$OUT/profile_decode.txt"
 
 step "memory plan against the measured peak (CPU RSS, then the GPU arena)"
 timeout $(cap 240) "$BUILD/test_model_memplan" 2>&1 | grep -E "memplan|checks|FAIL"

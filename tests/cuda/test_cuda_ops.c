@@ -588,6 +588,50 @@ static void test_out_of_memory(void) {
 }
 #endif
 
+/* The profiler (profile.cu): after a known sequence of work, one row per name with its number of calls, GPU
+ * time summed, and nothing left over after a reset. */
+static long long profile_calls(const char *table, const char *name) {
+    const char *at = strstr(table, name);
+    long long calls = -1;
+    if (at && sscanf(at + strlen(name), " %lld", &calls) != 1) calls = -1;
+    return calls;
+}
+static void test_profile(void) {
+    int n = 5000;
+    float *x = rnd((size_t)n, 1), *dx = to_dev(x, (size_t)n), *dy = to_dev(x, (size_t)n);
+    float *a = rnd(64 * 48, 1), *b = rnd(48 * 32, 1), *da = to_dev(a, 64 * 48), *db = to_dev(b, 48 * 32);
+    float *dc = G->alloc(sizeof(float) * 64 * 32);
+    cuda_profile_reset();
+    cuda_profile_enable(1);
+    for (int i = 0; i < 3; i++) G->add(dy, dx, (size_t)n);
+    cuda_set_matmul_mode(CUDA_MATMUL_FP32);
+    G->matmul(0, 0, 64, 32, 48, 1, da, 48, db, 32, 0, dc, 32);
+    G->matmul(0, 0, 64, 32, 48, 1, da, 48, db, 32, 0, dc, 32);
+    G->upload(dx, x, sizeof(float) * (size_t)n);
+    cuda_profile_enable(0);
+    G->add(dy, dx, (size_t)n); /* off: not counted */
+    char table[8192] = {0};
+    FILE *f = tmpfile();
+    int names = cuda_profile_report(f);
+    rewind(f);
+    size_t got = fread(table, 1, sizeof table - 1, f);
+    fclose(f);
+    table[got] = 0;
+    CHECK(names == 3);
+    CHECK(profile_calls(table, "add_kernel") == 3);
+    CHECK(profile_calls(table, "cublasGemmEx (f32 operands)") == 2);
+    CHECK(profile_calls(table, "copy host -> device") == 1);
+    CHECK(strstr(table, "ms in all") != NULL);
+    if (names != 3) fprintf(stderr, "profile table:\n%s", table);
+    cuda_profile_reset();
+    f = tmpfile();
+    CHECK(cuda_profile_report(f) == 0);
+    fclose(f);
+    cuda_set_matmul_mode(CUDA_MATMUL_BF16);
+    G->free(dx), G->free(dy), G->free(da), G->free(db), G->free(dc);
+    free(x), free(a), free(b);
+}
+
 /* The emulator (tests/cuda/emu/) runs blocks one at a time on the CPU: smaller vocabularies there. */
 #ifdef PURE_CUDA_EMU_TEST
 #define BIG_V 12007
@@ -635,6 +679,7 @@ int main(void) {
     test_sampling(64, 5000, (SampleParams){1.2f, 0.9f, 0, 4});
     test_sampling(16, BIG_V, (SampleParams){0.8f, 0.95f, 50, 5});
     test_sampling_signed_zero();
+    test_profile();
     size_t in_use, cached, peak;
     cuda_mem_stats(&in_use, &cached, &peak);
     printf("arena: %zu bytes in use, %zu cached, peak %zu\n", in_use, cached, peak);

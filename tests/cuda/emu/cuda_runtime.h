@@ -44,6 +44,9 @@ extern EmuIdx threadIdx, blockIdx;
 extern dim3 blockDim, gridDim;
 
 /* ---- launches, barriers, shuffles ---- */
+/* the profiler's events around each launch (model/cuda/profile.cu, built into the emulated backend) */
+int cuda_prof_begin(const char *name);
+void cuda_prof_end(int slot);
 /* kernel: the launched function's address, by which cudaFuncSetAttribute's opt-in is found. A launch outside
  * the hardware's limits (sm_90: block <= 1024 threads, block.z <= 64, grid.y and grid.z <= 65535, dynamic
  * shared memory <= 48 KiB unless the kernel opted in, <= 227 KiB opted in) runs nothing and leaves the error
@@ -57,7 +60,11 @@ void emu_warp_barrier(void);
 unsigned emu_lane(void);
 void *emu_xchg_slot(unsigned lane); /* 8 bytes per lane of the current warp */
 #define CU_LAUNCH(kernel, grid, block, smem, ...) \
-    emu_launch(emu_kernel_id(kernel), dim3(grid), dim3(block), (smem), [&]() { kernel(__VA_ARGS__); })
+    do {                                                                                                       \
+        int prof_ = cuda_prof_begin(#kernel);                                                                  \
+        emu_launch(emu_kernel_id(kernel), dim3(grid), dim3(block), (smem), [&]() { kernel(__VA_ARGS__); });  \
+        cuda_prof_end(prof_);                                                                                  \
+    } while (0)
 #define CU_DYN_SMEM(T, name) T *name = (T *)emu_dyn_smem()
 
 template <class T> T emu_shfl(T v, unsigned src) {
@@ -118,6 +125,15 @@ cudaError_t cudaPointerGetAttributes(cudaPointerAttributes *a, const void *p);
 cudaError_t cudaGetLastError(void);
 cudaError_t cudaDeviceSynchronize(void);
 const char *cudaGetErrorString(cudaError_t e);
+/* events: the emulator runs each launch to completion before returning, so an event's time is the host's clock
+ * when it is recorded (the stream argument is accepted and ignored: there is one, synchronous stream) */
+typedef struct EmuEvent *cudaEvent_t;
+typedef void *cudaStream_t;
+cudaError_t cudaEventCreate(cudaEvent_t *e);
+cudaError_t cudaEventDestroy(cudaEvent_t e);
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = 0);
+cudaError_t cudaEventSynchronize(cudaEvent_t e);
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
 template <class K> cudaError_t cudaFuncSetAttribute(K kernel, cudaFuncAttribute a, int v) {
     if (a != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaErrorInvalidValue;
     return (cudaError_t)emu_func_set_smem(emu_kernel_id(kernel), v);
