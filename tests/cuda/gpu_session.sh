@@ -57,8 +57,11 @@ if [ "$KIT_TAR" != none ] && [ -f "$KIT_TAR" ]; then
   xz -dc "$KIT_TAR" | tar -C "$KDIR" -xf - || { echo "kit: cannot unpack $KIT_TAR"; exit 1; }
   K=$(ls -d "$KDIR"/pure-*/ | head -1); K=${K%/}
   cat "$K/MANIFEST"
-  [ "$(cat "$K/COMMIT")" = "$(git rev-parse HEAD 2>/dev/null)" ] ||
-    echo "kit: WARNING built from $(cat "$K/COMMIT"), the tree is at $(git rev-parse HEAD 2>/dev/null || echo '?')"
+  TREE_REV=$(git rev-parse HEAD 2>/dev/null)
+  if [ -z "$TREE_REV" ]; then echo "kit: built from $(cat "$K/COMMIT"); this copy of the tree has no git metadata to compare"
+  elif [ "$(cat "$K/COMMIT")" != "$TREE_REV" ]; then
+    echo "kit: WARNING built from $(cat "$K/COMMIT"), the tree is at $TREE_REV: rebuild it (scripts/gpu_kit.sh)"
+  fi
   BUILD=$K/bin
   # cuBLAS (and NCCL) from this machine: its CUDA toolkit, else the wheels PyTorch loads them from
   libdirs=() unfound=()
