@@ -30,6 +30,7 @@ need "test_cuda_model: SKIPPED"
 need "smoke fp32 on cpu: ok"
 need "smoke bf16 on cpu: ok"
 need "qwen_math_smoke on cpu: ok"
+need "mpirun: skipped (a kit"
 need "test_model_memplan: all .* checks passed"
 need "test_model_bf16: all .* checks passed"
 need "cuda_bench: device 'cuda': no usable CUDA device" # the benchmark started, then found no GPU, as it must here
