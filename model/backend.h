@@ -161,6 +161,12 @@ typedef struct Backend {
      * (bf16 training's weight gradients; NULL: the f32 matmul does them). */
     void (*matmul_bf16_ab)(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                            const float *B, int ldb, float beta, float *C, int ldc);
+    /* A linear layer's backward in bf16 training, the two products that read its output gradient dY (n, out):
+     * dW (out, in) += bf16(dY)^T @ bf16(X) (X (n, in)), then dX (n, in) = bf16(dY) @ W + beta_dx * dX for W
+     * (out, in) bf16; the same values as matmul_bf16_ab followed by matmul_bf16, with dY rounded once for both
+     * (optional: NULL, and the model makes those two calls; the CPU's kernels pack per call anyway). */
+    void (*linear_bwd_bf16)(int n, int out, int in, const float *dY, const float *X, const uint16_t *W, float *dX,
+                            float beta_dx, float *dW);
     void (*to_bf16)(uint16_t *dst, const float *src, size_t n); /* round to nearest even */
     void (*embedding_bf16)(float *out, const uint16_t *wte, const int32_t *ids, int n, int C);
     void (*lm_logprob_bf16)(float *logp, float *lse, float *entropy, const float *h, const uint16_t *W,

@@ -97,6 +97,20 @@ static void grad_w(const Model *m, int out, int in, int N, const float *dY, cons
     else be->matmul(1, 0, out, in, N, 1.0f, dY, out, X, in, 1.0f, G, in);
 }
 
+/* A linear layer's gradients from its output gradient dY (N, out): G (out, in) += dY^T @ X (X (N, in)), then
+   dX (N, in) = dY @ W + beta * dX; in one call where the backend rounds dY to bf16 once for both (bf16 training
+   on the GPU: linear_bwd_bf16, the same values as the two calls) */
+static void linear_bwd(const Model *m, int N, int out, int in, const float *dY, const float *X, const float *W,
+                       const uint16_t *Wb, float *dX, float beta, float *G) {
+    const Backend *be = m->be;
+    if (Wb && m->wb && be->matmul_bf16_ab && be->linear_bwd_bf16) {
+        be->linear_bwd_bf16(N, out, in, dY, X, Wb, dX, beta, G);
+        return;
+    }
+    grad_w(m, out, in, N, dY, X, G);
+    model_matmul_w(be, 0, N, in, out, 1.0f, dY, out, W, Wb, in, beta, dX, in);
+}
+
 /* y (N, out) = x (N, in) @ W^T (+ b), through W's bf16 copy Wb when the model has one */
 static void linear(const Backend *be, float *y, const float *x, const float *W, const uint16_t *Wb, const float *b,
                    int N, int out, int in) {
@@ -331,18 +345,14 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
         float *mid = rec ? a->mid[0] : a->mid[l];
         /* MLP: res[l+1] = mid + h Wd^T */
         be->swiglu(a->h, a->g[s], a->u[s], n * F);
-        grad_w(m, C, F, N, dres, a->h, G->wd);
-        model_matmul_w(be, 0, N, F, C, 1.0f, dres, C, L->wd, WB(Lb, wd), F, 0.0f, dh, F);
+        linear_bwd(m, N, C, F, dres, a->h, L->wd, WB(Lb, wd), dh, 0.0f, G->wd);
         be->swiglu_bwd(dg, du, dh, a->g[s], a->u[s], n * F);
-        grad_w(m, F, C, N, dg, a->ln2[s], G->wg);
-        grad_w(m, F, C, N, du, a->ln2[s], G->wu);
-        model_matmul_w(be, 0, N, C, F, 1.0f, dg, F, L->wg, WB(Lb, wg), C, 0.0f, dln, C);
-        model_matmul_w(be, 0, N, C, F, 1.0f, du, F, L->wu, WB(Lb, wu), C, 1.0f, dln, C);
+        linear_bwd(m, N, F, C, dg, a->ln2[s], L->wg, WB(Lb, wg), dln, 0.0f, G->wg);
+        linear_bwd(m, N, F, C, du, a->ln2[s], L->wu, WB(Lb, wu), dln, 1.0f, G->wu);
         be->copy(dmid, dres, sizeof(float) * n * C);
         be->rmsnorm_bwd(dmid, G->ln2, dln, mid, L->ln2, a->rstd2[s], N, C);
         /* attention: mid = res[l] + att Wo^T */
-        grad_w(m, C, QD, N, dmid, a->att[s], G->wo);
-        model_matmul_w(be, 0, N, QD, C, 1.0f, dmid, C, L->wo, WB(Lb, wo), QD, 0.0f, datt, QD);
+        linear_bwd(m, N, C, QD, dmid, a->att[s], L->wo, WB(Lb, wo), datt, 0.0f, G->wo);
         be->attention_bwd(dq, dk, dv, datt, a->att[s], a->lse[s], a->q[s], a->k[s], a->v[s], &seqs, &dims);
         be->rope(dq, p->pos, N, NH, hd, c->rope_theta, 1);
         be->rope(dk, p->pos, N, NKV, hd, c->rope_theta, 1);
@@ -351,12 +361,9 @@ int model_backward(Model *m, const ModelBatch *b, const float *dout, PureErr *er
             be->bias_grad(G->bk, dk, N, KD);
             be->bias_grad(G->bv, dv, N, KD);
         }
-        grad_w(m, QD, C, N, dq, a->ln1[s], G->wq);
-        grad_w(m, KD, C, N, dk, a->ln1[s], G->wk);
-        grad_w(m, KD, C, N, dv, a->ln1[s], G->wv);
-        model_matmul_w(be, 0, N, C, QD, 1.0f, dq, QD, L->wq, WB(Lb, wq), C, 0.0f, dln, C);
-        model_matmul_w(be, 0, N, C, KD, 1.0f, dk, KD, L->wk, WB(Lb, wk), C, 1.0f, dln, C);
-        model_matmul_w(be, 0, N, C, KD, 1.0f, dv, KD, L->wv, WB(Lb, wv), C, 1.0f, dln, C);
+        linear_bwd(m, N, QD, C, dq, a->ln1[s], L->wq, WB(Lb, wq), dln, 0.0f, G->wq);
+        linear_bwd(m, N, KD, C, dk, a->ln1[s], L->wk, WB(Lb, wk), dln, 1.0f, G->wk);
+        linear_bwd(m, N, KD, C, dv, a->ln1[s], L->wv, WB(Lb, wv), dln, 1.0f, G->wv);
         be->copy(dres, dmid, sizeof(float) * n * C);
         be->rmsnorm_bwd(dres, G->ln1, dln, a->res[l], L->ln1, a->rstd1[s], N, C);
     }

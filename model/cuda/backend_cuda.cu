@@ -281,6 +281,7 @@ extern "C" const Backend *backend_cuda(void) {
         b->lm_logprob_bwd = cuda_op_lm_logprob_bwd;
         b->matmul_bf16 = cuda_op_matmul_bf16;
         b->matmul_bf16_ab = cuda_op_matmul_bf16_ab;
+        b->linear_bwd_bf16 = cuda_op_linear_bwd_bf16;
         b->to_bf16 = cuda_op_to_bf16;
         b->embedding_bf16 = cuda_op_embedding_bf16;
         b->lm_logprob_bf16 = cuda_op_lm_logprob_bf16;

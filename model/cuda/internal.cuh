@@ -69,6 +69,9 @@ void cuda_gemm_shutdown(void);
 /* bf16 weights (backend.h's matmul_bf16): A rounded to bf16 on the device, cuBLAS bf16 x bf16 -> f32 */
 void cuda_op_matmul_bf16(int trans_w, int M, int N, int K, float alpha, const float *A, int lda, const uint16_t *W,
                          int ldw, float beta, float *C, int ldc);
+/* backend.h's linear_bwd_bf16: the weight and input gradients of a bf16 linear layer, dY rounded once */
+void cuda_op_linear_bwd_bf16(int n, int out, int in, const float *dY, const float *X, const uint16_t *W, float *dX,
+                             float beta_dx, float *dW);
 /* both operands f32, rounded to bf16 on the device (backend.h's matmul_bf16_ab: bf16 training's weight gradients) */
 void cuda_op_matmul_bf16_ab(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                             const float *B, int ldb, float beta, float *C, int ldc);

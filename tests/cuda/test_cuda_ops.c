@@ -588,14 +588,59 @@ static void test_out_of_memory(void) {
 }
 #endif
 
-/* The profiler (profile.cu): after a known sequence of work, one row per name with its number of calls, GPU
- * time summed, and nothing left over after a reset. */
+/* the calls column of a name's row in a cuda_profile_report table, -1 when the name is not there */
 static long long profile_calls(const char *table, const char *name) {
     const char *at = strstr(table, name);
     long long calls = -1;
     if (at && sscanf(at + strlen(name), " %lld", &calls) != 1) calls = -1;
     return calls;
 }
+
+/* linear_bwd_bf16 (one rounding of dY for the weight and the input gradient) against the two calls it replaces on
+ * the device, bit for bit, and against the CPU's two calls; one pack of dY fewer, counted by the profiler */
+static void test_linear_bwd_bf16(int n, int out, int in, float beta) {
+    float *dY = rnd((size_t)n * out, 1), *X = rnd((size_t)n * in, 1), *W = rnd((size_t)out * in, 0.5f);
+    float *G0 = rnd((size_t)out * in, 0.1f), *dX0 = rnd((size_t)n * in, 0.1f);
+    uint16_t *Wb = malloc(sizeof(uint16_t) * (size_t)out * in);
+    C->to_bf16(Wb, W, (size_t)out * in);
+    uint16_t *dWb = G->alloc(sizeof(uint16_t) * (size_t)out * in);
+    G->upload(dWb, Wb, sizeof(uint16_t) * (size_t)out * in);
+    float *ddY = to_dev(dY, (size_t)n * out), *dXx = to_dev(X, (size_t)n * in);
+    float *g1 = to_dev(G0, (size_t)out * in), *x1 = to_dev(dX0, (size_t)n * in);
+    float *g2 = to_dev(G0, (size_t)out * in), *x2 = to_dev(dX0, (size_t)n * in);
+    char t1[4096] = {0}, t2[4096] = {0};
+    FILE *f;
+    cuda_profile_reset(), cuda_profile_enable(1);
+    G->linear_bwd_bf16(n, out, in, ddY, dXx, dWb, x1, beta, g1);
+    cuda_profile_enable(0);
+    f = tmpfile(), cuda_profile_report(f), rewind(f), t1[fread(t1, 1, sizeof t1 - 1, f)] = 0, fclose(f);
+    cuda_profile_reset(), cuda_profile_enable(1);
+    G->matmul_bf16_ab(1, 0, out, in, n, 1.0f, ddY, out, dXx, in, 1.0f, g2, in);
+    G->matmul_bf16(0, n, in, out, 1.0f, ddY, out, dWb, in, beta, x2, in);
+    cuda_profile_enable(0);
+    f = tmpfile(), cuda_profile_report(f), rewind(f), t2[fread(t2, 1, sizeof t2 - 1, f)] = 0, fclose(f);
+    cuda_profile_reset();
+    CHECK(profile_calls(t1, "pack_bf16_kernel") == 2);
+    CHECK(profile_calls(t2, "pack_bf16_kernel") == 3);
+    float *h1 = malloc(sizeof(float) * (size_t)out * in), *h2 = malloc(sizeof(float) * (size_t)out * in);
+    G->download(h1, g1, sizeof(float) * (size_t)out * in), G->download(h2, g2, sizeof(float) * (size_t)out * in);
+    CHECK(memcmp(h1, h2, sizeof(float) * (size_t)out * in) == 0); /* dW: the same products bit for bit */
+    free(h1), free(h2);
+    h1 = malloc(sizeof(float) * (size_t)n * in), h2 = malloc(sizeof(float) * (size_t)n * in);
+    G->download(h1, x1, sizeof(float) * (size_t)n * in), G->download(h2, x2, sizeof(float) * (size_t)n * in);
+    CHECK(memcmp(h1, h2, sizeof(float) * (size_t)n * in) == 0); /* dX too */
+    free(h1), free(h2);
+    /* the CPU's reference: the two calls */
+    C->matmul_bf16_ab(1, 0, out, in, n, 1.0f, dY, out, X, in, 1.0f, G0, in);
+    C->matmul_bf16(0, n, in, out, 1.0f, dY, out, Wb, in, beta, dX0, in);
+    compare("linear_bwd_bf16 dW", g1, G0, (size_t)out * in, 1e-5);
+    compare("linear_bwd_bf16 dX", x1, dX0, (size_t)n * in, 1e-5);
+    G->free(dWb), G->free(ddY), G->free(dXx), G->free(g1), G->free(x1), G->free(g2), G->free(x2);
+    free(dY), free(X), free(W), free(G0), free(dX0), free(Wb);
+}
+
+/* The profiler (profile.cu): after a known sequence of work, one row per name with its number of calls, GPU
+ * time summed, and nothing left over after a reset. */
 static void test_profile(void) {
     int n = 5000;
     float *x = rnd((size_t)n, 1), *dx = to_dev(x, (size_t)n), *dy = to_dev(x, (size_t)n);
@@ -680,6 +725,8 @@ int main(void) {
     test_sampling(16, BIG_V, (SampleParams){0.8f, 0.95f, 50, 5});
     test_sampling_signed_zero();
     test_profile();
+    test_linear_bwd_bf16(37, 24, 40, 0.0f);
+    test_linear_bwd_bf16(64, 96, 32, 1.0f);
     size_t in_use, cached, peak;
     cuda_mem_stats(&in_use, &cached, &peak);
     printf("arena: %zu bytes in use, %zu cached, peak %zu\n", in_use, cached, peak);
