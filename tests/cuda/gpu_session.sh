@@ -40,12 +40,18 @@ BUILD=${2:-build-cuda}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/session.log") 2>&1
 START=$(date +%s)
-step() { echo; echo "== $1 ($(($(date +%s) - START)) s)"; }
+# the lines that carry results, for docs/performance.md: OUT/summary.txt, rewritten at every step so that a
+# session cut short still leaves one
+summarize() {
+  grep -E "passed|FAILED|SKIPPED|: ok|tok/s|MFU|TFLOP/s|measured/plan|bandwidth|x eager|fits|per RL iteration" \
+    "$OUT/session.log" 2>/dev/null | grep -v "^== " > "$OUT/summary.txt" || true
+}
+step() { summarize; echo; echo "== $1 ($(($(date +%s) - START)) s)"; }
 # The whole session must end within LIMIT seconds (the device machine is lent for 15 minutes, start-up
 # included): each step's timeout is cut to what is left, so the last steps shrink or fail rather than the
 # session overrunning.
 LIMIT=${GPU_SESSION_LIMIT:-570}
-cap() { local l=$((LIMIT - ($(date +%s) - START))); if [ "$l" -lt "$1" ]; then echo $((l > 5 ? l : 5)); else echo "$1"; fi; }
+cap() { local l=$((LIMIT - ($(date +%s) - START))); if [ "$l" -lt "$1" ]; then echo $((l > 1 ? l : 1)); else echo "$1"; fi; }
 nvidia-smi || true
 PY=${PYTHON:-python3}
 DEVICE=${GPU_SESSION_DEVICE:-cuda}
@@ -142,7 +148,7 @@ for s in stages.sft stages.prm_train stages.eval_sft loop.stages.rollout loop.st
 for prec in fp32 bf16; do
   extra=(); [ $prec = bf16 ] && extra=("${BF[@]}")
   rm -rf "$OUT/smoke_$prec"
-  "$BUILD/pure" run pipelines/smoke.yaml --run-dir "$OUT/smoke_$prec" "${DEV[@]}" "${extra[@]}" -q \
+  timeout $(cap 120) "$BUILD/pure" run pipelines/smoke.yaml --run-dir "$OUT/smoke_$prec" "${DEV[@]}" "${extra[@]}" -q \
     > "$OUT/smoke_$prec.log" 2>&1 && echo "smoke $prec on $DEVICE: ok" || { echo "smoke $prec FAILED"; tail -20 "$OUT/smoke_$prec.log"; }
   grep -h '"stage": *"final_eval"' "$OUT/smoke_$prec/metrics.jsonl" 2>/dev/null | tail -1
 done
@@ -177,11 +183,9 @@ step "the paper's 1.5B recipe on this GPU (plan)"
 GPU_GB=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -1)
 MEM=(); [ -n "$GPU_GB" ] && MEM=(--gpu-memory "$(awk "BEGIN{print $GPU_GB * 1.048576 / 1000}")")
 S=tests/model/shapes
-"$BUILD/pure" plan pipelines/qwen_math.yaml --device cuda "${MEM[@]}" "${SHARED_SET[@]}" --set vars.policy_model=$S/qwen2.5-math-1.5b \
+timeout $(cap 30) "$BUILD/pure" plan pipelines/qwen_math.yaml --device cuda "${MEM[@]}" "${SHARED_SET[@]}" --set vars.policy_model=$S/qwen2.5-math-1.5b \
   --set vars.prm_model=$S/pure-prm-7b --set loop.stages.rollout.samples=8 --set vars.train_max_tokens=3000 \
   --set loop.stages.rollout.precision=bf16 --set loop.stages.prm.precision=bf16 \
   --set loop.stages.optimize.precision=bf16 --set loop.stages.optimize.recompute=true
 step "done"
-# the lines that carry results, for docs/performance.md
-grep -E "passed|FAILED|SKIPPED|: ok|tok/s|MFU|TFLOP/s|measured/plan|bandwidth|x eager|fits|per RL iteration" "$OUT/session.log" \
-  | grep -v "^== " > "$OUT/summary.txt" || true
+sleep 1; summarize # tee has written the last lines

@@ -41,6 +41,7 @@ refuse "smoke .*FAILED"
 refuse "No such file"
 refuse "ModuleNotFoundError"
 refuse "^pure: .*\.yaml" # pure's own errors name the pipeline file
+[ -s "$T/out/summary.txt" ] || { echo "kit_dryrun: FAIL: the session wrote no summary.txt" >&2; fail=1; }
 [ -f "$T/out/qwen_math_smoke/metrics.jsonl" ] || { echo "kit_dryrun: FAIL: qwen_math_smoke wrote no metrics" >&2; fail=1; }
 if [ $fail = 0 ]; then
   echo "kit_dryrun: the session ran from the kit away from ../shared: GPU tests skipped, CPU checks and pipelines passed"
