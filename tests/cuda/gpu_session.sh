@@ -61,7 +61,8 @@ if [ "$KIT_TAR" != none ] && [ -f "$KIT_TAR" ]; then
   step "kit $KIT_TAR"
   KDIR=$(mktemp -d "${TMPDIR:-/tmp}/pure-gpukit.XXXXXX")
   xz -dc "$KIT_TAR" | tar -C "$KDIR" -xf - || { echo "kit: cannot unpack $KIT_TAR"; exit 1; }
-  K=$(ls -d "$KDIR"/pure-*/ | head -1); K=${K%/}
+  K=$(ls -d "$KDIR"/pure-*/ 2>/dev/null | head -1); K=${K%/}
+  [ -n "$K" ] && [ -d "$K/bin" ] && [ -f "$K/COMMIT" ] || { echo "kit: $KIT_TAR holds no pure-*/bin (scripts/gpu_kit.sh)"; exit 1; }
   cat "$K/MANIFEST"
   TREE_REV=$(git rev-parse HEAD 2>/dev/null)
   if [ -z "$TREE_REV" ]; then echo "kit: built from $(cat "$K/COMMIT"); this copy of the tree has no git metadata to compare"
@@ -139,12 +140,9 @@ timeout $(cap 240) "$BUILD/test_model_memplan" 2>&1 | grep -E "memplan|checks|FA
 timeout $(cap 120) "$BUILD/test_model_bf16" 2>&1 | tail -5
 
 step "bf16 parity end to end: smoke.yaml on the GPU, f32 and bf16"
-DEV=()
+DEV=() BF=()
 for s in stages.sft stages.prm_train stages.eval_sft loop.stages.rollout loop.stages.prm loop.stages.optimize \
-         loop.stages.eval after.final_eval; do DEV+=(--set "$s.device=$DEVICE"); done
-BF=()
-for s in stages.sft stages.prm_train stages.eval_sft loop.stages.rollout loop.stages.prm loop.stages.optimize \
-         loop.stages.eval after.final_eval; do BF+=(--set "$s.precision=bf16"); done
+         loop.stages.eval after.final_eval; do DEV+=(--set "$s.device=$DEVICE"); BF+=(--set "$s.precision=bf16"); done
 for prec in fp32 bf16; do
   extra=(); [ $prec = bf16 ] && extra=("${BF[@]}")
   rm -rf "$OUT/smoke_$prec"
